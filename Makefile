@@ -1,0 +1,126 @@
+# tlstap: BPF objects, skeletons, the collector binary, tests and benchmarks.
+#
+#   make            build build/tlstap
+#   make run        install build deps if missing, build, trace system-wide
+#   make test       install build+test deps if missing, build, run all tests
+#   make bench      benchmark (see bench/README.md)
+#   make install    install binary and man page under $(PREFIX)
+#   make V=1 SANITIZE=1 EXTRA_CFLAGS=...
+
+OUTPUT ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+PREFIX ?= /usr/local
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+# Set VMLINUX_H to a ready vmlinux.h to build where the running kernel has no BTF.
+VMLINUX_H ?=
+RUN_ARGS ?=
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -g -O2
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11 -D_GNU_SOURCE
+CFLAGS += -I$(OUTPUT) -Iprobes -Icollector -Ipcap-writer $(EXTRA_CFLAGS)
+LDFLAGS += $(EXTRA_LDFLAGS)
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+LIBS = -lbpf -lelf -lz
+
+BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-I$(OUTPUT) -Iprobes
+
+# Collector sources shared by the binary and the unit tests (all but main.c).
+LIB_SRCS = $(filter-out collector/main.c,$(wildcard collector/*.c))
+LIB_OBJS = $(patsubst collector/%.c,$(OUTPUT)/collector/%.o,$(LIB_SRCS))
+MAIN_OBJ = $(OUTPUT)/collector/main.o
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all run test unit e2e bench install clean deps deps-test deps-bench testdata
+
+all: $(OUTPUT)/tlstap
+
+deps:
+	$(Q)./deploy/install-deps.sh build
+deps-test:
+	$(Q)./deploy/install-deps.sh test
+deps-bench:
+	$(Q)./deploy/install-deps.sh bench
+
+$(OUTPUT) $(OUTPUT)/collector $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+ifeq ($(VMLINUX_H),)
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)test -r $(VMLINUX_BTF) || { echo "no kernel BTF at $(VMLINUX_BTF): pass VMLINUX_BTF=file or VMLINUX_H=vmlinux.h" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+else
+$(OUTPUT)/vmlinux.h: $(VMLINUX_H) | $(OUTPUT)
+	$(Q)cp $< $@
+endif
+
+$(OUTPUT)/%.bpf.o: probes/%.bpf.c probes/tlstap.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)llvm-strip -g $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# The collector includes both skeletons; generate them before compiling it.
+SKELS = $(OUTPUT)/tlstap.skel.h $(OUTPUT)/tlstap_empty.skel.h
+
+$(OUTPUT)/collector/%.o: collector/%.c $(SKELS) | $(OUTPUT)/collector
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/tlstap: $(MAIN_OBJ) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LIB_OBJS) $(LDFLAGS) $(LIBS) -lcmocka -o $@
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./$(OUTPUT)/tlstap $(RUN_ARGS)
+
+# Unit tests need no privileges; e2e tests load the real BPF programs.
+test: deps-test
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)./tests/run-all.sh $(OUTPUT)
+
+unit: $(UNIT_BINS)
+	$(Q)./tests/run-unit.sh $(OUTPUT)
+
+e2e: all
+	$(Q)python3 tests/e2e/run.py --tlstap $(OUTPUT)/tlstap
+
+bench: deps-bench
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./bench/run.sh $(OUTPUT)/tlstap
+
+install: $(OUTPUT)/tlstap
+	install -D -m 0755 $(OUTPUT)/tlstap $(DESTDIR)$(PREFIX)/sbin/tlstap
+	install -D -m 0644 docs/tlstap.8 $(DESTDIR)$(PREFIX)/share/man/man8/tlstap.8
+
+clean:
+	rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/collector/*.d $(OUTPUT)/tests/*.d)
+
+.DELETE_ON_ERROR:

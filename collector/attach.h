@@ -1,0 +1,27 @@
+/* Attaches the entry and return programs to every probe point of every target. */
+#ifndef TLSTAP_ATTACH_H
+#define TLSTAP_ATTACH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <bpf/libbpf.h>
+#include "targets.h"
+
+/* Every link tlstap holds, freed in one place. */
+struct link_list {
+	struct bpf_link **v;
+	size_t n, cap;
+};
+
+int links_push(struct link_list *ll, struct bpf_link *link);
+void links_destroy(struct link_list *ll);
+
+/*
+ * Probes each function of each target: entry and return. With pids, the
+ * uprobes fire only in those processes; otherwise in every process.
+ * Returns the number of functions probed, or a negative errno when none.
+ */
+int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_program *ret,
+		   const struct target_list *tl, const pid_t *pids, int npids);
+
+#endif

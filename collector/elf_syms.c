@@ -1,0 +1,104 @@
+/* Function symbol lookup with libelf; every count and index is bounded. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <string.h>
+#include <unistd.h>
+#include "elf_syms.h"
+
+/* Symbol tables larger than this are not believed (node's has ~100k). */
+#define MAX_SYMS	(1u << 24)
+
+/* The file offset of virtual address vaddr, via the executable segment holding it. */
+static uint64_t vaddr_to_offset(Elf *elf, uint64_t vaddr)
+{
+	size_t i, nphdr;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &nphdr))
+		return 0;
+	for (i = 0; i < nphdr && i < 4096; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph))
+			return 0;
+		if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr - ph.p_vaddr < ph.p_memsz &&
+		    vaddr - ph.p_vaddr < ph.p_filesz)
+			return vaddr - ph.p_vaddr + ph.p_offset;
+	}
+	return 0;
+}
+
+/* "SSL_read" matches "SSL_read" and "SSL_read@@OPENSSL_3.0.0". */
+static int name_matches(const char *symname, const char *want)
+{
+	size_t len = strlen(want);
+
+	return strncmp(symname, want, len) == 0 && (symname[len] == '\0' || symname[len] == '@');
+}
+
+static void scan_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh,
+			const char *const *names, size_t n, uint64_t *offsets)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t nsyms, i, k;
+	GElf_Sym sym;
+	const char *symname;
+
+	if (!data || sh->sh_entsize == 0)
+		return;
+	nsyms = sh->sh_size / sh->sh_entsize;
+	if (nsyms > MAX_SYMS)
+		nsyms = MAX_SYMS;
+	for (i = 0; i < nsyms; i++) {
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
+		    sym.st_value == 0)
+			continue;
+		symname = elf_strptr(elf, sh->sh_link, sym.st_name);
+		if (!symname)
+			continue;
+		for (k = 0; k < n; k++) {
+			if (offsets[k] || !name_matches(symname, names[k]))
+				continue;
+			offsets[k] = vaddr_to_offset(elf, sym.st_value);
+		}
+	}
+}
+
+int elf_find_funcs(const char *path, const char *const *names, size_t n, uint64_t *offsets)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
+	GElf_Shdr sh;
+	Elf *elf = NULL;
+	size_t i;
+	int fd, err = 0;
+
+	for (i = 0; i < n; i++)
+		offsets[i] = 0;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOSYS;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
+	    (eh.e_type != ET_DYN && eh.e_type != ET_EXEC)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	for (i = 0; i < 65536 && (scn = elf_nextscn(elf, scn)); i++) {
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_SYMTAB)
+			scan_symtab(elf, scn, &sh, names, n, offsets);
+	}
+cleanup:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return err;
+}

@@ -1,0 +1,77 @@
+/* Orders chunks per (connection, direction) stream by byte position and finds gaps exactly. */
+#ifndef TLSTAP_FLOWS_H
+#define TLSTAP_FLOWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "tlstap.h"
+
+enum gap_reason {
+	GAP_LOST = 0,		/* never arrived: ring full, unreadable memory */
+	GAP_SNAPLEN = 1,	/* left out on purpose by -s */
+};
+
+enum close_reason {
+	CLOSE_FD = 0,		/* the process closed the socket */
+	CLOSE_EXIT = 1,		/* the process exited */
+	CLOSE_END = 2,		/* tlstap stopped */
+	CLOSE_EVICTED = 3,	/* too many open flows: the idlest was dropped */
+};
+
+struct flow {
+	__u64 conn_id;
+	__u32 pid;
+	/* Header of the latest event: addresses, fd, comm, lib (len/data unused). */
+	struct tlstap_data_event meta;
+	struct flow_stream {
+		__u64 next;		/* position of the next byte to deliver */
+		struct pending *head;	/* out-of-order chunks, sorted by pos */
+		__u64 lost_bytes;
+	} s[2];
+	/* private */
+	struct flow *hnext;
+	struct flow *lprev, *lnext;
+};
+
+struct flow_callbacks {
+	void (*on_open)(void *ctx, const struct flow *f);
+	/* ev->pos is f->s[ev->dir].next; ev->data holds ev->len bytes. */
+	void (*on_data)(void *ctx, const struct flow *f, const struct tlstap_data_event *ev);
+	void (*on_gap)(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 len,
+		       enum gap_reason why);
+	void (*on_close)(void *ctx, const struct flow *f, enum close_reason why);
+};
+
+struct flow_stats {
+	__u64 flows;
+	__u64 gaps;
+	__u64 lost_bytes;	/* GAP_LOST */
+	__u64 snap_bytes;	/* GAP_SNAPLEN */
+	__u64 dup_bytes;	/* bytes seen twice (should never happen) */
+	__u64 bad_records;	/* malformed ring records */
+	__u64 evicted;
+};
+
+struct flow_table;
+
+struct flow_table *flows_new(const struct flow_callbacks *cb, void *ctx, size_t max_flows);
+void flows_free(struct flow_table *ft);
+
+/* A ring record of size bytes; validated before use. Returns 0 or -EINVAL. */
+int flows_record(struct flow_table *ft, const void *rec, size_t size);
+
+/*
+ * Call after each pass that read every ring to its end. Chunks that were
+ * already waiting before the pass cannot be preceded by anything still in
+ * a ring: what is missing in front of them is lost. Queued close and exit
+ * events are applied after that.
+ */
+void flows_sweep(struct flow_table *ft);
+
+/* At the end: resolve everything pending and close every flow. */
+void flows_finish(struct flow_table *ft);
+
+const struct flow_stats *flows_stats(const struct flow_table *ft);
+
+#endif

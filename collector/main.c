@@ -1,0 +1,427 @@
+/* tlstap: finds TLS libraries, attaches the probes, prints plaintext flows until stopped. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "tlstap.skel.h"
+#include "tlstap_empty.skel.h"
+#include "attach.h"
+#include "flows.h"
+#include "log.h"
+#include "opts.h"
+#include "output.h"
+#include "probe_table.h"
+#include "rings.h"
+#include "targets.h"
+
+#define EXIT_USAGE	2
+#define POLL_MS		100
+/* Open flows kept at most; matches the BPF side's connection table. */
+#define MAX_FLOWS	65536
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	exiting = 1;
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* No SA_RESTART: the poll must return so the rings are drained at once. */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
+/* Whether the effective capability set has bit cap (from /proc/self/status). */
+static bool has_cap(int cap)
+{
+	char line[256];
+	unsigned long long caps = 0;
+	bool found = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	return found && (caps >> cap) & 1;
+}
+
+static int check_system(void)
+{
+	const int cap_sys_admin = 21, cap_perfmon = 38, cap_bpf = 39;
+
+	if (!has_cap(cap_sys_admin) && !(has_cap(cap_bpf) && has_cap(cap_perfmon))) {
+		pr_warn("needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs\n");
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		pr_warn("this kernel has no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y\n");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int find_targets(const struct tlstap_opts *o, struct target_list *tl)
+{
+	char origin[64];
+	int i, n, err;
+
+	for (i = 0; i < o->npids; i++) {
+		n = targets_scan_pid(tl, o->pids[i]);
+		if (n == -ESRCH) {
+			pr_warn("--pid: no process %d\n", o->pids[i]);
+			return -EINVAL;
+		}
+		if (n < 0) {
+			pr_warn("--pid: cannot read the files of process %d: %s\n", o->pids[i],
+				strerror(-n));
+			return n;
+		}
+		if (n == 0 && o->nlibs == 0) {
+			pr_warn("--pid: process %d uses no TLS library tlstap knows (OpenSSL); "
+				"name one it loads later with --lib\n", o->pids[i]);
+			return -EINVAL;
+		}
+	}
+	if (o->npids == 0 && o->nlibs == 0) {
+		err = targets_scan_system(tl);
+		if (err) {
+			pr_warn("cannot look for TLS libraries: %s\n", strerror(-err));
+			return err;
+		}
+	}
+	for (i = 0; i < o->nlibs; i++) {
+		snprintf(origin, sizeof(origin), "--lib");
+		err = targets_add_file(tl, o->libs[i], origin, true);
+		if (err == -ENOEXEC) {
+			pr_warn("--lib: %s is not an ELF executable or library\n", o->libs[i]);
+			return -EINVAL;
+		}
+		if (err == -ENOENT && access(o->libs[i], F_OK) == 0) {
+			pr_warn("--lib: %s has none of the TLS functions tlstap probes "
+				"(SSL_read and SSL_write)\n", o->libs[i]);
+			return -EINVAL;
+		}
+		if (err < 0) {
+			pr_warn("--lib: %s: %s\n", o->libs[i], strerror(-err));
+			return -EINVAL;
+		}
+	}
+	if (tl->n == 0) {
+		pr_warn("no TLS library found on this system (looked for libssl in use and installed)\n");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void list_targets(const struct target_list *tl)
+{
+	const struct target *t;
+	size_t i;
+	int id;
+
+	for (i = 0; i < tl->n; i++) {
+		t = &tl->v[i];
+		printf("%s\t%s\t%s\n", probe_lib_name(t->lib), t->path, t->origin);
+		for (id = 0; id < probe_funcs_n && id < TARGET_MAX_FUNCS; id++)
+			if (t->offsets[id])
+				printf("\t%s\t0x%llx\n", probe_funcs[id].name,
+				       (unsigned long long)t->offsets[id]);
+	}
+}
+
+static void print_tracing(const struct tlstap_opts *o, int nfuncs, size_t nfiles)
+{
+	char who[512] = "every process";
+	int i, len = 0;
+
+	if (o->npids) {
+		len = snprintf(who, sizeof(who), "pid");
+		for (i = 0; i < o->npids && len < (int)sizeof(who) - 16; i++)
+			len += snprintf(who + len, sizeof(who) - len, "%s%d", i ? "," : " ", o->pids[i]);
+	}
+	fprintf(stderr, "tlstap: tracing %d functions in %zu files (%s%s%s%s%s)\n", nfuncs, nfiles, who,
+		o->has_comm ? ", comm " : "", o->has_comm ? o->comm : "",
+		o->has_uid ? ", uid filter" : "", o->empty_probes ? ", empty probes" : "");
+}
+
+/* Waits for a signal or -d; the benchmark floor has nothing to consume. */
+static void wait_until_stopped(const struct tlstap_opts *o)
+{
+	__u64 deadline = o->duration_ms ? now_ms() + o->duration_ms : 0;
+
+	while (!exiting && (!deadline || now_ms() < deadline))
+		usleep(50000);
+}
+
+static int run_empty(const struct tlstap_opts *o, const struct target_list *tl)
+{
+	struct tlstap_empty_bpf *skel;
+	struct link_list links = {};
+	int n, err;
+
+	skel = tlstap_empty_bpf__open_and_load();
+	if (!skel) {
+		err = -errno;
+		pr_warn("cannot load the empty probes: %s\n", strerror(-err));
+		return err;
+	}
+	n = attach_targets(&links, skel->progs.empty_entry, skel->progs.empty_return, tl,
+			   o->pids, o->npids);
+	if (n < 0) {
+		err = n;
+		goto cleanup;
+	}
+	print_tracing(o, n, tl->n);
+	wait_until_stopped(o);
+	err = 0;
+cleanup:
+	links_destroy(&links);
+	tlstap_empty_bpf__destroy(skel);
+	return err;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	flows_record(ctx, data, size);
+	return 0;
+}
+
+static void read_bpf_stats(struct tlstap_bpf *skel, struct tlstap_stats *sum)
+{
+	int ncpus = libbpf_num_possible_cpus(), cpu;
+	struct tlstap_stats *per;
+	__u32 zero = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpus <= 0)
+		return;
+	per = calloc((size_t)ncpus, sizeof(*per));
+	if (!per)
+		return;
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &zero, per)) {
+		for (cpu = 0; cpu < ncpus; cpu++) {
+			sum->ring_full_events += per[cpu].ring_full_events;
+			sum->ring_full_bytes += per[cpu].ring_full_bytes;
+			sum->snap_bytes += per[cpu].snap_bytes;
+			sum->call_table_full += per[cpu].call_table_full;
+			sum->bad_len += per[cpu].bad_len;
+		}
+	}
+	free(per);
+}
+
+static void print_summary(const struct output *out, const struct flow_stats *fs,
+			  const struct tlstap_stats *bs, FILE *json)
+{
+	fprintf(stderr,
+		"tlstap: %llu events, %llu bytes captured in %llu connections; lost %llu bytes "
+		"(ring full: %llu records, %llu bytes; snaplen: %llu bytes; untraced calls: %llu)\n",
+		(unsigned long long)out->events, (unsigned long long)out->bytes,
+		(unsigned long long)fs->flows, (unsigned long long)(fs->lost_bytes + fs->snap_bytes),
+		(unsigned long long)bs->ring_full_events, (unsigned long long)bs->ring_full_bytes,
+		(unsigned long long)bs->snap_bytes,
+		(unsigned long long)(bs->call_table_full + bs->bad_len));
+	if (json)
+		fprintf(json, "{\"type\":\"stats\",\"events\":%llu,\"bytes\":%llu,\"connections\":%llu,"
+			"\"lost_bytes\":%llu,\"snaplen_bytes\":%llu,\"ring_full_records\":%llu,"
+			"\"ring_full_bytes\":%llu,\"untraced_calls\":%llu,\"bad_records\":%llu}\n",
+			(unsigned long long)out->events, (unsigned long long)out->bytes,
+			(unsigned long long)fs->flows, (unsigned long long)fs->lost_bytes,
+			(unsigned long long)fs->snap_bytes, (unsigned long long)bs->ring_full_events,
+			(unsigned long long)bs->ring_full_bytes,
+			(unsigned long long)(bs->call_table_full + bs->bad_len),
+			(unsigned long long)fs->bad_records);
+}
+
+/* Flushes stdout; returns 1 when the reader went away, -errno on a write error. */
+static int flush_output(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	if (errno == EPIPE)
+		return 1;
+	return errno ? -errno : -EIO;
+}
+
+static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
+{
+	size_t ring_bytes = opts_ring_bytes(o);
+	struct link_list links = {};
+	struct rings rings = {};
+	struct tlstap_bpf *skel;
+	struct flow_table *ft = NULL;
+	struct output out;
+	struct tlstap_stats bs;
+	struct bpf_link *link;
+	__u64 deadline = 0;
+	__u8 one = 1;
+	int i, n, err;
+
+	rings.template_fd = -1;
+	skel = tlstap_bpf__open();
+	if (!skel) {
+		err = -errno;
+		pr_warn("cannot open the BPF programs: %s\n", strerror(-err));
+		return err;
+	}
+	skel->rodata->filter_pid = o->npids > 0;
+	skel->rodata->filter_uid = o->has_uid;
+	skel->rodata->targ_uid = o->uid;
+	skel->rodata->filter_comm = o->has_comm;
+	memcpy((char *)skel->rodata->targ_comm, o->comm, sizeof(o->comm));
+	skel->rodata->snaplen = o->snaplen;
+	err = bpf_map__set_max_entries(skel->maps.pid_filter, TLSTAP_MAX_PID_FILTER);
+	if (!err)
+		err = rings_prepare(&rings, skel->maps.rings, ring_bytes);
+	if (err) {
+		pr_warn("cannot create ring buffers of %zu bytes: %s\n", ring_bytes, strerror(-err));
+		goto cleanup;
+	}
+	err = tlstap_bpf__load(skel);
+	if (err) {
+		pr_warn("cannot load the BPF programs: %s (run with -vv for the verifier's log)\n",
+			strerror(-err));
+		goto cleanup;
+	}
+	for (i = 0; i < o->npids; i++)
+		bpf_map_update_elem(bpf_map__fd(skel->maps.pid_filter), &o->pids[i], &one, BPF_ANY);
+
+	output_init(&out, o->out, stdout, o->count);
+	ft = flows_new(&output_callbacks, &out, MAX_FLOWS);
+	if (!ft) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = rings_create(&rings, skel->maps.rings, ring_bytes, on_record, ft);
+	if (err) {
+		pr_warn("cannot create ring buffers of %zu bytes: %s\n", ring_bytes, strerror(-err));
+		goto cleanup;
+	}
+
+	/* Syscall and exit hooks first, so no TLS call is seen without them. */
+	link = bpf_program__attach(skel->progs.sys_enter);
+	if (!link || links_push(&links, link)) {
+		err = -errno;
+		pr_warn("cannot attach to the sys_enter tracepoint: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	link = bpf_program__attach(skel->progs.sched_process_exit);
+	if (!link || links_push(&links, link)) {
+		err = -errno;
+		pr_warn("cannot attach to the sched_process_exit tracepoint: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	n = attach_targets(&links, skel->progs.tls_entry, skel->progs.tls_return, tl, o->pids,
+			   o->npids);
+	if (n < 0) {
+		err = n;
+		pr_warn("no TLS function could be probed: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	print_tracing(o, n, tl->n);
+
+	if (o->duration_ms)
+		deadline = now_ms() + o->duration_ms;
+	while (!exiting && !output_done(&out)) {
+		err = ring_buffer__poll(rings.rb, POLL_MS);
+		if (err < 0 && err != -EINTR) {
+			pr_warn("reading the ring buffers failed: %s\n", strerror(-err));
+			goto cleanup;
+		}
+		ring_buffer__consume(rings.rb);
+		flows_sweep(ft);
+		err = flush_output();
+		if (err)
+			break;
+		if (deadline && now_ms() >= deadline)
+			break;
+	}
+	if (err < 0) {
+		pr_warn("cannot write the output: %s\n", strerror(-err));
+		goto cleanup;
+	}
+
+	/* Stop producers, then drain what they left: every ring to its end, twice. */
+	links_destroy(&links);
+	ring_buffer__consume(rings.rb);
+	flows_sweep(ft);
+	ring_buffer__consume(rings.rb);
+	flows_sweep(ft);
+	flows_finish(ft);
+	read_bpf_stats(skel, &bs);
+	print_summary(&out, flows_stats(ft), &bs, o->out == OUT_JSON && err == 0 ? stdout : NULL);
+	err = flush_output();
+	if (err < 0) {
+		pr_warn("cannot write the output: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	err = 0;
+cleanup:
+	links_destroy(&links);
+	rings_free(&rings);
+	flows_free(ft);
+	tlstap_bpf__destroy(skel);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct target_list tl = {};
+	struct tlstap_opts o;
+	char err_msg[256];
+	int err;
+
+	err = opts_parse(argc, argv, &o, err_msg, sizeof(err_msg));
+	if (err == OPTS_EXIT_OK)
+		return 0;
+	if (err) {
+		fprintf(stderr, "tlstap: %s\nTry 'tlstap --help' for more information.\n", err_msg);
+		return EXIT_USAGE;
+	}
+	log_set_verbosity(o.verbose);
+	libbpf_set_print(log_libbpf);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+
+	if (!o.list_targets && check_system())
+		return 1;
+	err = find_targets(&o, &tl);
+	if (err) {
+		targets_free(&tl);
+		return err == -EINVAL ? EXIT_USAGE : 1;
+	}
+	if (o.list_targets) {
+		list_targets(&tl);
+		targets_free(&tl);
+		return flush_output() < 0 ? 1 : 0;
+	}
+	err = install_signals();
+	if (!err)
+		err = o.empty_probes ? run_empty(&o, &tl) : run_trace(&o, &tl);
+	targets_free(&tl);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,263 @@
+/* Parses and validates tlstap's command line; never touches the system. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "opts.h"
+
+#ifndef TLSTAP_VERSION
+#define TLSTAP_VERSION "0.1.0"
+#endif
+
+enum {
+	OPT_UID = 0x100,
+	OPT_COMM,
+	OPT_LIST,
+	OPT_EMPTY_PROBES,
+};
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "lib", required_argument, NULL, 'l' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "snaplen", required_argument, NULL, 's' },
+	{ "buffer-size", required_argument, NULL, 'B' },
+	{ "list-targets", no_argument, NULL, OPT_LIST },
+	{ "empty-probes", no_argument, NULL, OPT_EMPTY_PROBES },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void opts_usage(FILE *f)
+{
+	fprintf(f,
+"Usage: tlstap [OPTION]...\n"
+"Show the plaintext of TLS connections on this host, without keys or proxies.\n"
+"tlstap puts uprobes on OpenSSL's SSL_read/SSL_write/SSL_read_ex/SSL_write_ex\n"
+"and prints what every process sends and receives, with its connection.\n"
+"Needs root (CAP_BPF and CAP_PERFMON) and a kernel with BTF.\n"
+"\n"
+"What to trace (default: every process using OpenSSL):\n"
+"  -p, --pid PID[,PID...]   only these processes (repeatable, up to %d); also\n"
+"                           probes their executables when OpenSSL is linked in\n"
+"                           statically (node)\n"
+"      --uid UID|USER       only processes running as this user\n"
+"      --comm NAME          only processes whose command name is NAME\n"
+"  -l, --lib PATH           also probe this library or executable (repeatable)\n"
+"      --list-targets       print the files and functions that would be probed\n"
+"                           and exit\n"
+"\n"
+"Output (stdout; diagnostics go to stderr):\n"
+"  -o, --output MODE        text (default), json (one object per line), hex,\n"
+"                           or none\n"
+"  -s, --snaplen BYTES      capture at most BYTES of each TLS call (default 0:\n"
+"                           everything); bytes left out are counted as lost\n"
+"  -B, --buffer-size KIB    ring buffer per CPU in KiB, rounded up to a power\n"
+"                           of two (default %d)\n"
+"  -c, --count N            stop after N data events\n"
+"  -d, --duration SECONDS   stop after SECONDS (decimals allowed)\n"
+"  -v, --verbose            say what is probed and why (twice: debug)\n"
+"  -h, --help               this help\n"
+"  -V, --version            print the version\n"
+"\n"
+"tlstap prints \"tlstap: tracing ...\" on stderr once every probe is attached.\n"
+"Ctrl-C (SIGINT) or SIGTERM drains the buffers, prints a summary of events,\n"
+"bytes and losses on stderr and exits 0. Exit status 2: bad usage; 1: failure.\n"
+"\n"
+"EXAMPLES:\n"
+"  tlstap                       # every TLS connection, as text\n"
+"  tlstap -p 1234 -o json       # one process, JSON lines\n"
+"  tlstap --comm nginx -o hex   # nginx only, hexdump\n"
+"  tlstap -l /opt/app/bin/app   # a program with OpenSSL linked in\n"
+"  tlstap -o json -c 100 | jq -r .data | base64 -d\n",
+		OPTS_MAX_PIDS, OPTS_DEFAULT_BUFFER_KIB);
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* A whole decimal number in [min, max], nothing else around it. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_pids(const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	char buf[1024], *tok, *save = NULL;
+	int before = o->npids;
+	uint64_t v;
+
+	if (strlen(arg) >= sizeof(buf))
+		return fail(err, errlen, "--pid: list too long");
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (parse_u64(tok, 1, INT_MAX, &v))
+			return fail(err, errlen, "--pid: '%s' is not a process id", tok);
+		if (o->npids >= OPTS_MAX_PIDS)
+			return fail(err, errlen, "--pid: at most %d processes", OPTS_MAX_PIDS);
+		o->pids[o->npids++] = (pid_t)v;
+	}
+	if (o->npids == before)
+		return fail(err, errlen, "--pid: '%s' is not a process id", arg);
+	return 0;
+}
+
+static int parse_duration(const char *arg, uint64_t *ms)
+{
+	double secs;
+	char *end;
+
+	if (!*arg || *arg == '-' || *arg == ' ')
+		return -EINVAL;
+	errno = 0;
+	secs = strtod(arg, &end);
+	if (errno || *end || !isfinite(secs) || secs <= 0 || secs > 86400.0 * 365)
+		return -EINVAL;
+	*ms = (uint64_t)ceil(secs * 1000.0);
+	return 0;
+}
+
+int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	uint64_t v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->out = OUT_TEXT;
+	o->buffer_kib = OPTS_DEFAULT_BUFFER_KIB;
+	err[0] = '\0';
+	optind = 0;	/* full reset: opts_parse may run more than once */
+	opterr = 0;
+
+	while ((c = getopt_long(argc, argv, ":p:l:o:c:d:s:B:vhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_pids(optarg, o, err, errlen))
+				return -EINVAL;
+			break;
+		case OPT_UID:
+			if (parse_u64(optarg, 0, UINT32_MAX - 1, &v) == 0) {
+				o->uid = (uid_t)v;
+			} else {
+				pw = getpwnam(optarg);
+				if (!pw)
+					return fail(err, errlen, "--uid: no user '%s'", optarg);
+				o->uid = pw->pw_uid;
+			}
+			o->has_uid = true;
+			break;
+		case OPT_COMM:
+			if (!*optarg || strlen(optarg) >= OPTS_COMM_LEN)
+				return fail(err, errlen,
+					    "--comm: '%s' must be 1 to %d characters (the kernel's command name)",
+					    optarg, OPTS_COMM_LEN - 1);
+			strcpy(o->comm, optarg);
+			o->has_comm = true;
+			break;
+		case 'l':
+			if (!*optarg)
+				return fail(err, errlen, "--lib: empty path");
+			if (o->nlibs >= OPTS_MAX_LIBS)
+				return fail(err, errlen, "--lib: at most %d files", OPTS_MAX_LIBS);
+			o->libs[o->nlibs++] = optarg;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "text"))
+				o->out = OUT_TEXT;
+			else if (!strcmp(optarg, "json"))
+				o->out = OUT_JSON;
+			else if (!strcmp(optarg, "hex"))
+				o->out = OUT_HEX;
+			else if (!strcmp(optarg, "none"))
+				o->out = OUT_NONE;
+			else
+				return fail(err, errlen,
+					    "--output: '%s' is not one of text, json, hex, none", optarg);
+			break;
+		case 'c':
+			if (parse_u64(optarg, 1, UINT64_MAX, &o->count))
+				return fail(err, errlen, "--count: '%s' is not a positive number", optarg);
+			break;
+		case 'd':
+			if (parse_duration(optarg, &o->duration_ms))
+				return fail(err, errlen, "--duration: '%s' is not a positive number of seconds",
+					    optarg);
+			break;
+		case 's':
+			if (parse_u64(optarg, 0, UINT32_MAX, &v))
+				return fail(err, errlen, "--snaplen: '%s' is not a number of bytes", optarg);
+			o->snaplen = (uint32_t)v;
+			break;
+		case 'B':
+			/* Rings are at least a page and at most 1 GiB (kernel limit is higher). */
+			if (parse_u64(optarg, 4, 1024 * 1024, &o->buffer_kib))
+				return fail(err, errlen,
+					    "--buffer-size: '%s' is not a size in KiB from 4 to 1048576", optarg);
+			break;
+		case OPT_LIST:
+			o->list_targets = true;
+			break;
+		case OPT_EMPTY_PROBES:
+			o->empty_probes = true;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			opts_usage(stdout);
+			return OPTS_EXIT_OK;
+		case 'V':
+			printf("tlstap %s\n", TLSTAP_VERSION);
+			return OPTS_EXIT_OK;
+		case ':':
+			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				return fail(err, errlen, "unknown option '-%c'", optopt);
+			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+	return OPTS_RUN;
+}
+
+/* Ring size in bytes: a power of two, at least one page. */
+uint64_t opts_ring_bytes(const struct tlstap_opts *o)
+{
+	uint64_t want = o->buffer_kib * 1024, size = 4096;
+
+	while (size < want)
+		size <<= 1;
+	return size;
+}

@@ -1,0 +1,52 @@
+/* Command-line options of tlstap: parsing and validation, no side effects. */
+#ifndef TLSTAP_OPTS_H
+#define TLSTAP_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define OPTS_MAX_PIDS	64	/* == TLSTAP_MAX_PID_FILTER */
+#define OPTS_MAX_LIBS	64
+#define OPTS_COMM_LEN	16
+
+enum out_mode { OUT_TEXT, OUT_JSON, OUT_HEX, OUT_NONE };
+
+struct tlstap_opts {
+	enum out_mode out;
+	pid_t pids[OPTS_MAX_PIDS];
+	int npids;
+	bool has_uid;
+	uid_t uid;
+	bool has_comm;
+	char comm[OPTS_COMM_LEN];
+	const char *libs[OPTS_MAX_LIBS];	/* point into argv */
+	int nlibs;
+	uint64_t count;		/* 0: unlimited */
+	uint64_t duration_ms;	/* 0: unlimited */
+	uint32_t snaplen;	/* 0: whole calls */
+	uint64_t buffer_kib;	/* per CPU ring */
+	int verbose;
+	bool list_targets;
+	bool empty_probes;	/* benchmark floor: probes that do nothing */
+};
+
+enum opts_result {
+	OPTS_RUN = 0,		/* options valid: trace */
+	OPTS_EXIT_OK = 1,	/* --help or --version printed: exit 0 */
+};
+
+#define OPTS_DEFAULT_BUFFER_KIB	8192
+
+/*
+ * Parses argv into *o. Returns OPTS_RUN, OPTS_EXIT_OK, or -EINVAL with a
+ * one-line reason in err (without the program name or a newline).
+ */
+int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t errlen);
+void opts_usage(FILE *f);
+/* The per-CPU ring size in bytes: -B rounded up to a power of two. */
+uint64_t opts_ring_bytes(const struct tlstap_opts *o);
+
+#endif

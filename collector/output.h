@@ -1,0 +1,36 @@
+/* Live printers of ordered flows: text, JSON lines, hex, or nothing. */
+#ifndef TLSTAP_OUTPUT_H
+#define TLSTAP_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "flows.h"
+#include "opts.h"
+
+struct output {
+	enum out_mode mode;
+	FILE *f;
+	__s64 mono_to_real_ns;	/* add to bpf_ktime_get_ns() for wall-clock time */
+	__u64 max_events;	/* -c: 0 = unlimited */
+	__u64 events;		/* data events printed */
+	__u64 bytes;		/* plaintext bytes printed */
+	/* Text and hex: the stream whose block is open, to skip repeated headers. */
+	__u64 block_conn;
+	int block_dir;
+	bool at_line_start;
+};
+
+void output_init(struct output *o, enum out_mode mode, FILE *f, __u64 max_events);
+/* The callbacks to give flows_new(), with the struct output as ctx. */
+extern const struct flow_callbacks output_callbacks;
+/* -c reached: the caller should stop. */
+bool output_done(const struct output *o);
+
+/* Formats "1.2.3.4:80", "[::1]:443" or "" (unknown) into buf. */
+void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, __u16 port);
+/* Standard base64 of len bytes into out (4 * ((len + 2) / 3) + 1 bytes). */
+void output_base64(char *out, const __u8 *in, size_t len);
+/* Writes s as a JSON string literal (with quotes), escaping every byte that must be. */
+void output_json_string(FILE *f, const char *s, size_t len);
+
+#endif

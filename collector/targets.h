@@ -1,0 +1,49 @@
+/* Finds the files to probe: TLS libraries in use or installed, and executables with TLS linked in. */
+#ifndef TLSTAP_TARGETS_H
+#define TLSTAP_TARGETS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TARGET_MAX_FUNCS	16
+
+struct target {
+	char path[PATH_MAX];	/* openable from here, e.g. /proc/PID/root/usr/lib/... */
+	char origin[160];	/* how it was found, for --list-targets and -v */
+	dev_t dev;
+	ino_t ino;
+	uint8_t lib;		/* enum tlstap_lib */
+	uint64_t offsets[TARGET_MAX_FUNCS];	/* by func_id; 0 = not in this file */
+};
+
+struct target_list {
+	struct target *v;
+	size_t n, cap;
+	/* Files already looked at (with or without TLS), so each is parsed once. */
+	struct seen_file { dev_t dev; ino_t ino; } *seen;
+	size_t nseen, capseen;
+};
+
+void targets_free(struct target_list *tl);
+
+/*
+ * Adds path if it holds a TLS library's functions: 1 when it is a target
+ * (now or already: same device and inode), 0 when it is not. With strict, a
+ * file that is not ELF is -ENOEXEC and one without the functions -ENOENT.
+ */
+int targets_add_file(struct target_list *tl, const char *path, const char *origin, bool strict);
+
+/* The TLS files pid maps, and its executable if TLS is linked in: how many
+ * of its files are targets, or -ESRCH if there is no such process. */
+int targets_scan_pid(struct target_list *tl, pid_t pid);
+
+/* Every TLS library mapped by any process or installed in the library
+ * directories, and executables of running processes with TLS linked in. */
+int targets_scan_system(struct target_list *tl);
+
+/* Whether a file name looks like a TLS library tlstap knows (libssl.so.3 ...). */
+bool targets_is_tls_lib_name(const char *basename);
+
+#endif

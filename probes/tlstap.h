@@ -1,0 +1,103 @@
+/* Event layouts and constants shared by the BPF programs and the collector. */
+#ifndef TLSTAP_H
+#define TLSTAP_H
+
+/* Bytes of plaintext in the largest ring record; larger calls are split. */
+#define TLSTAP_CHUNK_MAX	16384
+/* A single TLS call of up to this many chunks (1 GiB) is captured whole. */
+#define TLSTAP_MAX_CHUNKS	65536
+#define TLSTAP_COMM_LEN		16
+#define TLSTAP_MAX_PID_FILTER	64
+
+enum tlstap_event_type {
+	TLSTAP_EV_DATA = 1,	/* plaintext chunk: struct tlstap_data_event + data */
+	TLSTAP_EV_CLOSE = 2,	/* the traced process closed the connection's fd */
+	TLSTAP_EV_EXIT = 3,	/* a traced process exited: all its connections end */
+};
+
+enum tlstap_dir {
+	TLSTAP_DIR_OUT = 0,	/* the traced process sent it */
+	TLSTAP_DIR_IN = 1,	/* the traced process received it */
+};
+
+enum tlstap_lib {
+	TLSTAP_LIB_OPENSSL = 1,
+	TLSTAP_LIB_GNUTLS = 2,
+};
+
+/*
+ * How the return value of a probed function says how many bytes moved.
+ * RET_COUNT: the return value is the count (<= 0: nothing moved).
+ * RET_EX: returns 1 on success and stores the count through the 4th argument.
+ */
+enum tlstap_ret_style {
+	TLSTAP_RET_COUNT = 0,
+	TLSTAP_RET_EX = 1,
+};
+
+/*
+ * The BPF cookie of every uprobe: which probe-table entry fired, so one entry
+ * program and one return program serve every probed function.
+ */
+#define TLSTAP_COOKIE(func_id, lib, dir, style) \
+	((__u64)(func_id) | ((__u64)(lib) << 8) | ((__u64)(dir) << 16) | ((__u64)(style) << 24))
+#define TLSTAP_COOKIE_FUNC(c)	((__u8)((c) & 0xff))
+#define TLSTAP_COOKIE_LIB(c)	((__u8)(((c) >> 8) & 0xff))
+#define TLSTAP_COOKIE_DIR(c)	((__u8)(((c) >> 16) & 0xff))
+#define TLSTAP_COOKIE_STYLE(c)	((__u8)(((c) >> 24) & 0xff))
+
+/* Flags of a data event. */
+#define TLSTAP_F_CALL_START	(1u << 0)	/* first chunk of a TLS call */
+#define TLSTAP_F_CALL_END	(1u << 1)	/* last captured chunk of a call */
+#define TLSTAP_F_NEW_CONN	(1u << 2)	/* first event of this connection */
+
+struct tlstap_addr {
+	__u16 family;		/* AF_INET, AF_INET6, AF_UNIX, 0 = unknown */
+	__u16 lport;		/* host byte order */
+	__u16 rport;		/* host byte order */
+	__u16 pad;
+	__u8 laddr[16];		/* network byte order; IPv4 in the first 4 */
+	__u8 raddr[16];
+};
+
+struct tlstap_data_event {
+	__u16 type;		/* TLSTAP_EV_DATA */
+	__u8 dir;		/* enum tlstap_dir */
+	__u8 func_id;		/* index in the collector's probe table */
+	__u8 lib;		/* enum tlstap_lib */
+	__u8 pad[3];
+	__u32 flags;		/* TLSTAP_F_* */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u32 uid;
+	__s32 fd;		/* -1 when not learnt yet */
+	__u64 conn_id;		/* unique per connection for this run */
+	__u64 pos;		/* offset of data[0] in its (conn, dir) stream */
+	__u32 len;		/* bytes in data[] */
+	__u32 skipped;		/* bytes of this call after data[] not captured (snaplen) */
+	struct tlstap_addr addr;
+	char comm[TLSTAP_COMM_LEN];
+	__u8 data[];
+};
+
+/* TLSTAP_EV_CLOSE and TLSTAP_EV_EXIT. */
+struct tlstap_ctrl_event {
+	__u16 type;
+	__u16 pad;
+	__u32 pid;
+	__u64 ts_ns;
+	__u64 conn_id;		/* CLOSE only */
+	__u64 end_pos[2];	/* CLOSE only: bytes the streams reached, per dir */
+};
+
+/* Per-CPU counters of what could not be delivered, read by the collector. */
+struct tlstap_stats {
+	__u64 ring_full_events;	/* records that found the ring full */
+	__u64 ring_full_bytes;	/* plaintext bytes in those records */
+	__u64 snap_bytes;	/* bytes not captured because of snaplen */
+	__u64 call_table_full;	/* calls not traced: per-thread table full */
+	__u64 bad_len;		/* calls whose byte count could not be read */
+};
+
+#endif /* TLSTAP_H */
