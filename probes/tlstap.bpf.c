@@ -54,6 +54,7 @@ struct active_call {
 	__u64 buf;
 	__u64 outlen_ptr;	/* size_t * of the _ex variants */
 	__u64 cookie;
+	__u64 sk;		/* struct sock * of fd */
 	__s32 fd;		/* from the nested socket syscall, -1 if none */
 	__u32 pad;
 };
@@ -101,6 +102,34 @@ struct {
 	__type(key, struct fd_key);
 	__type(value, __u64);
 } fd_sessions SEC(".maps");
+
+/*
+ * Processes whose TLS calls make no socket syscall (memory BIOs: node,
+ * many event loops), and the socket each of their threads read last. The
+ * ciphertext such a thread read just before an SSL_read names the socket.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} membio_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);		/* tid */
+	__type(value, __s32);
+} last_read_fd SEC(".maps");
+
+/* The session a thread just wrote to without a socket known: the thread's
+ * next socket write carries its ciphertext and names the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);		/* tid */
+	__type(value, struct session_key);
+} pending_write SEC(".maps");
 
 /* Processes with traced connections, so their exit is reported. */
 struct {
@@ -325,17 +354,29 @@ static __always_inline void note_traced(__u32 pid, __s32 fd, __u64 session)
  * The connection of this call: found by session, (re)created when the
  * session is new or its socket changed (a freed SSL's address reused).
  */
-static __always_inline struct conn_state *lookup_conn(__u32 pid, struct active_call *call,
-						      bool *is_new)
+static __always_inline struct conn_state *lookup_conn(__u32 pid, __u32 tid, __u8 dir,
+						      struct active_call *call, bool *is_new)
 {
 	struct session_key key = { .pid = pid, .session = call->session };
 	struct conn_state *cs, fresh = {};
 	struct sock *sk = NULL;
+	__s32 *fdp;
+	__u8 one = 1;
 
 	*is_new = false;
-	if (call->fd >= 0)
-		sk = fd_to_sock(call->fd);
 	cs = bpf_map_lookup_elem(&conns, &key);
+	if (call->fd < 0 && (!cs || !cs->sk)) {
+		/* No syscall inside the call and no socket known: a memory BIO. */
+		fdp = dir == TLSTAP_DIR_IN ? bpf_map_lookup_elem(&last_read_fd, &tid) : NULL;
+		if (fdp) {
+			call->fd = *fdp;
+			call->sk = (__u64)fd_to_sock(call->fd);
+		} else if (!bpf_map_lookup_elem(&membio_pids, &pid)) {
+			bpf_map_update_elem(&membio_pids, &pid, &one, BPF_ANY);
+		}
+	}
+	if (call->fd >= 0)
+		sk = (struct sock *)call->sk;
 	if (cs) {
 		if (!sk || cs->sk == (__u64)sk)
 			return cs;
@@ -392,10 +433,15 @@ int BPF_KRETPROBE(tls_return, long ret)
 	if (moved == 0 || moved > (__u64)TLSTAP_CHUNK_MAX * TLSTAP_MAX_CHUNKS)
 		goto out;
 
-	cs = lookup_conn(pid, call, &is_new);
+	dir = TLSTAP_COOKIE_DIR(cookie) & 1;
+	cs = lookup_conn(pid, tid, dir, call, &is_new);
 	if (!cs)
 		goto out;
-	dir = TLSTAP_COOKIE_DIR(cookie) & 1;
+	if (!cs->sk && dir == TLSTAP_DIR_OUT) {
+		struct session_key key = { .pid = pid, .session = call->session };
+
+		bpf_map_update_elem(&pending_write, &tid, &key, BPF_ANY);
+	}
 	c.hdr.type = TLSTAP_EV_DATA;
 	c.hdr.dir = dir;
 	c.hdr.func_id = TLSTAP_COOKIE_FUNC(cookie);
@@ -473,6 +519,28 @@ static __always_inline void on_close(__u32 pid, __s32 fd)
 	bpf_map_delete_elem(&conns, &key);
 }
 
+static __always_inline void learn_from_write(__u32 tid, __s32 fd)
+{
+	struct session_key *key;
+	struct conn_state *cs;
+	struct sock *sk;
+
+	key = bpf_map_lookup_elem(&pending_write, &tid);
+	if (!key)
+		return;
+	sk = fd_to_sock(fd);
+	if (!sk)
+		return;
+	cs = bpf_map_lookup_elem(&conns, key);
+	if (cs && !cs->sk) {
+		cs->sk = (__u64)sk;
+		cs->fd = fd;
+		read_addr(sk, &cs->addr);
+		note_traced(key->pid, fd, key->session);
+	}
+	bpf_map_delete_elem(&pending_write, &tid);
+}
+
 /*
  * The socket syscall a thread makes inside a TLS call names the connection's
  * fd; close() of a traced fd ends its connection.
@@ -481,28 +549,51 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
 	struct active_call *call;
+	struct sock *sk;
+	bool is_read = false;
 	__u64 id;
 	__u32 tid;
 	__s32 fd;
 
+
 	switch (nr) {
-	case NR_read: case NR_write: case NR_readv: case NR_writev:
-	case NR_sendto: case NR_recvfrom: case NR_sendmsg: case NR_recvmsg:
+	case NR_read: case NR_readv: case NR_recvfrom: case NR_recvmsg:
+		is_read = true;
+		break;
+	case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg:
 		break;
 	case NR_close:
 		id = bpf_get_current_pid_tgid();
 		if (bpf_map_lookup_elem(&traced_pids, &(__u32){ id >> 32 }))
-			on_close(id >> 32, (__s32)BPF_CORE_READ(regs, di));
+			on_close(id >> 32, (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs));
 		return 0;
 	default:
 		return 0;
 	}
-	tid = (__u32)bpf_get_current_pid_tgid();
+	id = bpf_get_current_pid_tgid();
+	tid = (__u32)id;
 	call = bpf_map_lookup_elem(&active_calls, &tid);
-	if (!call || call->fd >= 0)
+	if (call) {
+		/* Only a socket names the connection (not an eventfd or a log file). */
+		if (call->fd < 0) {
+			fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+			sk = fd_to_sock(fd);
+			if (sk) {
+				call->sk = (__u64)sk;
+				call->fd = fd;
+			}
+		}
 		return 0;
-	fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	call->fd = fd;
+	}
+	if (!is_read) {
+		learn_from_write(tid, (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs));
+		return 0;
+	}
+	if (bpf_map_lookup_elem(&membio_pids, &(__u32){ id >> 32 })) {
+		fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		if (fd_to_sock(fd))
+			bpf_map_update_elem(&last_read_fd, &tid, &fd, BPF_ANY);
+	}
 	return 0;
 }
 
@@ -513,8 +604,11 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	__u32 tid = (__u32)id, pid = id >> 32;
 
 	bpf_map_delete_elem(&active_calls, &tid);
+	bpf_map_delete_elem(&last_read_fd, &tid);
+	bpf_map_delete_elem(&pending_write, &tid);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
+	bpf_map_delete_elem(&membio_pids, &pid);
 	if (!bpf_map_lookup_elem(&traced_pids, &pid))
 		return 0;
 	bpf_map_delete_elem(&traced_pids, &pid);
