@@ -47,7 +47,7 @@ MAIN_OBJ = $(OUTPUT)/collector/main.o
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all run test unit e2e bench install clean deps deps-test deps-bench testdata
+.PHONY: all run test unit unit-bins e2e bench install clean deps deps-test deps-bench testdata
 
 all: $(OUTPUT)/tlstap
 
@@ -99,16 +99,21 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	./$(OUTPUT)/tlstap $(RUN_ARGS)
 
-# Unit tests need no privileges; e2e tests load the real BPF programs.
+# Unit tests need no privileges (run plain and sanitized); e2e tests load
+# the real BPF programs.
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
-	$(Q)./tests/run-all.sh $(OUTPUT)
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 OUTPUT=$(OUTPUT)/asan \
+		VMLINUX_H=$(OUTPUT)/vmlinux.h unit-bins
+	$(Q)./tests/run-all.sh $(OUTPUT) $(OUTPUT)/asan
+
+unit-bins: $(UNIT_BINS)
 
 unit: $(UNIT_BINS)
 	$(Q)./tests/run-unit.sh $(OUTPUT)
 
 e2e: all
-	$(Q)python3 tests/e2e/run.py --tlstap $(OUTPUT)/tlstap
+	$(Q)/usr/bin/python3 tests/e2e/run.py --tlstap $(OUTPUT)/tlstap
 
 bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory all

@@ -4,7 +4,10 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <string.h>
+#include <stdbool.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <linux/types.h>
 #include "elf_syms.h"
 
 /* Symbol tables larger than this are not believed (node's has ~100k). */
@@ -68,11 +71,26 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh,
 	}
 }
 
+/*
+ * A truncated file keeps a valid header whose tables lie past its end;
+ * libelf then reports no sections rather than an error.
+ */
+static bool tables_in_file(const GElf_Ehdr *eh, __u64 size)
+{
+	__u64 sh_end = eh->e_shoff + (__u64)eh->e_shnum * eh->e_shentsize;
+	__u64 ph_end = eh->e_phoff + (__u64)eh->e_phnum * eh->e_phentsize;
+
+	if (eh->e_phnum == 0 || eh->e_phoff == 0 || ph_end > size)
+		return false;
+	return eh->e_shoff == 0 || sh_end <= size;
+}
+
 int elf_find_funcs(const char *path, const char *const *names, size_t n, uint64_t *offsets)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Ehdr eh;
 	GElf_Shdr sh;
+	struct stat st;
 	Elf *elf = NULL;
 	size_t i;
 	int fd, err = 0;
@@ -84,9 +102,14 @@ int elf_find_funcs(const char *path, const char *const *names, size_t n, uint64_
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto cleanup;
+	}
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
-	    (eh.e_type != ET_DYN && eh.e_type != ET_EXEC)) {
+	    (eh.e_type != ET_DYN && eh.e_type != ET_EXEC) ||
+	    !tables_in_file(&eh, (__u64)st.st_size)) {
 		err = -ENOEXEC;
 		goto cleanup;
 	}

@@ -125,6 +125,16 @@ static void deliver_overlapping(struct flow_table *ft, struct flow *f, struct tl
 		seen = s->next - ev->pos;
 		if (seen >= ev->len) {
 			ft->st.dup_bytes += ev->len;
+			/* Its snaplen tail may still reach past what was delivered. */
+			if (ev->skipped && ev->pos + ev->len + ev->skipped > s->next) {
+				__u64 rest = ev->pos + ev->len + ev->skipped - s->next;
+
+				ft->st.snap_bytes += rest;
+				ft->st.gaps++;
+				if (ft->cb.on_gap)
+					ft->cb.on_gap(ft->ctx, f, ev->dir, s->next, rest, GAP_SNAPLEN);
+				s->next += rest;
+			}
 			return;
 		}
 		ft->st.dup_bytes += seen;

@@ -205,9 +205,78 @@ cleanup:
 	return err;
 }
 
+/* What the ring callback needs: the flow table and the pids that exited. */
+struct consumer {
+	struct flow_table *ft;
+	struct tlstap_bpf *skel;
+	__u32 exited[256];
+	int nexited;
+};
+
+static bool pid_in(const struct consumer *c, __u32 pid)
+{
+	int i;
+
+	for (i = 0; i < c->nexited; i++)
+		if (c->exited[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * A process that exits without closing its sockets leaves entries keyed by
+ * its pid (its fds close in the kernel, not through close()). Delete them so
+ * the tables hold live processes only. Keys start with the pid.
+ */
+static void forget_exited(struct consumer *c, struct bpf_map *map)
+{
+	size_t key_size = bpf_map__key_size(map), n = 0, i;
+	__u8 key[64], next[64], *doomed = NULL, *grown;
+	int fd = bpf_map__fd(map), seen = 0;
+	__u32 pid;
+
+	if (key_size > sizeof(key) || key_size < sizeof(pid))
+		return;
+	/* Collect first: deleting while walking restarts the walk. */
+	while (seen++ < 1 << 20 && !bpf_map_get_next_key(fd, seen > 1 ? key : NULL, next)) {
+		memcpy(key, next, key_size);
+		memcpy(&pid, next, sizeof(pid));
+		if (!pid_in(c, pid))
+			continue;
+		grown = realloc(doomed, (n + 1) * key_size);
+		if (!grown)
+			break;
+		doomed = grown;
+		memcpy(doomed + n++ * key_size, next, key_size);
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, doomed + i * key_size);
+	free(doomed);
+}
+
+static void sweep_exited(struct consumer *c)
+{
+	if (!c->nexited)
+		return;
+	forget_exited(c, c->skel->maps.conns);
+	forget_exited(c, c->skel->maps.fd_sessions);
+	c->nexited = 0;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
-	flows_record(ctx, data, size);
+	struct consumer *c = ctx;
+	struct tlstap_ctrl_event ev;
+
+	flows_record(c->ft, data, size);
+	if (size < sizeof(ev))
+		return 0;
+	memcpy(&ev, data, sizeof(ev));
+	if (ev.type != TLSTAP_EV_EXIT)
+		return 0;
+	if (c->nexited == (int)(sizeof(c->exited) / sizeof(c->exited[0])))
+		sweep_exited(c);
+	c->exited[c->nexited++] = ev.pid;
 	return 0;
 }
 
@@ -275,6 +344,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	struct rings rings = {};
 	struct tlstap_bpf *skel;
 	struct flow_table *ft = NULL;
+	struct consumer consumer = {};
 	struct output out;
 	struct tlstap_stats bs;
 	struct bpf_link *link;
@@ -317,7 +387,9 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	err = rings_create(&rings, skel->maps.rings, ring_bytes, on_record, ft);
+	consumer.ft = ft;
+	consumer.skel = skel;
+	err = rings_create(&rings, skel->maps.rings, ring_bytes, on_record, &consumer);
 	if (err) {
 		pr_warn("cannot create ring buffers of %zu bytes: %s\n", ring_bytes, strerror(-err));
 		goto cleanup;
@@ -355,6 +427,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		}
 		ring_buffer__consume(rings.rb);
 		flows_sweep(ft);
+		sweep_exited(&consumer);
 		err = flush_output();
 		if (err)
 			break;
@@ -373,6 +446,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	ring_buffer__consume(rings.rb);
 	flows_sweep(ft);
 	flows_finish(ft);
+	output_finish(&out);
 	read_bpf_stats(skel, &bs);
 	print_summary(&out, flows_stats(ft), &bs, o->out == OUT_JSON && err == 0 ? stdout : NULL);
 	err = flush_output();

@@ -94,13 +94,32 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* Why getopt refused an option: unknown, or a flag given a value. */
+static int bad_option(const char *arg, int opt, char *err, size_t errlen)
+{
+	const struct option *lo;
+	size_t len;
+
+	if (!strncmp(arg, "--", 2)) {
+		len = strcspn(arg + 2, "=");
+		for (lo = long_opts; lo->name; lo++)
+			if (strlen(lo->name) == len && !strncmp(lo->name, arg + 2, len) &&
+			    lo->has_arg == no_argument)
+				return fail(err, errlen, "option '--%s' takes no value", lo->name);
+		return fail(err, errlen, "unknown option '%.*s'", (int)(len + 2), arg);
+	}
+	if (opt > 0x20 && opt < 0x7f)
+		return fail(err, errlen, "unknown option '-%c'", opt);
+	return fail(err, errlen, "unknown option '%.64s'", arg);
+}
+
 /* A whole decimal number in [min, max], nothing else around it. */
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || !*s || strspn(s, "0123456789") != strlen(s))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -112,22 +131,25 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 
 static int parse_pids(const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
 {
-	char buf[1024], *tok, *save = NULL;
-	int before = o->npids;
+	char buf[1024], *tok, *next;
 	uint64_t v;
 
 	if (strlen(arg) >= sizeof(buf))
 		return fail(err, errlen, "--pid: list too long");
 	strcpy(buf, arg);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	/* Split by hand: strtok would let "1,,2" and ",1" through. */
+	for (tok = buf; tok; tok = next) {
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = '\0';
+		if (!*tok)
+			return fail(err, errlen, "--pid: empty entry in '%s'", arg);
 		if (parse_u64(tok, 1, INT_MAX, &v))
 			return fail(err, errlen, "--pid: '%s' is not a process id", tok);
 		if (o->npids >= OPTS_MAX_PIDS)
 			return fail(err, errlen, "--pid: at most %d processes", OPTS_MAX_PIDS);
 		o->pids[o->npids++] = (pid_t)v;
 	}
-	if (o->npids == before)
-		return fail(err, errlen, "--pid: '%s' is not a process id", arg);
 	return 0;
 }
 
@@ -136,7 +158,8 @@ static int parse_duration(const char *arg, uint64_t *ms)
 	double secs;
 	char *end;
 
-	if (!*arg || *arg == '-' || *arg == ' ')
+	/* Plain decimals only: strtod would also take "0x10", " 1" and "inf". */
+	if (!*arg || strspn(arg, "0123456789.") != strlen(arg))
 		return -EINVAL;
 	errno = 0;
 	secs = strtod(arg, &end);
@@ -242,9 +265,7 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 		case ':':
 			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			if (optopt)
-				return fail(err, errlen, "unknown option '-%c'", optopt);
-			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return bad_option(argv[optind - 1], optopt, err, errlen);
 		}
 	}
 	if (optind < argc)

@@ -145,6 +145,12 @@ static void safe_comm(char *out, const char *comm)
 	out[i] = '\0';
 }
 
+void output_finish(struct output *o)
+{
+	if (o->mode == OUT_TEXT || o->mode == OUT_HEX)
+		end_block(o);
+}
+
 static void text_header(struct output *o, const struct tlstap_data_event *ev)
 {
 	char local[64], remote[64], when[32], comm[TLSTAP_COMM_LEN + 1];

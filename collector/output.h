@@ -23,6 +23,8 @@ struct output {
 void output_init(struct output *o, enum out_mode mode, FILE *f, __u64 max_events);
 /* The callbacks to give flows_new(), with the struct output as ctx. */
 extern const struct flow_callbacks output_callbacks;
+/* Ends an open text block with its newline; call once after flows_finish(). */
+void output_finish(struct output *o);
 /* -c reached: the caller should stop. */
 bool output_done(const struct output *o);
 

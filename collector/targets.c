@@ -42,19 +42,21 @@ void targets_free(struct target_list *tl)
 	memset(tl, 0, sizeof(*tl));
 }
 
-/* Records (dev, ino) as seen; returns true if it already was. */
-static int mark_seen(struct target_list *tl, dev_t dev, ino_t ino, bool *was_seen)
+static struct seen_file *find_seen(struct target_list *tl, dev_t dev, ino_t ino)
 {
-	struct seen_file *n;
 	size_t i;
 
-	for (i = 0; i < tl->nseen; i++) {
-		if (tl->seen[i].dev == dev && tl->seen[i].ino == ino) {
-			*was_seen = true;
-			return 0;
-		}
-	}
-	*was_seen = false;
+	for (i = 0; i < tl->nseen; i++)
+		if (tl->seen[i].dev == dev && tl->seen[i].ino == ino)
+			return &tl->seen[i];
+	return NULL;
+}
+
+/* Remembers what a file turned out to be, so it is parsed once. */
+static int mark_seen(struct target_list *tl, dev_t dev, ino_t ino, int result)
+{
+	struct seen_file *n;
+
 	if (tl->nseen == tl->capseen) {
 		n = realloc(tl->seen, (tl->capseen ? tl->capseen * 2 : 64) * sizeof(*n));
 		if (!n)
@@ -64,6 +66,7 @@ static int mark_seen(struct target_list *tl, dev_t dev, ino_t ino, bool *was_see
 	}
 	tl->seen[tl->nseen].dev = dev;
 	tl->seen[tl->nseen].ino = ino;
+	tl->seen[tl->nseen].result = result;
 	tl->nseen++;
 	return 0;
 }
@@ -114,40 +117,29 @@ static int resolve_lib(const char *path, uint8_t lib, struct target *t, bool *fo
 	return 0;
 }
 
-int targets_add_file(struct target_list *tl, const char *path, const char *origin, bool strict)
+/* Parses path: 1 when it is added as a target, -ENOENT when it is ELF without
+ * the functions, another negative errno when it cannot be used. */
+static int classify(struct target_list *tl, const char *path, const char *origin,
+		    const struct stat *st)
 {
 	static const uint8_t libs[] = { TLSTAP_LIB_OPENSSL, TLSTAP_LIB_GNUTLS };
 	struct target t;
-	struct stat st;
-	bool seen, found, any = false;
+	bool found, any = false;
 	size_t i;
 	int err;
 
-	if (stat(path, &st))
-		return strict ? -errno : 0;
-	if (!S_ISREG(st.st_mode))
-		return strict ? -ENOEXEC : 0;
-	err = mark_seen(tl, st.st_dev, st.st_ino, &seen);
-	if (err)
-		return err;
-	if (seen) {
-		for (i = 0; i < tl->n; i++)
-			if (tl->v[i].dev == st.st_dev && tl->v[i].ino == st.st_ino)
-				return 1;
-		return strict ? -ENOENT : 0;
-	}
 	memset(&t, 0, sizeof(t));
 	if (strlen(path) >= sizeof(t.path))
-		return strict ? -ENAMETOOLONG : 0;
+		return -ENAMETOOLONG;
 	strcpy(t.path, path);
 	snprintf(t.origin, sizeof(t.origin), "%s", origin);
-	t.dev = st.st_dev;
-	t.ino = st.st_ino;
+	t.dev = st->st_dev;
+	t.ino = st->st_ino;
 	for (i = 0; i < sizeof(libs); i++) {
 		err = resolve_lib(path, libs[i], &t, &found);
 		if (err) {
 			pr_debug("%s: not probed: %s\n", path, strerror(-err));
-			return strict ? err : 0;
+			return err;
 		}
 		if (!found)
 			continue;
@@ -156,9 +148,33 @@ int targets_add_file(struct target_list *tl, const char *path, const char *origi
 			return err;
 		any = true;
 	}
-	if (!any && strict)
-		return -ENOENT;
-	return any ? 1 : 0;
+	return any ? 1 : -ENOENT;
+}
+
+int targets_add_file(struct target_list *tl, const char *path, const char *origin, bool strict)
+{
+	struct seen_file *seen;
+	struct stat st;
+	int result, err;
+
+	if (stat(path, &st))
+		return strict ? -errno : 0;
+	if (!S_ISREG(st.st_mode))
+		return strict ? -ENOEXEC : 0;
+	seen = find_seen(tl, st.st_dev, st.st_ino);
+	if (seen) {
+		result = seen->result;
+	} else {
+		result = classify(tl, path, origin, &st);
+		if (result == -ENOMEM)
+			return result;
+		err = mark_seen(tl, st.st_dev, st.st_ino, result);
+		if (err)
+			return err;
+	}
+	if (result > 0)
+		return 1;
+	return strict ? result : 0;
 }
 
 static bool same_file(const char *a, const char *b)

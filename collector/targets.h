@@ -22,7 +22,11 @@ struct target_list {
 	struct target *v;
 	size_t n, cap;
 	/* Files already looked at (with or without TLS), so each is parsed once. */
-	struct seen_file { dev_t dev; ino_t ino; } *seen;
+	struct seen_file {
+		dev_t dev;
+		ino_t ino;
+		int result;	/* what targets_add_file(strict) said of it */
+	} *seen;
 	size_t nseen, capseen;
 };
 

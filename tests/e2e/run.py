@@ -1,0 +1,713 @@
+#!/usr/bin/python3
+"""End-to-end tests: the real BPF programs against real TLS peers on 127.0.0.1.
+
+Each test starts tlstap and the peers it needs (on free ports, stopped by
+PID), drives traffic, and compares what tlstap captured with the bytes the
+peers really sent and received, from both ends of each connection.
+Ends with "N passed, N failed".
+"""
+import argparse
+import base64
+import hashlib
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CERT = os.path.join(ROOT, "testdata", "certs", "cert.pem")
+KEY = os.path.join(ROOT, "testdata", "certs", "key.pem")
+PY = "/usr/bin/python3"
+TLSTAP = None
+TESTS = []
+RUNNING = []    # every Tracer started, killed after each test if still running
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=15):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise Fail("nothing listens on port %d" % port)
+
+
+class Tracer:
+    """tlstap running with JSON output into a file until stop()."""
+
+    def __init__(self, tmp, args=(), out="json"):
+        self.out_path = os.path.join(tmp, "tlstap.%d.out" % len(os.listdir(tmp)))
+        self.out = open(self.out_path, "wb")
+        self.proc = subprocess.Popen([TLSTAP, "-o", out] + list(args), stdout=self.out,
+                                     stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        RUNNING.append(self.proc)
+        self.stderr_lines = []
+        self.ready = threading.Event()
+        self.reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self.reader.start()
+        if not self.ready.wait(30):
+            self.proc.kill()
+            raise Fail("tlstap did not start tracing: %s" % "".join(self.stderr_lines))
+        if self.proc.poll() is not None:
+            raise Fail("tlstap exited at start: %s" % "".join(self.stderr_lines))
+
+    def _read_stderr(self):
+        for raw in self.proc.stderr:
+            line = raw.decode(errors="replace")
+            self.stderr_lines.append(line)
+            if line.startswith("tlstap: tracing"):
+                self.ready.set()
+        self.ready.set()
+
+    def stop(self, sig=signal.SIGINT):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise Fail("tlstap did not stop on signal %d" % sig)
+        self.reader.join(10)
+        self.out.close()
+        with open(self.out_path, "rb") as f:
+            self.raw = f.read()
+        self.rc = rc
+        self.stderr = "".join(self.stderr_lines)
+        return rc
+
+    def events(self):
+        evs = []
+        for line in self.raw.splitlines():
+            try:
+                evs.append(json.loads(line))
+            except ValueError:
+                raise Fail("tlstap printed a line that is not JSON: %r" % line[:200])
+        return evs
+
+
+class Capture:
+    """Streams rebuilt from JSON data events, checked for holes and overlaps."""
+
+    def __init__(self, events):
+        self.events = events
+        self.streams = {}
+        self.meta = {}
+        self.gaps = [e for e in events if e["type"] == "gap"]
+        for e in events:
+            if e["type"] != "data":
+                continue
+            check(list(e.keys())[0] == "type", "type is not the first key")
+            key = (e["conn"], e["dir"])
+            data = base64.b64decode(e["data"])
+            check(len(data) == e["len"], "len %d but %d bytes of data" % (e["len"], len(data)))
+            buf = self.streams.setdefault(key, bytearray())
+            check(e["pos"] == len(buf),
+                  "conn %s %s: chunk at pos %d after %d bytes (hole or overlap)"
+                  % (e["conn"], e["dir"], e["pos"], len(buf)))
+            buf += data
+            m = self.meta.setdefault(e["conn"], {"pids": set(), "funcs": set(), "local": None,
+                                                 "remote": None, "fd": None, "comm": e["comm"]})
+            m["pids"].add(e["pid"])
+            m["funcs"].add(e["func"])
+            for k in ("local", "remote", "fd"):
+                if e[k] is not None:
+                    m[k] = e[k]
+
+    def conns(self, pid=None, comm=None):
+        out = []
+        for conn, m in self.meta.items():
+            if pid is not None and pid not in m["pids"]:
+                continue
+            if comm is not None and m["comm"] != comm:
+                continue
+            out.append(conn)
+        return sorted(out)
+
+    def stream(self, conn, d):
+        return bytes(self.streams.get((conn, d), b""))
+
+    def peer_of(self, conn):
+        """The connection at the other end: its local is our remote."""
+        m = self.meta[conn]
+        for other, om in self.meta.items():
+            if other != conn and om["local"] == m["remote"] and om["remote"] == m["local"]:
+                return other
+        return None
+
+
+def short(b):
+    return "%d bytes sha256 %s" % (len(b), hashlib.sha256(b).hexdigest()[:12])
+
+
+def same(a, b, what):
+    if a != b:
+        i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
+        raise Fail("%s differ: %s vs %s, first difference at byte %d" % (what, short(a), short(b), i))
+
+
+class Nginx:
+    def __init__(self, tmp, root):
+        self.port = free_port()
+        self.prefix = os.path.join(tmp, "nginx")
+        os.makedirs(os.path.join(self.prefix, "logs"), exist_ok=True)
+        conf = os.path.join(self.prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""
+user root;
+worker_processes 1;
+daemon off;
+pid %(p)s/nginx.pid;
+error_log %(p)s/logs/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    default_type application/octet-stream;
+    client_body_temp_path %(p)s/body;
+    proxy_temp_path %(p)s/proxy;
+    fastcgi_temp_path %(p)s/fastcgi;
+    uwsgi_temp_path %(p)s/uwsgi;
+    scgi_temp_path %(p)s/scgi;
+    keepalive_requests 100000;
+    server {
+        listen 127.0.0.1:%(port)d ssl http2;
+        ssl_certificate %(cert)s;
+        ssl_certificate_key %(key)s;
+        root %(root)s;
+    }
+}
+""" % {"p": self.prefix, "port": self.port, "cert": CERT, "key": KEY, "root": root})
+        self.proc = subprocess.Popen(["nginx", "-p", self.prefix, "-c", conf, "-e",
+                                      os.path.join(self.prefix, "logs", "error.log")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_port(self.port)
+        except Fail:
+            self.stop()
+            raise Fail("nginx did not start: %s" % self.proc.stderr.read().decode(errors="replace"))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class EchoServer:
+    def __init__(self, tmp):
+        self.log = os.path.join(tmp, "echo-log")
+        os.makedirs(self.log, exist_ok=True)
+        self.proc = subprocess.Popen([PY, os.path.join(HERE, "tls_echo_server.py"), "--cert", CERT,
+                                      "--key", KEY, "--log", self.log],
+                                     stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        line = self.proc.stdout.readline()
+        check(line.strip().isdigit(), "echo server did not start")
+        self.port = int(line)
+        self.pid = self.proc.pid
+
+    def logged(self, peer_port, d):
+        path = os.path.join(self.log, "%d.%s" % (peer_port, d))
+        with open(path, "rb") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def port_of(addr):
+    return int(addr.rsplit(":", 1)[1])
+
+
+def no_loss(tr, cap):
+    check(tr.rc == 0, "tlstap exited %d: %s" % (tr.rc, tr.stderr))
+    check(not cap.gaps, "gaps reported: %s" % cap.gaps[:3])
+    stats = [e for e in cap.events if e["type"] == "stats"]
+    check(len(stats) == 1, "no stats line at the end")
+    s = stats[0]
+    check(s["lost_bytes"] == 0 and s["ring_full_records"] == 0 and s["untraced_calls"] == 0,
+          "losses reported: %s" % s)
+    check(re.search(r"^tlstap: \d+ events, \d+ bytes captured", tr.stderr, re.M),
+          "no summary on stderr: %s" % tr.stderr)
+
+
+def both_ends(cap, conn, what):
+    """Both ends of a connection saw the same bytes, each direction."""
+    peer = cap.peer_of(conn)
+    check(peer is not None, "%s: the other end of conn %d was not captured (local %s remote %s)"
+          % (what, conn, cap.meta[conn]["local"], cap.meta[conn]["remote"]))
+    same(cap.stream(conn, "out"), cap.stream(peer, "in"), what + ": out vs peer's in")
+    same(cap.stream(conn, "in"), cap.stream(peer, "out"), what + ": in vs peer's out")
+    return peer
+
+
+@test
+def test_curl_nginx_1mib_both_ends(tmp):
+    root = os.path.join(tmp, "www")
+    os.makedirs(root)
+    body = os.urandom(1 << 20)
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.write(body)
+    ngx = Nginx(tmp, root)
+    try:
+        tr = Tracer(tmp)
+        got = os.path.join(tmp, "got.bin")
+        curl = subprocess.run(["curl", "-sk", "--http1.1", "-o", got,
+                               "https://127.0.0.1:%d/big.bin" % ngx.port], timeout=60)
+        check(curl.returncode == 0, "curl failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        ngx.stop()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    conns = cap.conns(comm="curl")
+    check(len(conns) == 1, "want 1 curl connection, got %d" % len(conns))
+    c = conns[0]
+    check(port_of(cap.meta[c]["remote"]) == ngx.port, "curl's remote is not nginx's port")
+    with open(got, "rb") as f:
+        check(f.read() == body, "curl's own download differs from the file")
+    resp = cap.stream(c, "in")
+    head, _, rbody = resp.partition(b"\r\n\r\n")
+    check(head.startswith(b"HTTP/1.1 200"), "captured response does not start with a status line")
+    same(rbody, body, "captured response body vs file served")
+    req = cap.stream(c, "out")
+    check(req.startswith(b"GET /big.bin HTTP/1.1\r\n"), "captured request line wrong: %r" % req[:40])
+    peer = both_ends(cap, c, "curl/nginx")
+    check(cap.meta[peer]["comm"] == "nginx", "the other end is not nginx")
+
+
+@test
+def test_python_urllib_post_1mib_ex_functions(tmp):
+    srv = EchoServer(tmp)
+    try:
+        tr = Tracer(tmp)
+        cli = subprocess.Popen([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib",
+                                "--port", str(srv.port), "--log", tmp])
+        check(cli.wait(60) == 0, "python client failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.stop()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    conns = cap.conns(pid=cli.pid)
+    check(len(conns) == 1, "want 1 client connection, got %d" % len(conns))
+    c = conns[0]
+    check(cap.meta[c]["funcs"] <= {"SSL_write_ex", "SSL_read_ex"} and cap.meta[c]["funcs"],
+          "python should use the _ex functions, saw %s" % cap.meta[c]["funcs"])
+    local_port = port_of(cap.meta[c]["local"])
+    with open(os.path.join(tmp, "urllib.body"), "rb") as f:
+        body = f.read()
+    out = cap.stream(c, "out")
+    check(out.endswith(body), "captured request does not end with the 1 MiB body")
+    same(out, srv.logged(local_port, "in"), "client's captured out vs bytes the server received")
+    same(cap.stream(c, "in"), srv.logged(local_port, "out"), "client's captured in vs bytes the server sent")
+    peer = both_ends(cap, c, "urllib/echo")
+    check(srv.pid in cap.meta[peer]["pids"], "the other end is not the echo server")
+
+
+@test
+def test_node_static_openssl_with_pid(tmp):
+    srv = EchoServer(tmp)
+    try:
+        node = subprocess.Popen(["node", os.path.join(HERE, "node_client.js"), str(srv.port),
+                                 str(256 * 1024), os.path.join(tmp, "node.body")],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        check(node.stdout.readline().strip() == b"ready", "node client did not start")
+        tr = Tracer(tmp, ["-p", str(node.pid)])
+        node.stdin.write(b"go\n")
+        node.stdin.flush()
+        check(node.stdout.readline().strip() == b"done", "node request failed")
+        node.wait(30)
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.stop()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    check(all(m["pids"] == {node.pid} for m in cap.meta.values()), "events of other processes with -p")
+    conns = cap.conns(pid=node.pid)
+    check(len(conns) == 1, "want 1 node connection, got %d" % len(conns))
+    c = conns[0]
+    m = cap.meta[c]
+    check(m["local"] and m["remote"], "node's connection never got its addresses")
+    check(port_of(m["remote"]) == srv.port, "node's remote is not the server's port")
+    with open(os.path.join(tmp, "node.body"), "rb") as f:
+        body = f.read()
+    out = cap.stream(c, "out")
+    check(out.endswith(body), "node's captured request does not end with its body")
+    peer_port = port_of(m["local"])
+    same(out, srv.logged(peer_port, "in"), "node's captured out vs bytes the server received")
+    same(cap.stream(c, "in"), srv.logged(peer_port, "out"), "node's captured in vs bytes the server sent")
+
+
+@test
+def test_connection_opened_before_tlstap(tmp):
+    srv = EchoServer(tmp)
+    try:
+        cli = subprocess.Popen([PY, os.path.join(HERE, "tls_client.py"), "--mode", "held",
+                                "--port", str(srv.port), "--size", str(300000), "--log", tmp],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        ready = cli.stdout.readline().split()
+        check(ready and ready[0] == b"ready", "held client did not connect")
+        local_port, fd = int(ready[1]), int(ready[2])
+        tr = Tracer(tmp)
+        cli.stdin.write(b"go\n")
+        cli.stdin.flush()
+        check(cli.stdout.readline().strip() == b"done", "second exchange failed")
+        time.sleep(0.3)
+        tr.stop()
+        cli.stdin.write(b"bye\n")
+        cli.stdin.flush()
+        cli.wait(10)
+    finally:
+        srv.stop()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    conns = cap.conns(pid=cli.pid)
+    check(len(conns) == 1, "want 1 client connection, got %d" % len(conns))
+    c = conns[0]
+    m = cap.meta[c]
+    check(m["local"] == "127.0.0.1:%d" % local_port, "local %s, want port %d" % (m["local"], local_port))
+    check(m["remote"] == "127.0.0.1:%d" % srv.port, "remote %s" % m["remote"])
+    check(m["fd"] == fd, "fd %s, want %d" % (m["fd"], fd))
+    with open(os.path.join(tmp, "held.out"), "rb") as f:
+        sent = f.read()
+    with open(os.path.join(tmp, "held.in"), "rb") as f:
+        received = f.read()
+    same(cap.stream(c, "out"), sent, "captured out vs what the client sent after tlstap started")
+    same(cap.stream(c, "in"), received, "captured in vs what the client received after tlstap started")
+    # The server was already blocked inside SSL_read_ex when tlstap attached:
+    # a call in progress at attach time has no return probe, so the server's
+    # capture starts with its next call. It must be the exact tail of what the
+    # client sent, short by at most that one call (one TLS record).
+    peer = cap.peer_of(c)
+    check(peer is not None, "the server's end of the held connection was not captured")
+    srv_in = cap.stream(peer, "in")
+    check(sent.endswith(srv_in) and len(sent) - len(srv_in) <= 16384,
+          "server captured %s, not the tail of the client's %s" % (short(srv_in), short(sent)))
+    same(cap.stream(peer, "out"), received, "server's captured out vs what the client received")
+
+
+@test
+def test_pid_filter_captures_only_that_process(tmp):
+    srv = EchoServer(tmp)
+    try:
+        tr = Tracer(tmp, ["-p", str(srv.pid)])
+        for _ in range(2):
+            cli = subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib",
+                                  "--port", str(srv.port), "--size", "50000", "--log", tmp], timeout=60)
+            check(cli.returncode == 0, "python client failed")
+        curl = subprocess.run(["curl", "-sk", "--data-binary", "hello from curl",
+                               "https://127.0.0.1:%d/curl" % srv.port], capture_output=True, timeout=60)
+        check(curl.returncode == 0 and curl.stdout == b"hello from curl", "curl against echo failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.stop()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    check(cap.meta, "nothing captured")
+    for conn, m in cap.meta.items():
+        check(m["pids"] == {srv.pid}, "conn %d belongs to %s, not only the server" % (conn, m["pids"]))
+    check(len(cap.meta) == 3, "want the server's 3 connections, got %d" % len(cap.meta))
+    for conn, m in cap.meta.items():
+        peer_port = port_of(m["remote"])
+        same(cap.stream(conn, "in"), srv.logged(peer_port, "in"), "server in, conn %d" % conn)
+        same(cap.stream(conn, "out"), srv.logged(peer_port, "out"), "server out, conn %d" % conn)
+
+
+@test
+def test_snaplen_counts_what_it_leaves_out(tmp):
+    srv = EchoServer(tmp)
+    try:
+        tr = Tracer(tmp, ["-s", "100", "-p", str(srv.pid)])
+        cli = subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib",
+                              "--port", str(srv.port), "--size", "200000", "--log", tmp], timeout=60)
+        check(cli.returncode == 0, "python client failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.stop()
+    evs = tr.events()
+    check(tr.rc == 0, "tlstap failed")
+    datas = [e for e in evs if e["type"] == "data"]
+    gaps = [e for e in evs if e["type"] == "gap"]
+    check(datas and all(e["len"] <= 100 for e in datas), "a data event longer than the snaplen")
+    check(gaps and all(g["reason"] == "snaplen" for g in gaps), "snaplen gaps missing")
+    conn = datas[0]["conn"]
+    port = port_of(datas[0]["remote"])
+    for d in ("in", "out"):
+        truth = srv.logged(port, d)
+        captured = sum(e["len"] for e in datas if e["dir"] == d)
+        skipped = sum(g["len"] for g in gaps if g["dir"] == d)
+        check(captured + skipped == len(truth), "%s: %d captured + %d skipped != %d moved"
+              % (d, captured, skipped, len(truth)))
+        # Each captured chunk holds exactly the bytes at its position.
+        for e in datas:
+            if e["dir"] == d and e["conn"] == conn:
+                check(base64.b64decode(e["data"]) == truth[e["pos"]:e["pos"] + e["len"]],
+                      "snapped chunk at pos %d is not the bytes at that position" % e["pos"])
+    stats = [e for e in evs if e["type"] == "stats"][0]
+    check(stats["snaplen_bytes"] == sum(g["len"] for g in gaps), "stats snaplen_bytes wrong")
+
+
+@test
+def test_count_and_duration_stop_by_themselves(tmp):
+    srv = EchoServer(tmp)
+    try:
+        tr = Tracer(tmp, ["-c", "3", "-p", str(srv.pid)])
+        for _ in range(3):
+            subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib",
+                            "--port", str(srv.port), "--size", "1000", "--log", tmp], timeout=60)
+        check(tr.proc.wait(20) == 0, "tlstap -c 3 did not exit 0 by itself")
+        tr.stop()
+        check(len([e for e in tr.events() if e["type"] == "data"]) == 3, "-c 3 printed another count")
+        start = time.time()
+        d = subprocess.run([TLSTAP, "-d", "1.5", "-o", "none"], capture_output=True, timeout=30)
+        took = time.time() - start
+        check(d.returncode == 0, "tlstap -d failed: %s" % d.stderr)
+        check(1.4 < took < 15, "tlstap -d 1.5 took %.1f s" % took)
+    finally:
+        srv.stop()
+
+
+@test
+def test_sigterm_drains_and_summarises(tmp):
+    srv = EchoServer(tmp)
+    try:
+        tr = Tracer(tmp, ["-p", str(srv.pid)])
+        subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib",
+                        "--port", str(srv.port), "--size", "100000", "--log", tmp], timeout=60)
+        rc = tr.stop(signal.SIGTERM)
+    finally:
+        srv.stop()
+    check(rc == 0, "SIGTERM exit status %d" % rc)
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    check(cap.events[-1]["type"] == "stats", "stats is not the last line")
+
+
+@test
+def test_text_and_hex_output(tmp):
+    srv = EchoServer(tmp)
+    try:
+        tt = Tracer(tmp, ["-p", str(srv.pid)], out="text")
+        th = Tracer(tmp, ["-p", str(srv.pid)], out="hex")
+        curl = subprocess.run(["curl", "-sk", "--data-binary", "line one\nline two",
+                               "https://127.0.0.1:%d/t" % srv.port], capture_output=True, timeout=60)
+        check(curl.returncode == 0, "curl failed")
+        time.sleep(0.3)
+        tt.stop()
+        th.stop()
+    finally:
+        srv.stop()
+    text = tt.raw.decode()
+    check(re.search(r"^\d\d:\d\d:\d\d\.\d{6} python3\[%d/\d+\] openssl SSL_read_ex 127\.0\.0\.1:%d <- "
+                    r"127\.0\.0\.1:\d+ in \d+ bytes conn \d+ pos 0$" % (srv.pid, srv.port), text, re.M),
+          "text header missing or malformed:\n" + text[:500])
+    check("POST /t HTTP/1.1\n" in text and "line one\nline two" in text, "text payload missing")
+    hexout = th.raw.decode()
+    check(re.search(r"^  00000000  50 4f 53 54 20 2f 74 20 ", hexout, re.M), "hex dump missing:\n" + hexout[:400])
+
+
+@test
+def test_no_state_left_for_dead_processes(tmp):
+    """Per-thread and per-process BPF state goes away with the threads and processes."""
+    srv = EchoServer(tmp)
+    try:
+        tr = Tracer(tmp)
+        started = {}
+        for i in range(12):
+            c = subprocess.Popen(["curl", "-sk", "--data-binary", "x" * 100, "https://127.0.0.1:%d/%d"
+                                  % (srv.port, i)], stdout=subprocess.DEVNULL)
+            c.wait(30)
+            started[c.pid] = "curl"
+        n = subprocess.Popen(["node", os.path.join(HERE, "node_client.js"), str(srv.port), "1000",
+                              os.path.join(tmp, "n.body")], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        started[n.pid] = "node"
+        n.communicate(b"go\n", timeout=30)
+        time.sleep(1.0)
+        shown = subprocess.run(["bpftool", "-j", "map", "show"], capture_output=True, timeout=30)
+        newest = {}
+        for m in json.loads(shown.stdout):
+            if m.get("name") and m["id"] > newest.get(m["name"], -1):
+                newest[m["name"]] = m["id"]
+        dead = []
+        for name in ("active_calls", "traced_pids", "conns", "fd_sessions", "membio_pids",
+                     "last_read_fd", "pending_write"):
+            check(name in newest, "no BPF map %s loaded" % name)
+            out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(newest[name])],
+                                 capture_output=True, timeout=30)
+            check(out.returncode == 0, "bpftool cannot dump %s: %s" % (name, out.stderr))
+            entries = json.loads(out.stdout)
+            if name == "active_calls":
+                check(entries == [], "threads left in active_calls: %s" % entries)
+                continue
+            for entry in entries:
+                key = entry.get("formatted", entry)["key"]
+                ident = key if isinstance(key, int) else key.get("pid")
+                # pids (tgids) and tids alike appear under /proc while alive.
+                if not os.path.exists("/proc/%d" % ident):
+                    dead.append((name, ident, started.get(ident, "?")))
+        tr.stop()
+    finally:
+        srv.stop()
+    check(tr.rc == 0, "tlstap failed: %s" % tr.stderr)
+    check(len([e for e in tr.events() if e["type"] == "close"]) >= 13, "closes missing")
+    check(not dead, "state left for dead processes or threads: %s" % dead)
+
+
+def run_bad(args, want_rc, want_words, env=None, stdout=subprocess.DEVNULL, preexec=None):
+    p = subprocess.run([TLSTAP] + args, stdout=stdout, stderr=subprocess.PIPE, timeout=60, env=env,
+                       preexec_fn=preexec)
+    err = p.stderr.decode(errors="replace")
+    first = err.splitlines()[0] if err else ""
+    check(p.returncode == want_rc, "%s: exit %d, want %d (%s)" % (args, p.returncode, want_rc, err.strip()))
+    check(first.startswith("tlstap: "), "%s: first stderr line is not a tlstap message: %r" % (args, err))
+    check(all(w in first for w in want_words), "%s: %r lacks %s" % (args, first, want_words))
+    check("libbpf" not in err and "Segmentation" not in err, "%s: raw library output: %r" % (args, err))
+
+
+@test
+def test_bad_input_is_one_clear_line(tmp):
+    notelf = os.path.join(tmp, "not-elf")
+    with open(notelf, "w") as f:
+        f.write("hello\n")
+    run_bad(["-l", notelf], 2, ["not an ELF"])
+    run_bad(["-l", "/bin/true"], 2, ["none of the TLS functions"])
+    run_bad(["-l", os.path.join(tmp, "missing.so")], 2, ["No such file"])
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        run_bad(["-p", str(sleeper.pid)], 2, ["uses no TLS library"])
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    run_bad(["-p", str(dead.pid)], 2, ["no process"])
+    run_bad(["-p", "abc"], 2, ["--pid"])
+    run_bad(["-c", "0"], 2, ["--count"])
+    run_bad(["-o", "xml"], 2, ["--output"])
+    run_bad(["-B", "1"], 2, ["--buffer-size"])
+    run_bad(["-d", "soon"], 2, ["--duration"])
+    run_bad(["--comm", "a-very-long-command-name"], 2, ["--comm"])
+    run_bad(["--bogus"], 2, ["unknown option"])
+    run_bad(["stray"], 2, ["unexpected argument"])
+
+    def drop_root():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+    run_bad(["-d", "1"], 1, ["needs root"], preexec=drop_root)
+
+    # Output that cannot be written: tlstap says so and fails, it does not hang or crash.
+    srv = EchoServer(tmp)
+    try:
+        with open("/dev/full", "wb") as full:
+            p = subprocess.Popen([TLSTAP, "-p", str(srv.pid)], stdout=full, stderr=subprocess.PIPE)
+            time.sleep(2)
+            subprocess.run(["curl", "-sk", "--data-binary", "x" * 5000, "https://127.0.0.1:%d/f"
+                            % srv.port], capture_output=True, timeout=30)
+            try:
+                rc = p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                raise Fail("tlstap kept running with an unwritable output")
+        err = p.stderr.read().decode()
+        check(rc == 1 and "cannot write the output" in err, "unwritable output: rc %d, %r" % (rc, err))
+    finally:
+        srv.stop()
+
+
+@test
+def test_help_is_complete(tmp):
+    p = subprocess.run([TLSTAP, "--help"], capture_output=True, timeout=10)
+    check(p.returncode == 0, "--help failed")
+    out = p.stdout.decode()
+    for opt in ("--pid", "--uid", "--comm", "--lib", "--output", "--snaplen", "--buffer-size",
+                "--count", "--duration", "--list-targets", "EXAMPLES"):
+        check(opt in out, "--help does not mention %s" % opt)
+
+
+def main():
+    global TLSTAP
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tlstap", required=True)
+    ap.add_argument("-k", help="run only tests whose name contains this")
+    args = ap.parse_args()
+    TLSTAP = os.path.abspath(args.tlstap)
+    if os.geteuid() != 0:
+        print("e2e: SKIP: not root, cannot load BPF programs")
+        print("0 passed, 0 failed, %d skipped" % len(TESTS))
+        return 0
+    passed = failed = 0
+    for fn in TESTS:
+        if args.k and args.k not in fn.__name__:
+            continue
+        tmp = tempfile.mkdtemp(prefix="tlstap-e2e-")
+        start = time.time()
+        try:
+            fn(tmp)
+            passed += 1
+            print("PASS %s (%.1f s)" % (fn.__name__, time.time() - start), flush=True)
+        except Exception as e:
+            failed += 1
+            print("FAIL %s: %s" % (fn.__name__, e), flush=True)
+            if not isinstance(e, Fail):
+                traceback.print_exc()
+        finally:
+            for p in RUNNING:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            del RUNNING[:]
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,403 @@
+/* Unit tests of elf_find_funcs() and targets_add_file() on the ELF files in testdata/elf/. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include "tlstap.h"
+#include "elf_syms.h"
+#include "probe_table.h"
+#include "targets.h"
+
+static const char *const ssl_names[] = { "SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex" };
+#define NNAMES	(sizeof(ssl_names) / sizeof(ssl_names[0]))
+
+/* testdata/ relative to the repository root (tests run from there), or $TLSTAP_TESTDATA. */
+static const char *td(const char *name)
+{
+	static char buf[8][4096];
+	static int next;
+	const char *root = getenv("TLSTAP_TESTDATA");
+	char *out = buf[next++ % 8];
+
+	snprintf(out, sizeof(buf[0]), "%s/elf/%s", root && *root ? root : "testdata", name);
+	return out;
+}
+
+/* The whole file in memory, for the reference parser below. */
+static unsigned char *slurp(const char *path, size_t *len)
+{
+	unsigned char *buf;
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc(st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, st.st_size), st.st_size);
+	close(fd);
+	*len = st.st_size;
+	return buf;
+}
+
+/*
+ * Reference answer, written independently of elf_syms.c with <elf.h> only:
+ * the defined function symbol called name in the first section of type
+ * shtype, its st_value turned into a file offset through the PT_LOAD segment
+ * holding it. 0 when there is no such function. 64-bit little-endian only,
+ * which is what the committed inputs are.
+ */
+static uint64_t ref_offset(const char *path, Elf64_Word shtype, const char *name)
+{
+	const Elf64_Ehdr *eh;
+	const Elf64_Shdr *sh, *strsh;
+	const Elf64_Phdr *ph;
+	const Elf64_Sym *sym;
+	unsigned char *f;
+	uint64_t vaddr = 0, off = 0;
+	size_t len, i, nsyms;
+
+	f = slurp(path, &len);
+	assert_true(len >= sizeof(*eh));
+	eh = (const Elf64_Ehdr *)f;
+	assert_memory_equal(eh->e_ident, ELFMAG, SELFMAG);
+	assert_int_equal(eh->e_ident[EI_CLASS], ELFCLASS64);
+	assert_int_equal(eh->e_shentsize, sizeof(Elf64_Shdr));
+	assert_true(eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) <= len);
+	sh = (const Elf64_Shdr *)(f + eh->e_shoff);
+	for (i = 0; i < eh->e_shnum; i++)
+		if (sh[i].sh_type == shtype)
+			break;
+	assert_true(i < eh->e_shnum);
+	sh = &sh[i];
+	strsh = (const Elf64_Shdr *)(f + eh->e_shoff) + sh->sh_link;
+	assert_true(sh->sh_offset + sh->sh_size <= len);
+	assert_true(strsh->sh_offset + strsh->sh_size <= len);
+	nsyms = sh->sh_size / sizeof(Elf64_Sym);
+	sym = (const Elf64_Sym *)(f + sh->sh_offset);
+	for (i = 0; i < nsyms; i++) {
+		assert_true(sym[i].st_name < strsh->sh_size);
+		if (ELF64_ST_TYPE(sym[i].st_info) != STT_FUNC || sym[i].st_shndx == SHN_UNDEF ||
+		    strcmp((const char *)f + strsh->sh_offset + sym[i].st_name, name))
+			continue;
+		vaddr = sym[i].st_value;
+		break;
+	}
+	if (vaddr) {
+		assert_true(eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) <= len);
+		ph = (const Elf64_Phdr *)(f + eh->e_phoff);
+		for (i = 0; i < eh->e_phnum; i++) {
+			if (ph[i].p_type == PT_LOAD && vaddr >= ph[i].p_vaddr &&
+			    vaddr < ph[i].p_vaddr + ph[i].p_filesz) {
+				off = vaddr - ph[i].p_vaddr + ph[i].p_offset;
+				break;
+			}
+		}
+		assert_true(off != 0);	/* a defined function lies in a loaded segment */
+	}
+	free(f);
+	return off;
+}
+
+static void test_elf_syms_offsets_match_dynsym_file_offsets(void **state)
+{
+	uint64_t off[NNAMES];
+	size_t i, j;
+
+	assert_int_equal(elf_find_funcs(td("fake_ssl.so"), ssl_names, NNAMES, off), 0);
+	for (i = 0; i < NNAMES; i++) {
+		assert_true(off[i] != 0);
+		assert_int_equal(off[i], ref_offset(td("fake_ssl.so"), SHT_DYNSYM, ssl_names[i]));
+		for (j = 0; j < i; j++)
+			assert_int_not_equal(off[i], off[j]);
+	}
+}
+
+/* The bytes at each offset are the code the dynamic loader maps at dlsym(name). */
+static void test_elf_syms_offsets_point_at_the_loaded_code(void **state)
+{
+	uint64_t off[NNAMES];
+	unsigned char *file;
+	const unsigned char *code;
+	char abspath[4096];
+	Dl_info info;
+	size_t len, i;
+	void *h;
+
+	assert_non_null(realpath(td("fake_ssl.so"), abspath));
+	assert_int_equal(elf_find_funcs(abspath, ssl_names, NNAMES, off), 0);
+	file = slurp(abspath, &len);
+	h = dlopen(abspath, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(h);
+	for (i = 0; i < NNAMES; i++) {
+		code = dlsym(h, ssl_names[i]);
+		assert_non_null(code);
+		assert_true(dladdr(code, &info) != 0);
+		/* Compiled with -O1, every function is longer than 16 bytes. */
+		assert_true(off[i] + 16 <= len);
+		assert_memory_equal(file + off[i], code, 16);
+	}
+	dlclose(h);
+	free(file);
+}
+
+/* A non-PIE executable: addresses are not offsets, and only .symtab has the functions. */
+static void test_elf_syms_exec_symtab_vaddr_converted_to_offset(void **state)
+{
+	uint64_t off[NNAMES];
+	size_t i;
+
+	assert_int_equal(elf_find_funcs(td("fake_app"), ssl_names, NNAMES, off), 0);
+	for (i = 0; i < NNAMES; i++) {
+		assert_true(off[i] != 0);
+		assert_true(off[i] < 0x400000);	/* a file offset, not the 0x40xxxx address */
+		assert_int_equal(off[i], ref_offset(td("fake_app"), SHT_SYMTAB, ssl_names[i]));
+	}
+}
+
+static void test_elf_syms_stripped_lib_found_through_dynsym(void **state)
+{
+	uint64_t off[NNAMES];
+	size_t i;
+
+	assert_int_equal(elf_find_funcs(td("fake_ssl_stripped.so"), ssl_names, NNAMES, off), 0);
+	for (i = 0; i < NNAMES; i++) {
+		assert_true(off[i] != 0);
+		assert_int_equal(off[i], ref_offset(td("fake_ssl_stripped.so"), SHT_DYNSYM,
+						    ssl_names[i]));
+	}
+}
+
+static void test_elf_syms_absent_functions_are_zero(void **state)
+{
+	const char *const names[] = { "SSL_read", "no_such_function", "SSL_write", "SSL_write_ex" };
+	uint64_t off[4];
+
+	/* Preset garbage: the function must clear what it does not find. */
+	memset(off, 0xa5, sizeof(off));
+	assert_int_equal(elf_find_funcs(td("fake_ssl11.so"), names, 4, off), 0);
+	assert_int_equal(off[0], ref_offset(td("fake_ssl11.so"), SHT_DYNSYM, "SSL_read"));
+	assert_true(off[0] != 0);
+	assert_int_equal(off[1], 0);
+	assert_int_equal(off[2], ref_offset(td("fake_ssl11.so"), SHT_DYNSYM, "SSL_write"));
+	assert_true(off[2] != 0);
+	assert_int_equal(off[3], 0);
+}
+
+/* A data object SSL_read, a function SSL_writev, an imported SSL_read_ex: none is a match. */
+static void test_elf_syms_lookalike_symbols_are_not_matches(void **state)
+{
+	uint64_t off[NNAMES];
+	size_t i;
+
+	memset(off, 0xa5, sizeof(off));
+	assert_int_equal(elf_find_funcs(td("fake_nossl.so"), ssl_names, NNAMES, off), 0);
+	for (i = 0; i < NNAMES; i++)
+		assert_int_equal(off[i], 0);
+}
+
+static void test_elf_syms_not_elf_is_enoexec(void **state)
+{
+	uint64_t off[NNAMES];
+
+	memset(off, 0xa5, sizeof(off));
+	assert_int_equal(elf_find_funcs(td("not_elf.txt"), ssl_names, NNAMES, off), -ENOEXEC);
+	assert_int_equal(off[0], 0);
+}
+
+static void test_elf_syms_empty_file_is_enoexec(void **state)
+{
+	uint64_t off[NNAMES];
+
+	assert_int_equal(elf_find_funcs(td("empty"), ssl_names, NNAMES, off), -ENOEXEC);
+	assert_int_equal(off[0], 0);
+}
+
+/* 200 bytes: a valid ELF header, but program and section headers lie past the end. */
+static void test_elf_syms_truncated_elf_is_enoexec(void **state)
+{
+	uint64_t off[NNAMES];
+	size_t i;
+
+	memset(off, 0xa5, sizeof(off));
+	assert_int_equal(elf_find_funcs(td("truncated.so"), ssl_names, NNAMES, off), -ENOEXEC);
+	for (i = 0; i < NNAMES; i++)
+		assert_int_equal(off[i], 0);
+}
+
+static void test_elf_syms_missing_file_is_enoent(void **state)
+{
+	uint64_t off[NNAMES];
+
+	assert_int_equal(elf_find_funcs(td("no_such_file.so"), ssl_names, NNAMES, off), -ENOENT);
+}
+
+static void test_elf_syms_directory_is_an_error(void **state)
+{
+	uint64_t off[NNAMES];
+	int err = elf_find_funcs(td(""), ssl_names, NNAMES, off);
+
+	/* open(2) succeeds on a directory; what follows must still refuse it. */
+	assert_int_equal(err, -ENOEXEC);
+}
+
+/* The target list lives in the test's state, so a failed assertion leaks nothing. */
+static int tl_setup(void **state)
+{
+	*state = calloc(1, sizeof(struct target_list));
+	return *state ? 0 : -1;
+}
+
+static int tl_teardown(void **state)
+{
+	targets_free(*state);
+	free(*state);
+	return 0;
+}
+
+static int func_id(const char *name)
+{
+	int i;
+
+	for (i = 0; i < probe_funcs_n; i++)
+		if (!strcmp(probe_funcs[i].name, name) && probe_funcs[i].lib == TLSTAP_LIB_OPENSSL)
+			return i;
+	fail_msg("%s not in the probe table", name);
+	return -1;
+}
+
+static void test_targets_add_file_ssl_lib_is_one_target(void **state)
+{
+	struct target_list *tl = *state;
+	struct stat st;
+	size_t i;
+	int id;
+
+	assert_int_equal(targets_add_file(tl, td("fake_ssl.so"), "test", true), 1);
+	assert_int_equal(tl->n, 1);
+	assert_int_equal(stat(td("fake_ssl.so"), &st), 0);
+	assert_int_equal(tl->v[0].dev, st.st_dev);
+	assert_int_equal(tl->v[0].ino, st.st_ino);
+	assert_int_equal(tl->v[0].lib, TLSTAP_LIB_OPENSSL);
+	assert_string_equal(tl->v[0].path, td("fake_ssl.so"));
+	assert_string_equal(tl->v[0].origin, "test");
+	for (i = 0; i < NNAMES; i++) {
+		id = func_id(ssl_names[i]);
+		assert_int_equal(tl->v[0].offsets[id],
+				 ref_offset(td("fake_ssl.so"), SHT_DYNSYM, ssl_names[i]));
+	}
+}
+
+/* OpenSSL 1.1.0 has no _ex functions: still a target, with those offsets 0. */
+static void test_targets_add_file_without_ex_is_target(void **state)
+{
+	struct target_list *tl = *state;
+
+	assert_int_equal(targets_add_file(tl, td("fake_ssl11.so"), "test", true), 1);
+	assert_int_equal(tl->n, 1);
+	assert_int_equal(tl->v[0].offsets[func_id("SSL_read")],
+			 ref_offset(td("fake_ssl11.so"), SHT_DYNSYM, "SSL_read"));
+	assert_int_equal(tl->v[0].offsets[func_id("SSL_write")],
+			 ref_offset(td("fake_ssl11.so"), SHT_DYNSYM, "SSL_write"));
+	assert_int_equal(tl->v[0].offsets[func_id("SSL_read_ex")], 0);
+	assert_int_equal(tl->v[0].offsets[func_id("SSL_write_ex")], 0);
+}
+
+static void test_targets_add_file_strict_errors(void **state)
+{
+	struct target_list *tl = *state;
+
+	assert_int_equal(targets_add_file(tl, td("not_elf.txt"), "test", true), -ENOEXEC);
+	assert_int_equal(targets_add_file(tl, td("fake_nossl.so"), "test", true), -ENOENT);
+	assert_int_equal(targets_add_file(tl, td("no_such_file.so"), "test", true), -ENOENT);
+	assert_int_equal(targets_add_file(tl, td(""), "test", true), -ENOEXEC);	/* a directory */
+	/* Seen before: the answer must not change the second time. */
+	assert_int_equal(targets_add_file(tl, td("fake_nossl.so"), "test", true), -ENOENT);
+	assert_int_equal(tl->n, 0);
+}
+
+/* The same file gets the same answer every time, whoever looked at it first. */
+static void test_targets_add_file_strict_error_same_on_second_call(void **state)
+{
+	struct target_list *tl = *state;
+
+	assert_int_equal(targets_add_file(tl, td("not_elf.txt"), "test", true), -ENOEXEC);
+	assert_int_equal(targets_add_file(tl, td("not_elf.txt"), "test", true), -ENOEXEC);
+	/* Seen first by a lenient scan (a process mapping it), then named with --lib. */
+	assert_int_equal(targets_add_file(tl, td("empty"), "scan", false), 0);
+	assert_int_equal(targets_add_file(tl, td("empty"), "--lib", true), -ENOEXEC);
+}
+
+static void test_targets_add_file_lenient_errors_are_zero(void **state)
+{
+	struct target_list *tl = *state;
+
+	assert_int_equal(targets_add_file(tl, td("not_elf.txt"), "test", false), 0);
+	assert_int_equal(targets_add_file(tl, td("fake_nossl.so"), "test", false), 0);
+	assert_int_equal(targets_add_file(tl, td("no_such_file.so"), "test", false), 0);
+	assert_int_equal(targets_add_file(tl, td("empty"), "test", false), 0);
+	assert_int_equal(tl->n, 0);
+}
+
+/* Twice by the same path and once through a symlink: one file, one target. */
+static void test_targets_add_file_same_file_twice_is_one_target(void **state)
+{
+	struct target_list *tl = *state;
+	char dir[] = "/tmp/tlstap-test-XXXXXX", link[4096], abspath[4096];
+
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(realpath(td("fake_ssl.so"), abspath));
+	snprintf(link, sizeof(link), "%s/libssl.so", dir);
+	assert_int_equal(symlink(abspath, link), 0);
+
+	assert_int_equal(targets_add_file(tl, td("fake_ssl.so"), "first", true), 1);
+	assert_int_equal(targets_add_file(tl, td("fake_ssl.so"), "second", true), 1);
+	assert_int_equal(targets_add_file(tl, link, "third", true), 1);
+	assert_int_equal(tl->n, 1);
+	assert_string_equal(tl->v[0].origin, "first");
+	/* A different file is a second target. */
+	assert_int_equal(targets_add_file(tl, td("fake_ssl11.so"), "fourth", true), 1);
+	assert_int_equal(tl->n, 2);
+
+	unlink(link);
+	rmdir(dir);
+}
+
+#define TL_TEST(f)	cmocka_unit_test_setup_teardown(f, tl_setup, tl_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_elf_syms_offsets_match_dynsym_file_offsets),
+		cmocka_unit_test(test_elf_syms_offsets_point_at_the_loaded_code),
+		cmocka_unit_test(test_elf_syms_exec_symtab_vaddr_converted_to_offset),
+		cmocka_unit_test(test_elf_syms_stripped_lib_found_through_dynsym),
+		cmocka_unit_test(test_elf_syms_absent_functions_are_zero),
+		cmocka_unit_test(test_elf_syms_lookalike_symbols_are_not_matches),
+		cmocka_unit_test(test_elf_syms_not_elf_is_enoexec),
+		cmocka_unit_test(test_elf_syms_empty_file_is_enoexec),
+		cmocka_unit_test(test_elf_syms_truncated_elf_is_enoexec),
+		cmocka_unit_test(test_elf_syms_missing_file_is_enoent),
+		cmocka_unit_test(test_elf_syms_directory_is_an_error),
+		TL_TEST(test_targets_add_file_ssl_lib_is_one_target),
+		TL_TEST(test_targets_add_file_without_ex_is_target),
+		TL_TEST(test_targets_add_file_strict_errors),
+		TL_TEST(test_targets_add_file_strict_error_same_on_second_call),
+		TL_TEST(test_targets_add_file_lenient_errors_are_zero),
+		TL_TEST(test_targets_add_file_same_file_twice_is_one_target),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
