@@ -20,7 +20,9 @@
 #include "targets.h"
 
 #define EXIT_USAGE	2
-#define POLL_MS		100
+/* Live output lags by at most this much: records below the wakeup
+ * threshold (ring size / 16) wait for the timer. */
+#define POLL_MS		50
 /* Open flows kept at most; matches the BPF side's connection table. */
 #define MAX_FLOWS	65536
 
@@ -365,6 +367,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	skel->rodata->filter_comm = o->has_comm;
 	memcpy((char *)skel->rodata->targ_comm, o->comm, sizeof(o->comm));
 	skel->rodata->snaplen = o->snaplen;
+	skel->rodata->wakeup_bytes = ring_bytes / 16;
 	err = bpf_map__set_max_entries(skel->maps.pid_filter, TLSTAP_MAX_PID_FILTER);
 	if (!err)
 		err = rings_prepare(&rings, skel->maps.rings, ring_bytes);

@@ -45,6 +45,9 @@ const volatile __u32 targ_uid = 0;
 const volatile bool filter_comm = false;
 const volatile char targ_comm[TLSTAP_COMM_LEN] = {};
 const volatile __u32 snaplen = 0;	/* 0: no limit */
+/* Wake the collector only once this much waits in a ring (it also polls on
+ * a timer): a wakeup per record would cost the traced program more. */
+const volatile __u64 wakeup_bytes = 0;
 
 __u64 next_conn_id = 1;
 
@@ -268,6 +271,12 @@ static __always_inline void read_addr(struct sock *sk, struct tlstap_addr *a)
 	a->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 }
 
+static __always_inline __u64 wake_flag(void *ring)
+{
+	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 struct emit_ctx {
 	void *ring;
 	__u64 src;
@@ -306,7 +315,7 @@ struct emit_ctx {
 			m = (SIZE);						\
 		if (bpf_probe_read_user(e->data, m, (void *)(c->src + c->done))) \
 			e->len = 0;						\
-		bpf_ringbuf_submit(e, 0);					\
+		bpf_ringbuf_submit(e, wake_flag(c->ring));			\
 	} while (0)
 
 static long emit_chunk(__u32 i, struct emit_ctx *c)
@@ -497,7 +506,7 @@ static __always_inline void emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u6
 	e->conn_id = conn_id;
 	e->end_pos[0] = end_pos ? end_pos[0] : 0;
 	e->end_pos[1] = end_pos ? end_pos[1] : 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline void on_close(__u32 pid, __s32 fd)

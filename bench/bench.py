@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""tlstap benchmark: nginx (1 worker) over keep-alive HTTPS, loaded by wrk.
+
+Interleaved rounds of: no tracer; the empty-probe floor (the same probe
+points, programs that do nothing: the trap cost alone); tlstap -o json to
+/dev/null. Every tracer runs system-wide, as users run it, so both nginx and
+wrk (OpenSSL too) are traced. Prints requests/s, the ratio to no tracer,
+tlstap's CPU and the events it lost. Ratios are taken within one run: the
+machine is shared and noisy, absolute numbers are not comparable across runs.
+"""
+import argparse
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CERT = os.path.join(ROOT, "testdata", "certs", "cert.pem")
+KEY = os.path.join(ROOT, "testdata", "certs", "key.pem")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_nginx(tmp, root):
+    port = free_port()
+    prefix = os.path.join(tmp, "nginx")
+    os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("""
+user root;
+worker_processes 1;
+daemon off;
+pid %(p)s/nginx.pid;
+error_log %(p)s/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    default_type application/octet-stream;
+    client_body_temp_path %(p)s/body;
+    proxy_temp_path %(p)s/proxy;
+    fastcgi_temp_path %(p)s/fastcgi;
+    uwsgi_temp_path %(p)s/uwsgi;
+    scgi_temp_path %(p)s/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 300;
+    server {
+        listen 127.0.0.1:%(port)d ssl;
+        ssl_certificate %(cert)s;
+        ssl_certificate_key %(key)s;
+        root %(root)s;
+    }
+}
+""" % {"p": prefix, "port": port, "cert": CERT, "key": KEY, "root": root})
+    proc = subprocess.Popen(["nginx", "-p", prefix, "-c", conf, "-e",
+                             os.path.join(prefix, "logs", "error.log")])
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    sys.exit("bench: nginx did not start")
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+class Tracer:
+    def __init__(self, tlstap, args):
+        self.proc = subprocess.Popen([tlstap] + args, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        line = self.proc.stderr.readline().decode()
+        if not line.startswith("tlstap: tracing"):
+            self.proc.kill()
+            sys.exit("bench: tlstap did not start: %s%s" % (line, self.proc.stderr.read().decode()))
+        self.ticks0 = cpu_ticks(self.proc.pid)
+
+    def stop(self):
+        ticks = cpu_ticks(self.proc.pid) - self.ticks0
+        self.proc.send_signal(signal.SIGINT)
+        err = self.proc.stderr.read().decode()
+        self.proc.wait(60)
+        m = re.search(r"lost (\d+) bytes \(ring full: (\d+) records", err)
+        lost_records = int(m.group(2)) if m else None
+        lost_bytes = int(m.group(1)) if m else None
+        return ticks / CLK_TCK, lost_records, lost_bytes, err.strip()
+
+
+def wrk(port, path, secs, conns, threads):
+    out = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % secs,
+                          "https://127.0.0.1:%d%s" % (port, path)],
+                         capture_output=True, timeout=secs + 60).stdout.decode()
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not m:
+        sys.exit("bench: wrk printed no rate:\n" + out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
+    if errors:
+        sys.exit("bench: wrk saw errors:\n" + out)
+    return float(m.group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tlstap", required=True)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--secs", type=int, default=5)
+    ap.add_argument("--conns", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root to load BPF programs")
+
+    modes = [
+        ("no tracer", None),
+        ("empty-probe floor", ["--empty-probes"]),
+        ("tlstap -o json", ["-o", "json"]),
+    ]
+    sizes = [("tiny", "/tiny", 16), ("64 KiB", "/64k", 64 * 1024)]
+    tmp = tempfile.mkdtemp(prefix="tlstap-bench-")
+    root = os.path.join(tmp, "www")
+    os.makedirs(root)
+    for _, path, size in sizes:
+        with open(root + path, "wb") as f:
+            f.write(os.urandom(size))
+    nginx, port = start_nginx(tmp, root)
+    results = {}
+    try:
+        for size_name, path, _ in sizes:
+            wrk(port, path, 1, args.conns, args.threads)   # warm up
+            for rnd in range(args.rounds):
+                for mode, targs in modes:
+                    tracer = Tracer(args.tlstap, targs) if targs else None
+                    rate = wrk(port, path, args.secs, args.conns, args.threads)
+                    cpu = lost_rec = lost_bytes = None
+                    if tracer:
+                        cpu, lost_rec, lost_bytes, _ = tracer.stop()
+                    results.setdefault((size_name, mode), []).append((rate, cpu, lost_rec, lost_bytes))
+                    print("round %d %-8s %-20s %10.0f req/s%s" % (
+                        rnd + 1, size_name, mode, rate,
+                        "" if cpu is None else "  tlstap CPU %.2f s, lost %s records %s bytes"
+                        % (cpu, lost_rec, lost_bytes)), file=sys.stderr, flush=True)
+    finally:
+        nginx.send_signal(signal.SIGQUIT)
+        nginx.wait(30)
+
+    print("\n| response | mode | req/s (median of %d) | ratio to no tracer | tlstap CPU %% of run | lost records / bytes |"
+          % args.rounds)
+    print("| --- | --- | --- | --- | --- | --- |")
+    for size_name, _, _ in sizes:
+        base = statistics.median(r[0] for r in results[(size_name, "no tracer")])
+        floor = statistics.median(r[0] for r in results[(size_name, "empty-probe floor")])
+        for mode, targs in modes:
+            rs = results[(size_name, mode)]
+            rate = statistics.median(r[0] for r in rs)
+            cpu = "" if rs[0][1] is None else "%.0f%%" % (100 * statistics.median(r[1] for r in rs) / args.secs)
+            lost = "" if rs[0][2] is None or mode == "empty-probe floor" else "%d / %d" % (
+                sum(r[2] or 0 for r in rs), sum(r[3] or 0 for r in rs))
+            print("| %s | %s | %.0f | %.3f | %s | %s |" % (size_name, mode, rate, rate / base, cpu, lost))
+        tl = statistics.median(r[0] for r in results[(size_name, "tlstap -o json")])
+        print("| %s | loss(tlstap) / loss(floor) | | %.2f | | |"
+              % (size_name, (1 - tl / base) / (1 - floor / base) if floor < base else float("nan")))
+
+
+if __name__ == "__main__":
+    main()
