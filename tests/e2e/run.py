@@ -230,11 +230,11 @@ http {
 
 
 class EchoServer:
-    def __init__(self, tmp):
+    def __init__(self, tmp, host="127.0.0.1"):
         self.log = os.path.join(tmp, "echo-log")
         os.makedirs(self.log, exist_ok=True)
         self.proc = subprocess.Popen([PY, os.path.join(HERE, "tls_echo_server.py"), "--cert", CERT,
-                                      "--key", KEY, "--log", self.log],
+                                      "--key", KEY, "--log", self.log, "--host", host],
                                      stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         line = self.proc.stdout.readline()
         check(line.strip().isdigit(), "echo server did not start")
@@ -598,6 +598,66 @@ def test_no_state_left_for_dead_processes(tmp):
     check(tr.rc == 0, "tlstap failed: %s" % tr.stderr)
     check(len([e for e in tr.events() if e["type"] == "close"]) >= 13, "closes missing")
     check(not dead, "state left for dead processes or threads: %s" % dead)
+
+
+@test
+def test_ipv6_with_comm_filter(tmp):
+    srv = EchoServer(tmp, host="::1")
+    try:
+        tr = Tracer(tmp, ["--comm", "curl"])
+        body = os.urandom(40000)
+        with open(os.path.join(tmp, "body"), "wb") as f:
+            f.write(body)
+        curl = subprocess.run(["curl", "-sk", "--data-binary", "@" + os.path.join(tmp, "body"),
+                               "https://[::1]:%d/v6" % srv.port], capture_output=True, timeout=60)
+        check(curl.returncode == 0 and curl.stdout == body, "curl over IPv6 failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.stop()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    check(len(cap.meta) == 1, "--comm curl: want only curl's connection, got %d" % len(cap.meta))
+    conn, m = list(cap.meta.items())[0]
+    check(m["comm"] == "curl", "--comm curl captured %s" % m["comm"])
+    check(m["remote"] == "[::1]:%d" % srv.port, "IPv6 remote is %s" % m["remote"])
+    check(re.match(r"^\[::1\]:\d+$", m["local"] or ""), "IPv6 local is %s" % m["local"])
+    peer_port = port_of(m["local"])
+    same(cap.stream(conn, "out"), srv.logged(peer_port, "in"), "curl out vs server in (IPv6)")
+    same(cap.stream(conn, "in"), srv.logged(peer_port, "out"), "curl in vs server out (IPv6)")
+
+
+@test
+def test_uid_filter(tmp):
+    srv = EchoServer(tmp)
+    logdir = os.path.join(tmp, "nobody")
+    os.makedirs(logdir)
+    os.chmod(tmp, 0o755)
+    os.chmod(logdir, 0o777)
+
+    def as_nobody():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+    try:
+        tr = Tracer(tmp, ["--uid", "65534"])
+        cli = subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib",
+                              "--port", str(srv.port), "--size", "30000", "--log", logdir],
+                             preexec_fn=as_nobody, timeout=60)
+        check(cli.returncode == 0, "client as nobody failed")
+        root_cli = subprocess.run(["curl", "-sk", "--data-binary", "as root",
+                                   "https://127.0.0.1:%d/root" % srv.port], capture_output=True, timeout=60)
+        check(root_cli.returncode == 0, "curl as root failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.stop()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    check(len(cap.meta) == 1, "--uid 65534: want only nobody's connection, got %d" % len(cap.meta))
+    conn, m = list(cap.meta.items())[0]
+    peer_port = port_of(m["local"])
+    same(cap.stream(conn, "out"), srv.logged(peer_port, "in"), "nobody's out vs server in")
 
 
 def run_bad(args, want_rc, want_words, env=None, stdout=subprocess.DEVNULL, preexec=None):
