@@ -47,7 +47,7 @@ MAIN_OBJ = $(OUTPUT)/collector/main.o
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all run test unit unit-bins e2e bench install clean deps deps-test deps-bench testdata
+.PHONY: all run test unit unit-bins fuzz fuzz-bins e2e bench install clean deps deps-test deps-bench testdata
 
 all: $(OUTPUT)/tlstap
 
@@ -95,6 +95,23 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LIB_OBJS) $(LDFLAGS) $(LIBS) -lcmocka -o $@
 
+# Fuzz targets (libFuzzer, clang): run briefly by make test, longer by make fuzz.
+FUZZ_OUT = $(OUTPUT)/fuzz
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -Iprobes -Icollector
+FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECS ?= 300
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(SKELS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(FUZZ_OUT)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(LIB_SRCS) $(LIBS) -o $@
+
+fuzz-bins: $(FUZZ_TARGETS)
+
+fuzz: deps-test fuzz-bins
+	$(Q)./tests/run-fuzz.sh $(FUZZ_OUT) $(FUZZ_SECS)
+
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	./$(OUTPUT)/tlstap $(RUN_ARGS)
@@ -105,6 +122,7 @@ test: deps-test
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 OUTPUT=$(OUTPUT)/asan \
 		VMLINUX_H=$(OUTPUT)/vmlinux.h unit-bins
+	$(Q)$(MAKE) --no-print-directory fuzz-bins
 	$(Q)./tests/run-all.sh $(OUTPUT) $(OUTPUT)/asan
 
 unit-bins: $(UNIT_BINS)

@@ -30,6 +30,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:ha
 	./tests/run-unit.sh "$asan" | tee "$log"
 tally "$log" "sanitized unit tests"
 
+echo "== fuzz targets, briefly (make fuzz runs them longer)"
+./tests/run-fuzz.sh "$out/fuzz" 15 | tee "$log"
+tally "$log" "fuzz targets"
+
 echo "== end-to-end tests"
 /usr/bin/python3 tests/e2e/run.py --tlstap "$out/tlstap" | tee "$log"
 tally "$log" "end-to-end tests"
