@@ -72,8 +72,12 @@ int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_p
 			cookie = TLSTAP_COOKIE(id, pf->lib, pf->dir, pf->style);
 			for (k = 0; k < npids; k++) {
 				err = attach_one(ll, entry, t->path, t->offsets[id], cookie, pids[k], false);
-				if (!err)
+				if (!err) {
 					err = attach_one(ll, ret, t->path, t->offsets[id], cookie, pids[k], true);
+					/* An entry without its return would leave calls open. */
+					if (err)
+						bpf_link__destroy(ll->v[--ll->n]);
+				}
 				if (err) {
 					pr_warn("cannot probe %s in %s: %s\n", pf->name, t->path, strerror(-err));
 					last_err = err;

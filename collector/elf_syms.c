@@ -10,6 +10,16 @@
 #include <linux/types.h>
 #include "elf_syms.h"
 
+/* Probes read arguments in the native calling convention: other ELF
+ * machines and 32-bit files would hand them garbage. */
+#if defined(__x86_64__)
+#define NATIVE_MACHINE	EM_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_MACHINE	EM_AARCH64
+#else
+#error "tlstap supports x86-64 and arm64"
+#endif
+
 /* Symbol tables larger than this are not believed (node's has ~100k). */
 #define MAX_SYMS	(1u << 24)
 
@@ -77,12 +87,13 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh,
  */
 static bool tables_in_file(const GElf_Ehdr *eh, __u64 size)
 {
-	__u64 sh_end = eh->e_shoff + (__u64)eh->e_shnum * eh->e_shentsize;
-	__u64 ph_end = eh->e_phoff + (__u64)eh->e_phnum * eh->e_phentsize;
+	__u64 sh_len = (__u64)eh->e_shnum * eh->e_shentsize;
+	__u64 ph_len = (__u64)eh->e_phnum * eh->e_phentsize;
 
-	if (eh->e_phnum == 0 || eh->e_phoff == 0 || ph_end > size)
+	/* Compared by subtraction: offsets from the file may be near 2^64. */
+	if (eh->e_phnum == 0 || eh->e_phoff == 0 || eh->e_phoff > size || ph_len > size - eh->e_phoff)
 		return false;
-	return eh->e_shoff == 0 || sh_end <= size;
+	return eh->e_shoff == 0 || (eh->e_shoff <= size && sh_len <= size - eh->e_shoff);
 }
 
 int elf_find_funcs(const char *path, const char *const *names, size_t n, uint64_t *offsets)
@@ -99,16 +110,23 @@ int elf_find_funcs(const char *path, const char *const *names, size_t n, uint64_
 		offsets[i] = 0;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -ENOSYS;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO swapped in for the file must not hang us. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st)) {
 		err = -errno;
 		goto cleanup;
 	}
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!S_ISREG(st.st_mode)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	/* Read, not mmap: a file truncated while we parse it would raise SIGBUS. */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
 	    (eh.e_type != ET_DYN && eh.e_type != ET_EXEC) ||
+	    gelf_getclass(elf) != ELFCLASS64 || eh.e_machine != NATIVE_MACHINE ||
 	    !tables_in_file(&eh, (__u64)st.st_size)) {
 		err = -ENOEXEC;
 		goto cleanup;

@@ -83,6 +83,36 @@ static void lru_push_front(struct flow_table *ft, struct flow *f)
 		ft->lru_tail = f;
 }
 
+/*
+ * The bytes after a chunk that no record carries: lost ones, then ones the
+ * snaplen left out. Only the part beyond what was delivered counts.
+ */
+static void tail_gaps(struct flow_table *ft, struct flow *f, int dir, __u64 start,
+		      __u64 lost, __u64 skipped)
+{
+	struct flow_stream *s = &f->s[dir];
+	__u64 ranges[2][2] = { { start, start + lost }, { start + lost, start + lost + skipped } };
+	__u64 from, len;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		from = ranges[k][0] > s->next ? ranges[k][0] : s->next;
+		if (ranges[k][1] <= from)
+			continue;
+		len = ranges[k][1] - from;
+		ft->st.gaps++;
+		if (k == 0) {
+			ft->st.lost_bytes += len;
+			s->lost_bytes += len;
+		} else {
+			ft->st.snap_bytes += len;
+		}
+		if (ft->cb.on_gap)
+			ft->cb.on_gap(ft->ctx, f, dir, from, len, k == 0 ? GAP_LOST : GAP_SNAPLEN);
+		s->next = ranges[k][1];
+	}
+}
+
 static void deliver(struct flow_table *ft, struct flow *f, const struct tlstap_data_event *ev)
 {
 	struct flow_stream *s = &f->s[ev->dir];
@@ -92,13 +122,8 @@ static void deliver(struct flow_table *ft, struct flow *f, const struct tlstap_d
 	if (ft->cb.on_data && ev->len)
 		ft->cb.on_data(ft->ctx, f, ev);
 	s->next = ev->pos + ev->len;
-	if (ev->skipped) {
-		ft->st.snap_bytes += ev->skipped;
-		ft->st.gaps++;
-		if (ft->cb.on_gap)
-			ft->cb.on_gap(ft->ctx, f, ev->dir, s->next, ev->skipped, GAP_SNAPLEN);
-		s->next += ev->skipped;
-	}
+	if (ev->lost || ev->skipped)
+		tail_gaps(ft, f, ev->dir, s->next, ev->lost, ev->skipped);
 }
 
 static void gap(struct flow_table *ft, struct flow *f, int dir, __u64 upto)
@@ -125,16 +150,8 @@ static void deliver_overlapping(struct flow_table *ft, struct flow *f, struct tl
 		seen = s->next - ev->pos;
 		if (seen >= ev->len) {
 			ft->st.dup_bytes += ev->len;
-			/* Its snaplen tail may still reach past what was delivered. */
-			if (ev->skipped && ev->pos + ev->len + ev->skipped > s->next) {
-				__u64 rest = ev->pos + ev->len + ev->skipped - s->next;
-
-				ft->st.snap_bytes += rest;
-				ft->st.gaps++;
-				if (ft->cb.on_gap)
-					ft->cb.on_gap(ft->ctx, f, ev->dir, s->next, rest, GAP_SNAPLEN);
-				s->next += rest;
-			}
+			/* Its tail may still reach past what was delivered. */
+			tail_gaps(ft, f, ev->dir, ev->pos + ev->len, ev->lost, ev->skipped);
 			return;
 		}
 		ft->st.dup_bytes += seen;
@@ -251,8 +268,10 @@ static int data_record(struct flow_table *ft, const struct tlstap_data_event *ev
 	struct flow_stream *s;
 	int dir, err;
 
+	/* Bounds that keep every later sum of positions far from overflow. */
 	if (size < sizeof(*ev) || ev->len > TLSTAP_CHUNK_MAX || ev->len > size - sizeof(*ev) ||
-	    ev->dir > 1 || ev->pos > UINT64_MAX / 2) {
+	    ev->dir > 1 || ev->pos > (1ull << 62) || ev->lost > (1ull << 60) ||
+	    ev->skipped > (1ull << 60)) {
 		ft->st.bad_records++;
 		return -EINVAL;
 	}

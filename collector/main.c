@@ -299,8 +299,12 @@ static void read_bpf_stats(struct tlstap_bpf *skel, struct tlstap_stats *sum)
 			sum->ring_full_events += per[cpu].ring_full_events;
 			sum->ring_full_bytes += per[cpu].ring_full_bytes;
 			sum->snap_bytes += per[cpu].snap_bytes;
+			sum->unreadable_bytes += per[cpu].unreadable_bytes;
+			sum->oversize_bytes += per[cpu].oversize_bytes;
+			sum->ctrl_lost += per[cpu].ctrl_lost;
 			sum->call_table_full += per[cpu].call_table_full;
 			sum->bad_len += per[cpu].bad_len;
+			sum->conn_table_full += per[cpu].conn_table_full;
 		}
 	}
 	free(per);
@@ -309,24 +313,28 @@ static void read_bpf_stats(struct tlstap_bpf *skel, struct tlstap_stats *sum)
 static void print_summary(const struct output *out, const struct flow_stats *fs,
 			  const struct tlstap_stats *bs, FILE *json)
 {
+	unsigned long long untraced = bs->call_table_full + bs->bad_len + bs->conn_table_full;
+
 	fprintf(stderr,
 		"tlstap: %llu events, %llu bytes captured in %llu connections; lost %llu bytes "
-		"(ring full: %llu records, %llu bytes; snaplen: %llu bytes; untraced calls: %llu)\n",
+		"(ring full: %llu records, %llu bytes; unreadable: %llu; over 2 GiB: %llu); "
+		"snaplen left out %llu bytes; untraced calls: %llu; lost connection ends: %llu\n",
 		(unsigned long long)out->events, (unsigned long long)out->bytes,
-		(unsigned long long)fs->flows, (unsigned long long)(fs->lost_bytes + fs->snap_bytes),
+		(unsigned long long)fs->flows, (unsigned long long)fs->lost_bytes,
 		(unsigned long long)bs->ring_full_events, (unsigned long long)bs->ring_full_bytes,
-		(unsigned long long)bs->snap_bytes,
-		(unsigned long long)(bs->call_table_full + bs->bad_len));
+		(unsigned long long)bs->unreadable_bytes, (unsigned long long)bs->oversize_bytes,
+		(unsigned long long)fs->snap_bytes, untraced, (unsigned long long)bs->ctrl_lost);
 	if (json)
 		fprintf(json, "{\"type\":\"stats\",\"events\":%llu,\"bytes\":%llu,\"connections\":%llu,"
 			"\"lost_bytes\":%llu,\"snaplen_bytes\":%llu,\"ring_full_records\":%llu,"
-			"\"ring_full_bytes\":%llu,\"untraced_calls\":%llu,\"bad_records\":%llu}\n",
+			"\"ring_full_bytes\":%llu,\"unreadable_bytes\":%llu,\"oversize_bytes\":%llu,"
+			"\"untraced_calls\":%llu,\"lost_ctrl_events\":%llu,\"bad_records\":%llu}\n",
 			(unsigned long long)out->events, (unsigned long long)out->bytes,
 			(unsigned long long)fs->flows, (unsigned long long)fs->lost_bytes,
 			(unsigned long long)fs->snap_bytes, (unsigned long long)bs->ring_full_events,
-			(unsigned long long)bs->ring_full_bytes,
-			(unsigned long long)(bs->call_table_full + bs->bad_len),
-			(unsigned long long)fs->bad_records);
+			(unsigned long long)bs->ring_full_bytes, (unsigned long long)bs->unreadable_bytes,
+			(unsigned long long)bs->oversize_bytes, untraced,
+			(unsigned long long)bs->ctrl_lost, (unsigned long long)fs->bad_records);
 }
 
 /* Flushes stdout; returns 1 when the reader went away, -errno on a write error. */

@@ -218,6 +218,10 @@ static void proc_comm(pid_t pid, char *comm, size_t len)
 	if (fgets(comm, (int)len, f))
 		comm[strcspn(comm, "\n")] = '\0';
 	fclose(f);
+	/* Chosen by the process: no control bytes into a terminal. */
+	for (; *comm; comm++)
+		if ((unsigned char)*comm < 0x20 || (unsigned char)*comm >= 0x7f)
+			*comm = '?';
 }
 
 /*

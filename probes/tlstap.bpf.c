@@ -12,6 +12,7 @@
 #define AF_INET6	10
 #define S_IFMT		00170000
 #define S_IFSOCK	0140000
+#define SOCK_STREAM	1
 
 /* Socket syscalls that name the fd in their first argument. */
 #if defined(__TARGET_ARCH_x86)
@@ -24,6 +25,8 @@
 #define NR_recvfrom	45
 #define NR_sendmsg	46
 #define NR_recvmsg	47
+#define NR_dup2		33
+#define NR_dup3		292
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_read		63
 #define NR_write	64
@@ -34,6 +37,8 @@
 #define NR_recvfrom	207
 #define NR_sendmsg	211
 #define NR_recvmsg	212
+#define NR_dup2		(-1)	/* arm64 has dup3 only */
+#define NR_dup3		24
 #else
 #error "tlstap knows the syscall numbers of x86 and arm64 only"
 #endif
@@ -52,14 +57,24 @@ const volatile __u64 wakeup_bytes = 0;
 __u64 next_conn_id = 1;
 
 /* An SSL/GnuTLS call in progress on a thread, from entry to return. */
-struct active_call {
+struct call_frame {
 	__u64 session;		/* SSL * or gnutls_session_t */
 	__u64 buf;
 	__u64 outlen_ptr;	/* size_t * of the _ex variants */
 	__u64 cookie;
 	__u64 sk;		/* struct sock * of fd */
+	__u64 sk_ino;		/* the socket's inode number: its identity */
 	__s32 fd;		/* from the nested socket syscall, -1 if none */
+	__u8 skip;		/* nested in a call on the same session: the outer one captures */
+	__u8 tentative;		/* socket inferred, not seen inside the call */
+	__u16 pad;
+};
+
+/* Calls nest when one TLS connection runs inside another (HTTPS proxies). */
+struct call_stack {
+	__u32 depth;		/* may exceed TLSTAP_MAX_NESTING: those frames are not kept */
 	__u32 pad;
+	struct call_frame f[TLSTAP_MAX_NESTING];
 };
 
 struct session_key {
@@ -71,10 +86,11 @@ struct session_key {
 /* The connection a TLS session runs over, and its stream positions. */
 struct conn_state {
 	__u64 conn_id;
-	__u64 sk;		/* struct sock *, to notice fd reuse */
+	__u64 sk_ino;		/* 0: socket not known yet */
 	__u64 pos[2];		/* per enum tlstap_dir */
 	__s32 fd;
-	__u32 pad;
+	__u8 tentative;		/* socket inferred around the call (memory BIOs) */
+	__u8 pad[3];
 	struct tlstap_addr addr;
 };
 
@@ -83,11 +99,16 @@ struct fd_key {
 	__s32 fd;
 };
 
+struct pending_write_val {
+	struct session_key key;
+	__u64 min_len;		/* the ciphertext write is at least this long */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);		/* tid */
-	__type(value, struct active_call);
+	__type(value, struct call_stack);
 } active_calls SEC(".maps");
 
 /* LRU: sessions a process never frees cannot fill the table for good. */
@@ -131,7 +152,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32);		/* tid */
-	__type(value, struct session_key);
+	__type(value, struct pending_write_val);
 } pending_write SEC(".maps");
 
 /* Processes with traced connections, so their exit is reported. */
@@ -209,36 +230,56 @@ static __always_inline bool wanted(__u32 pid)
 	return true;
 }
 
+
+/* An empty stack to create a thread's entry from (global data is a map value). */
+static const struct call_stack empty_stack = {};
+
 SEC("uprobe")
 int BPF_KPROBE(tls_entry, void *session, void *buf, __u64 num, void *outlen)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct active_call call = {};
+	__u32 tid = (__u32)id, d;
+	struct call_stack *cs;
+	struct call_frame *f;
 	struct tlstap_stats *st;
 
 	if (!wanted(id >> 32))
 		return 0;
-	call.session = (__u64)session;
-	call.buf = (__u64)buf;
-	call.outlen_ptr = (__u64)outlen;
-	call.cookie = bpf_get_attach_cookie(ctx);
-	call.fd = -1;
-	if (bpf_map_update_elem(&active_calls, &tid, &call, BPF_ANY)) {
+	cs = bpf_map_lookup_elem(&active_calls, &tid);
+	if (!cs) {
+		bpf_map_update_elem(&active_calls, &tid, &empty_stack, BPF_NOEXIST);
+		cs = bpf_map_lookup_elem(&active_calls, &tid);
+	}
+	if (!cs || cs->depth >= TLSTAP_MAX_NESTING) {
+		if (cs)
+			cs->depth++;	/* keep entries and returns paired */
 		st = cpu_stats();
 		if (st)
 			__sync_fetch_and_add(&st->call_table_full, 1);
+		return 0;
 	}
+	d = cs->depth & (TLSTAP_MAX_NESTING - 1);
+	f = &cs->f[d];
+	f->session = (__u64)session;
+	f->buf = (__u64)buf;
+	f->outlen_ptr = (__u64)outlen;
+	f->cookie = bpf_get_attach_cookie(ctx);
+	f->sk = 0;
+	f->sk_ino = 0;
+	f->fd = -1;
+	f->tentative = 0;
+	/* SSL_read_ex calling SSL_read on the same session (LibreSSL): once. */
+	f->skip = d > 0 && cs->f[(d - 1) & (TLSTAP_MAX_NESTING - 1)].session == (__u64)session;
+	cs->depth = d + 1;
 	return 0;
 }
 
-/* The fd's struct sock, or NULL when the fd is not a socket. */
-static __always_inline struct sock *fd_to_sock(int fd)
+/* The fd's socket, or NULL when the fd is not a socket. */
+static __always_inline struct socket *fd_to_socket(int fd, __u64 *ino)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds, *file = NULL;
-	struct socket *sock;
 	umode_t mode;
 
 	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
@@ -249,10 +290,34 @@ static __always_inline struct sock *fd_to_sock(int fd)
 	mode = BPF_CORE_READ(file, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFSOCK)
 		return NULL;
-	sock = BPF_CORE_READ(file, private_data);
+	*ino = BPF_CORE_READ(file, f_inode, i_ino);
+	return BPF_CORE_READ(file, private_data);
+}
+
+/* Fills a frame's socket from fd; inet_only for guesses (memory BIOs). */
+static __always_inline bool frame_learn_fd(struct call_frame *f, int fd, bool inet_only)
+{
+	struct socket *sock;
+	struct sock *sk;
+	__u64 ino = 0;
+	__u16 family;
+
+	sock = fd_to_socket(fd, &ino);
 	if (!sock)
-		return NULL;
-	return BPF_CORE_READ(sock, sk);
+		return false;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return false;
+	if (inet_only) {
+		family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		if ((family != AF_INET && family != AF_INET6) || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+			return false;
+	}
+	f->sk = (__u64)sk;
+	f->sk_ino = ino;
+	f->fd = fd;
+	f->tentative = inet_only;
+	return true;
 }
 
 static __always_inline void read_addr(struct sock *sk, struct tlstap_addr *a)
@@ -277,12 +342,37 @@ static __always_inline __u64 wake_flag(void *ring)
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+static __always_inline void emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u64 *end_pos)
+{
+	struct tlstap_ctrl_event *e;
+	struct tlstap_stats *st;
+	void *ring = cpu_ring();
+
+	e = ring ? bpf_ringbuf_reserve(ring, sizeof(*e), 0) : NULL;
+	if (!e) {
+		st = cpu_stats();
+		if (st)
+			__sync_fetch_and_add(&st->ctrl_lost, 1);
+		return;
+	}
+	e->type = type;
+	e->pad = 0;
+	e->pid = pid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->conn_id = conn_id;
+	e->end_pos[0] = end_pos ? end_pos[0] : 0;
+	e->end_pos[1] = end_pos ? end_pos[1] : 0;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
 struct emit_ctx {
 	void *ring;
 	__u64 src;
+	__u64 ring_limit;	/* data records keep the ring below this */
 	__u32 total;		/* bytes to capture */
 	__u32 done;
-	__u32 skipped;		/* bytes after the capture, beyond snaplen */
+	__u64 lost_tail;	/* bytes after the capture that are lost (beyond 2 GiB) */
+	__u64 skipped;		/* bytes after the capture, beyond snaplen */
 	struct tlstap_stats *st;
 	struct tlstap_data_event hdr;	/* last: it ends in a flexible array */
 };
@@ -294,6 +384,8 @@ struct emit_ctx {
 #define EMIT_SIZED(SIZE)							\
 	do {									\
 		struct tlstap_data_event *e;					\
+		if (bpf_ringbuf_query(c->ring, BPF_RB_AVAIL_DATA) > c->ring_limit) \
+			goto full;						\
 		e = bpf_ringbuf_reserve(c->ring, sizeof(*e) + (SIZE), 0);	\
 		if (!e)								\
 			goto full;						\
@@ -302,19 +394,24 @@ struct emit_ctx {
 		e->len = n;							\
 		if (c->done == 0)						\
 			e->flags |= TLSTAP_F_CALL_START;			\
+		else								\
+			e->flags &= ~TLSTAP_F_NEW_CONN;				\
 		if (last) {							\
 			e->flags |= TLSTAP_F_CALL_END;				\
+			e->lost = c->lost_tail;					\
 			e->skipped = c->skipped;				\
 		}								\
-		if (c->done)							\
-			e->flags &= ~TLSTAP_F_NEW_CONN;				\
 		m = n;								\
 		/* Make the bound visible to the verifier after codegen. */	\
 		asm volatile("" : "+r"(m));					\
 		if (m > (SIZE))							\
 			m = (SIZE);						\
-		if (bpf_probe_read_user(e->data, m, (void *)(c->src + c->done))) \
+		if (bpf_probe_read_user(e->data, m, (void *)(c->src + c->done))) { \
 			e->len = 0;						\
+			e->lost += n;						\
+			if (c->st)						\
+				__sync_fetch_and_add(&c->st->unreadable_bytes, n); \
+		}								\
 		bpf_ringbuf_submit(e, wake_flag(c->ring));			\
 	} while (0)
 
@@ -340,6 +437,7 @@ static long emit_chunk(__u32 i, struct emit_ctx *c)
 	c->done += n;
 	return 0;
 full:
+	/* Positions were claimed already: the collector sees this range as a gap. */
 	if (c->st) {
 		__sync_fetch_and_add(&c->st->ring_full_events, 1);
 		__sync_fetch_and_add(&c->st->ring_full_bytes, n);
@@ -348,108 +446,140 @@ full:
 	return 0;
 }
 
-static __always_inline void note_traced(__u32 pid, __s32 fd, __u64 session)
+static __always_inline void note_traced(__u32 pid, __s32 fd, __u64 session, bool tentative)
 {
 	struct fd_key fk = { .pid = pid, .fd = fd };
 	__u8 one = 1;
 
 	if (!bpf_map_lookup_elem(&traced_pids, &pid))
 		bpf_map_update_elem(&traced_pids, &pid, &one, BPF_ANY);
-	if (fd >= 0)
+	/* A guessed socket must not end the connection when it closes. */
+	if (fd >= 0 && !tentative)
 		bpf_map_update_elem(&fd_sessions, &fk, &session, BPF_ANY);
 }
 
+static __always_inline void conn_set_socket(struct conn_state *cs, __u32 pid,
+					    struct call_frame *f)
+{
+	cs->sk_ino = f->sk_ino;
+	cs->fd = f->fd;
+	cs->tentative = f->tentative;
+	read_addr((struct sock *)f->sk, &cs->addr);
+	note_traced(pid, f->fd, f->session, f->tentative);
+}
+
 /*
- * The connection of this call: found by session, (re)created when the
- * session is new or its socket changed (a freed SSL's address reused).
+ * The connection of this call: found by session; told its socket when it
+ * did not know it (or only guessed it); replaced when the session's socket
+ * changed (a freed SSL's address reused for a new connection).
  */
 static __always_inline struct conn_state *lookup_conn(__u32 pid, __u32 tid, __u8 dir,
-						      struct active_call *call, bool *is_new)
+						      struct call_frame *f, bool *is_new)
 {
-	struct session_key key = { .pid = pid, .session = call->session };
+	struct session_key key = { .pid = pid, .session = f->session };
 	struct conn_state *cs, fresh = {};
-	struct sock *sk = NULL;
+	struct tlstap_stats *st;
 	__s32 *fdp;
 	__u8 one = 1;
 
 	*is_new = false;
 	cs = bpf_map_lookup_elem(&conns, &key);
-	if (call->fd < 0 && (!cs || !cs->sk)) {
-		/* No syscall inside the call and no socket known: a memory BIO. */
+	if (f->fd < 0 && (!cs || !cs->sk_ino)) {
+		/* No socket syscall inside the call and none known: a memory BIO. */
 		fdp = dir == TLSTAP_DIR_IN ? bpf_map_lookup_elem(&last_read_fd, &tid) : NULL;
 		if (fdp) {
-			call->fd = *fdp;
-			call->sk = (__u64)fd_to_sock(call->fd);
+			frame_learn_fd(f, *fdp, true);
+			bpf_map_delete_elem(&last_read_fd, &tid);
 		} else if (!bpf_map_lookup_elem(&membio_pids, &pid)) {
 			bpf_map_update_elem(&membio_pids, &pid, &one, BPF_ANY);
 		}
 	}
-	if (call->fd >= 0)
-		sk = (struct sock *)call->sk;
 	if (cs) {
-		if (!sk || cs->sk == (__u64)sk)
-			return cs;
-		if (!cs->sk) {
-			/* First syscall of a session seen before: learn its socket. */
-			cs->sk = (__u64)sk;
-			cs->fd = call->fd;
-			read_addr(sk, &cs->addr);
-			note_traced(pid, call->fd, call->session);
+		if (!f->sk_ino || cs->sk_ino == f->sk_ino) {
+			if (cs->sk_ino && cs->tentative && !f->tentative) {
+				cs->tentative = 0;	/* the guess is confirmed */
+				note_traced(pid, cs->fd, f->session, false);
+			}
 			return cs;
 		}
+		if (!cs->sk_ino || (cs->tentative && !f->tentative)) {
+			conn_set_socket(cs, pid, f);
+			return cs;
+		}
+		/* Another socket: that connection is over, this is a new one. */
+		emit_ctrl(TLSTAP_EV_CLOSE, pid, cs->conn_id, cs->pos);
 	}
 	fresh.conn_id = __sync_fetch_and_add(&next_conn_id, 1);
-	fresh.fd = sk ? call->fd : -1;
-	fresh.sk = (__u64)sk;
-	if (sk)
-		read_addr(sk, &fresh.addr);
-	if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY))
+	fresh.fd = -1;
+	if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY)) {
+		st = cpu_stats();
+		if (st)
+			__sync_fetch_and_add(&st->conn_table_full, 1);
 		return NULL;
-	note_traced(pid, fresh.fd, call->session);
+	}
+	cs = bpf_map_lookup_elem(&conns, &key);
+	if (!cs)
+		return NULL;
+	if (f->sk_ino)
+		conn_set_socket(cs, pid, f);
+	else
+		note_traced(pid, -1, f->session, false);
 	*is_new = true;
-	return bpf_map_lookup_elem(&conns, &key);
+	return cs;
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(tls_return, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, pid = id >> 32;
-	struct active_call *call;
+	__u32 tid = (__u32)id, pid = id >> 32, d;
+	struct call_stack *stack;
+	struct call_frame *f;
 	struct conn_state *cs;
 	struct emit_ctx c = {};
-	__u64 moved = 0, cookie;
+	__u64 moved = 0, cookie, cap, want;
 	__u32 nchunks;
 	bool is_new;
 	__u8 dir;
 
-	call = bpf_map_lookup_elem(&active_calls, &tid);
-	if (!call)
+	stack = bpf_map_lookup_elem(&active_calls, &tid);
+	if (!stack || stack->depth == 0)
 		return 0;
+	d = stack->depth - 1;
+	stack->depth = d;
+	if (d >= TLSTAP_MAX_NESTING)
+		return 0;	/* an untraced, too deeply nested call */
+	f = &stack->f[d & (TLSTAP_MAX_NESTING - 1)];
+	if (f->skip)
+		goto out;
 	c.st = cpu_stats();
-	cookie = call->cookie;
+	cookie = f->cookie;
+	/* These functions return int: the upper half of the register is junk. */
 	if (TLSTAP_COOKIE_STYLE(cookie) == TLSTAP_RET_EX) {
-		if (ret == 1 && bpf_probe_read_user(&moved, sizeof(moved), (void *)call->outlen_ptr)) {
+		if ((int)ret != 1)
+			goto out;
+		if (bpf_probe_read_user(&moved, sizeof(moved), (void *)f->outlen_ptr)) {
 			if (c.st)
 				__sync_fetch_and_add(&c.st->bad_len, 1);
 			goto out;
 		}
-		if (ret != 1)
-			moved = 0;
-	} else if (ret > 0) {
-		moved = ret;
+	} else if ((int)ret > 0) {
+		moved = (__u32)(int)ret;
 	}
-	if (moved == 0 || moved > (__u64)TLSTAP_CHUNK_MAX * TLSTAP_MAX_CHUNKS)
+	if (moved == 0)
 		goto out;
 
 	dir = TLSTAP_COOKIE_DIR(cookie) & 1;
-	cs = lookup_conn(pid, tid, dir, call, &is_new);
+	cs = lookup_conn(pid, tid, dir, f, &is_new);
 	if (!cs)
 		goto out;
-	if (!cs->sk && dir == TLSTAP_DIR_OUT) {
-		struct session_key key = { .pid = pid, .session = call->session };
+	if (!cs->sk_ino && dir == TLSTAP_DIR_OUT) {
+		struct pending_write_val pw = {
+			.key = { .pid = pid, .session = f->session },
+			.min_len = moved < 65536 ? moved : 65536,
+		};
 
-		bpf_map_update_elem(&pending_write, &tid, &key, BPF_ANY);
+		bpf_map_update_elem(&pending_write, &tid, &pw, BPF_ANY);
 	}
 	c.hdr.type = TLSTAP_EV_DATA;
 	c.hdr.dir = dir;
@@ -462,51 +592,42 @@ int BPF_KRETPROBE(tls_return, long ret)
 	c.hdr.uid = (__u32)bpf_get_current_uid_gid();
 	c.hdr.fd = cs->fd;
 	c.hdr.conn_id = cs->conn_id;
+	/* Claim the range first: whatever is not delivered is an exact gap. */
 	c.hdr.pos = __sync_fetch_and_add(&cs->pos[dir], moved);
 	c.hdr.addr = cs->addr;
 	bpf_get_current_comm(c.hdr.comm, sizeof(c.hdr.comm));
 
-	c.total = moved;
-	if (snaplen && moved > snaplen) {
-		c.total = snaplen;
-		c.skipped = moved - snaplen;
+	cap = (__u64)TLSTAP_CHUNK_MAX * TLSTAP_MAX_CHUNKS;
+	want = moved;
+	if (snaplen && want > snaplen) {
+		c.skipped = want - snaplen;
+		want = snaplen;
 		if (c.st)
 			__sync_fetch_and_add(&c.st->snap_bytes, c.skipped);
 	}
-	c.src = call->buf;
+	if (want > cap) {
+		c.lost_tail = want - cap;
+		want = cap;
+		if (c.st)
+			__sync_fetch_and_add(&c.st->oversize_bytes, c.lost_tail);
+	}
+	c.total = (__u32)want;
+	c.src = f->buf;
 	c.ring = cpu_ring();
-	if (!c.ring)
+	if (!c.ring) {
+		if (c.st) {
+			__sync_fetch_and_add(&c.st->ring_full_events, 1);
+			__sync_fetch_and_add(&c.st->ring_full_bytes, want);
+		}
 		goto out;
+	}
+	c.ring_limit = bpf_ringbuf_query(c.ring, BPF_RB_RING_SIZE) - TLSTAP_CTRL_HEADROOM;
 	nchunks = (c.total + TLSTAP_CHUNK_MAX - 1) / TLSTAP_CHUNK_MAX;
 	bpf_loop(nchunks, emit_chunk, &c, 0);
 out:
-	bpf_map_delete_elem(&active_calls, &tid);
+	if (d == 0)
+		bpf_map_delete_elem(&active_calls, &tid);
 	return 0;
-}
-
-static __always_inline void emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u64 *end_pos)
-{
-	struct tlstap_ctrl_event *e;
-	struct tlstap_stats *st;
-	void *ring = cpu_ring();
-
-	if (!ring)
-		return;
-	e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
-	if (!e) {
-		st = cpu_stats();
-		if (st)
-			__sync_fetch_and_add(&st->ring_full_events, 1);
-		return;
-	}
-	e->type = type;
-	e->pad = 0;
-	e->pid = pid;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->conn_id = conn_id;
-	e->end_pos[0] = end_pos ? end_pos[0] : 0;
-	e->end_pos[1] = end_pos ? end_pos[1] : 0;
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline void on_close(__u32 pid, __s32 fd)
@@ -528,25 +649,25 @@ static __always_inline void on_close(__u32 pid, __s32 fd)
 	bpf_map_delete_elem(&conns, &key);
 }
 
-static __always_inline void learn_from_write(__u32 tid, __s32 fd)
+/* For a memory-BIO thread that wrote plaintext with no socket known: its
+ * next write on a TCP socket, long enough to carry it, names the socket. */
+static __always_inline void learn_from_write(__u32 tid, __s32 fd, __u64 len, bool len_known)
 {
-	struct session_key *key;
+	struct pending_write_val *pw;
+	struct call_frame f = {};
 	struct conn_state *cs;
-	struct sock *sk;
 
-	key = bpf_map_lookup_elem(&pending_write, &tid);
-	if (!key)
+	pw = bpf_map_lookup_elem(&pending_write, &tid);
+	if (!pw)
 		return;
-	sk = fd_to_sock(fd);
-	if (!sk)
+	if (len_known && len < pw->min_len)
 		return;
-	cs = bpf_map_lookup_elem(&conns, key);
-	if (cs && !cs->sk) {
-		cs->sk = (__u64)sk;
-		cs->fd = fd;
-		read_addr(sk, &cs->addr);
-		note_traced(key->pid, fd, key->session);
-	}
+	if (!frame_learn_fd(&f, fd, true))
+		return;
+	f.session = pw->key.session;
+	cs = bpf_map_lookup_elem(&conns, &pw->key);
+	if (cs && !cs->sk_ino)
+		conn_set_socket(cs, pw->key.pid, &f);
 	bpf_map_delete_elem(&pending_write, &tid);
 }
 
@@ -557,50 +678,62 @@ static __always_inline void learn_from_write(__u32 tid, __s32 fd)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
-	struct active_call *call;
-	struct sock *sk;
-	bool is_read = false;
+	struct call_stack *stack;
+	struct call_frame *f;
+	bool is_read = false, len_known = false;
 	__u64 id;
-	__u32 tid;
+	__u32 tid, d;
 	__s32 fd;
-
+	int i;
 
 	switch (nr) {
 	case NR_read: case NR_readv: case NR_recvfrom: case NR_recvmsg:
 		is_read = true;
 		break;
-	case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg:
+	case NR_write: case NR_sendto:
+		len_known = true;
+		break;
+	case NR_writev: case NR_sendmsg:
 		break;
 	case NR_close:
+	case NR_dup2:
+	case NR_dup3:
+		/* dup2/dup3 close their target fd, the second argument. */
 		id = bpf_get_current_pid_tgid();
-		if (bpf_map_lookup_elem(&traced_pids, &(__u32){ id >> 32 }))
-			on_close(id >> 32, (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs));
+		if (!bpf_map_lookup_elem(&traced_pids, &(__u32){ id >> 32 }))
+			return 0;
+		fd = nr == NR_close ? (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs) :
+				      (__s32)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		on_close(id >> 32, fd);
 		return 0;
 	default:
 		return 0;
 	}
 	id = bpf_get_current_pid_tgid();
 	tid = (__u32)id;
-	call = bpf_map_lookup_elem(&active_calls, &tid);
-	if (call) {
-		/* Only a socket names the connection (not an eventfd or a log file). */
-		if (call->fd < 0) {
-			fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
-			sk = fd_to_sock(fd);
-			if (sk) {
-				call->sk = (__u64)sk;
-				call->fd = fd;
-			}
+	fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	stack = bpf_map_lookup_elem(&active_calls, &tid);
+	if (stack && stack->depth > 0) {
+		/* Only a socket names the connection (not an eventfd or a log
+		 * file). Outer frames of a nested call run over the same one. */
+		d = stack->depth < TLSTAP_MAX_NESTING ? stack->depth : TLSTAP_MAX_NESTING;
+		for (i = 0; i < TLSTAP_MAX_NESTING; i++) {
+			if (i >= d)
+				break;
+			f = &stack->f[i];
+			if (f->fd < 0 && !frame_learn_fd(f, fd, false))
+				break;
 		}
 		return 0;
 	}
 	if (!is_read) {
-		learn_from_write(tid, (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs));
+		learn_from_write(tid, fd, PT_REGS_PARM3_CORE_SYSCALL(regs), len_known);
 		return 0;
 	}
 	if (bpf_map_lookup_elem(&membio_pids, &(__u32){ id >> 32 })) {
-		fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
-		if (fd_to_sock(fd))
+		struct call_frame probe = {};
+
+		if (frame_learn_fd(&probe, fd, true))
 			bpf_map_update_elem(&last_read_fd, &tid, &fd, BPF_ANY);
 	}
 	return 0;

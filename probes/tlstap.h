@@ -4,8 +4,13 @@
 
 /* Bytes of plaintext in the largest ring record; larger calls are split. */
 #define TLSTAP_CHUNK_MAX	16384
-/* A single TLS call of up to this many chunks (1 GiB) is captured whole. */
-#define TLSTAP_MAX_CHUNKS	65536
+/* A single TLS call of up to this many chunks (2 GiB, more than SSL_write's
+ * int can say) is captured whole; bytes beyond are counted as lost. */
+#define TLSTAP_MAX_CHUNKS	131072
+/* TLS calls nested on one thread (a TLS connection through a TLS proxy). */
+#define TLSTAP_MAX_NESTING	4
+/* Ring space data records leave free, so connection ends still fit. */
+#define TLSTAP_CTRL_HEADROOM	(64 * 1024)
 #define TLSTAP_COMM_LEN		16
 #define TLSTAP_MAX_PID_FILTER	64
 
@@ -75,7 +80,14 @@ struct tlstap_data_event {
 	__u64 conn_id;		/* unique per connection for this run */
 	__u64 pos;		/* offset of data[0] in its (conn, dir) stream */
 	__u32 len;		/* bytes in data[] */
-	__u32 skipped;		/* bytes of this call after data[] not captured (snaplen) */
+	__u32 pad2;
+	/*
+	 * Bytes that follow data[] in the stream but are not in any record:
+	 * first lost ones (unreadable memory, a call beyond 2 GiB), then the
+	 * rest of the call left out by the snaplen.
+	 */
+	__u64 lost;
+	__u64 skipped;
 	struct tlstap_addr addr;
 	char comm[TLSTAP_COMM_LEN];
 	__u8 data[];
@@ -93,11 +105,16 @@ struct tlstap_ctrl_event {
 
 /* Per-CPU counters of what could not be delivered, read by the collector. */
 struct tlstap_stats {
-	__u64 ring_full_events;	/* records that found the ring full */
+	__u64 ring_full_events;	/* data records that found the ring full */
 	__u64 ring_full_bytes;	/* plaintext bytes in those records */
 	__u64 snap_bytes;	/* bytes not captured because of snaplen */
-	__u64 call_table_full;	/* calls not traced: per-thread table full */
-	__u64 bad_len;		/* calls whose byte count could not be read */
+	__u64 unreadable_bytes;	/* user memory that could not be read */
+	__u64 oversize_bytes;	/* bytes of calls beyond 2 GiB */
+	__u64 ctrl_lost;	/* close/exit events that found the ring full */
+	/* Calls not traced at all: their bytes are unknown, positions not moved. */
+	__u64 call_table_full;	/* per-thread table full, or nested too deep */
+	__u64 bad_len;		/* byte count of an _ex call unreadable */
+	__u64 conn_table_full;	/* no room for the connection's state */
 };
 
 #endif /* TLSTAP_H */
