@@ -660,6 +660,47 @@ def test_uid_filter(tmp):
     same(cap.stream(conn, "out"), srv.logged(peer_port, "in"), "nobody's out vs server in")
 
 
+@test
+def test_nested_tls_through_https_proxy(tmp):
+    """curl's TLS session with the server runs inside its TLS session with the proxy."""
+    srv = EchoServer(tmp)
+    proxy = subprocess.Popen([PY, os.path.join(HERE, "tls_connect_proxy.py"), "--cert", CERT,
+                              "--key", KEY], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        pport = int(proxy.stdout.readline())
+        tr = Tracer(tmp, ["--comm", "curl"])
+        body = os.urandom(100000)
+        with open(os.path.join(tmp, "body"), "wb") as f:
+            f.write(body)
+        curl = subprocess.run(["curl", "-sk", "--proxy-insecure", "-x", "https://127.0.0.1:%d" % pport,
+                               "--data-binary", "@" + os.path.join(tmp, "body"),
+                               "https://127.0.0.1:%d/nested" % srv.port], capture_output=True, timeout=60)
+        check(curl.returncode == 0 and curl.stdout == body, "curl through the proxy failed: %s"
+              % curl.stderr)
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        proxy.kill()
+        proxy.wait()
+        srv.stop()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    check(len(cap.meta) == 2, "want curl's 2 sessions (proxy, server), got %d" % len(cap.meta))
+    inner = [c for c in cap.meta if cap.stream(c, "out").startswith(b"POST /nested ")]
+    outer = [c for c in cap.meta if cap.stream(c, "out").startswith(b"CONNECT 127.0.0.1:%d" % srv.port)]
+    check(len(inner) == 1 and len(outer) == 1, "inner and outer sessions not both captured")
+    i, o = inner[0], outer[0]
+    # Both run over curl's one TCP connection to the proxy.
+    check(port_of(cap.meta[i]["remote"]) == pport and cap.meta[i]["local"] == cap.meta[o]["local"],
+          "inner session not attributed to the proxy socket: %s" % cap.meta[i])
+    check(cap.stream(i, "out").endswith(body), "inner request body not captured whole")
+    echo_logs = os.listdir(srv.log)
+    check(len([n for n in echo_logs if n.endswith(".in")]) == 1, "echo server saw another count of connections")
+    port = int(echo_logs[0].split(".")[0])
+    same(cap.stream(i, "out"), srv.logged(port, "in"), "curl's inner out vs what the server received")
+    same(cap.stream(i, "in"), srv.logged(port, "out"), "curl's inner in vs what the server sent")
+
+
 def run_bad(args, want_rc, want_words, env=None, stdout=subprocess.DEVNULL, preexec=None):
     p = subprocess.run([TLSTAP] + args, stdout=stdout, stderr=subprocess.PIPE, timeout=60, env=env,
                        preexec_fn=preexec)
