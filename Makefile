@@ -35,14 +35,15 @@ ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
-LIBS = -lbpf -lelf -lz
+LIBS = -lbpf -lelf -lz -lnghttp2 -lpcap
 
 BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(OUTPUT) -Iprobes
 
-# Collector sources shared by the binary and the unit tests (all but main.c).
-LIB_SRCS = $(filter-out collector/main.c,$(wildcard collector/*.c))
-LIB_OBJS = $(patsubst collector/%.c,$(OUTPUT)/collector/%.o,$(LIB_SRCS))
+# Sources shared by the binary and the unit tests (all but main.c): the
+# collector's and the pcapng writer's, which needs no BPF.
+LIB_SRCS = $(filter-out collector/main.c,$(wildcard collector/*.c)) $(wildcard pcap-writer/*.c)
+LIB_OBJS = $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 MAIN_OBJ = $(OUTPUT)/collector/main.o
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -58,7 +59,7 @@ deps-test:
 deps-bench:
 	$(Q)./deploy/install-deps.sh bench
 
-$(OUTPUT) $(OUTPUT)/collector $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/collector $(OUTPUT)/pcap-writer $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
 ifeq ($(VMLINUX_H),)
@@ -87,6 +88,10 @@ $(OUTPUT)/collector/%.o: collector/%.c $(SKELS) | $(OUTPUT)/collector
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+$(OUTPUT)/pcap-writer/%.o: pcap-writer/%.c | $(OUTPUT)/pcap-writer
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
 $(OUTPUT)/tlstap: $(MAIN_OBJ) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
@@ -98,7 +103,7 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 # Fuzz targets (libFuzzer, clang): run briefly by make test, longer by make fuzz.
 FUZZ_OUT = $(OUTPUT)/fuzz
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -Iprobes -Icollector
+	-std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -Iprobes -Icollector -Ipcap-writer
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECS ?= 300
 
@@ -144,6 +149,6 @@ install: $(OUTPUT)/tlstap
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/collector/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/collector/*.d $(OUTPUT)/pcap-writer/*.d $(OUTPUT)/tests/*.d)
 
 .DELETE_ON_ERROR:

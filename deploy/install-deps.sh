@@ -3,8 +3,8 @@
 # Usage: install-deps.sh build|test|bench
 set -eu
 
-build_pkgs="clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libssl-dev"
-test_pkgs="libcmocka-dev libclang-rt-14-dev nginx curl python3 nodejs openssl ca-certificates"
+build_pkgs="clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libpcap-dev libcapstone-dev"
+test_pkgs="libcmocka-dev libclang-rt-14-dev tshark gnutls-bin wget nghttp2-client nghttp2-server nginx curl python3 nodejs openssl ca-certificates"
 bench_pkgs="nginx wrk openssl"
 
 case "${1:-build}" in
