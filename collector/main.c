@@ -104,7 +104,7 @@ static int find_targets(const struct tlstap_opts *o, struct target_list *tl)
 			return n;
 		}
 		if (n == 0 && o->nlibs == 0) {
-			pr_warn("--pid: process %d uses no TLS library tlstap knows (OpenSSL); "
+			pr_warn("--pid: process %d uses no TLS library tlstap knows (OpenSSL, GnuTLS); "
 				"name one it loads later with --lib\n", o->pids[i]);
 			return -EINVAL;
 		}
@@ -125,7 +125,8 @@ static int find_targets(const struct tlstap_opts *o, struct target_list *tl)
 		}
 		if (err == -ENOENT && access(o->libs[i], F_OK) == 0) {
 			pr_warn("--lib: %s has none of the TLS functions tlstap probes "
-				"(SSL_read and SSL_write)\n", o->libs[i]);
+				"(SSL_read and SSL_write, or gnutls_record_recv and gnutls_record_send)\n",
+				o->libs[i]);
 			return -EINVAL;
 		}
 		if (err < 0) {
@@ -134,7 +135,7 @@ static int find_targets(const struct tlstap_opts *o, struct target_list *tl)
 		}
 	}
 	if (tl->n == 0) {
-		pr_warn("no TLS library found on this system (looked for libssl in use and installed)\n");
+		pr_warn("no TLS library found on this system (looked for libssl and libgnutls in use and installed)\n");
 		return -ENOENT;
 	}
 	return 0;

@@ -10,6 +10,19 @@ const struct probe_func probe_funcs[] = {
 	{ "SSL_read", TLSTAP_LIB_OPENSSL, TLSTAP_DIR_IN, TLSTAP_RET_COUNT, true },
 	{ "SSL_write_ex", TLSTAP_LIB_OPENSSL, TLSTAP_DIR_OUT, TLSTAP_RET_EX, false },
 	{ "SSL_read_ex", TLSTAP_LIB_OPENSSL, TLSTAP_DIR_IN, TLSTAP_RET_EX, false },
+	/*
+	 * GnuTLS: gnutls_record_send jumps to gnutls_record_send2 (3.6.3+); both
+	 * are probed for older versions and captured once (see tls_entry). Not
+	 * probed: gnutls_record_recv_packet (zero-copy, the data is read later
+	 * through gnutls_packet_get) and gnutls_record_send_file (kernel TLS).
+	 */
+	{ "gnutls_record_send", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_OUT, TLSTAP_RET_SSIZE, true },
+	{ "gnutls_record_recv", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_IN, TLSTAP_RET_SSIZE, true },
+	{ "gnutls_record_send2", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_OUT, TLSTAP_RET_SSIZE, false },
+	{ "gnutls_record_recv_seq", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_IN, TLSTAP_RET_SSIZE, false },
+	{ "gnutls_record_send_range", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_OUT, TLSTAP_RET_SSIZE, false },
+	{ "gnutls_record_send_early_data", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_OUT, TLSTAP_RET_SSIZE, false },
+	{ "gnutls_record_recv_early_data", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_IN, TLSTAP_RET_SSIZE, false },
 };
 
 const int probe_funcs_n = sizeof(probe_funcs) / sizeof(probe_funcs[0]);

@@ -268,8 +268,23 @@ int BPF_KPROBE(tls_entry, void *session, void *buf, __u64 num, void *outlen)
 	f->sk_ino = 0;
 	f->fd = -1;
 	f->tentative = 0;
-	/* SSL_read_ex calling SSL_read on the same session (LibreSSL): once. */
-	f->skip = d > 0 && cs->f[(d - 1) & (TLSTAP_MAX_NESTING - 1)].session == (__u64)session;
+	/*
+	 * A call inside another one that moves the same bytes is captured once,
+	 * by the outer call: the same session (SSL_read_ex calling SSL_read in
+	 * LibreSSL, gnutls_record_send jumping to gnutls_record_send2), or the
+	 * same buffer in the same direction (GnuTLS's OpenSSL compatibility
+	 * layer calling gnutls_record_send). A TLS session tunnelled through
+	 * another (an HTTPS proxy) moves other bytes and is captured too.
+	 */
+	if (d > 0) {
+		struct call_frame *up = &cs->f[(d - 1) & (TLSTAP_MAX_NESTING - 1)];
+
+		f->skip = up->session == (__u64)session ||
+			  (up->buf == (__u64)buf &&
+			   TLSTAP_COOKIE_DIR(up->cookie) == TLSTAP_COOKIE_DIR(f->cookie));
+	} else {
+		f->skip = 0;
+	}
 	cs->depth = d + 1;
 	return 0;
 }
@@ -563,6 +578,9 @@ int BPF_KRETPROBE(tls_return, long ret)
 				__sync_fetch_and_add(&c.st->bad_len, 1);
 			goto out;
 		}
+	} else if (TLSTAP_COOKIE_STYLE(cookie) == TLSTAP_RET_SSIZE) {
+		if (ret > 0)
+			moved = ret;
 	} else if ((int)ret > 0) {
 		moved = (__u32)(int)ret;
 	}

@@ -32,12 +32,14 @@ enum tlstap_lib {
 
 /*
  * How the return value of a probed function says how many bytes moved.
- * RET_COUNT: the return value is the count (<= 0: nothing moved).
+ * RET_COUNT: an int return value is the count (<= 0: nothing moved).
  * RET_EX: returns 1 on success and stores the count through the 4th argument.
+ * RET_SSIZE: an ssize_t return value is the count (GnuTLS).
  */
 enum tlstap_ret_style {
 	TLSTAP_RET_COUNT = 0,
 	TLSTAP_RET_EX = 1,
+	TLSTAP_RET_SSIZE = 2,
 };
 
 /*

@@ -701,6 +701,210 @@ def test_nested_tls_through_https_proxy(tmp):
     same(cap.stream(i, "in"), srv.logged(port, "out"), "curl's inner in vs what the server sent")
 
 
+class GnutlsServ:
+    """gnutls-serv (GnuTLS server) on a free port: --http with a file, or --echo."""
+
+    def __init__(self, tmp, args):
+        self.port = free_port()
+        self.proc = subprocess.Popen(["gnutls-serv", "-p", str(self.port), "--x509certfile", CERT,
+                                      "--x509keyfile", KEY] + args, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self.pid = self.proc.pid
+        wait_port(self.port)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@test
+def test_gnutls_wget_from_nginx_1mib(tmp):
+    root = os.path.join(tmp, "www")
+    os.makedirs(root)
+    body = os.urandom(1 << 20)
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.write(body)
+    ngx = Nginx(tmp, root)
+    try:
+        tr = Tracer(tmp)
+        got = os.path.join(tmp, "got.bin")
+        wget = subprocess.Popen(["wget", "-q", "--no-check-certificate", "-O", got,
+                                 "https://127.0.0.1:%d/big.bin" % ngx.port])
+        check(wget.wait(60) == 0, "wget failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        ngx.stop()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    conns = cap.conns(pid=wget.pid)
+    check(len(conns) == 1, "want 1 wget connection, got %d" % len(conns))
+    c = conns[0]
+    check(cap.meta[c]["funcs"] <= {"gnutls_record_send", "gnutls_record_recv"},
+          "wget's functions: %s" % cap.meta[c]["funcs"])
+    evs = [e for e in cap.events if e["type"] == "data" and e["conn"] == c]
+    check(all(e["lib"] == "gnutls" for e in evs), "lib is not gnutls")
+    with open(got, "rb") as f:
+        check(f.read() == body, "wget's own download differs")
+    head, _, rbody = cap.stream(c, "in").partition(b"\r\n\r\n")
+    check(head.startswith(b"HTTP/1.1 200"), "no status line captured")
+    same(rbody, body, "wget's captured body vs the file")
+    peer = both_ends(cap, c, "wget/nginx")
+    check(cap.meta[peer]["comm"] == "nginx", "the other end is not nginx")
+
+
+@test
+def test_gnutls_serv_http_to_curl(tmp):
+    body = os.urandom(300000)
+    page = os.path.join(tmp, "page.bin")
+    with open(page, "wb") as f:
+        f.write(body)
+    srv = GnutlsServ(tmp, ["--http", "--httpdata", page])
+    try:
+        tr = Tracer(tmp)
+        curl = subprocess.run(["curl", "-sk", "https://127.0.0.1:%d/" % srv.port],
+                              capture_output=True, timeout=60)
+        check(curl.returncode == 0 and curl.stdout == body, "curl from gnutls-serv failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.stop()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    sconns = cap.conns(pid=srv.pid)
+    check(len(sconns) == 1, "want 1 gnutls-serv connection, got %d" % len(sconns))
+    s = sconns[0]
+    check(all(e["lib"] == "gnutls" for e in cap.events if e["type"] == "data" and e["conn"] == s),
+          "server events not marked gnutls")
+    check(cap.stream(s, "out").endswith(body), "server's captured out does not end with the page")
+    check(cap.stream(s, "in").startswith(b"GET / HTTP/1.1"), "server's captured request wrong")
+    peer = both_ends(cap, s, "gnutls-serv/curl")
+    check(cap.meta[peer]["comm"] == "curl", "the other end is not curl")
+
+
+@test
+def test_gnutls_cli_line_to_echo_server(tmp):
+    srv = GnutlsServ(tmp, ["--echo"])
+    try:
+        tr = Tracer(tmp)
+        cli = subprocess.Popen(["gnutls-cli", "--insecure", "-p", str(srv.port), "127.0.0.1"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = b"tlstap line %d\n" % os.getpid()
+        cli.stdin.write(line)
+        cli.stdin.flush()
+        seen = b""
+        end = time.time() + 20
+        while line.strip() not in seen and time.time() < end:
+            r, _, _ = select.select([cli.stdout], [], [], 1)
+            if r:
+                chunk = os.read(cli.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                seen += chunk
+        check(line.strip() in seen, "gnutls-cli did not get the echo")
+        cli.stdin.close()
+        cli.wait(20)
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.stop()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    conns = cap.conns(pid=cli.pid)
+    check(len(conns) == 1, "want 1 gnutls-cli connection, got %d" % len(conns))
+    c = conns[0]
+    same(cap.stream(c, "out"), line, "gnutls-cli's captured out vs the line it was given")
+    same(cap.stream(c, "in"), line, "gnutls-cli's captured in vs the echo")
+    peer = both_ends(cap, c, "gnutls-cli/gnutls-serv")
+    check(srv.pid in cap.meta[peer]["pids"], "the other end is not gnutls-serv")
+
+
+@test
+def test_both_libraries_in_one_call_counted_once(tmp):
+    """GnuTLS's OpenSSL layer: SSL_write calls gnutls_record_send on the same bytes."""
+    srv = GnutlsServ(tmp, ["--echo"])
+    try:
+        cli = subprocess.Popen([PY, os.path.join(HERE, "gnutls_compat_client.py"), str(srv.port),
+                                "compat line"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        check(cli.stdout.readline().strip() == b"ready", "compat client did not connect")
+        tr = Tracer(tmp, ["-p", str(cli.pid), "-v"])
+        cli.stdin.write(b"go\n")
+        cli.stdin.flush()
+        check(cli.stdout.readline().strip() == b"done", "compat client failed")
+        cli.wait(10)
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.stop()
+    check("libgnutls-openssl" in tr.stderr and "gnutls_record_send" in tr.stderr,
+          "both libraries were not probed:\n" + tr.stderr)
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    check(len(cap.meta) == 1, "want one connection, got %d: %s" % (len(cap.meta), cap.meta))
+    c = list(cap.meta)[0]
+    same(cap.stream(c, "out"), b"compat line\n", "out captured once")
+    same(cap.stream(c, "in"), b"compat line\n", "in captured once")
+
+
+def in_private_mount_ns(tmp, lib_path, argv):
+    """argv in a new mount namespace where lib_path is a copy (another inode)."""
+    copy = os.path.join(tmp, os.path.basename(lib_path) + ".copy")
+    shutil.copy2(lib_path, copy)
+    script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    return subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+                             copy, lib_path] + argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+@test
+def test_libraries_in_other_mount_namespaces(tmp):
+    """A process whose libssl/libgnutls is another file, visible only in its namespace."""
+    libssl = os.path.realpath("/usr/lib/x86_64-linux-gnu/libssl.so.3")
+    libgnutls = os.path.realpath("/usr/lib/x86_64-linux-gnu/libgnutls.so.30")
+    srv = EchoServer(tmp)
+    gsrv = GnutlsServ(tmp, ["--echo"])
+    procs = []
+    try:
+        held = in_private_mount_ns(tmp, libssl, [PY, os.path.join(HERE, "tls_client.py"), "--mode",
+                                                 "held", "--port", str(srv.port), "--size", "5000",
+                                                 "--log", tmp])
+        procs.append(held)
+        check(held.stdout.readline().startswith(b"ready"), "namespaced python client did not connect")
+        gcli = in_private_mount_ns(tmp, libgnutls, ["gnutls-cli", "--insecure", "-p", str(gsrv.port),
+                                                    "127.0.0.1"])
+        procs.append(gcli)
+        time.sleep(1.5)     # handshake done; gnutls-cli waits on stdin
+        for p, lib in ((held, libssl), (gcli, libgnutls)):
+            maps = open("/proc/%d/maps" % p.pid).read()
+            check(os.path.basename(lib) in maps, "%s does not map %s" % (p.pid, lib))
+        tr = Tracer(tmp, ["-v"])
+        held.stdin.write(b"go\n")
+        held.stdin.flush()
+        check(held.stdout.readline().strip() == b"done", "namespaced python exchange failed")
+        gcli.stdin.write(b"namespaced gnutls\n")
+        gcli.stdin.flush()
+        time.sleep(1.0)
+        tr.stop()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        srv.stop()
+        gsrv.stop()
+    check("/proc/%d/root" % held.pid in tr.stderr and "/proc/%d/root" % gcli.pid in tr.stderr,
+          "the namespaced copies were not probed:\n" + tr.stderr)
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    hc = cap.conns(pid=held.pid)
+    check(len(hc) == 1, "namespaced OpenSSL client: %d connections" % len(hc))
+    with open(os.path.join(tmp, "held.out"), "rb") as f:
+        same(cap.stream(hc[0], "out"), f.read(), "namespaced OpenSSL client's out")
+    gc = cap.conns(pid=gcli.pid)
+    check(len(gc) == 1, "namespaced GnuTLS client: %d connections" % len(gc))
+    same(cap.stream(gc[0], "out"), b"namespaced gnutls\n", "namespaced GnuTLS client's out")
+    same(cap.stream(gc[0], "in"), b"namespaced gnutls\n", "namespaced GnuTLS client's in")
+
+
 def run_bad(args, want_rc, want_words, env=None, stdout=subprocess.DEVNULL, preexec=None):
     p = subprocess.run([TLSTAP] + args, stdout=stdout, stderr=subprocess.PIPE, timeout=60, env=env,
                        preexec_fn=preexec)
