@@ -35,7 +35,7 @@ ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
-LIBS = -lbpf -lelf -lz -lnghttp2 -lpcap
+LIBS = -lbpf -lelf -lz -lnghttp2 -lpcap -lcapstone
 
 BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(OUTPUT) -Iprobes

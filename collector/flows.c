@@ -10,7 +10,7 @@
 
 struct pending {
 	struct pending *next;
-	__u64 stamp;		/* sweep during which it arrived */
+	__u64 stamp;		/* the consumer's round when it arrived */
 	struct tlstap_data_event ev;	/* followed by ev.len bytes */
 };
 
@@ -27,7 +27,7 @@ struct flow_table {
 	struct flow *lru_head, *lru_tail;	/* head: most recently active */
 	size_t nflows, max_flows;
 	struct ctrl *ctrl_head, *ctrl_tail;
-	__u64 sweep;
+	__u64 stamp;		/* given to records arriving now */
 	__u64 pending_bytes;
 	struct flow_stats st;
 };
@@ -253,7 +253,7 @@ static int hold(struct flow_table *ft, struct flow *f, const struct tlstap_data_
 	if (!p)
 		return -ENOMEM;
 	memcpy(&p->ev, ev, sizeof(*ev) + ev->len);
-	p->stamp = ft->sweep;
+	p->stamp = ft->stamp;
 	for (pp = &s->head; *pp && (*pp)->ev.pos <= ev->pos; pp = &(*pp)->next)
 		;
 	p->next = *pp;
@@ -317,7 +317,7 @@ static int ctrl_record(struct flow_table *ft, const struct tlstap_ctrl_event *ev
 	if (!c)
 		return -ENOMEM;
 	c->ev = *ev;
-	c->stamp = ft->sweep;
+	c->stamp = ft->stamp;
 	if (ft->ctrl_tail)
 		ft->ctrl_tail->next = c;
 	else
@@ -371,9 +371,13 @@ static void apply_ctrl(struct flow_table *ft, const struct tlstap_ctrl_event *ev
 	}
 }
 
-void flows_sweep(struct flow_table *ft)
+void flows_set_stamp(struct flow_table *ft, __u64 stamp)
 {
-	__u64 cur = ft->sweep;
+	ft->stamp = stamp;
+}
+
+void flows_resolve(struct flow_table *ft, __u64 before)
+{
 	struct flow *f;
 	struct ctrl *c;
 	int dir;
@@ -381,15 +385,20 @@ void flows_sweep(struct flow_table *ft)
 	for (f = ft->lru_head; f; f = f->lnext)
 		for (dir = 0; dir < 2; dir++)
 			if (f->s[dir].head)
-				resolve(ft, f, dir, cur);
-	while ((c = ft->ctrl_head) && c->stamp < cur) {
+				resolve(ft, f, dir, before);
+	while ((c = ft->ctrl_head) && c->stamp < before) {
 		ft->ctrl_head = c->next;
 		if (!ft->ctrl_head)
 			ft->ctrl_tail = NULL;
 		apply_ctrl(ft, &c->ev);
 		free(c);
 	}
-	ft->sweep++;
+}
+
+void flows_sweep(struct flow_table *ft)
+{
+	flows_resolve(ft, ft->stamp);
+	ft->stamp++;
 }
 
 void flows_finish(struct flow_table *ft)

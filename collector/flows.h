@@ -62,11 +62,18 @@ void flows_free(struct flow_table *ft);
 int flows_record(struct flow_table *ft, const void *rec, size_t size);
 
 /*
- * Call after each pass that read every ring to its end. Chunks that were
- * already waiting before the pass cannot be preceded by anything still in
- * a ring: what is missing in front of them is lost. Queued close and exit
- * events are applied after that.
+ * The reordering protocol. Records are stamped with the consumer's current
+ * round (flows_set_stamp). A chunk waiting for earlier bytes of its stream
+ * was committed after them, so once every ring has been read to its end in
+ * a pass that began after the chunk arrived, the earlier bytes can no
+ * longer come: flows_resolve(before) declares lost what is missing in front
+ * of chunks stamped before `before`, delivers them, then applies the close
+ * and exit events stamped before it.
  */
+void flows_set_stamp(struct flow_table *ft, __u64 stamp);
+void flows_resolve(struct flow_table *ft, __u64 before);
+/* For a consumer that reads every ring to its end each round:
+ * flows_resolve(current stamp), then the next stamp. */
 void flows_sweep(struct flow_table *ft);
 
 /* At the end: resolve everything pending and close every flow. */

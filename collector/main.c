@@ -90,8 +90,10 @@ static int check_system(void)
 static int find_targets(const struct tlstap_opts *o, struct target_list *tl)
 {
 	char origin[64];
+	size_t k;
 	int i, n, err;
 
+	tl->mode = o->probe_exported ? PROBE_EXPORTED : PROBE_AUTO;
 	for (i = 0; i < o->npids; i++) {
 		n = targets_scan_pid(tl, o->pids[i]);
 		if (n == -ESRCH) {
@@ -138,6 +140,9 @@ static int find_targets(const struct tlstap_opts *o, struct target_list *tl)
 		pr_warn("no TLS library found on this system (looked for libssl and libgnutls in use and installed)\n");
 		return -ENOENT;
 	}
+	for (k = 0; k < tl->n; k++)
+		pr_info("%s (%s): %s; %s\n", tl->v[k].path, tl->v[k].origin, tl->v[k].version,
+			tl->v[k].placement);
 	return 0;
 }
 
@@ -150,6 +155,7 @@ static void list_targets(const struct target_list *tl)
 	for (i = 0; i < tl->n; i++) {
 		t = &tl->v[i];
 		printf("%s\t%s\t%s\n", probe_lib_name(t->lib), t->path, t->origin);
+		printf("\tversion: %s\n\tplacement: %s\n", t->version, t->placement);
 		for (id = 0; id < probe_funcs_n && id < TARGET_MAX_FUNCS; id++)
 			if (t->offsets[id])
 				printf("\t%s\t0x%llx\n", probe_funcs[id].name,
@@ -212,6 +218,7 @@ cleanup:
 struct consumer {
 	struct flow_table *ft;
 	struct tlstap_bpf *skel;
+	struct rings *rings;
 	__u32 exited[256];
 	int nexited;
 };
@@ -272,15 +279,28 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct tlstap_ctrl_event ev;
 
 	flows_record(c->ft, data, size);
-	if (size < sizeof(ev))
-		return 0;
-	memcpy(&ev, data, sizeof(ev));
-	if (ev.type != TLSTAP_EV_EXIT)
-		return 0;
-	if (c->nexited == (int)(sizeof(c->exited) / sizeof(c->exited[0])))
-		sweep_exited(c);
-	c->exited[c->nexited++] = ev.pid;
-	return 0;
+	if (size >= sizeof(ev)) {
+		memcpy(&ev, data, sizeof(ev));
+		if (ev.type == TLSTAP_EV_EXIT) {
+			if (c->nexited == (int)(sizeof(c->exited) / sizeof(c->exited[0])))
+				sweep_exited(c);
+			c->exited[c->nexited++] = ev.pid;
+		}
+	}
+	return --c->rings->budget_left > 0 ? 0 : RINGS_BUDGET_SPENT;
+}
+
+/* One round: every ring read once (fairly), then whatever that settles. */
+static int read_round(struct rings *rings, struct flow_table *ft, __u64 round)
+{
+	long long lowest;
+
+	flows_set_stamp(ft, round);
+	lowest = rings_read_round(rings, round);
+	if (lowest < 0)
+		return (int)lowest;
+	flows_resolve(ft, (__u64)lowest);
+	return (__u64)lowest == round;	/* 1: every ring read to its end */
 }
 
 static void read_bpf_stats(struct tlstap_bpf *skel, struct tlstap_stats *sum)
@@ -359,9 +379,9 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	struct output out;
 	struct tlstap_stats bs;
 	struct bpf_link *link;
-	__u64 deadline = 0;
+	__u64 deadline = 0, round = 1;
 	__u8 one = 1;
-	int i, n, err;
+	int i, n, err, drained;
 
 	rings.template_fd = -1;
 	skel = tlstap_bpf__open();
@@ -401,6 +421,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	}
 	consumer.ft = ft;
 	consumer.skel = skel;
+	consumer.rings = &rings;
 	err = rings_create(&rings, skel->maps.rings, ring_bytes, on_record, &consumer);
 	if (err) {
 		pr_warn("cannot create ring buffers of %zu bytes: %s\n", ring_bytes, strerror(-err));
@@ -432,13 +453,13 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	if (o->duration_ms)
 		deadline = now_ms() + o->duration_ms;
 	while (!exiting && !output_done(&out)) {
-		err = ring_buffer__poll(rings.rb, POLL_MS);
+		err = rings_wait(&rings, POLL_MS);
+		if (!err)
+			err = read_round(&rings, ft, round++);
 		if (err < 0 && err != -EINTR) {
 			pr_warn("reading the ring buffers failed: %s\n", strerror(-err));
 			goto cleanup;
 		}
-		ring_buffer__consume(rings.rb);
-		flows_sweep(ft);
 		sweep_exited(&consumer);
 		err = flush_output();
 		if (err)
@@ -451,12 +472,13 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		goto cleanup;
 	}
 
-	/* Stop producers, then drain what they left: every ring to its end, twice. */
+	/* Stop producers, then drain what they left, to the end of every ring. */
 	links_destroy(&links);
-	ring_buffer__consume(rings.rb);
-	flows_sweep(ft);
-	ring_buffer__consume(rings.rb);
-	flows_sweep(ft);
+	for (i = 0, drained = 0; i < 100000 && drained != 1; i++) {
+		drained = read_round(&rings, ft, round++);
+		if (drained < 0)
+			break;
+	}
 	flows_finish(ft);
 	output_finish(&out);
 	read_bpf_stats(skel, &bs);

@@ -19,6 +19,7 @@ enum {
 	OPT_COMM,
 	OPT_LIST,
 	OPT_EMPTY_PROBES,
+	OPT_PROBE_MODE,
 };
 
 static const struct option long_opts[] = {
@@ -33,6 +34,7 @@ static const struct option long_opts[] = {
 	{ "buffer-size", required_argument, NULL, 'B' },
 	{ "list-targets", no_argument, NULL, OPT_LIST },
 	{ "empty-probes", no_argument, NULL, OPT_EMPTY_PROBES },
+	{ "probe-mode", required_argument, NULL, OPT_PROBE_MODE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -56,8 +58,12 @@ void opts_usage(FILE *f)
 "      --uid UID|USER       only processes running as this user\n"
 "      --comm NAME          only processes whose command name is NAME\n"
 "  -l, --lib PATH           also probe this library or executable (repeatable)\n"
-"      --list-targets       print the files and functions that would be probed\n"
-"                           and exit\n"
+"      --list-targets       print the files, versions and probe points that\n"
+"                           would be used, and why, then exit\n"
+"      --probe-mode MODE    auto (default): probe OpenSSL's internal read/write\n"
+"                           functions when the library's code proves it safe\n"
+"                           (cheaper traps; also sees the SSL BIO), else the\n"
+"                           exported ones; exported: always the exported ones\n"
 "\n"
 "Output (stdout; diagnostics go to stderr):\n"
 "  -o, --output MODE        text (default), json (one object per line), hex,\n"
@@ -253,6 +259,14 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 			break;
 		case OPT_EMPTY_PROBES:
 			o->empty_probes = true;
+			break;
+		case OPT_PROBE_MODE:
+			if (!strcmp(optarg, "auto"))
+				o->probe_exported = false;
+			else if (!strcmp(optarg, "exported"))
+				o->probe_exported = true;
+			else
+				return fail(err, errlen, "--probe-mode: '%s' is not auto or exported", optarg);
 			break;
 		case 'v':
 			o->verbose++;

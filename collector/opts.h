@@ -30,6 +30,7 @@ struct tlstap_opts {
 	uint64_t buffer_kib;	/* per CPU ring */
 	int verbose;
 	bool list_targets;
+	bool probe_exported;	/* --probe-mode exported */
 	bool empty_probes;	/* benchmark floor: probes that do nothing */
 };
 

@@ -11,6 +11,7 @@ struct probe_func {
 	uint8_t dir;		/* enum tlstap_dir */
 	uint8_t style;		/* enum tlstap_ret_style */
 	bool required;		/* a file without it is not this library */
+	bool placed;		/* found by probe placement, not by its symbol */
 };
 
 /* Indexed by func_id, the id BPF puts in every event. */
@@ -18,6 +19,8 @@ extern const struct probe_func probe_funcs[];
 extern const int probe_funcs_n;
 
 const char *probe_lib_name(uint8_t lib);
+/* The func_id of a table row, -1 if absent. */
+int probe_func_id(const char *name, uint8_t style);
 /* The function's name, or "?" for an id not in the table (hostile input). */
 const char *probe_func_name(uint8_t func_id);
 

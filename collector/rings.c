@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <bpf/bpf.h>
 #include "log.h"
 #include "rings.h"
@@ -20,6 +21,8 @@ int rings_prepare(struct rings *r, struct bpf_map *outer, size_t ring_bytes)
 
 	memset(r, 0, sizeof(*r));
 	r->template_fd = -1;
+	r->epfd = -1;
+	r->budget = 512;
 	if (ncpus <= 0)
 		return ncpus ? ncpus : -EINVAL;
 	r->ncpus = ncpus;
@@ -35,13 +38,19 @@ int rings_prepare(struct rings *r, struct bpf_map *outer, size_t ring_bytes)
 int rings_create(struct rings *r, struct bpf_map *outer, size_t ring_bytes,
 		 ring_buffer_sample_fn fn, void *ctx)
 {
-	int cpu, fd, err = 0;
+	struct epoll_event ev = { .events = EPOLLIN };
+	int cpu, fd;
 
 	r->fds = calloc((size_t)r->ncpus, sizeof(*r->fds));
-	if (!r->fds)
+	r->rb = calloc((size_t)r->ncpus, sizeof(*r->rb));
+	r->drained = calloc((size_t)r->ncpus, sizeof(*r->drained));
+	if (!r->fds || !r->rb || !r->drained)
 		return -ENOMEM;
 	for (cpu = 0; cpu < r->ncpus; cpu++)
 		r->fds[cpu] = -1;
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epfd < 0)
+		return -errno;
 	for (cpu = 0; cpu < r->ncpus; cpu++) {
 		fd = make_ring(ring_bytes);
 		if (fd < 0)
@@ -49,31 +58,63 @@ int rings_create(struct rings *r, struct bpf_map *outer, size_t ring_bytes,
 		r->fds[cpu] = fd;
 		if (bpf_map_update_elem(bpf_map__fd(outer), &cpu, &fd, BPF_ANY))
 			return -errno;
-		if (!r->rb) {
-			r->rb = ring_buffer__new(fd, fn, ctx, NULL);
-			if (!r->rb)
-				return -errno;
-		} else {
-			err = ring_buffer__add(r->rb, fd, fn, ctx);
-			if (err)
-				return err;
-		}
+		/* One reader per ring: each can be stopped on its own. */
+		r->rb[cpu] = ring_buffer__new(fd, fn, ctx, NULL);
+		if (!r->rb[cpu])
+			return -errno;
+		ev.data.u32 = (__u32)cpu;
+		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
+			return -errno;
 	}
 	return 0;
+}
+
+int rings_wait(struct rings *r, int timeout_ms)
+{
+	struct epoll_event evs[64];
+
+	if (epoll_wait(r->epfd, evs, 64, timeout_ms) < 0)
+		return -errno;
+	return 0;
+}
+
+long long rings_read_round(struct rings *r, __u64 round)
+{
+	__u64 lowest = UINT64_MAX;
+	int cpu, err;
+
+	for (cpu = 0; cpu < r->ncpus; cpu++) {
+		r->budget_left = r->budget;
+		err = ring_buffer__consume(r->rb[cpu]);
+		if (err >= 0)
+			r->drained[cpu] = round;
+		else if (err != RINGS_BUDGET_SPENT)
+			return err;
+		if (r->drained[cpu] < lowest)
+			lowest = r->drained[cpu];
+	}
+	return (long long)lowest;
 }
 
 void rings_free(struct rings *r)
 {
 	int cpu;
 
-	ring_buffer__free(r->rb);
+	if (r->rb)
+		for (cpu = 0; cpu < r->ncpus; cpu++)
+			ring_buffer__free(r->rb[cpu]);
 	if (r->fds)
 		for (cpu = 0; cpu < r->ncpus; cpu++)
 			if (r->fds[cpu] >= 0)
 				close(r->fds[cpu]);
 	if (r->template_fd >= 0)
 		close(r->template_fd);
+	if (r->epfd >= 0)
+		close(r->epfd);
 	free(r->fds);
+	free(r->rb);
+	free(r->drained);
 	memset(r, 0, sizeof(*r));
 	r->template_fd = -1;
+	r->epfd = -1;
 }

@@ -96,7 +96,7 @@ static int resolve_lib(const char *path, uint8_t lib, struct target *t, bool *fo
 
 	*found = false;
 	for (i = 0; i < probe_funcs_n && n < TARGET_MAX_FUNCS; i++) {
-		if (probe_funcs[i].lib != lib)
+		if (probe_funcs[i].lib != lib || probe_funcs[i].placed)
 			continue;
 		ids[n] = i;
 		names[n++] = probe_funcs[i].name;
@@ -143,6 +143,7 @@ static int classify(struct target_list *tl, const char *path, const char *origin
 		}
 		if (!found)
 			continue;
+		targets_place(&t, tl->mode);
 		err = push_target(tl, &t);
 		if (err)
 			return err;

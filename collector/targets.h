@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define TARGET_MAX_FUNCS	16
+#define TARGET_MAX_FUNCS	32
 
 struct target {
 	char path[PATH_MAX];	/* openable from here, e.g. /proc/PID/root/usr/lib/... */
@@ -15,10 +15,18 @@ struct target {
 	dev_t dev;
 	ino_t ino;
 	uint8_t lib;		/* enum tlstap_lib */
-	uint64_t offsets[TARGET_MAX_FUNCS];	/* by func_id; 0 = not in this file */
+	uint64_t offsets[TARGET_MAX_FUNCS];	/* by func_id; 0 = not probed in this file */
+	char version[48];	/* what is known of the library's version */
+	char placement[200];	/* which points are probed, and why */
+};
+
+enum probe_mode {
+	PROBE_AUTO = 0,		/* cheaper internal points when certain */
+	PROBE_EXPORTED = 1,	/* the exported functions only */
 };
 
 struct target_list {
+	enum probe_mode mode;
 	struct target *v;
 	size_t n, cap;
 	/* Files already looked at (with or without TLS), so each is parsed once. */
@@ -46,6 +54,9 @@ int targets_scan_pid(struct target_list *tl, pid_t pid);
 /* Every TLS library mapped by any process or installed in the library
  * directories, and executables of running processes with TLS linked in. */
 int targets_scan_system(struct target_list *tl);
+
+/* Chooses t's probe points (placement.h) for tl's mode; fills version and placement. */
+void targets_place(struct target *t, enum probe_mode mode);
 
 /* Whether a file name looks like a TLS library tlstap knows (libssl.so.3 ...). */
 bool targets_is_tls_lib_name(const char *basename);

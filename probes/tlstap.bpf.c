@@ -235,7 +235,7 @@ static __always_inline bool wanted(__u32 pid)
 static const struct call_stack empty_stack = {};
 
 SEC("uprobe")
-int BPF_KPROBE(tls_entry, void *session, void *buf, __u64 num, void *outlen)
+int BPF_KPROBE(tls_entry, void *session, void *buf, __u64 num, void *arg4, void *arg5)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, d;
@@ -262,8 +262,8 @@ int BPF_KPROBE(tls_entry, void *session, void *buf, __u64 num, void *outlen)
 	f = &cs->f[d];
 	f->session = (__u64)session;
 	f->buf = (__u64)buf;
-	f->outlen_ptr = (__u64)outlen;
 	f->cookie = bpf_get_attach_cookie(ctx);
+	f->outlen_ptr = TLSTAP_COOKIE_STYLE(f->cookie) == TLSTAP_RET_EX5 ? (__u64)arg5 : (__u64)arg4;
 	f->sk = 0;
 	f->sk_ino = 0;
 	f->fd = -1;
@@ -570,8 +570,9 @@ int BPF_KRETPROBE(tls_return, long ret)
 	c.st = cpu_stats();
 	cookie = f->cookie;
 	/* These functions return int: the upper half of the register is junk. */
-	if (TLSTAP_COOKIE_STYLE(cookie) == TLSTAP_RET_EX) {
-		if ((int)ret != 1)
+	if (TLSTAP_COOKIE_STYLE(cookie) == TLSTAP_RET_EX ||
+	    TLSTAP_COOKIE_STYLE(cookie) == TLSTAP_RET_EX5) {
+		if ((int)ret <= 0)
 			goto out;
 		if (bpf_probe_read_user(&moved, sizeof(moved), (void *)f->outlen_ptr)) {
 			if (c.st)

@@ -35,11 +35,16 @@ enum tlstap_lib {
  * RET_COUNT: an int return value is the count (<= 0: nothing moved).
  * RET_EX: returns 1 on success and stores the count through the 4th argument.
  * RET_SSIZE: an ssize_t return value is the count (GnuTLS).
+ * RET_EX5: as RET_EX with the count through the 5th argument (OpenSSL 3.3+
+ * ssl_write_internal).
+ * RET_EX accepts any positive int return: OpenSSL's internal functions
+ * return > 0 on success, the _ex wrappers 1.
  */
 enum tlstap_ret_style {
 	TLSTAP_RET_COUNT = 0,
 	TLSTAP_RET_EX = 1,
 	TLSTAP_RET_SSIZE = 2,
+	TLSTAP_RET_EX5 = 3,
 };
 
 /*

@@ -30,6 +30,7 @@ KEY = os.path.join(ROOT, "testdata", "certs", "key.pem")
 PY = "/usr/bin/python3"
 TLSTAP = None
 TESTS = []
+MODE = "auto"   # --probe-mode of the current pass
 RUNNING = []    # every Tracer started, killed after each test if still running
 
 
@@ -43,8 +44,23 @@ def check(cond, msg):
 
 
 def test(fn):
+    """Runs in both probe placements."""
+    fn.modes = ("auto", "exported")
     TESTS.append(fn)
     return fn
+
+
+def test_in(*modes):
+    def mark(fn):
+        fn.modes = modes
+        TESTS.append(fn)
+        return fn
+    return mark
+
+
+def funcs_for(exported, internal):
+    """The function names a capture reports in this pass's placement."""
+    return exported if MODE == "exported" else internal
 
 
 def free_port():
@@ -72,7 +88,7 @@ class Tracer:
     def __init__(self, tmp, args=(), out="json"):
         self.out_path = os.path.join(tmp, "tlstap.%d.out" % len(os.listdir(tmp)))
         self.out = open(self.out_path, "wb")
-        self.proc = subprocess.Popen([TLSTAP, "-o", out] + list(args), stdout=self.out,
+        self.proc = subprocess.Popen([TLSTAP, "-o", out, "--probe-mode", MODE] + list(args), stdout=self.out,
                                      stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         RUNNING.append(self.proc)
         self.stderr_lines = []
@@ -335,8 +351,8 @@ def test_python_urllib_post_1mib_ex_functions(tmp):
     conns = cap.conns(pid=cli.pid)
     check(len(conns) == 1, "want 1 client connection, got %d" % len(conns))
     c = conns[0]
-    check(cap.meta[c]["funcs"] <= {"SSL_write_ex", "SSL_read_ex"} and cap.meta[c]["funcs"],
-          "python should use the _ex functions, saw %s" % cap.meta[c]["funcs"])
+    want = funcs_for({"SSL_write_ex", "SSL_read_ex"}, {"ssl_write_internal", "ssl_read_internal"})
+    check(cap.meta[c]["funcs"] == want, "python's calls should be %s, saw %s" % (want, cap.meta[c]["funcs"]))
     local_port = port_of(cap.meta[c]["local"])
     with open(os.path.join(tmp, "urllib.body"), "rb") as f:
         body = f.read()
@@ -494,7 +510,7 @@ def test_snaplen_counts_what_it_leaves_out(tmp):
     check(stats["snaplen_bytes"] == sum(g["len"] for g in gaps), "stats snaplen_bytes wrong")
 
 
-@test
+@test_in("auto")
 def test_count_and_duration_stop_by_themselves(tmp):
     srv = EchoServer(tmp)
     try:
@@ -545,8 +561,9 @@ def test_text_and_hex_output(tmp):
     finally:
         srv.stop()
     text = tt.raw.decode()
-    check(re.search(r"^\d\d:\d\d:\d\d\.\d{6} python3\[%d/\d+\] openssl SSL_read_ex 127\.0\.0\.1:%d <- "
-                    r"127\.0\.0\.1:\d+ in \d+ bytes conn \d+ pos 0$" % (srv.pid, srv.port), text, re.M),
+    func = funcs_for("SSL_read_ex", "ssl_read_internal")
+    check(re.search(r"^\d\d:\d\d:\d\d\.\d{6} python3\[%d/\d+\] openssl %s 127\.0\.0\.1:%d <- "
+                    r"127\.0\.0\.1:\d+ in \d+ bytes conn \d+ pos 0$" % (srv.pid, func, srv.port), text, re.M),
           "text header missing or malformed:\n" + text[:500])
     check("POST /t HTTP/1.1\n" in text and "line one\nline two" in text, "text payload missing")
     hexout = th.raw.decode()
@@ -741,8 +758,8 @@ def test_gnutls_wget_from_nginx_1mib(tmp):
     conns = cap.conns(pid=wget.pid)
     check(len(conns) == 1, "want 1 wget connection, got %d" % len(conns))
     c = conns[0]
-    check(cap.meta[c]["funcs"] <= {"gnutls_record_send", "gnutls_record_recv"},
-          "wget's functions: %s" % cap.meta[c]["funcs"])
+    want = funcs_for({"gnutls_record_send", "gnutls_record_recv"}, {"gnutls_record_send2", "gnutls_record_recv"})
+    check(cap.meta[c]["funcs"] == want, "wget's functions: %s, want %s" % (cap.meta[c]["funcs"], want))
     evs = [e for e in cap.events if e["type"] == "data" and e["conn"] == c]
     check(all(e["lib"] == "gnutls" for e in evs), "lib is not gnutls")
     with open(got, "rb") as f:
@@ -905,6 +922,56 @@ def test_libraries_in_other_mount_namespaces(tmp):
     same(cap.stream(gc[0], "in"), b"namespaced gnutls\n", "namespaced GnuTLS client's in")
 
 
+@test_in("auto")
+def test_openssl_s_server_www_through_the_ssl_bio(tmp):
+    """s_server -WWW reads and writes through an SSL BIO, never SSL_read/SSL_write:
+    only the internal placement sees its side."""
+    www = os.path.join(tmp, "www")
+    os.makedirs(www)
+    body = os.urandom(200000)
+    with open(os.path.join(www, "file.bin"), "wb") as f:
+        f.write(body)
+    port = free_port()
+    srv = subprocess.Popen(["openssl", "s_server", "-WWW", "-accept", "127.0.0.1:%d" % port, "-cert", CERT,
+                            "-key", KEY, "-quiet"], cwd=www, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        tr = Tracer(tmp)
+        curl = subprocess.run(["curl", "-sk", "https://127.0.0.1:%d/file.bin" % port],
+                              capture_output=True, timeout=60)
+        check(curl.returncode == 0 and curl.stdout == body, "curl from s_server failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.kill()
+        srv.wait()
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    sconns = cap.conns(pid=srv.pid)
+    check(len(sconns) == 1, "want s_server's connection captured, got %d" % len(sconns))
+    s_ = sconns[0]
+    check(cap.meta[s_]["funcs"] == {"ssl_read_internal", "ssl_write_internal"},
+          "s_server's functions: %s" % cap.meta[s_]["funcs"])
+    check(cap.stream(s_, "out").endswith(body), "s_server's captured out does not end with the file")
+    peer = both_ends(cap, s_, "s_server/curl")
+    check(cap.meta[peer]["comm"] == "curl", "the other end is not curl")
+
+
+@test_in("auto")
+def test_list_targets_explains_placement(tmp):
+    p = subprocess.run([TLSTAP, "--list-targets"], capture_output=True, timeout=30)
+    out = p.stdout.decode()
+    check(p.returncode == 0, "--list-targets failed")
+    check(re.search(r"libssl\.so\.3\s.*\n\tversion: OpenSSL 3\.0/3\.1.*\n\tplacement: internal functions",
+                    out), "libssl.so.3 not placed on its internal functions:\n" + out)
+    check("ssl_read_internal" in out and "ssl_write_internal" in out, "internal points not listed")
+    check("gnutls_record_send only jumps to gnutls_record_send2" in out, "GnuTLS placement not explained")
+    p = subprocess.run([TLSTAP, "--list-targets", "--probe-mode", "exported"], capture_output=True, timeout=30)
+    out = p.stdout.decode()
+    check("ssl_read_internal" not in out and "\tSSL_read\t" in out, "--probe-mode exported not honoured")
+
+
 def run_bad(args, want_rc, want_words, env=None, stdout=subprocess.DEVNULL, preexec=None):
     p = subprocess.run([TLSTAP] + args, stdout=stdout, stderr=subprocess.PIPE, timeout=60, env=env,
                        preexec_fn=preexec)
@@ -916,7 +983,7 @@ def run_bad(args, want_rc, want_words, env=None, stdout=subprocess.DEVNULL, pree
     check("libbpf" not in err and "Segmentation" not in err, "%s: raw library output: %r" % (args, err))
 
 
-@test
+@test_in("auto")
 def test_bad_input_is_one_clear_line(tmp):
     notelf = os.path.join(tmp, "not-elf")
     with open(notelf, "w") as f:
@@ -967,7 +1034,7 @@ def test_bad_input_is_one_clear_line(tmp):
         srv.stop()
 
 
-@test
+@test_in("auto")
 def test_help_is_complete(tmp):
     p = subprocess.run([TLSTAP, "--help"], capture_output=True, timeout=10)
     check(p.returncode == 0, "--help failed")
@@ -988,28 +1055,32 @@ def main():
         print("e2e: SKIP: not root, cannot load BPF programs")
         print("0 passed, 0 failed, %d skipped" % len(TESTS))
         return 0
+    global MODE
     passed = failed = 0
-    for fn in TESTS:
-        if args.k and args.k not in fn.__name__:
-            continue
-        tmp = tempfile.mkdtemp(prefix="tlstap-e2e-")
-        start = time.time()
-        try:
-            fn(tmp)
-            passed += 1
-            print("PASS %s (%.1f s)" % (fn.__name__, time.time() - start), flush=True)
-        except Exception as e:
-            failed += 1
-            print("FAIL %s: %s" % (fn.__name__, e), flush=True)
-            if not isinstance(e, Fail):
-                traceback.print_exc()
-        finally:
-            for p in RUNNING:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
-            del RUNNING[:]
-            shutil.rmtree(tmp, ignore_errors=True)
+    for mode in ("auto", "exported"):
+        MODE = mode
+        for fn in TESTS:
+            if (args.k and args.k not in fn.__name__) or mode not in fn.modes:
+                continue
+            name = "%s[%s]" % (fn.__name__, mode)
+            tmp = tempfile.mkdtemp(prefix="tlstap-e2e-")
+            start = time.time()
+            try:
+                fn(tmp)
+                passed += 1
+                print("PASS %s (%.1f s)" % (name, time.time() - start), flush=True)
+            except Exception as e:
+                failed += 1
+                print("FAIL %s: %s" % (name, e), flush=True)
+                if not isinstance(e, Fail):
+                    traceback.print_exc()
+            finally:
+                for p in RUNNING:
+                    if p.poll() is None:
+                        p.kill()
+                        p.wait()
+                del RUNNING[:]
+                shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

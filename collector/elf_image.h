@@ -1,0 +1,30 @@
+/* Read access to an ELF file's code, version definitions, strings and PLT, for probe placement. */
+#ifndef TLSTAP_ELF_IMAGE_H
+#define TLSTAP_ELF_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct elf_image;
+
+/* 0, or -ENOEXEC when path is not a 64-bit ELF file of this machine. */
+int elf_image_open(struct elf_image **img, const char *path);
+void elf_image_close(struct elf_image *img);
+
+/* The address of a defined function symbol: 0 or -ENOENT. */
+int elf_image_func(struct elf_image *img, const char *name, uint64_t *vaddr);
+/* The file offset of an address in an executable segment, 0 if none. */
+uint64_t elf_image_offset(struct elf_image *img, uint64_t vaddr);
+/* Reads up to len bytes of code at vaddr; returns how many (may be short). */
+int elf_image_read(struct elf_image *img, uint64_t vaddr, uint8_t *buf, size_t len);
+/* Whether the file defines symbol version name (.gnu.version_d). */
+bool elf_image_has_verdef(struct elf_image *img, const char *name);
+/* Copies the first whole string in .rodata that starts with prefix and that
+ * accept() takes (NULL: any). */
+int elf_image_find_string(struct elf_image *img, const char *prefix, bool (*accept)(const char *s),
+			  char *out, size_t outlen);
+/* The symbol a PLT/GOT slot at slot_vaddr is relocated to: 0 or -ENOENT. */
+int elf_image_slot_symbol(struct elf_image *img, uint64_t slot_vaddr, char *name, size_t len);
+
+#endif
