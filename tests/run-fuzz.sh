@@ -13,6 +13,7 @@ for f in "$dir"/fuzz_*; do
 	corpus=$(mktemp -d)
 	seeds=""
 	[ "$name" = fuzz_elf ] && seeds=testdata/elf
+	[ "$name" = fuzz_pcapng_read ] && seeds=testdata/pcapng
 	if "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
 		-artifact_prefix="$dir/$name-" "$corpus" $seeds >"$dir/$name.log" 2>&1; then
 		echo "PASS $name ($secs s, $(grep -c . "$dir/$name.log") log lines)"

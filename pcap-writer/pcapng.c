@@ -1,0 +1,536 @@
+/* pcapng writer: builds each block as an iovec list, then buffers or writes it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "pcapng.h"
+#include "pcapng_format.h"
+
+/* Large enough that a busy capture costs few syscalls, small enough to flush often. */
+#define OUT_BUF_SIZE	(256 * 1024)
+
+/*
+ * A block in construction: pieces that reference the caller's bytes (packet
+ * data, strings) without copying, and a scratch area for the fixed fields.
+ * The blocks built here need at most 80 scratch bytes (an ISB with every
+ * option) and 7 pieces (an EPB with padding, a comment and flags).
+ */
+#define BLK_MAX_IOV	24
+#define BLK_SCRATCH	160
+
+struct blk {
+	struct iovec iov[BLK_MAX_IOV];
+	int niov;
+	size_t len;			/* total so far: the block's length when done */
+	uint8_t scratch[BLK_SCRATCH];
+	size_t used;
+	bool has_opts;
+	bool overflow;			/* a bug in this file, never input-driven */
+};
+
+struct wr_iface {
+	uint32_t snaplen;
+	uint64_t recv;			/* packets written, for isb_ifrecv */
+};
+
+struct pcapng_writer {
+	int fd;
+	bool own_fd;			/* false for "-": fd 1 stays open */
+	int err;			/* first I/O error, returned from then on */
+	uint8_t *buf;
+	size_t used;
+	uint64_t bytes;
+	struct wr_iface *ifs;
+	uint32_t nif, ifs_cap;
+};
+
+static const uint8_t zeros[4];
+
+static size_t pad4(size_t n)
+{
+	return (4 - (n & 3)) & 3;
+}
+
+static void blk_add(struct blk *b, const void *p, size_t n)
+{
+	if (!n)
+		return;
+	if (b->niov == BLK_MAX_IOV) {
+		b->overflow = true;
+		return;
+	}
+	b->iov[b->niov].iov_base = (void *)p;
+	b->iov[b->niov].iov_len = n;
+	b->niov++;
+	b->len += n;
+}
+
+/* Copies n bytes into scratch; extends the last piece when it ends there. */
+static void blk_copy(struct blk *b, const void *p, size_t n)
+{
+	uint8_t *dst = b->scratch + b->used;
+	struct iovec *last = b->niov ? &b->iov[b->niov - 1] : NULL;
+
+	if (n > BLK_SCRATCH - b->used) {
+		b->overflow = true;
+		return;
+	}
+	memcpy(dst, p, n);
+	b->used += n;
+	if (last && (uint8_t *)last->iov_base + last->iov_len == dst) {
+		last->iov_len += n;
+		b->len += n;
+	} else {
+		blk_add(b, dst, n);
+	}
+}
+
+static void blk_u16(struct blk *b, uint16_t v)
+{
+	blk_copy(b, &v, sizeof(v));
+}
+
+static void blk_u32(struct blk *b, uint32_t v)
+{
+	blk_copy(b, &v, sizeof(v));
+}
+
+static void blk_u64(struct blk *b, uint64_t v)
+{
+	blk_copy(b, &v, sizeof(v));
+}
+
+static void blk_pad(struct blk *b)
+{
+	blk_add(b, zeros, pad4(b->len));
+}
+
+/* Type and a length patched by blk_end; always the first 8 scratch bytes. */
+static void blk_begin(struct blk *b, uint32_t type)
+{
+	b->niov = 0;
+	b->len = 0;
+	b->used = 0;
+	b->has_opts = false;
+	b->overflow = false;
+	blk_u32(b, type);
+	blk_u32(b, 0);
+}
+
+/* An option whose value is referenced, not copied: it must outlive the write. */
+static void blk_opt_ref(struct blk *b, uint16_t code, const void *val, uint16_t len)
+{
+	blk_u16(b, code);
+	blk_u16(b, len);
+	blk_add(b, val, len);
+	blk_pad(b);
+	b->has_opts = true;
+}
+
+static void blk_opt_u64(struct blk *b, uint16_t code, uint64_t v)
+{
+	blk_u16(b, code);
+	blk_u16(b, 8);
+	blk_u64(b, v);
+	b->has_opts = true;
+}
+
+/* pcapng timestamps are two 32-bit words, high first, even inside options. */
+static void blk_opt_ts(struct blk *b, uint16_t code, uint64_t ts)
+{
+	blk_u16(b, code);
+	blk_u16(b, 8);
+	blk_u32(b, (uint32_t)(ts >> 32));
+	blk_u32(b, (uint32_t)ts);
+	b->has_opts = true;
+}
+
+/* Terminates the options, appends the trailing length, patches the leading one. */
+static int blk_end(struct blk *b)
+{
+	uint32_t total;
+	size_t trailer;
+
+	if (b->has_opts) {
+		blk_u16(b, PCAPNG_OPT_ENDOFOPT);
+		blk_u16(b, 0);
+	}
+	trailer = b->used;
+	blk_u32(b, 0);
+	if (b->overflow)
+		return -EOVERFLOW;
+	if (b->len >= PCAPNG_MAX_BLOCK)
+		return -EINVAL;
+	total = (uint32_t)b->len;
+	memcpy(b->scratch + 4, &total, sizeof(total));
+	memcpy(b->scratch + trailer, &total, sizeof(total));
+	return 0;
+}
+
+/* Option strings are bounded by the 16-bit option length. */
+static int str_len(const char *s, uint16_t *len)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n > UINT16_MAX)
+		return -EINVAL;
+	*len = (uint16_t)n;
+	return 0;
+}
+
+static int wait_writable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+	while (poll(&pfd, 1, -1) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Drops the first n bytes of the iovec list (and any empty pieces). */
+static void iov_advance(struct iovec **iov, int *cnt, size_t n)
+{
+	while (*cnt && n >= (*iov)->iov_len) {
+		n -= (*iov)->iov_len;
+		(*iov)++;
+		(*cnt)--;
+	}
+	if (*cnt && n) {
+		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + n;
+		(*iov)->iov_len -= n;
+	}
+}
+
+/*
+ * Writes everything or fails: short writes and EINTR (signals during a big
+ * write to a pipe) continue where they stopped; a non-blocking fd (stdout
+ * may be one) is waited for.
+ */
+static int write_all(int fd, struct iovec *iov, int cnt)
+{
+	ssize_t n;
+
+	iov_advance(&iov, &cnt, 0);
+	while (cnt) {
+		n = writev(fd, iov, cnt);	/* cnt <= BLK_MAX_IOV, far below IOV_MAX */
+		if (n < 0) {
+			int err = -errno;
+
+			if (err == -EINTR)
+				continue;
+			if (err == -EAGAIN || err == -EWOULDBLOCK) {
+				err = wait_writable(fd);
+				if (err)
+					return err;
+				continue;
+			}
+			return err;
+		}
+		if (n == 0)
+			return -EIO;
+		iov_advance(&iov, &cnt, (size_t)n);
+	}
+	return 0;
+}
+
+static int out_flush(struct pcapng_writer *w)
+{
+	struct iovec iov = { .iov_base = w->buf, .iov_len = w->used };
+	int err;
+
+	if (w->err)
+		return w->err;
+	err = write_all(w->fd, &iov, 1);
+	if (err) {
+		w->err = err;
+		return err;
+	}
+	w->used = 0;
+	return 0;
+}
+
+/* Copies the block into the buffer, or writes it straight when it is larger. */
+static int emit(struct pcapng_writer *w, struct blk *b)
+{
+	int err, i;
+
+	if (b->len > OUT_BUF_SIZE - w->used) {
+		err = out_flush(w);
+		if (err)
+			return err;
+	}
+	if (b->len <= OUT_BUF_SIZE) {
+		for (i = 0; i < b->niov; i++) {
+			memcpy(w->buf + w->used, b->iov[i].iov_base, b->iov[i].iov_len);
+			w->used += b->iov[i].iov_len;
+		}
+	} else {
+		err = write_all(w->fd, b->iov, b->niov);
+		if (err) {
+			w->err = err;
+			return err;
+		}
+	}
+	w->bytes += b->len;
+	return 0;
+}
+
+static int write_shb(struct pcapng_writer *w, const char *app_name)
+{
+	struct blk b;
+	uint16_t len;
+	int err;
+
+	err = str_len(app_name, &len);
+	if (err)
+		return err;
+	blk_begin(&b, PCAPNG_BT_SHB);
+	blk_u32(&b, PCAPNG_BYTE_ORDER_MAGIC);
+	blk_u16(&b, PCAPNG_VERSION_MAJOR);
+	blk_u16(&b, PCAPNG_VERSION_MINOR);
+	blk_u64(&b, UINT64_MAX);	/* section length unknown: we stream */
+	if (len)
+		blk_opt_ref(&b, PCAPNG_SHB_USERAPPL, app_name, len);
+	err = blk_end(&b);
+	if (err)
+		return err;
+	return emit(w, &b);
+}
+
+/*
+ * O_CREAT's mode only applies to a new file; an existing one keeps its mode
+ * through O_TRUNC. Narrow a regular file's mode so a world-readable leftover
+ * does not receive secrets (devices and pipes are left alone).
+ */
+static int restrict_mode(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & 077))
+		return 0;
+	if (fchmod(fd, 0600))
+		return -errno;
+	return 0;
+}
+
+int pcapng_open(struct pcapng_writer **wp, const char *path, const char *app_name)
+{
+	struct pcapng_writer *w = NULL;
+	int err;
+
+	if (!wp || !path || !*path)
+		return -EINVAL;
+	*wp = NULL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->fd = -1;
+	w->buf = malloc(OUT_BUF_SIZE);
+	if (!w->buf) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (strcmp(path, "-") == 0) {
+		w->fd = STDOUT_FILENO;
+	} else {
+		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (w->fd < 0) {
+			err = -errno;
+			goto cleanup;
+		}
+		w->own_fd = true;
+		err = restrict_mode(w->fd);
+		if (err)
+			goto cleanup;
+	}
+	err = write_shb(w, app_name);
+	if (err)
+		goto cleanup;
+	*wp = w;
+	return 0;
+
+cleanup:
+	if (w->own_fd)
+		close(w->fd);
+	free(w->buf);
+	free(w);
+	return err;
+}
+
+static int grow_ifaces(struct pcapng_writer *w)
+{
+	struct wr_iface *n;
+	uint32_t cap;
+
+	if (w->nif < w->ifs_cap)
+		return 0;
+	if (w->nif >= PCAPNG_MAX_INTERFACES)
+		return -ENOSPC;
+	cap = w->ifs_cap ? w->ifs_cap * 2 : 8;
+	n = realloc(w->ifs, (size_t)cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	w->ifs = n;
+	w->ifs_cap = cap;
+	return 0;
+}
+
+int pcapng_add_interface(struct pcapng_writer *w, uint16_t linktype, uint32_t snaplen,
+			 const char *name, const char *description, uint32_t *if_id)
+{
+	static const uint8_t tsresol_ns = 9;	/* 10^-9 s */
+	uint16_t name_len, desc_len;
+	struct blk b;
+	int err;
+
+	if (!w || !if_id)
+		return -EINVAL;
+	if (w->err)
+		return w->err;
+	err = str_len(name, &name_len);
+	if (!err)
+		err = str_len(description, &desc_len);
+	if (!err)
+		err = grow_ifaces(w);
+	if (err)
+		return err;
+
+	blk_begin(&b, PCAPNG_BT_IDB);
+	blk_u16(&b, linktype);
+	blk_u16(&b, 0);		/* reserved */
+	blk_u32(&b, snaplen);
+	if (name_len)
+		blk_opt_ref(&b, PCAPNG_IF_NAME, name, name_len);
+	if (desc_len)
+		blk_opt_ref(&b, PCAPNG_IF_DESCRIPTION, description, desc_len);
+	blk_opt_ref(&b, PCAPNG_IF_TSRESOL, &tsresol_ns, 1);
+	err = blk_end(&b);
+	if (!err)
+		err = emit(w, &b);
+	if (err)
+		return err;
+
+	w->ifs[w->nif].snaplen = snaplen;
+	w->ifs[w->nif].recv = 0;
+	*if_id = w->nif++;
+	return 0;
+}
+
+int pcapng_write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
+			const void *data, uint32_t caplen, uint32_t origlen,
+			int direction, const char *comment)
+{
+	uint16_t comment_len;
+	struct blk b;
+	int err;
+
+	if (!w)
+		return -EINVAL;
+	if (w->err)
+		return w->err;
+	/* Checked before any length arithmetic or any read of data. */
+	if (if_id >= w->nif || caplen > origlen || (caplen && !data) ||
+	    caplen >= PCAPNG_MAX_BLOCK ||
+	    (w->ifs[if_id].snaplen && caplen > w->ifs[if_id].snaplen) ||
+	    direction < PCAPNG_DIR_UNKNOWN || direction > PCAPNG_DIR_OUTBOUND)
+		return -EINVAL;
+	err = str_len(comment, &comment_len);
+	if (err)
+		return err;
+
+	blk_begin(&b, PCAPNG_BT_EPB);
+	blk_u32(&b, if_id);
+	blk_u32(&b, (uint32_t)(ts_ns >> 32));
+	blk_u32(&b, (uint32_t)ts_ns);
+	blk_u32(&b, caplen);
+	blk_u32(&b, origlen);
+	blk_add(&b, data, caplen);
+	blk_pad(&b);
+	if (comment_len)
+		blk_opt_ref(&b, PCAPNG_OPT_COMMENT, comment, comment_len);
+	if (direction != PCAPNG_DIR_UNKNOWN) {
+		uint32_t flags = (uint32_t)direction;
+
+		blk_u16(&b, PCAPNG_EPB_FLAGS);
+		blk_u16(&b, 4);
+		blk_u32(&b, flags);
+		b.has_opts = true;
+	}
+	err = blk_end(&b);
+	if (!err)
+		err = emit(w, &b);
+	if (err)
+		return err;
+	w->ifs[if_id].recv++;
+	return 0;
+}
+
+int pcapng_write_stats(struct pcapng_writer *w, uint32_t if_id, uint64_t start_ns,
+		       uint64_t end_ns, uint64_t ifdrop, const char *comment)
+{
+	uint16_t comment_len;
+	struct blk b;
+	int err;
+
+	if (!w)
+		return -EINVAL;
+	if (w->err)
+		return w->err;
+	if (if_id >= w->nif || start_ns > end_ns)
+		return -EINVAL;
+	err = str_len(comment, &comment_len);
+	if (err)
+		return err;
+
+	blk_begin(&b, PCAPNG_BT_ISB);
+	blk_u32(&b, if_id);
+	blk_u32(&b, (uint32_t)(end_ns >> 32));
+	blk_u32(&b, (uint32_t)end_ns);
+	if (comment_len)
+		blk_opt_ref(&b, PCAPNG_OPT_COMMENT, comment, comment_len);
+	blk_opt_ts(&b, PCAPNG_ISB_STARTTIME, start_ns);
+	blk_opt_ts(&b, PCAPNG_ISB_ENDTIME, end_ns);
+	blk_opt_u64(&b, PCAPNG_ISB_IFRECV, w->ifs[if_id].recv);
+	blk_opt_u64(&b, PCAPNG_ISB_IFDROP, ifdrop);
+	err = blk_end(&b);
+	if (err)
+		return err;
+	return emit(w, &b);
+}
+
+int pcapng_flush(struct pcapng_writer *w)
+{
+	if (!w)
+		return -EINVAL;
+	return out_flush(w);
+}
+
+uint64_t pcapng_bytes_written(const struct pcapng_writer *w)
+{
+	return w ? w->bytes : 0;
+}
+
+int pcapng_close(struct pcapng_writer *w)
+{
+	int err;
+
+	if (!w)
+		return 0;
+	err = out_flush(w);
+	/* Linux closes the fd even when close() says EINTR: nothing to retry. */
+	if (w->own_fd && close(w->fd) && !err && errno != EINTR)
+		err = -errno;
+	free(w->ifs);
+	free(w->buf);
+	free(w);
+	return err;
+}

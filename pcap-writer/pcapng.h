@@ -1,0 +1,82 @@
+/* pcapng writer: one file, written sequentially through a userspace buffer. */
+#ifndef TLSTAP_PCAPNG_H
+#define TLSTAP_PCAPNG_H
+
+#include <stdint.h>
+
+/*
+ * Link types as written in files (LINKTYPE_*). Not pcap's DLT_* values:
+ * DLT_RAW is 12 or 14 depending on the platform, LINKTYPE_RAW is always 101.
+ */
+#define PCAPNG_LINKTYPE_ETHERNET	1
+#define PCAPNG_LINKTYPE_RAW		101	/* raw IPv4 or IPv6, told by the version nibble */
+
+/* epb_flags direction values (bits 0-1). */
+#define PCAPNG_DIR_UNKNOWN	0
+#define PCAPNG_DIR_INBOUND	1
+#define PCAPNG_DIR_OUTBOUND	2
+
+/*
+ * Every function returns 0 or a negative errno. -EINVAL means bad arguments
+ * and leaves the file untouched; an I/O error (-ENOSPC, -EPIPE, ...) is
+ * remembered: the file is incomplete, so every later call returns it again.
+ * Not thread-safe: one writer belongs to one thread at a time.
+ */
+struct pcapng_writer;
+
+/*
+ * Creates or truncates path ("-" = standard output, fd 1) and writes the
+ * Section Header Block, with app_name as shb_userappl when not NULL. A
+ * regular file gets mode 0600 even when it already existed with a wider
+ * mode: captures hold plaintext secrets. Missing directory: -ENOENT.
+ */
+int pcapng_open(struct pcapng_writer **w, const char *path, const char *app_name);
+
+/*
+ * Writes an Interface Description Block with if_tsresol 9 (timestamps in
+ * nanoseconds); name and description are optional (NULL). snaplen 0 means
+ * no limit; otherwise packets longer than snaplen are refused. Sets *if_id
+ * to 0, 1, 2... in the order of addition.
+ *
+ * libpcap (1.10, so tcpdump) refuses a section whose interfaces differ in
+ * link type or snaplen: give all interfaces the same ones if files must open
+ * there too. Wireshark and tshark have no such limit.
+ */
+int pcapng_add_interface(struct pcapng_writer *w, uint16_t linktype, uint32_t snaplen,
+			 const char *name, const char *description, uint32_t *if_id);
+
+/*
+ * Writes an Enhanced Packet Block: ts_ns in nanoseconds since the epoch,
+ * caplen bytes of data out of origlen (caplen <= origlen), direction one of
+ * PCAPNG_DIR_* (written as epb_flags unless unknown), comment an optional
+ * UTF-8 string (opt_comment; NULL or "" writes none). The bytes of the
+ * comment are written as given: the caller makes them valid UTF-8.
+ */
+int pcapng_write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
+			const void *data, uint32_t caplen, uint32_t origlen,
+			int direction, const char *comment);
+
+/*
+ * Writes an Interface Statistics Block for if_id, stamped end_ns, with
+ * isb_starttime = start_ns, isb_endtime = end_ns, isb_ifrecv = the packets
+ * written on that interface since pcapng_open, isb_ifdrop = ifdrop and an
+ * optional comment.
+ */
+int pcapng_write_stats(struct pcapng_writer *w, uint32_t if_id, uint64_t start_ns,
+		       uint64_t end_ns, uint64_t ifdrop, const char *comment);
+
+/* Hands every buffered byte to the kernel (no fsync). */
+int pcapng_flush(struct pcapng_writer *w);
+
+/* Size of the file so far, buffered bytes included: what -C compares. */
+uint64_t pcapng_bytes_written(const struct pcapng_writer *w);
+
+/*
+ * Flushes, closes the file and frees w (NULL is a no-op). Standard output is
+ * flushed but fd 1 is left open: the process may still need it, and it is
+ * closed at exit anyway. Returns the first I/O error met during the
+ * writer's life, else the flush's or the close's (0 when the file is whole).
+ */
+int pcapng_close(struct pcapng_writer *w);
+
+#endif /* TLSTAP_PCAPNG_H */

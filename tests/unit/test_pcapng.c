@@ -1,0 +1,1038 @@
+/* Unit tests of the pcapng writer: read back by libpcap, tshark, the strict reader and by hand. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "pcapng.h"
+#include "pcapng_read.h"
+#include "tcpsynth.h"
+
+#define SNAPLEN		262144
+#define MAX_IFS		3
+#define MAX_PKTS	8
+#define T0		1700000000123456789ull	/* 2023-11-14, high word non-zero */
+#define UTF8_COMMENT	"\xc3\xbcn\xc3\xaf" "code \xe2\x9c\x93 pid 7 comm python3"
+
+static char tmpdir[64];
+
+static const char *tmp_path(const char *name)
+{
+	static char buf[4][128];
+	static int next;
+	char *out = buf[next++ % 4];
+
+	snprintf(out, sizeof(buf[0]), "%s/%s", tmpdir, name);
+	return out;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup_dir(void **state)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tlstap-test-pcapng-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+	return nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return buf;
+}
+
+/* ---- A capture described once, then checked against every reader ---- */
+
+struct exp_pkt {
+	uint32_t ifc;
+	uint64_t ts;
+	uint8_t *data;
+	uint32_t caplen, origlen;
+	int dir;
+	const char *comment;
+	struct tcpsynth_seg seg;	/* what tshark must dissect */
+	const char *src;		/* seg.saddr as tshark prints it */
+};
+
+struct sample {
+	uint32_t nif;
+	uint16_t linktype[MAX_IFS];
+	const char *name[MAX_IFS], *desc[MAX_IFS];
+	uint64_t drops[MAX_IFS];
+	const char *stats_comment[MAX_IFS];
+	int npkt;
+	struct exp_pkt pkt[MAX_PKTS];
+};
+
+static const uint8_t a4[4] = { 10, 1, 2, 3 }, b4[4] = { 10, 9, 8, 7 };
+static const uint8_t a6[16] = { 0xfd, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34 };
+static const uint8_t b6[16] = { 0xfd, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01 };
+static const char http_get[] = "GET /secret HTTP/1.1\r\nHost: api.example\r\n\r\n";
+static uint8_t big_payload[60000];
+
+/* Adds a packet to s: a TCP segment framed for its interface's link type. */
+static void add_pkt(struct sample *s, uint32_t ifc, bool v6, bool outbound, uint8_t flags,
+		    uint32_t seq, const void *payload, uint32_t len, int dir, const char *comment)
+{
+	struct exp_pkt *p = &s->pkt[s->npkt];
+	uint8_t *buf = malloc(TCPSYNTH_ETH_HLEN + TCPSYNTH_MAX_PACKET);
+	int n;
+
+	assert_true(s->npkt < MAX_PKTS);
+	assert_non_null(buf);
+	p->ifc = ifc;
+	p->ts = T0 + (uint64_t)s->npkt * 1000001;	/* crosses second boundaries */
+	p->dir = dir;
+	p->comment = comment;
+	p->seg = (struct tcpsynth_seg){
+		.family = v6 ? AF_INET6 : AF_INET,
+		.saddr = outbound ? (v6 ? a6 : a4) : (v6 ? b6 : b4),
+		.daddr = outbound ? (v6 ? b6 : b4) : (v6 ? a6 : a4),
+		.sport = outbound ? 40000 : 443, .dport = outbound ? 443 : 40000,
+		.seq = seq, .ack = 0x5000, .flags = flags, .window = 65535,
+		.payload = payload, .len = len,
+	};
+	p->src = outbound ? (v6 ? "fd00::1234" : "10.1.2.3") : (v6 ? "fd00::1" : "10.9.8.7");
+	if (s->linktype[ifc] == PCAPNG_LINKTYPE_ETHERNET)
+		n = tcpsynth_build_eth(buf, TCPSYNTH_ETH_HLEN + TCPSYNTH_MAX_PACKET, &p->seg);
+	else
+		n = tcpsynth_build(buf, TCPSYNTH_MAX_PACKET, &p->seg);
+	assert_true(n > 0);
+	p->data = buf;
+	p->caplen = p->origlen = (uint32_t)n;
+	s->npkt++;
+}
+
+/* A connection's life on every interface of s: handshake, data both ways, big data, close. */
+static void make_sample(struct sample *s, uint32_t nif, const uint16_t *linktypes)
+{
+	uint32_t i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < sizeof(big_payload); i++)
+		big_payload[i] = (uint8_t)(i * 31 + 7);
+	s->nif = nif;
+	for (i = 0; i < nif; i++) {
+		static const char *const names[] = { "pid 4242 curl", "pid 77 python3", "pid 5 node" };
+
+		s->linktype[i] = linktypes[i];
+		s->name[i] = names[i];
+		s->desc[i] = i == 1 ? NULL : "openssl 3.0 /usr/lib/x86_64-linux-gnu/libssl.so.3";
+		s->drops[i] = i * 1000 + 3;
+		s->stats_comment[i] = i == 0 ? "lost 3 bytes of conn 1 (out, 100-103)" : NULL;
+	}
+	add_pkt(s, 0, false, true, TCPSYNTH_SYN, 0xfffffff0, NULL, 0, PCAPNG_DIR_OUTBOUND,
+		"pid 4242 comm curl conn 1");
+	add_pkt(s, 0, false, true, TCPSYNTH_ACK | TCPSYNTH_PSH, 0xfffffff1, http_get,
+		sizeof(http_get) - 1, PCAPNG_DIR_OUTBOUND, NULL);
+	add_pkt(s, nif - 1, true, false, TCPSYNTH_ACK | TCPSYNTH_PSH, 7, "HTTP/1.1 200 OK\r\n", 17,
+		PCAPNG_DIR_INBOUND, UTF8_COMMENT);
+	add_pkt(s, nif - 1, true, false, TCPSYNTH_ACK, 24, big_payload, sizeof(big_payload),
+		PCAPNG_DIR_INBOUND, "big");
+	add_pkt(s, 0, false, true, TCPSYNTH_FIN | TCPSYNTH_ACK, 0xfffffff1 + 44, NULL, 0,
+		PCAPNG_DIR_UNKNOWN, NULL);
+}
+
+static void free_sample(struct sample *s)
+{
+	int i;
+
+	for (i = 0; i < s->npkt; i++)
+		free(s->pkt[i].data);
+}
+
+static void write_sample(const struct sample *s, const char *path)
+{
+	struct pcapng_writer *w = NULL;
+	uint32_t i, id;
+	int k;
+
+	assert_int_equal(pcapng_open(&w, path, "tlstap-test 0.1.0"), 0);
+	for (i = 0; i < s->nif; i++) {
+		assert_int_equal(pcapng_add_interface(w, s->linktype[i], SNAPLEN, s->name[i],
+						      s->desc[i], &id), 0);
+		assert_int_equal(id, i);
+	}
+	for (k = 0; k < s->npkt; k++) {
+		const struct exp_pkt *p = &s->pkt[k];
+
+		assert_int_equal(pcapng_write_packet(w, p->ifc, p->ts, p->data, p->caplen,
+						     p->origlen, p->dir, p->comment), 0);
+	}
+	for (i = 0; i < s->nif; i++)
+		assert_int_equal(pcapng_write_stats(w, i, T0 - 5, s->pkt[s->npkt - 1].ts,
+						    s->drops[i], s->stats_comment[i]), 0);
+	assert_int_equal(pcapng_close(w), 0);
+}
+
+/* ---- libpcap ---- */
+
+static void check_with_libpcap(const struct sample *s, const char *path, int dlt)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	pcap_t *p;
+	int k;
+
+	p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	if (!p)
+		fail_msg("libpcap: %s", errbuf);
+	/* libpcap shows one link type for the whole file: the first interface's. */
+	assert_int_equal(pcap_datalink(p), dlt);
+	assert_int_equal(pcap_snapshot(p), SNAPLEN);
+	for (k = 0; k < s->npkt; k++) {
+		const struct exp_pkt *e = &s->pkt[k];
+		int ret = pcap_next_ex(p, &h, &data);
+
+		if (ret != 1)
+			fail_msg("packet %d: pcap_next_ex %d: %s", k, ret, pcap_geterr(p));
+		assert_int_equal((uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec,
+				 e->ts);
+		assert_int_equal(h->caplen, e->caplen);
+		assert_int_equal(h->len, e->origlen);
+		assert_memory_equal(data, e->data, e->caplen);
+	}
+	assert_int_equal(pcap_next_ex(p, &h, &data), PCAP_ERROR_BREAK);
+	pcap_close(p);
+}
+
+static void test_pcapng_libpcap_reads_raw_ip_file(void **state)
+{
+	static const uint16_t lt[] = { PCAPNG_LINKTYPE_RAW };
+	struct sample s;
+
+	make_sample(&s, 1, lt);
+	write_sample(&s, tmp_path("raw.pcapng"));
+	check_with_libpcap(&s, tmp_path("raw.pcapng"), DLT_RAW);
+	free_sample(&s);
+}
+
+/*
+ * Several interfaces: libpcap 1.10 accepts them only when link type and
+ * snaplen are the same, and for LINKTYPE_RAW not even then (it compares 101
+ * with DLT_RAW). Ethernet is the portable multi-interface choice.
+ */
+static void test_pcapng_libpcap_reads_two_ethernet_interfaces(void **state)
+{
+	static const uint16_t lt[] = { PCAPNG_LINKTYPE_ETHERNET, PCAPNG_LINKTYPE_ETHERNET };
+	struct sample s;
+
+	make_sample(&s, 2, lt);
+	write_sample(&s, tmp_path("eth2.pcapng"));
+	check_with_libpcap(&s, tmp_path("eth2.pcapng"), DLT_EN10MB);
+	free_sample(&s);
+}
+
+/* ---- the strict reader ---- */
+
+static void check_with_reader(const struct sample *s, const char *path)
+{
+	struct pcapng_reader *r = NULL;
+	struct pcapng_block b;
+	uint32_t i;
+	int k;
+
+	assert_int_equal(pcapng_reader_open(&r, path), 0);
+	assert_int_equal(pcapng_reader_next(r, &b), 1);
+	assert_int_equal(b.kind, PCAPNG_SHB);
+	for (i = 0; i < s->nif; i++) {
+		assert_int_equal(pcapng_reader_next(r, &b), 1);
+		assert_int_equal(b.kind, PCAPNG_IDB);
+		assert_int_equal(b.if_id, i);
+		assert_int_equal(b.linktype, s->linktype[i]);
+		assert_string_equal(b.if_name, s->name[i]);
+		if (s->desc[i])
+			assert_string_equal(b.if_description, s->desc[i]);
+		else
+			assert_null(b.if_description);
+	}
+	for (k = 0; k < s->npkt; k++) {
+		const struct exp_pkt *e = &s->pkt[k];
+
+		assert_int_equal(pcapng_reader_next(r, &b), 1);
+		assert_int_equal(b.kind, PCAPNG_EPB);
+		assert_int_equal(b.if_id, e->ifc);
+		assert_int_equal(b.linktype, s->linktype[e->ifc]);
+		assert_int_equal(b.ts_ns, e->ts);
+		assert_int_equal(b.caplen, e->caplen);
+		assert_int_equal(b.origlen, e->origlen);
+		assert_memory_equal(b.data, e->data, e->caplen);
+		assert_int_equal(b.direction, e->dir);
+		if (e->comment)
+			assert_string_equal(b.comment, e->comment);
+		else
+			assert_null(b.comment);
+	}
+	for (i = 0; i < s->nif; i++) {
+		assert_int_equal(pcapng_reader_next(r, &b), 1);
+		assert_int_equal(b.kind, PCAPNG_ISB);
+		assert_int_equal(b.if_id, i);
+		assert_int_equal(b.ts_ns, s->pkt[s->npkt - 1].ts);
+		assert_int_equal(b.ifdrop, s->drops[i]);
+		if (s->stats_comment[i])
+			assert_string_equal(b.comment, s->stats_comment[i]);
+		else
+			assert_null(b.comment);
+	}
+	assert_int_equal(pcapng_reader_next(r, &b), 0);
+	assert_int_equal(pcapng_reader_next(r, &b), 0);
+	assert_string_equal(pcapng_reader_error(r), "");
+	pcapng_reader_close(r);
+}
+
+static void test_pcapng_strict_reader_reads_back_every_field(void **state)
+{
+	static const uint16_t raw[] = { PCAPNG_LINKTYPE_RAW };
+	static const uint16_t eth[] = { PCAPNG_LINKTYPE_ETHERNET, PCAPNG_LINKTYPE_ETHERNET };
+	static const uint16_t mixed[] = { PCAPNG_LINKTYPE_RAW, PCAPNG_LINKTYPE_ETHERNET,
+					  PCAPNG_LINKTYPE_RAW };
+	struct sample s;
+
+	make_sample(&s, 1, raw);
+	write_sample(&s, tmp_path("r1.pcapng"));
+	check_with_reader(&s, tmp_path("r1.pcapng"));
+	free_sample(&s);
+	make_sample(&s, 2, eth);
+	write_sample(&s, tmp_path("r2.pcapng"));
+	check_with_reader(&s, tmp_path("r2.pcapng"));
+	free_sample(&s);
+	make_sample(&s, 3, mixed);
+	write_sample(&s, tmp_path("r3.pcapng"));
+	check_with_reader(&s, tmp_path("r3.pcapng"));
+	free_sample(&s);
+}
+
+/* ---- tshark ---- */
+
+/* Splits line at tabs in place, keeping empty fields; returns the count. */
+static int split_tabs(char *line, char **fields, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	line[strcspn(line, "\n")] = '\0';
+	while (n < max) {
+		fields[n++] = strsep(&p, "\t");
+		if (!p)
+			break;
+	}
+	return n;
+}
+
+static void check_with_tshark(const struct sample *s, const char *path)
+{
+	enum { F_COMMENT, F_IPSRC, F_IP6SRC, F_SPORT, F_SEQ, F_LEN, F_TCPCK, F_IPCK, F_DIR,
+	       F_IFNAME, F_N };
+	char cmd[1024], line[4096], *f[F_N + 1], expect[64];
+	const char *errpath = tmp_path("tshark.err");
+	FILE *out;
+	int k = 0, rc;
+
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/tshark -n -r '%s' -T fields -e frame.comment -e ip.src -e ipv6.src "
+		 "-e tcp.srcport -e tcp.seq_raw -e tcp.len -e tcp.checksum.status "
+		 "-o tcp.check_checksum:TRUE -e ip.checksum.status -o ip.check_checksum:TRUE "
+		 "-e frame.packet_flags_direction -e frame.interface_name 2>'%s'", path, errpath);
+	out = popen(cmd, "r");
+	assert_non_null(out);
+	while (fgets(line, sizeof(line), out)) {
+		const struct exp_pkt *e;
+		bool v4;
+
+		if (k >= s->npkt)
+			fail_msg("tshark printed more packets than the %d written: %s", s->npkt, line);
+		e = &s->pkt[k];
+		v4 = e->seg.family == AF_INET;
+		if (split_tabs(line, f, F_N + 1) != F_N)
+			fail_msg("packet %d: unexpected tshark line", k);
+		assert_string_equal(f[F_COMMENT], e->comment ? e->comment : "");
+		assert_string_equal(f[F_IPSRC], v4 ? e->src : "");
+		assert_string_equal(f[F_IP6SRC], v4 ? "" : e->src);
+		snprintf(expect, sizeof(expect), "%u", e->seg.sport);
+		assert_string_equal(f[F_SPORT], expect);
+		snprintf(expect, sizeof(expect), "%u", e->seg.seq);
+		assert_string_equal(f[F_SEQ], expect);
+		snprintf(expect, sizeof(expect), "%u", e->seg.len);
+		assert_string_equal(f[F_LEN], expect);
+		/* 1 is Wireshark's PROTO_CHECKSUM_E_GOOD. */
+		assert_string_equal(f[F_TCPCK], "1");
+		assert_string_equal(f[F_IPCK], v4 ? "1" : "");
+		if (e->dir)
+			snprintf(expect, sizeof(expect), "0x%08x", e->dir);
+		else
+			expect[0] = '\0';
+		assert_string_equal(f[F_DIR], expect);
+		assert_string_equal(f[F_IFNAME], s->name[e->ifc]);
+		k++;
+	}
+	rc = pclose(out);
+	if (rc != 0 || k != s->npkt) {
+		char err[2048] = "";
+		FILE *ef = fopen(errpath, "r");
+
+		if (ef) {
+			err[fread(err, 1, sizeof(err) - 1, ef)] = '\0';
+			fclose(ef);
+		}
+		fail_msg("tshark exited %d after %d of %d packets: %s", rc, k, s->npkt, err);
+	}
+}
+
+/* tshark is the truth for what Wireshark users will see; its absence only skips unless CI requires it. */
+static bool tshark_available(void)
+{
+	const char *req = getenv("TLSTAP_REQUIRE_TSHARK");
+
+	if (access("/usr/bin/tshark", X_OK) == 0)
+		return true;
+	if (req && strcmp(req, "1") == 0)
+		fail_msg("/usr/bin/tshark is missing and TLSTAP_REQUIRE_TSHARK=1");
+	print_message("skipping: /usr/bin/tshark is not installed (apt-get install tshark)\n");
+	return false;
+}
+
+static void test_pcapng_tshark_dissects_fields_comments_checksums(void **state)
+{
+	static const uint16_t raw[] = { PCAPNG_LINKTYPE_RAW };
+	static const uint16_t mixed[] = { PCAPNG_LINKTYPE_RAW, PCAPNG_LINKTYPE_ETHERNET };
+	struct sample s;
+
+	if (!tshark_available()) {
+		skip();
+		return;
+	}
+	make_sample(&s, 1, raw);
+	write_sample(&s, tmp_path("t1.pcapng"));
+	check_with_tshark(&s, tmp_path("t1.pcapng"));
+	free_sample(&s);
+	/* Interfaces of different link types: fine for Wireshark. */
+	make_sample(&s, 2, mixed);
+	write_sample(&s, tmp_path("t2.pcapng"));
+	check_with_tshark(&s, tmp_path("t2.pcapng"));
+	free_sample(&s);
+}
+
+/* ---- the bytes, parsed by hand ---- */
+
+struct hblock {
+	uint32_t type, len;
+	const uint8_t *p;		/* the whole block */
+};
+
+static uint16_t h16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static uint32_t h32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t h64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* Splits a host-order file into blocks, checking the framing of each. */
+static int hand_blocks(const uint8_t *buf, size_t len, struct hblock *out, int max)
+{
+	size_t off = 0;
+	int n = 0;
+
+	while (off < len) {
+		uint32_t blen;
+
+		assert_true(len - off >= 12);
+		blen = h32(buf + off + 4);
+		assert_true(blen >= 12);
+		assert_int_equal(blen % 4, 0);
+		assert_true(blen <= len - off);
+		assert_int_equal(h32(buf + off + blen - 4), blen);
+		assert_true(n < max);
+		out[n].type = h32(buf + off);
+		out[n].len = blen;
+		out[n].p = buf + off;
+		n++;
+		off += blen;
+	}
+	return n;
+}
+
+struct hopt {
+	uint16_t code, len;
+	const uint8_t *val;
+};
+
+/*
+ * The options from offset start of block b: each padded with zeros to 4,
+ * the list closed by opt_endofopt that ends right at the trailer. Returns
+ * the count, endofopt excluded; 0 when the block has no options at all.
+ */
+static int hand_opts(const struct hblock *b, size_t start, struct hopt *o, int max)
+{
+	size_t off = start, end = b->len - 4;
+	int n = 0, i;
+
+	if (off == end)
+		return 0;
+	for (;;) {
+		uint16_t code, len;
+
+		assert_true(end - off >= 4);
+		code = h16(b->p + off);
+		len = h16(b->p + off + 2);
+		if (code == 0) {
+			assert_int_equal(len, 0);
+			assert_int_equal(off + 4, end);
+			return n;
+		}
+		assert_true(n < max);
+		assert_true(off + 4 + len <= end);
+		o[n].code = code;
+		o[n].len = len;
+		o[n].val = b->p + off + 4;
+		off += 4 + len;
+		for (i = 0; len % 4 && i < 4 - len % 4; i++)
+			assert_int_equal(b->p[off++], 0);
+		n++;
+	}
+}
+
+static void assert_opt_str(const struct hopt *o, uint16_t code, const char *s)
+{
+	assert_int_equal(o->code, code);
+	assert_int_equal(o->len, strlen(s));
+	assert_memory_equal(o->val, s, strlen(s));
+}
+
+/* pcapng 64-bit timestamps are a high and a low 32-bit word. */
+static uint64_t hts(const uint8_t *p)
+{
+	return (uint64_t)h32(p) << 32 | h32(p + 4);
+}
+
+static void test_pcapng_block_layout_by_hand(void **state)
+{
+	static const uint8_t d0[5] = { 1, 2, 3, 4, 5 }, d1[8] = { 9, 9, 9, 9, 9, 9, 9, 9 };
+	const char *path = tmp_path("layout.pcapng");
+	struct pcapng_writer *w = NULL;
+	struct hblock b[16];
+	struct hopt o[8];
+	uint32_t id;
+	uint8_t *buf;
+	size_t len;
+	int n, i;
+
+	assert_int_equal(pcapng_open(&w, path, "tlstap-test 9.9"), 0);
+	assert_int_equal(pcapng_add_interface(w, PCAPNG_LINKTYPE_RAW, 65535, "lo0", "desc1", &id), 0);
+	assert_int_equal(id, 0);
+	assert_int_equal(pcapng_add_interface(w, PCAPNG_LINKTYPE_ETHERNET, 0, NULL, NULL, &id), 0);
+	assert_int_equal(id, 1);
+	assert_int_equal(pcapng_write_packet(w, 0, T0, d0, 5, 5, PCAPNG_DIR_OUTBOUND, "abc"), 0);
+	assert_int_equal(pcapng_write_packet(w, 1, T0 + 1, d1, 8, 8, PCAPNG_DIR_UNKNOWN, NULL), 0);
+	assert_int_equal(pcapng_write_packet(w, 0, T0 + 2, d1, 3, 100, PCAPNG_DIR_INBOUND, ""), 0);
+	assert_int_equal(pcapng_write_stats(w, 0, T0 - 10, T0 + 3, 17, "drops"), 0);
+	assert_int_equal(pcapng_write_stats(w, 1, T0 - 10, T0 + 3, 0, NULL), 0);
+	assert_int_equal(pcapng_flush(w), 0);
+	buf = slurp(path, &len);
+	assert_int_equal(pcapng_bytes_written(w), len);
+	assert_int_equal(pcapng_close(w), 0);
+
+	n = hand_blocks(buf, len, b, 16);
+	assert_int_equal(n, 8);
+
+	/* SHB: magic in host order (we write host order), version 1.0, length unknown. */
+	assert_int_equal(b[0].type, 0x0A0D0D0A);
+	assert_int_equal(h32(b[0].p + 8), 0x1A2B3C4D);
+	assert_int_equal(h16(b[0].p + 12), 1);
+	assert_int_equal(h16(b[0].p + 14), 0);
+	assert_int_equal(h64(b[0].p + 16), UINT64_MAX);
+	assert_int_equal(hand_opts(&b[0], 24, o, 8), 1);
+	assert_opt_str(&o[0], 4, "tlstap-test 9.9");	/* shb_userappl, 15 bytes + 1 pad */
+	assert_int_equal(b[0].len, 24 + 4 + 16 + 4 + 4);
+
+	/* IDB 0: names padded (3 -> 4, 5 -> 8), if_tsresol 9 as one byte. */
+	assert_int_equal(b[1].type, 1);
+	assert_int_equal(h16(b[1].p + 8), 101);
+	assert_int_equal(h16(b[1].p + 10), 0);
+	assert_int_equal(h32(b[1].p + 12), 65535);
+	assert_int_equal(hand_opts(&b[1], 16, o, 8), 3);
+	assert_opt_str(&o[0], 2, "lo0");
+	assert_opt_str(&o[1], 3, "desc1");
+	assert_int_equal(o[2].code, 9);
+	assert_int_equal(o[2].len, 1);
+	assert_int_equal(o[2].val[0], 9);
+	assert_int_equal(b[1].len, 16 + 8 + 12 + 8 + 4 + 4);
+
+	/* IDB 1: only if_tsresol. */
+	assert_int_equal(h16(b[2].p + 8), 1);
+	assert_int_equal(h32(b[2].p + 12), 0);
+	assert_int_equal(hand_opts(&b[2], 16, o, 8), 1);
+	assert_int_equal(o[0].code, 9);
+	assert_int_equal(o[0].val[0], 9);
+
+	/* EPB 0: 5 data bytes + 3 zero pad, opt_comment, epb_flags outbound. */
+	assert_int_equal(b[3].type, 6);
+	assert_int_equal(h32(b[3].p + 8), 0);
+	assert_int_equal(hts(b[3].p + 12), T0);
+	assert_int_equal(h32(b[3].p + 20), 5);
+	assert_int_equal(h32(b[3].p + 24), 5);
+	assert_memory_equal(b[3].p + 28, d0, 5);
+	assert_int_equal(b[3].p[33] | b[3].p[34] | b[3].p[35], 0);
+	assert_int_equal(hand_opts(&b[3], 36, o, 8), 2);
+	assert_opt_str(&o[0], 1, "abc");
+	assert_int_equal(o[1].code, 2);
+	assert_int_equal(o[1].len, 4);
+	assert_int_equal(h32(o[1].val), 2);
+	assert_int_equal(b[3].len, 36 + 8 + 8 + 4 + 4);
+
+	/* EPB 1: direction unknown and no comment: no options, not even endofopt. */
+	assert_int_equal(h32(b[4].p + 8), 1);
+	assert_int_equal(hts(b[4].p + 12), T0 + 1);
+	assert_int_equal(b[4].len, 28 + 8 + 4);
+	assert_int_equal(hand_opts(&b[4], 36, o, 8), 0);
+
+	/* EPB 2: 3 of 100 bytes, inbound, "" writes no comment. */
+	assert_int_equal(h32(b[5].p + 20), 3);
+	assert_int_equal(h32(b[5].p + 24), 100);
+	assert_int_equal(hand_opts(&b[5], 32, o, 8), 1);
+	assert_int_equal(o[0].code, 2);
+	assert_int_equal(h32(o[0].val), 1);
+
+	/* ISB 0: stamped at the end; start/end as high+low words; 2 packets on if 0. */
+	assert_int_equal(b[6].type, 5);
+	assert_int_equal(h32(b[6].p + 8), 0);
+	assert_int_equal(hts(b[6].p + 12), T0 + 3);
+	assert_int_equal(hand_opts(&b[6], 20, o, 8), 5);
+	assert_opt_str(&o[0], 1, "drops");
+	for (i = 1; i < 5; i++)
+		assert_int_equal(o[i].len, 8);
+	assert_int_equal(o[1].code, 2);
+	assert_int_equal(hts(o[1].val), T0 - 10);
+	assert_int_equal(o[2].code, 3);
+	assert_int_equal(hts(o[2].val), T0 + 3);
+	assert_int_equal(o[3].code, 4);
+	assert_int_equal(h64(o[3].val), 2);
+	assert_int_equal(o[4].code, 5);
+	assert_int_equal(h64(o[4].val), 17);
+
+	/* ISB 1: one packet, no drops, no comment. */
+	assert_int_equal(h32(b[7].p + 8), 1);
+	assert_int_equal(hand_opts(&b[7], 20, o, 8), 4);
+	assert_int_equal(h64(o[2].val), 1);
+	assert_int_equal(h64(o[3].val), 0);
+	free(buf);
+}
+
+/* ---- files, modes, errors ---- */
+
+static void test_pcapng_file_mode_is_0600(void **state)
+{
+	const char *fresh = tmp_path("mode-new.pcapng"), *old = tmp_path("mode-old.pcapng");
+	struct pcapng_writer *w = NULL;
+	mode_t saved = umask(0);	/* the mode must not rely on the caller's umask */
+	struct stat st;
+	int fd;
+
+	assert_int_equal(pcapng_open(&w, fresh, NULL), 0);
+	umask(saved);
+	assert_int_equal(pcapng_close(w), 0);
+	assert_int_equal(stat(fresh, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	/* A world-readable leftover must not receive the new capture as is. */
+	fd = open(old, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	assert_int_equal(write(fd, "old", 3), 3);
+	close(fd);
+	assert_int_equal(pcapng_open(&w, old, NULL), 0);
+	assert_int_equal(pcapng_close(w), 0);
+	assert_int_equal(stat(old, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, 28);	/* truncated, then a bare SHB */
+}
+
+static void test_pcapng_missing_directory_is_enoent(void **state)
+{
+	struct pcapng_writer *w = (struct pcapng_writer *)1;
+
+	assert_int_equal(pcapng_open(&w, tmp_path("no/such/dir/x.pcapng"), "t"), -ENOENT);
+	assert_null(w);
+	assert_int_equal(pcapng_open(&w, "", "t"), -EINVAL);
+	assert_int_equal(pcapng_open(NULL, tmp_path("x"), "t"), -EINVAL);
+}
+
+/* /dev/full fails every write with ENOSPC: the first error sticks to the writer. */
+static void test_pcapng_write_error_is_sticky(void **state)
+{
+	static uint8_t big[300 * 1024];
+	struct pcapng_writer *w = NULL;
+	uint32_t id;
+
+	assert_int_equal(pcapng_open(&w, "/dev/full", "t"), 0);
+	assert_int_equal(pcapng_add_interface(w, 147, 0, "x", NULL, &id), 0);
+	assert_int_equal(pcapng_write_packet(w, id, T0, "abcd", 4, 4, 0, NULL), 0);
+	assert_int_equal(pcapng_flush(w), -ENOSPC);
+	assert_int_equal(pcapng_write_packet(w, id, T0, "abcd", 4, 4, 0, NULL), -ENOSPC);
+	assert_int_equal(pcapng_add_interface(w, 147, 0, "y", NULL, &id), -ENOSPC);
+	assert_int_equal(pcapng_write_stats(w, 0, 0, 1, 0, NULL), -ENOSPC);
+	assert_int_equal(pcapng_flush(w), -ENOSPC);
+	assert_int_equal(pcapng_close(w), -ENOSPC);
+
+	/* A block larger than the buffer goes straight to write(): same error. */
+	assert_int_equal(pcapng_open(&w, "/dev/full", "t"), 0);
+	assert_int_equal(pcapng_add_interface(w, 147, 0, "x", NULL, &id), 0);
+	assert_int_equal(pcapng_write_packet(w, id, T0, big, sizeof(big), sizeof(big), 0, NULL),
+			 -ENOSPC);
+	assert_int_equal(pcapng_write_packet(w, id, T0, "abcd", 4, 4, 0, NULL), -ENOSPC);
+	assert_int_equal(pcapng_close(w), -ENOSPC);
+	assert_int_equal(pcapng_close(NULL), 0);
+	assert_int_equal(pcapng_bytes_written(NULL), 0);
+}
+
+/* Refused calls write nothing: the file holds exactly the accepted blocks. */
+static void test_pcapng_bad_arguments_are_einval_and_write_nothing(void **state)
+{
+	static char long_comment[70000];
+	const char *path = tmp_path("badargs.pcapng");
+	struct pcapng_writer *w = NULL;
+	struct pcapng_reader *r = NULL;
+	struct pcapng_block b;
+	uint64_t before;
+	uint32_t id;
+	int kinds[8], n = 0, ret;
+
+	memset(long_comment, 'x', sizeof(long_comment) - 1);
+	assert_int_equal(pcapng_open(&w, path, long_comment), -EINVAL);
+	assert_int_equal(pcapng_open(&w, path, "t"), 0);
+	assert_int_equal(pcapng_write_packet(w, 0, T0, "ab", 2, 2, 0, NULL), -EINVAL);
+	assert_int_equal(pcapng_add_interface(w, 101, 100, long_comment, NULL, &id), -EINVAL);
+	assert_int_equal(pcapng_add_interface(w, 101, 100, NULL, long_comment, &id), -EINVAL);
+	assert_int_equal(pcapng_add_interface(w, 101, 100, NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(pcapng_add_interface(NULL, 101, 100, NULL, NULL, &id), -EINVAL);
+	assert_int_equal(pcapng_add_interface(w, 101, 100, "ok", NULL, &id), 0);
+	before = pcapng_bytes_written(w);
+
+	assert_int_equal(pcapng_write_packet(w, 1, T0, "ab", 2, 2, 0, NULL), -EINVAL);
+	assert_int_equal(pcapng_write_packet(w, 0, T0, "ab", 2, 1, 0, NULL), -EINVAL);
+	assert_int_equal(pcapng_write_packet(w, 0, T0, NULL, 2, 2, 0, NULL), -EINVAL);
+	assert_int_equal(pcapng_write_packet(w, 0, T0, "ab", 2, 2, 3, NULL), -EINVAL);
+	assert_int_equal(pcapng_write_packet(w, 0, T0, "ab", 2, 2, -1, NULL), -EINVAL);
+	assert_int_equal(pcapng_write_packet(w, 0, T0, "ab", 2, 2, 0, long_comment), -EINVAL);
+	/* Over the interface's snaplen of 100; data is never read. */
+	assert_int_equal(pcapng_write_packet(w, 0, T0, "ab", 101, 101, 0, NULL), -EINVAL);
+	assert_int_equal(pcapng_write_packet(NULL, 0, T0, "ab", 2, 2, 0, NULL), -EINVAL);
+	assert_int_equal(pcapng_write_stats(w, 1, 0, 1, 0, NULL), -EINVAL);
+	assert_int_equal(pcapng_write_stats(w, 0, 2, 1, 0, NULL), -EINVAL);
+	assert_int_equal(pcapng_write_stats(w, 0, 0, 1, 0, long_comment), -EINVAL);
+	assert_int_equal(pcapng_write_stats(NULL, 0, 0, 1, 0, NULL), -EINVAL);
+	assert_int_equal(pcapng_flush(NULL), -EINVAL);
+	assert_int_equal(pcapng_bytes_written(w), before);
+
+	/* 65535 bytes is the longest comment an option holds. */
+	long_comment[65535] = '\0';
+	assert_int_equal(pcapng_write_packet(w, 0, T0, "ab", 2, 2, 0, long_comment), 0);
+	assert_int_equal(pcapng_close(w), 0);
+
+	assert_int_equal(pcapng_reader_open(&r, path), 0);
+	while ((ret = pcapng_reader_next(r, &b)) == 1) {
+		assert_true(n < 8);
+		kinds[n++] = b.kind;
+		if (b.kind == PCAPNG_EPB)
+			assert_int_equal(strlen(b.comment), 65535);
+	}
+	assert_int_equal(ret, 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(kinds[0], PCAPNG_SHB);
+	assert_int_equal(kinds[1], PCAPNG_IDB);
+	assert_int_equal(kinds[2], PCAPNG_EPB);
+	pcapng_reader_close(r);
+}
+
+static void fill(uint8_t *p, size_t n, unsigned seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 7 + seed * 13 + (i >> 8));
+}
+
+/* Blocks larger than the 256 KiB buffer bypass it; the order of blocks must hold. */
+static void test_pcapng_blocks_larger_than_buffer_keep_order(void **state)
+{
+	static const uint32_t sizes[] = { 10, 1 << 20, 11, 262144 - 28, 262144 - 27, 3, 300000, 5 };
+	const size_t npk = sizeof(sizes) / sizeof(sizes[0]);
+	const char *path = tmp_path("big.pcapng");
+	struct pcapng_writer *w = NULL;
+	uint8_t *data = malloc(1 << 20), *buf, *want = malloc(1 << 20);
+	struct hblock b[16];
+	uint32_t id;
+	size_t i, len;
+
+	assert_non_null(data);
+	assert_non_null(want);
+	assert_int_equal(pcapng_open(&w, path, "t"), 0);
+	assert_int_equal(pcapng_add_interface(w, 147, 0, NULL, NULL, &id), 0);
+	for (i = 0; i < npk; i++) {
+		fill(data, sizes[i], (unsigned)i);
+		assert_int_equal(pcapng_write_packet(w, id, T0 + i, data, sizes[i], sizes[i],
+						     0, NULL), 0);
+	}
+	len = (size_t)pcapng_bytes_written(w);
+	assert_int_equal(pcapng_close(w), 0);
+	free(data);
+
+	buf = slurp(path, &i);
+	assert_int_equal(i, len);
+	assert_int_equal(hand_blocks(buf, len, b, 16), 2 + npk);
+	for (i = 0; i < npk; i++) {
+		const struct hblock *e = &b[2 + i];
+
+		assert_int_equal(e->type, 6);
+		assert_int_equal(hts(e->p + 12), T0 + i);
+		assert_int_equal(h32(e->p + 20), sizes[i]);
+		fill(want, sizes[i], (unsigned)i);
+		assert_memory_equal(e->p + 28, want, sizes[i]);
+	}
+	free(want);
+	free(buf);
+}
+
+/* The largest block the writer makes is one the reader accepts; one word more is refused. */
+static void test_pcapng_largest_block_is_readable(void **state)
+{
+	const uint32_t max_caplen = 16 * 1024 * 1024 - 32 - 4;	/* block of 16 MiB - 4 */
+	const char *path = tmp_path("max.pcapng");
+	struct pcapng_writer *w = NULL;
+	struct pcapng_reader *r = NULL;
+	struct pcapng_block b;
+	uint8_t *data = malloc(max_caplen + 4);
+	uint32_t id;
+
+	assert_non_null(data);
+	fill(data, max_caplen + 4, 3);
+	assert_int_equal(pcapng_open(&w, path, "t"), 0);
+	assert_int_equal(pcapng_add_interface(w, 147, 0, NULL, NULL, &id), 0);
+	assert_int_equal(pcapng_write_packet(w, id, T0, data, max_caplen + 1, max_caplen + 1,
+					     0, NULL), -EINVAL);
+	assert_int_equal(pcapng_write_packet(w, id, T0, data, max_caplen, max_caplen, 0, NULL), 0);
+	assert_int_equal(pcapng_write_packet(w, id, T0, data, max_caplen - 4, max_caplen - 4,
+					     PCAPNG_DIR_INBOUND, NULL), -EINVAL);
+	assert_int_equal(pcapng_close(w), 0);
+
+	assert_int_equal(pcapng_reader_open(&r, path), 0);
+	assert_int_equal(pcapng_reader_next(r, &b), 1);
+	assert_int_equal(pcapng_reader_next(r, &b), 1);
+	assert_int_equal(pcapng_reader_next(r, &b), 1);
+	assert_int_equal(b.kind, PCAPNG_EPB);
+	assert_int_equal(b.caplen, max_caplen);
+	assert_memory_equal(b.data, data, max_caplen);
+	assert_int_equal(pcapng_reader_next(r, &b), 0);
+	pcapng_reader_close(r);
+	free(data);
+}
+
+/* "-" writes to fd 1 and leaves it open for the process. */
+static void test_pcapng_stdout_is_flushed_not_closed(void **state)
+{
+	const char *path = tmp_path("stdout.pcapng");
+	struct pcapng_writer *w = NULL;
+	int saved, fd, ret_open, ret_if, ret_pkt, ret_close, fd1_open;
+	ssize_t marker;
+	struct hblock b[8];
+	uint8_t *buf;
+	uint32_t id = 99;
+	size_t len;
+
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_int_equal(dup2(fd, 1), 1);
+	close(fd);
+	/* No cmocka output until stdout is back: it would land in the file. */
+	ret_open = pcapng_open(&w, "-", "t");
+	ret_if = ret_open ? ret_open : pcapng_add_interface(w, 101, 0, NULL, NULL, &id);
+	ret_pkt = ret_open ? ret_open : pcapng_write_packet(w, id, T0, "hello", 5, 5, 0, NULL);
+	ret_close = pcapng_close(w);
+	fd1_open = fcntl(1, F_GETFD) != -1;
+	marker = write(1, "END!", 4);
+	dup2(saved, 1);
+	close(saved);
+
+	assert_int_equal(ret_open, 0);
+	assert_int_equal(ret_if, 0);
+	assert_int_equal(ret_pkt, 0);
+	assert_int_equal(ret_close, 0);
+	assert_true(fd1_open);
+	assert_int_equal(marker, 4);
+	buf = slurp(path, &len);
+	assert_true(len > 4);
+	assert_memory_equal(buf + len - 4, "END!", 4);
+	assert_int_equal(hand_blocks(buf, len - 4, b, 8), 3);
+	assert_memory_equal(b[2].p + 28, "hello", 5);
+	free(buf);
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	alarms++;
+}
+
+/* The reading end of the pipe: slow, so the writer blocks and signals cut its writes short. */
+static void slow_reader(int rfd, const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (out < 0)
+		_exit(2);
+	while ((n = read(rfd, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n)
+			_exit(3);
+		usleep(20);
+	}
+	_exit(n < 0 ? 4 : 0);
+}
+
+/*
+ * A signal without SA_RESTART during a blocked write() to a pipe makes it
+ * return short (or EINTR): every byte must still arrive, in order.
+ */
+static void test_pcapng_pipe_with_signals_loses_nothing(void **state)
+{
+	const char *out_path = tmp_path("pipe.pcapng");
+	struct itimerval tv = { { 0, 300 }, { 0, 300 } }, off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa = { .sa_handler = on_alarm }, old_sa;
+	struct pcapng_writer *w = NULL;
+	int pfd[2], status, ret_open, ret = 0, ret_close;
+	uint8_t *data = malloc(400000), *want = malloc(400000), *buf;
+	char wpath[64];
+	struct hblock *b = calloc(256, sizeof(*b));
+	uint32_t id, size;
+	uint64_t written = 0;
+	size_t len;
+	pid_t child;
+	int i, n;
+
+	assert_non_null(data);
+	assert_non_null(want);
+	assert_non_null(b);
+	assert_int_equal(pipe(pfd), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(pfd[1]);
+		slow_reader(pfd[0], out_path);
+	}
+	close(pfd[0]);
+	snprintf(wpath, sizeof(wpath), "/proc/self/fd/%d", pfd[1]);
+	ret_open = pcapng_open(&w, wpath, "t");
+	close(pfd[1]);		/* the writer has its own open of the pipe */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old_sa);
+	alarms = 0;
+	setitimer(ITIMER_REAL, &tv, NULL);
+	if (!ret_open)
+		ret = pcapng_add_interface(w, 147, 0, NULL, NULL, &id);
+	for (i = 0; !ret_open && !ret && i < 200; i++) {
+		size = i % 10 == 9 ? 400000 : 20000 + (uint32_t)i * 97;
+		fill(data, size, (unsigned)i);
+		ret = pcapng_write_packet(w, id, T0 + (uint64_t)i, data, size, size, 0, NULL);
+	}
+	written = pcapng_bytes_written(w);
+	ret_close = pcapng_close(w);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old_sa, NULL);
+	while (waitpid(child, &status, 0) < 0)
+		assert_int_equal(errno, EINTR);
+
+	assert_int_equal(ret_open, 0);
+	assert_int_equal(ret, 0);
+	assert_int_equal(ret_close, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	print_message("%d signals during the writes\n", (int)alarms);
+	buf = slurp(out_path, &len);
+	assert_int_equal(len, written);
+	n = hand_blocks(buf, len, b, 256);
+	assert_int_equal(n, 2 + 200);
+	for (i = 0; i < 200; i++) {
+		size = i % 10 == 9 ? 400000 : 20000 + (uint32_t)i * 97;
+		fill(want, size, (unsigned)i);
+		assert_int_equal(h32(b[2 + i].p + 20), size);
+		assert_memory_equal(b[2 + i].p + 28, want, size);
+	}
+	free(buf);
+	free(b);
+	free(data);
+	free(want);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pcapng_libpcap_reads_raw_ip_file),
+		cmocka_unit_test(test_pcapng_libpcap_reads_two_ethernet_interfaces),
+		cmocka_unit_test(test_pcapng_strict_reader_reads_back_every_field),
+		cmocka_unit_test(test_pcapng_tshark_dissects_fields_comments_checksums),
+		cmocka_unit_test(test_pcapng_block_layout_by_hand),
+		cmocka_unit_test(test_pcapng_file_mode_is_0600),
+		cmocka_unit_test(test_pcapng_missing_directory_is_enoent),
+		cmocka_unit_test(test_pcapng_write_error_is_sticky),
+		cmocka_unit_test(test_pcapng_bad_arguments_are_einval_and_write_nothing),
+		cmocka_unit_test(test_pcapng_blocks_larger_than_buffer_keep_order),
+		cmocka_unit_test(test_pcapng_largest_block_is_readable),
+		cmocka_unit_test(test_pcapng_stdout_is_flushed_not_closed),
+		cmocka_unit_test(test_pcapng_pipe_with_signals_loses_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+}
