@@ -170,6 +170,8 @@ static void drain(struct flow_table *ft, struct flow *f, int dir)
 
 	while ((p = s->head) && p->ev.pos <= s->next) {
 		s->head = p->next;
+		if (!s->head)
+			s->tail = NULL;
 		ft->pending_bytes -= p->ev.len;
 		deliver_overlapping(ft, f, &p->ev);
 		free(p);
@@ -207,6 +209,7 @@ static void remove_flow(struct flow_table *ft, struct flow *f, enum close_reason
 			f->s[dir].head = p->next;
 			free(p);
 		}
+		f->s[dir].tail = NULL;
 	}
 	ft->nflows--;
 	free(f);
@@ -254,10 +257,19 @@ static int hold(struct flow_table *ft, struct flow *f, const struct tlstap_data_
 		return -ENOMEM;
 	memcpy(&p->ev, ev, sizeof(*ev) + ev->len);
 	p->stamp = ft->stamp;
-	for (pp = &s->head; *pp && (*pp)->ev.pos <= ev->pos; pp = &(*pp)->next)
-		;
-	p->next = *pp;
-	*pp = p;
+	/* Chunks mostly come in order behind a hole: append in O(1). */
+	if (s->tail && s->tail->ev.pos <= ev->pos) {
+		p->next = NULL;
+		s->tail->next = p;
+		s->tail = p;
+	} else {
+		for (pp = &s->head; *pp && (*pp)->ev.pos <= ev->pos; pp = &(*pp)->next)
+			;
+		p->next = *pp;
+		*pp = p;
+		if (!p->next)
+			s->tail = p;
+	}
 	ft->pending_bytes += ev->len;
 	return 0;
 }

@@ -27,6 +27,7 @@ struct flow {
 	struct flow_stream {
 		__u64 next;		/* position of the next byte to deliver */
 		struct pending *head;	/* out-of-order chunks, sorted by pos */
+		struct pending *tail;
 		__u64 lost_bytes;
 	} s[2];
 	/* private */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "tlstap.skel.h"
@@ -293,14 +294,14 @@ static int on_record(void *ctx, void *data, size_t size)
 /* One round: every ring read once (fairly), then whatever that settles. */
 static int read_round(struct rings *rings, struct flow_table *ft, __u64 round)
 {
-	long long lowest;
+	int all;
 
 	flows_set_stamp(ft, round);
-	lowest = rings_read_round(rings, round);
-	if (lowest < 0)
-		return (int)lowest;
-	flows_resolve(ft, (__u64)lowest);
-	return (__u64)lowest == round;	/* 1: every ring read to its end */
+	all = rings_read_round(rings, round);
+	if (all < 0)
+		return all;
+	flows_resolve(ft, rings_safe_round(rings));
+	return all;	/* 1: every ring read to its end */
 }
 
 static void read_bpf_stats(struct tlstap_bpf *skel, struct tlstap_stats *sum)
@@ -448,6 +449,9 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		pr_warn("no TLS function could be probed: %s\n", strerror(-err));
 		goto cleanup;
 	}
+	/* Ahead of the traced programs, so the rings are read as fast as filled. */
+	if (o->nice && setpriority(PRIO_PROCESS, 0, o->nice))
+		pr_info("cannot set niceness %d: %s\n", o->nice, strerror(errno));
 	print_tracing(o, n, tl->n);
 
 	if (o->duration_ms)

@@ -20,6 +20,7 @@ enum {
 	OPT_LIST,
 	OPT_EMPTY_PROBES,
 	OPT_PROBE_MODE,
+	OPT_NICE,
 };
 
 static const struct option long_opts[] = {
@@ -35,6 +36,7 @@ static const struct option long_opts[] = {
 	{ "list-targets", no_argument, NULL, OPT_LIST },
 	{ "empty-probes", no_argument, NULL, OPT_EMPTY_PROBES },
 	{ "probe-mode", required_argument, NULL, OPT_PROBE_MODE },
+	{ "nice", required_argument, NULL, OPT_NICE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -72,6 +74,9 @@ void opts_usage(FILE *f)
 "                           everything); bytes left out are counted as lost\n"
 "  -B, --buffer-size KIB    ring buffer per CPU in KiB, rounded up to a power\n"
 "                           of two (default %d)\n"
+"      --nice N             run the collector at niceness N, -20 to 19 (default\n"
+"                           %d: ahead of busy traced programs, so it keeps up\n"
+"                           with them; 0 leaves the priority alone)\n"
 "  -c, --count N            stop after N data events\n"
 "  -d, --duration SECONDS   stop after SECONDS (decimals allowed)\n"
 "  -v, --verbose            say what is probed and why (twice: debug)\n"
@@ -88,7 +93,7 @@ void opts_usage(FILE *f)
 "  tlstap --comm nginx -o hex   # nginx only, hexdump\n"
 "  tlstap -l /opt/app/bin/app   # a program with OpenSSL linked in\n"
 "  tlstap -o json -c 100 | jq -r .data | base64 -d\n",
-		OPTS_MAX_PIDS, OPTS_DEFAULT_BUFFER_KIB);
+		OPTS_MAX_PIDS, OPTS_DEFAULT_BUFFER_KIB, OPTS_DEFAULT_NICE);
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -185,6 +190,7 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 	memset(o, 0, sizeof(*o));
 	o->out = OUT_TEXT;
 	o->buffer_kib = OPTS_DEFAULT_BUFFER_KIB;
+	o->nice = OPTS_DEFAULT_NICE;
 	err[0] = '\0';
 	optind = 0;	/* full reset: opts_parse may run more than once */
 	opterr = 0;
@@ -260,6 +266,17 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 		case OPT_EMPTY_PROBES:
 			o->empty_probes = true;
 			break;
+		case OPT_NICE: {
+			long v;
+			char *end;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < -20 || v > 19)
+				return fail(err, errlen, "--nice: '%s' is not a niceness from -20 to 19", optarg);
+			o->nice = (int)v;
+			break;
+		}
 		case OPT_PROBE_MODE:
 			if (!strcmp(optarg, "auto"))
 				o->probe_exported = false;

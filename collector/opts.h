@@ -31,6 +31,7 @@ struct tlstap_opts {
 	int verbose;
 	bool list_targets;
 	bool probe_exported;	/* --probe-mode exported */
+	int nice;		/* the collector's scheduling niceness */
 	bool empty_probes;	/* benchmark floor: probes that do nothing */
 };
 
@@ -40,6 +41,8 @@ enum opts_result {
 };
 
 #define OPTS_DEFAULT_BUFFER_KIB	8192
+/* Ahead of the traced programs: a starved collector loses data. */
+#define OPTS_DEFAULT_NICE	(-10)
 
 /*
  * Parses argv into *o. Returns OPTS_RUN, OPTS_EXIT_OK, or -EINVAL with a

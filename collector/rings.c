@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include "log.h"
 #include "rings.h"
@@ -41,10 +42,16 @@ int rings_create(struct rings *r, struct bpf_map *outer, size_t ring_bytes,
 	struct epoll_event ev = { .events = EPOLLIN };
 	int cpu, fd;
 
+	long page = sysconf(_SC_PAGESIZE);
+	void *m;
+
 	r->fds = calloc((size_t)r->ncpus, sizeof(*r->fds));
 	r->rb = calloc((size_t)r->ncpus, sizeof(*r->rb));
-	r->drained = calloc((size_t)r->ncpus, sizeof(*r->drained));
-	if (!r->fds || !r->rb || !r->drained)
+	r->prod_pos = calloc((size_t)r->ncpus, sizeof(*r->prod_pos));
+	r->cons_pos = calloc((size_t)r->ncpus, sizeof(*r->cons_pos));
+	r->pages = calloc((size_t)r->ncpus * 2, sizeof(*r->pages));
+	r->hist = calloc((size_t)r->ncpus * RINGS_HISTORY, sizeof(*r->hist));
+	if (!r->fds || !r->rb || !r->prod_pos || !r->cons_pos || !r->pages || !r->hist)
 		return -ENOMEM;
 	for (cpu = 0; cpu < r->ncpus; cpu++)
 		r->fds[cpu] = -1;
@@ -62,6 +69,17 @@ int rings_create(struct rings *r, struct bpf_map *outer, size_t ring_bytes,
 		r->rb[cpu] = ring_buffer__new(fd, fn, ctx, NULL);
 		if (!r->rb[cpu])
 			return -errno;
+		/* The consumer page comes first, then the producer page. */
+		m = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			return -errno;
+		r->pages[2 * cpu] = m;
+		r->cons_pos[cpu] = m;
+		m = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, page);
+		if (m == MAP_FAILED)
+			return -errno;
+		r->pages[2 * cpu + 1] = m;
+		r->prod_pos[cpu] = m;
 		ev.data.u32 = (__u32)cpu;
 		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
 			return -errno;
@@ -78,22 +96,45 @@ int rings_wait(struct rings *r, int timeout_ms)
 	return 0;
 }
 
-long long rings_read_round(struct rings *r, __u64 round)
+int rings_read_round(struct rings *r, __u64 round)
 {
-	__u64 lowest = UINT64_MAX;
-	int cpu, err;
+	__u64 *snap = &r->hist[(round % RINGS_HISTORY) * (size_t)r->ncpus];
+	int cpu, err, all = 1;
 
+	for (cpu = 0; cpu < r->ncpus; cpu++)
+		snap[cpu] = __atomic_load_n(r->prod_pos[cpu], __ATOMIC_ACQUIRE);
+	r->hist_round[round % RINGS_HISTORY] = round;
 	for (cpu = 0; cpu < r->ncpus; cpu++) {
 		r->budget_left = r->budget;
 		err = ring_buffer__consume(r->rb[cpu]);
-		if (err >= 0)
-			r->drained[cpu] = round;
-		else if (err != RINGS_BUDGET_SPENT)
+		if (err == RINGS_BUDGET_SPENT)
+			all = 0;
+		else if (err < 0)
 			return err;
-		if (r->drained[cpu] < lowest)
-			lowest = r->drained[cpu];
 	}
-	return (long long)lowest;
+	return all;
+}
+
+__u64 rings_safe_round(const struct rings *r)
+{
+	__u64 newest = 0, round;
+	const __u64 *snap;
+	int i, cpu;
+
+	for (i = 0; i < RINGS_HISTORY; i++)
+		if (r->hist_round[i] > newest)
+			newest = r->hist_round[i];
+	for (round = newest; round > 0 && newest - round < RINGS_HISTORY; round--) {
+		if (r->hist_round[round % RINGS_HISTORY] != round)
+			return 0;
+		snap = &r->hist[(round % RINGS_HISTORY) * (size_t)r->ncpus];
+		for (cpu = 0; cpu < r->ncpus; cpu++)
+			if (__atomic_load_n(r->cons_pos[cpu], __ATOMIC_ACQUIRE) < snap[cpu])
+				break;
+		if (cpu == r->ncpus)
+			return round;
+	}
+	return 0;
 }
 
 void rings_free(struct rings *r)
@@ -111,9 +152,16 @@ void rings_free(struct rings *r)
 		close(r->template_fd);
 	if (r->epfd >= 0)
 		close(r->epfd);
+	if (r->pages)
+		for (cpu = 0; cpu < 2 * r->ncpus; cpu++)
+			if (r->pages[cpu])
+				munmap(r->pages[cpu], (size_t)sysconf(_SC_PAGESIZE));
 	free(r->fds);
 	free(r->rb);
-	free(r->drained);
+	free(r->prod_pos);
+	free(r->cons_pos);
+	free(r->pages);
+	free(r->hist);
 	memset(r, 0, sizeof(*r));
 	r->template_fd = -1;
 	r->epfd = -1;

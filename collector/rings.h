@@ -14,10 +14,17 @@
  */
 #define RINGS_BUDGET_SPENT	(-EAGAIN)
 
+/* Rounds whose producer positions are remembered for the reordering protocol. */
+#define RINGS_HISTORY	1024
+
 struct rings {
 	int *fds;		/* one ring per possible CPU */
 	struct ring_buffer **rb;	/* a reader per ring */
-	__u64 *drained;		/* per ring: last round it was read to its end */
+	/* Each ring's positions, mapped read-only from the kernel's pages. */
+	const volatile __u64 **prod_pos, **cons_pos;
+	void **pages;		/* 2 mappings per ring, for munmap */
+	__u64 *hist;		/* [RINGS_HISTORY][ncpus] producer positions */
+	__u64 hist_round[RINGS_HISTORY];
 	int ncpus;
 	int template_fd;
 	int epfd;		/* readable when any ring asks to be read */
@@ -33,11 +40,18 @@ int rings_create(struct rings *r, struct bpf_map *outer, size_t ring_bytes,
 /* Waits until a ring wakes us or timeout_ms passes: 0, or -errno (-EINTR). */
 int rings_wait(struct rings *r, int timeout_ms);
 /*
- * Reads every ring once, each until it is empty or the callback says its
- * budget is spent; marks the rings read to their end with round. Returns
- * the lowest round every ring was read to its end in, or -errno.
+ * Starts a round: remembers every ring's producer position, then reads
+ * every ring once, each until it is empty or the callback says its budget
+ * is spent. Returns 1 when every ring was read to its end, 0 if not, or
+ * -errno.
  */
-long long rings_read_round(struct rings *r, __u64 round);
+int rings_read_round(struct rings *r, __u64 round);
+/*
+ * The latest round whose producer positions every ring has been read past:
+ * a record read in an earlier round was committed before that snapshot, and
+ * so was everything committed before it, on any CPU. 0 when none.
+ */
+__u64 rings_safe_round(const struct rings *r);
 void rings_free(struct rings *r);
 
 #endif
