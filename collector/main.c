@@ -16,7 +16,10 @@
 #include "log.h"
 #include "opts.h"
 #include "output.h"
+#include "pcap_out.h"
 #include "probe_table.h"
+#include "replay.h"
+#include "sinks.h"
 #include "rings.h"
 #include "targets.h"
 
@@ -377,6 +380,8 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	struct tlstap_bpf *skel;
 	struct flow_table *ft = NULL;
 	struct consumer consumer = {};
+	struct pcap_out *pcap = NULL;
+	struct sinks sinks = {};
 	struct output out;
 	struct tlstap_stats bs;
 	struct bpf_link *link;
@@ -415,7 +420,22 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		bpf_map_update_elem(bpf_map__fd(skel->maps.pid_filter), &o->pids[i], &one, BPF_ANY);
 
 	output_init(&out, o->out, stdout, o->count);
-	ft = flows_new(&output_callbacks, &out, MAX_FLOWS);
+	sinks_add(&sinks, &output_callbacks, &out);
+	if (o->write_path) {
+		struct pcap_out_opts po = {
+			.path = o->write_path, .rotate_bytes = o->rotate_bytes,
+			.rotate_secs = o->rotate_secs, .max_files = o->max_files,
+			.mono_to_real_ns = out.mono_to_real_ns,
+		};
+
+		err = pcap_out_open(&pcap, &po);
+		if (err) {
+			pr_warn("cannot write %s: %s\n", o->write_path, strerror(-err));
+			goto cleanup;
+		}
+		sinks_add(&sinks, &pcap_out_callbacks, pcap);
+	}
+	ft = flows_new(&sinks_callbacks, &sinks, MAX_FLOWS);
 	if (!ft) {
 		err = -ENOMEM;
 		goto cleanup;
@@ -468,11 +488,18 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		err = flush_output();
 		if (err)
 			break;
+		if (pcap && pcap_out_tick(pcap))
+			break;	/* a write error, or -G -W has written its files */
 		if (deadline && now_ms() >= deadline)
 			break;
 	}
 	if (err < 0) {
 		pr_warn("cannot write the output: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	if (pcap && pcap_out_error(pcap) && pcap_out_error(pcap) != -ECANCELED) {
+		err = pcap_out_error(pcap);
+		pr_warn("cannot write %s: %s\n", o->write_path, strerror(-err));
 		goto cleanup;
 	}
 
@@ -485,6 +512,14 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	}
 	flows_finish(ft);
 	output_finish(&out);
+	if (pcap) {
+		err = pcap_out_close(pcap);
+		pcap = NULL;
+		if (err) {
+			pr_warn("cannot write %s: %s\n", o->write_path, strerror(-err));
+			goto cleanup;
+		}
+	}
 	read_bpf_stats(skel, &bs);
 	print_summary(&out, flows_stats(ft), &bs, o->out == OUT_JSON && err == 0 ? stdout : NULL);
 	err = flush_output();
@@ -497,7 +532,39 @@ cleanup:
 	links_destroy(&links);
 	rings_free(&rings);
 	flows_free(ft);
+	pcap_out_close(pcap);
 	tlstap_bpf__destroy(skel);
+	return err;
+}
+
+/* -r: the same flows and printers, fed from a file. */
+static int run_replay(const struct tlstap_opts *o)
+{
+	struct flow_table *ft;
+	struct output out;
+	char why[256] = "";
+	long n;
+	int err = 0;
+
+	output_init(&out, o->out, stdout, o->count);
+	out.mono_to_real_ns = 0;	/* file times are wall-clock already */
+	ft = flows_new(&output_callbacks, &out, MAX_FLOWS);
+	if (!ft)
+		return -ENOMEM;
+	n = replay_file(o->read_path, ft, why, sizeof(why));
+	if (n < 0) {
+		pr_warn("cannot read %s: %s\n", o->read_path, why[0] ? why : strerror((int)-n));
+		err = (int)n;
+	} else if (n == 0) {
+		pr_warn("%s holds no tlstap data packets\n", o->read_path);
+	}
+	flows_finish(ft);
+	output_finish(&out);
+	if (!err && flush_output() < 0) {
+		pr_warn("cannot write the output: %s\n", strerror(errno));
+		err = -EIO;
+	}
+	flows_free(ft);
 	return err;
 }
 
@@ -519,6 +586,10 @@ int main(int argc, char **argv)
 	libbpf_set_print(log_libbpf);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
 
+	if (o.read_path) {
+		signal(SIGPIPE, SIG_IGN);
+		return run_replay(&o) ? 1 : 0;
+	}
 	if (!o.list_targets && check_system())
 		return 1;
 	err = find_targets(&o, &tl);

@@ -29,6 +29,11 @@ static const struct option long_opts[] = {
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "lib", required_argument, NULL, 'l' },
 	{ "output", required_argument, NULL, 'o' },
+	{ "write", required_argument, NULL, 'w' },
+	{ "read", required_argument, NULL, 'r' },
+	{ "file-size", required_argument, NULL, 'C' },
+	{ "rotate-seconds", required_argument, NULL, 'G' },
+	{ "file-count", required_argument, NULL, 'W' },
 	{ "count", required_argument, NULL, 'c' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "snaplen", required_argument, NULL, 's' },
@@ -69,7 +74,19 @@ void opts_usage(FILE *f)
 "\n"
 "Output (stdout; diagnostics go to stderr):\n"
 "  -o, --output MODE        text (default), json (one object per line), hex,\n"
-"                           or none\n"
+"                           or none (the default with -w)\n"
+"  -w, --write FILE         also write pcapng that Wireshark dissects: each\n"
+"                           connection a TCP connection whose sequence numbers\n"
+"                           are plaintext positions, one interface per process\n"
+"                           (mode 0600; - for stdout: tlstap -w - | wireshark -k -i -)\n"
+"  -C, --file-size MB       with -w: start a new file once one reaches MB\n"
+"                           (millions of bytes): FILE, FILE1, FILE2...\n"
+"  -G, --rotate-seconds S   with -w: start a new file every S seconds (FILE may\n"
+"                           hold strftime patterns such as %%H%%M%%S)\n"
+"  -W, --file-count N       with -C: reuse N file names in a ring; with -G:\n"
+"                           stop after N files\n"
+"  -r, --read FILE          print a pcapng file tlstap wrote, with -o, as if live\n"
+"                           (no root needed)\n"
 "  -s, --snaplen BYTES      capture at most BYTES of each TLS call (default 0:\n"
 "                           everything); bytes left out are counted as lost\n"
 "  -B, --buffer-size KIB    ring buffer per CPU in KiB, rounded up to a power\n"
@@ -92,6 +109,9 @@ void opts_usage(FILE *f)
 "  tlstap -p 1234 -o json       # one process, JSON lines\n"
 "  tlstap --comm nginx -o hex   # nginx only, hexdump\n"
 "  tlstap -l /opt/app/bin/app   # a program with OpenSSL linked in\n"
+"  tlstap -w tls.pcapng         # for Wireshark; then: tlstap -r tls.pcapng\n"
+"  tlstap -w - | wireshark -k -i -\n"
+"  tlstap -w cap -C 100 -W 5    # at most 5 files of 100 MB\n"
 "  tlstap -o json -c 100 | jq -r .data | base64 -d\n",
 		OPTS_MAX_PIDS, OPTS_DEFAULT_BUFFER_KIB, OPTS_DEFAULT_NICE);
 }
@@ -181,6 +201,28 @@ static int parse_duration(const char *arg, uint64_t *ms)
 	return 0;
 }
 
+/* Options that only make sense together, or not at all. */
+static int check_combinations(struct tlstap_opts *o, char *err, size_t errlen)
+{
+	if ((o->rotate_bytes || o->rotate_secs || o->max_files) && !o->write_path)
+		return fail(err, errlen, "-C, -G and -W need -w FILE");
+	if (o->max_files && !o->rotate_bytes && !o->rotate_secs)
+		return fail(err, errlen, "-W needs -C or -G");
+	if (o->write_path && !strcmp(o->write_path, "-")) {
+		if (o->out_given && o->out != OUT_NONE)
+			return fail(err, errlen, "-w - writes pcapng to stdout: no -o output can go there too");
+		if (o->rotate_bytes || o->rotate_secs)
+			return fail(err, errlen, "-w - cannot rotate: -C and -G need a file name");
+	}
+	if (o->write_path && !o->out_given)
+		o->out = OUT_NONE;	/* like tcpdump -w: the file, nothing on the terminal */
+	if (o->read_path && (o->write_path || o->npids || o->nlibs || o->has_uid || o->has_comm ||
+			     o->list_targets || o->empty_probes || o->snaplen || o->duration_ms))
+		return fail(err, errlen,
+			    "-r replays a file: tracing options (-w, -p, -l, --uid, --comm, -s, -d, ...) do not apply");
+	return OPTS_RUN;
+}
+
 int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t errlen)
 {
 	struct passwd *pw;
@@ -195,7 +237,7 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 	optind = 0;	/* full reset: opts_parse may run more than once */
 	opterr = 0;
 
-	while ((c = getopt_long(argc, argv, ":p:l:o:c:d:s:B:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:l:o:w:r:C:G:W:c:d:s:B:vhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pids(optarg, o, err, errlen))
@@ -227,7 +269,34 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 				return fail(err, errlen, "--lib: at most %d files", OPTS_MAX_LIBS);
 			o->libs[o->nlibs++] = optarg;
 			break;
+		case 'w':
+			if (!*optarg)
+				return fail(err, errlen, "--write: empty file name");
+			o->write_path = optarg;
+			break;
+		case 'r':
+			if (!*optarg)
+				return fail(err, errlen, "--read: empty file name");
+			o->read_path = optarg;
+			break;
+		case 'C':
+			if (parse_u64(optarg, 1, 1000000, &v))
+				return fail(err, errlen, "--file-size: '%s' is not a size in MB from 1 to 1000000",
+					    optarg);
+			o->rotate_bytes = v * 1000000;
+			break;
+		case 'G':
+			if (parse_u64(optarg, 1, 86400 * 366, &o->rotate_secs))
+				return fail(err, errlen, "--rotate-seconds: '%s' is not a positive number of seconds",
+					    optarg);
+			break;
+		case 'W':
+			if (parse_u64(optarg, 1, 1000000, &v))
+				return fail(err, errlen, "--file-count: '%s' is not a count from 1 to 1000000", optarg);
+			o->max_files = (unsigned int)v;
+			break;
 		case 'o':
+			o->out_given = true;
 			if (!strcmp(optarg, "text"))
 				o->out = OUT_TEXT;
 			else if (!strcmp(optarg, "json"))
@@ -302,7 +371,7 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 	}
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
-	return OPTS_RUN;
+	return check_combinations(o, err, errlen);
 }
 
 /* Ring size in bytes: a power of two, at least one page. */

@@ -32,6 +32,12 @@ struct tlstap_opts {
 	bool list_targets;
 	bool probe_exported;	/* --probe-mode exported */
 	int nice;		/* the collector's scheduling niceness */
+	bool out_given;		/* -o was on the command line */
+	const char *write_path;	/* -w: pcapng ("-" = stdout) */
+	uint64_t rotate_bytes;	/* -C, in bytes (MB of 1,000,000) */
+	uint64_t rotate_secs;	/* -G */
+	unsigned int max_files;	/* -W */
+	const char *read_path;	/* -r: replay a tlstap pcapng */
 	bool empty_probes;	/* benchmark floor: probes that do nothing */
 };
 

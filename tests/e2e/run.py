@@ -972,6 +972,242 @@ def test_list_targets_explains_placement(tmp):
     check("ssl_read_internal" not in out and "\tSSL_read\t" in out, "--probe-mode exported not honoured")
 
 
+def tshark(args):
+    p = subprocess.run(["tshark"] + args, capture_output=True, timeout=120)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def pcapng_isb_drops(path):
+    """Interface statistics drops, read from the file's blocks by hand (independent of tlstap)."""
+    import struct
+    data = open(path, "rb").read()
+    off, drops = 0, {}
+    while off + 12 <= len(data):
+        btype, blen = struct.unpack_from("<II", data, off)
+        if blen < 12 or off + blen > len(data):
+            raise Fail("malformed block at %d" % off)
+        if btype == 5:      # ISB
+            if_id, = struct.unpack_from("<I", data, off + 8)
+            o = off + 20
+            while o + 4 <= off + blen - 4:
+                code, olen = struct.unpack_from("<HH", data, o)
+                if code == 0:
+                    break
+                if code == 5:   # isb_ifdrop
+                    drops[if_id] = struct.unpack_from("<Q", data, o + 4)[0]
+                o += 4 + ((olen + 3) & ~3)
+        off += blen
+    return drops
+
+
+@test_in("auto")
+def test_pcapng_three_keepalive_requests_export_objects(tmp):
+    root = os.path.join(tmp, "www")
+    os.makedirs(root)
+    bodies = {}
+    for name, size in (("a.bin", 1000), ("b.bin", 70000), ("c.bin", 300000)):
+        bodies[name] = os.urandom(size)
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(bodies[name])
+    ngx = Nginx(tmp, root)
+    pcap = os.path.join(tmp, "cap.pcapng")
+    try:
+        tr = Tracer(tmp, ["-w", pcap])
+        urls = ["https://127.0.0.1:%d/%s" % (ngx.port, n) for n in sorted(bodies)]
+        outs = []
+        for n in sorted(bodies):
+            outs += ["-o", os.path.join(tmp, "got-" + n)]
+        curl = subprocess.run(["curl", "-sk", "--http1.1"] + outs + urls, timeout=60)
+        check(curl.returncode == 0, "curl failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        ngx.stop()
+    check(tr.rc == 0, "tlstap -w failed: %s" % tr.stderr)
+    check(os.stat(pcap).st_mode & 0o777 == 0o600, "pcapng file is not mode 0600")
+    rc, out, err = tshark(["-r", pcap, "-Y", "http.request", "-T", "fields", "-e", "http.request.uri",
+                           "-e", "tcp.stream"])
+    check(rc == 0, "tshark cannot read the file: %s" % err)
+    rows = [l.split("\t") for l in out.splitlines() if l]
+    check(sorted(r[0] for r in rows) == ["/a.bin", "/b.bin", "/c.bin"], "tshark lists %s" % rows)
+    check(len(set(r[1] for r in rows)) == 1, "the three requests are not on one TCP stream: %s" % rows)
+    objdir = os.path.join(tmp, "objects")
+    rc, out, err = tshark(["-r", pcap, "-q", "--export-objects", "http,%s" % objdir])
+    check(rc == 0, "tshark --export-objects failed: %s" % err)
+    for name, body in bodies.items():
+        path = os.path.join(objdir, name)
+        check(os.path.exists(path), "tshark exported no %s: %s" % (name, os.listdir(objdir)))
+        same(open(path, "rb").read(), body, "exported %s vs the file served" % name)
+    rc, out, err = tshark(["-r", pcap, "-T", "fields", "-e", "tcp.checksum.status", "-e", "ip.checksum.status",
+                           "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE"])
+    check(set(out.split()) == {"1"}, "checksums not all good (1 = good): %s" % set(out.split()))
+
+
+@test_in("auto")
+def test_pcapng_http2_headers_decoded(tmp):
+    root = os.path.join(tmp, "www")
+    os.makedirs(root)
+    with open(os.path.join(root, "h2.txt"), "w") as f:
+        f.write("hello over h2\n" * 100)
+    ngx = Nginx(tmp, root)
+    pcap = os.path.join(tmp, "h2.pcapng")
+    try:
+        tr = Tracer(tmp, ["-w", pcap])
+        curl = subprocess.run(["curl", "-sk", "--http2", "https://127.0.0.1:%d/h2.txt" % ngx.port],
+                              capture_output=True, timeout=60)
+        check(curl.returncode == 0 and curl.stdout.startswith(b"hello over h2"), "curl --http2 failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        ngx.stop()
+    # A plaintext HTTP/2 connection on a port Wireshark does not know: it
+    # needs "Decode As" HTTP/2, as it would for h2c on such a port.
+    rc, out, err = tshark(["-r", pcap, "-d", "tcp.port==%d,http2" % ngx.port, "-Y", "http2.header.name == \":path\"",
+                           "-T", "fields", "-e", "http2.header.value"])
+    check(rc == 0, "tshark failed: %s" % err)
+    check("/h2.txt" in out, "tshark did not decode :path /h2.txt from HTTP/2: %r" % out[:300])
+
+
+@test_in("auto")
+def test_pcapng_interrupted_under_load_is_valid(tmp):
+    root = os.path.join(tmp, "www")
+    os.makedirs(root)
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.write(os.urandom(4 << 20))
+    ngx = Nginx(tmp, root)
+    pcap = os.path.join(tmp, "load.pcapng")
+    curls = []
+    try:
+        tr = Tracer(tmp, ["-w", pcap])
+        for i in range(4):
+            curls.append(subprocess.Popen(["curl", "-sk"] + ["https://127.0.0.1:%d/big.bin" % ngx.port] * 20,
+                                          stdout=subprocess.DEVNULL))
+        time.sleep(1.5)
+        tr.stop()       # SIGINT in the middle of the transfers
+    finally:
+        for c in curls:
+            c.kill()
+            c.wait()
+        ngx.stop()
+    check(tr.rc == 0, "tlstap failed: %s" % tr.stderr)
+    rc, out, err = tshark(["-r", pcap, "-q", "-z", "io,stat,0"])
+    check(rc == 0 and "cut short" not in err and "appears to be damaged" not in err,
+          "tshark on the interrupted file: rc %d %s" % (rc, err))
+    p = subprocess.run([TLSTAP, "-r", pcap, "-o", "none"], capture_output=True, timeout=120)
+    check(p.returncode == 0, "tlstap -r rejects the interrupted file: %s" % p.stderr)
+
+
+@test_in("auto")
+def test_pcapng_forced_loss_is_a_sequence_gap_and_a_drop_count(tmp):
+    root = os.path.join(tmp, "www")
+    os.makedirs(root)
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.write(os.urandom(2 << 20))
+    ngx = Nginx(tmp, root)
+    pcap = os.path.join(tmp, "loss.pcapng")
+    try:
+        # 64 KiB rings: a 16 KiB chunk in most; the rest find them full.
+        tr = Tracer(tmp, ["-w", pcap, "-B", "64", "--comm", "curl"])
+        curl = subprocess.run(["curl", "-sk", "-o", "/dev/null", "https://127.0.0.1:%d/big.bin" % ngx.port],
+                              timeout=60)
+        check(curl.returncode == 0, "curl failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        ngx.stop()
+    check(tr.rc == 0, "tlstap failed: %s" % tr.stderr)
+    m = re.search(r"lost (\d+) bytes", tr.stderr)
+    check(m and int(m.group(1)) > 0, "no loss was forced: %s" % tr.stderr)
+    rc, out, err = tshark(["-r", pcap, "-Y", "tcp.analysis.lost_segment", "-T", "fields", "-e", "frame.number"])
+    check(rc == 0 and out.strip(), "tshark sees no missing segment: %s" % err)
+    drops = pcapng_isb_drops(pcap)
+    check(drops and max(drops.values()) > 0, "no interface drop count in the file: %s" % drops)
+
+
+@test_in("auto")
+def test_pcapng_read_back_reproduces_live_json(tmp):
+    srv = EchoServer(tmp)
+    pcap = os.path.join(tmp, "rr.pcapng")
+    try:
+        tr = Tracer(tmp, ["-p", str(srv.pid), "-w", pcap, "-o", "json"])
+        for size in (100, 70000):
+            subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib", "--port",
+                            str(srv.port), "--size", str(size), "--log", tmp], timeout=60, check=True)
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.stop()
+    live = [l for l in tr.raw.decode().splitlines() if '"type":"stats"' not in l]
+    p = subprocess.run([TLSTAP, "-r", pcap, "-o", "json"], capture_output=True, timeout=60)
+    check(p.returncode == 0, "tlstap -r failed: %s" % p.stderr)
+    replayed = [l for l in p.stdout.decode().splitlines() if '"type":"stats"' not in l]
+    check(len(live) > 4, "too little captured")
+    check(live == replayed, "replay differs from live:\n%s\n---\n%s" % ("\n".join(live[:6]), "\n".join(replayed[:6])))
+
+
+@test_in("auto")
+def test_pcapng_rotation_files_open_on_their_own(tmp):
+    root = os.path.join(tmp, "www")
+    os.makedirs(root)
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.write(os.urandom(1 << 20))
+    ngx = Nginx(tmp, root)
+    base = os.path.join(tmp, "rot")
+    try:
+        tr = Tracer(tmp, ["-w", base, "-C", "1", "--comm", "curl"])
+        curl = subprocess.run(["curl", "-sk", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
+                               "https://127.0.0.1:%d/big.bin" % ngx.port,
+                               "https://127.0.0.1:%d/big.bin" % ngx.port,
+                               "https://127.0.0.1:%d/big.bin" % ngx.port], timeout=60)
+        check(curl.returncode == 0, "curl failed")
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        ngx.stop()
+    files = sorted(f for f in os.listdir(tmp) if f.startswith("rot"))
+    check(len(files) >= 3, "-C 1 with 3 MiB wrote %s" % files)
+    total = 0
+    for f in files:
+        path = os.path.join(tmp, f)
+        rc, out, err = tshark(["-r", path, "-T", "fields", "-e", "tcp.flags.syn", "-e", "tcp.len"])
+        check(rc == 0, "tshark cannot open %s alone: %s" % (f, err))
+        rows = [l.split("\t") for l in out.splitlines() if l]
+        data = [r for r in rows if r[1] != "0"]
+        if data:
+            check(rows[0][0] == "1", "%s: data but no handshake first" % f)
+        total += sum(int(r[1]) for r in data)
+        check(os.path.getsize(path) < 1000000 + 70000, "%s is larger than -C allows" % f)
+    check(total >= 3 << 20, "the files hold %d payload bytes, want at least 3 MiB" % total)
+
+
+@test_in("auto")
+def test_pcapng_to_stdout_for_wireshark(tmp):
+    srv = EchoServer(tmp)
+    try:
+        proc = subprocess.Popen([TLSTAP, "-w", "-", "-p", str(srv.pid)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        line = proc.stderr.readline().decode()
+        check(line.startswith("tlstap: tracing"), "tlstap -w - did not start: %s" % line)
+        subprocess.run(["curl", "-sk", "--data-binary", "to stdout", "https://127.0.0.1:%d/s" % srv.port],
+                       capture_output=True, timeout=30)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        data, _ = proc.communicate(timeout=30)
+    finally:
+        srv.stop()
+    check(proc.returncode == 0, "tlstap -w - failed")
+    path = os.path.join(tmp, "stdout.pcapng")
+    open(path, "wb").write(data)
+    rc, out, err = tshark(["-r", path, "-Y", "http.request", "-T", "fields", "-e", "http.request.uri"])
+    check(rc == 0 and "/s" in out, "tshark on -w - output: %s %s" % (out, err))
+    run_bad(["-w", "-", "-o", "json"], 2, ["-w -"])
+    run_bad(["-C", "1"], 2, ["-w"])
+    run_bad(["-r", path, "-p", "1"], 2, ["-r"])
+    notpcap = os.path.join(tmp, "not.pcapng")
+    open(notpcap, "w").write("garbage")
+    run_bad(["-r", notpcap], 1, ["cannot read"])
+
+
 def run_bad(args, want_rc, want_words, env=None, stdout=subprocess.DEVNULL, preexec=None):
     p = subprocess.run([TLSTAP] + args, stdout=stdout, stderr=subprocess.PIPE, timeout=60, env=env,
                        preexec_fn=preexec)

@@ -1,0 +1,61 @@
+/* Fan-out of flow events, in the order the sinks were added. */
+#include <errno.h>
+#include "sinks.h"
+
+int sinks_add(struct sinks *s, const struct flow_callbacks *cb, void *ctx)
+{
+	if (s->n >= SINKS_MAX)
+		return -ENOSPC;
+	s->cb[s->n] = cb;
+	s->ctx[s->n] = ctx;
+	s->n++;
+	return 0;
+}
+
+static void on_open(void *ctx, const struct flow *f)
+{
+	struct sinks *s = ctx;
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->cb[i]->on_open)
+			s->cb[i]->on_open(s->ctx[i], f);
+}
+
+static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_event *ev)
+{
+	struct sinks *s = ctx;
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->cb[i]->on_data)
+			s->cb[i]->on_data(s->ctx[i], f, ev);
+}
+
+static void on_gap(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 len,
+		   enum gap_reason why)
+{
+	struct sinks *s = ctx;
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->cb[i]->on_gap)
+			s->cb[i]->on_gap(s->ctx[i], f, dir, pos, len, why);
+}
+
+static void on_close(void *ctx, const struct flow *f, enum close_reason why)
+{
+	struct sinks *s = ctx;
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->cb[i]->on_close)
+			s->cb[i]->on_close(s->ctx[i], f, why);
+}
+
+const struct flow_callbacks sinks_callbacks = {
+	.on_open = on_open,
+	.on_data = on_data,
+	.on_gap = on_gap,
+	.on_close = on_close,
+};
