@@ -13,6 +13,7 @@
 #include "tlstap_empty.skel.h"
 #include "attach.h"
 #include "flows.h"
+#include "http_view.h"
 #include "log.h"
 #include "opts.h"
 #include "output.h"
@@ -221,6 +222,7 @@ cleanup:
 /* What the ring callback needs: the flow table and the pids that exited. */
 struct consumer {
 	struct flow_table *ft;
+	struct http_view *hv;
 	struct tlstap_bpf *skel;
 	struct rings *rings;
 	__u32 exited[256];
@@ -295,15 +297,21 @@ static int on_record(void *ctx, void *data, size_t size)
 }
 
 /* One round: every ring read once (fairly), then whatever that settles. */
-static int read_round(struct rings *rings, struct flow_table *ft, __u64 round)
+static int read_round(struct rings *rings, struct flow_table *ft, struct http_view *hv, __u64 round)
 {
+	__u64 safe;
 	int all;
 
 	flows_set_stamp(ft, round);
+	if (hv)
+		http_view_set_stamp(hv, round);
 	all = rings_read_round(rings, round);
 	if (all < 0)
 		return all;
-	flows_resolve(ft, rings_safe_round(rings));
+	safe = rings_safe_round(rings);
+	flows_resolve(ft, safe);
+	if (hv)
+		http_view_settle(hv, safe);
 	return all;	/* 1: every ring read to its end */
 }
 
@@ -372,6 +380,34 @@ static int flush_output(void)
 	return errno ? -errno : -EIO;
 }
 
+/* The decoded HTTP view for the printer, when it has one (text, json; not --raw). */
+static int setup_http(const struct tlstap_opts *o, struct output *out, struct sinks *sinks,
+		      struct http_view **hv)
+{
+	static const char *const defaults[] = { "Authorization", "Proxy-Authorization", "Cookie",
+						"Set-Cookie" };
+	static const char *names[OPTS_MAX_REDACT + 4];
+	struct http_view_opts ho = { .mode = o->out, .body_preview = o->body_preview,
+				     .redact = names };
+	int i, err;
+
+	*hv = NULL;
+	out->no_data = o->no_data;
+	if (o->raw || (o->out != OUT_TEXT && o->out != OUT_JSON))
+		return 0;
+	if (o->redact)
+		for (i = 0; i < 4; i++)
+			names[ho.nredact++] = defaults[i];
+	for (i = 0; i < o->nredact; i++)
+		names[ho.nredact++] = o->redact_headers[i];
+	err = http_view_new(hv, &ho, out);
+	if (err)
+		return err;
+	out->hv = *hv;
+	/* First: it decides before the printer asks whether a chunk is HTTP. */
+	return sinks_add(sinks, &http_view_callbacks, *hv);
+}
+
 static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 {
 	size_t ring_bytes = opts_ring_bytes(o);
@@ -381,6 +417,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	struct flow_table *ft = NULL;
 	struct consumer consumer = {};
 	struct pcap_out *pcap = NULL;
+	struct http_view *hv = NULL;
 	struct sinks sinks = {};
 	struct output out;
 	struct tlstap_stats bs;
@@ -420,6 +457,9 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		bpf_map_update_elem(bpf_map__fd(skel->maps.pid_filter), &o->pids[i], &one, BPF_ANY);
 
 	output_init(&out, o->out, stdout, o->count);
+	err = setup_http(o, &out, &sinks, &hv);
+	if (err)
+		goto cleanup;
 	sinks_add(&sinks, &output_callbacks, &out);
 	if (o->write_path) {
 		struct pcap_out_opts po = {
@@ -479,7 +519,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	while (!exiting && !output_done(&out)) {
 		err = rings_wait(&rings, POLL_MS);
 		if (!err)
-			err = read_round(&rings, ft, round++);
+			err = read_round(&rings, ft, hv, round++);
 		if (err < 0 && err != -EINTR) {
 			pr_warn("reading the ring buffers failed: %s\n", strerror(-err));
 			goto cleanup;
@@ -506,7 +546,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	/* Stop producers, then drain what they left, to the end of every ring. */
 	links_destroy(&links);
 	for (i = 0, drained = 0; i < 100000 && drained != 1; i++) {
-		drained = read_round(&rings, ft, round++);
+		drained = read_round(&rings, ft, hv, round++);
 		if (drained < 0)
 			break;
 	}
@@ -533,6 +573,7 @@ cleanup:
 	rings_free(&rings);
 	flows_free(ft);
 	pcap_out_close(pcap);
+	http_view_free(hv);
 	tlstap_bpf__destroy(skel);
 	return err;
 }
@@ -541,6 +582,8 @@ cleanup:
 static int run_replay(const struct tlstap_opts *o)
 {
 	struct flow_table *ft;
+	struct http_view *hv = NULL;
+	struct sinks sinks = {};
 	struct output out;
 	char why[256] = "";
 	long n;
@@ -548,10 +591,15 @@ static int run_replay(const struct tlstap_opts *o)
 
 	output_init(&out, o->out, stdout, o->count);
 	out.mono_to_real_ns = 0;	/* file times are wall-clock already */
-	ft = flows_new(&output_callbacks, &out, MAX_FLOWS);
-	if (!ft)
-		return -ENOMEM;
-	n = replay_file(o->read_path, ft, why, sizeof(why));
+	err = setup_http(o, &out, &sinks, &hv);
+	if (!err)
+		err = sinks_add(&sinks, &output_callbacks, &out);
+	ft = err ? NULL : flows_new(&sinks_callbacks, &sinks, MAX_FLOWS);
+	if (!ft) {
+		http_view_free(hv);
+		return err ? err : -ENOMEM;
+	}
+	n = replay_file(o->read_path, ft, hv, why, sizeof(why));
 	if (n < 0) {
 		pr_warn("cannot read %s: %s\n", o->read_path, why[0] ? why : strerror((int)-n));
 		err = (int)n;
@@ -565,6 +613,7 @@ static int run_replay(const struct tlstap_opts *o)
 		err = -EIO;
 	}
 	flows_free(ft);
+	http_view_free(hv);
 	return err;
 }
 

@@ -21,6 +21,11 @@ enum {
 	OPT_EMPTY_PROBES,
 	OPT_PROBE_MODE,
 	OPT_NICE,
+	OPT_RAW,
+	OPT_BODY,
+	OPT_NO_DATA,
+	OPT_REDACT,
+	OPT_REDACT_HEADER,
 };
 
 static const struct option long_opts[] = {
@@ -42,6 +47,11 @@ static const struct option long_opts[] = {
 	{ "empty-probes", no_argument, NULL, OPT_EMPTY_PROBES },
 	{ "probe-mode", required_argument, NULL, OPT_PROBE_MODE },
 	{ "nice", required_argument, NULL, OPT_NICE },
+	{ "raw", no_argument, NULL, OPT_RAW },
+	{ "body", required_argument, NULL, OPT_BODY },
+	{ "no-data", no_argument, NULL, OPT_NO_DATA },
+	{ "redact", no_argument, NULL, OPT_REDACT },
+	{ "redact-header", required_argument, NULL, OPT_REDACT_HEADER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -75,6 +85,16 @@ void opts_usage(FILE *f)
 "Output (stdout; diagnostics go to stderr):\n"
 "  -o, --output MODE        text (default), json (one object per line), hex,\n"
 "                           or none (the default with -w)\n"
+"HTTP (HTTP/1.x and HTTP/2 with gRPC, decoded from the plaintext):\n"
+"      --raw                text: the raw bytes only, no decoded HTTP view\n"
+"      --body N             text: show at most N bytes of each body (default\n"
+"                           256; JSON never carries bodies in http objects)\n"
+"      --no-data            json: only conn/http/gap/close objects, no data\n"
+"      --redact             mask the values of Authorization, Proxy-Authorization,\n"
+"                           Cookie and Set-Cookie in decoded output\n"
+"      --redact-header NAME mask this header's values too (repeatable)\n"
+"\n"
+"pcapng:\n"
 "  -w, --write FILE         also write pcapng that Wireshark dissects: each\n"
 "                           connection a TCP connection whose sequence numbers\n"
 "                           are plaintext positions, one interface per process\n"
@@ -233,6 +253,7 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 	o->out = OUT_TEXT;
 	o->buffer_kib = OPTS_DEFAULT_BUFFER_KIB;
 	o->nice = OPTS_DEFAULT_NICE;
+	o->body_preview = 256;
 	err[0] = '\0';
 	optind = 0;	/* full reset: opts_parse may run more than once */
 	opterr = 0;
@@ -346,6 +367,26 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 			o->nice = (int)v;
 			break;
 		}
+		case OPT_RAW:
+			o->raw = true;
+			break;
+		case OPT_NO_DATA:
+			o->no_data = true;
+			break;
+		case OPT_BODY:
+			if (parse_u64(optarg, 0, 1 << 20, &o->body_preview))
+				return fail(err, errlen, "--body: '%s' is not a byte count from 0 to 1048576", optarg);
+			break;
+		case OPT_REDACT:
+			o->redact = true;
+			break;
+		case OPT_REDACT_HEADER:
+			if (!*optarg || strlen(optarg) > 128)
+				return fail(err, errlen, "--redact-header: '%s' is not a header name", optarg);
+			if (o->nredact >= OPTS_MAX_REDACT)
+				return fail(err, errlen, "--redact-header: at most %d names", OPTS_MAX_REDACT);
+			o->redact_headers[o->nredact++] = optarg;
+			break;
 		case OPT_PROBE_MODE:
 			if (!strcmp(optarg, "auto"))
 				o->probe_exported = false;

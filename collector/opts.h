@@ -11,6 +11,7 @@
 #define OPTS_MAX_PIDS	64	/* == TLSTAP_MAX_PID_FILTER */
 #define OPTS_MAX_LIBS	64
 #define OPTS_COMM_LEN	16
+#define OPTS_MAX_REDACT	32
 
 enum out_mode { OUT_TEXT, OUT_JSON, OUT_HEX, OUT_NONE };
 
@@ -38,6 +39,12 @@ struct tlstap_opts {
 	uint64_t rotate_secs;	/* -G */
 	unsigned int max_files;	/* -W */
 	const char *read_path;	/* -r: replay a tlstap pcapng */
+	bool raw;		/* --raw: no decoded HTTP view */
+	bool no_data;		/* --no-data: JSON without data events */
+	uint64_t body_preview;	/* --body */
+	bool redact;		/* --redact */
+	const char *redact_headers[OPTS_MAX_REDACT];
+	int nredact;
 	bool empty_probes;	/* benchmark floor: probes that do nothing */
 };
 

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include "output.h"
+#include "http_view.h"
 #include "probe_table.h"
 
 void output_init(struct output *o, enum out_mode mode, FILE *f, __u64 max_events)
@@ -147,7 +148,7 @@ static void json_common(struct output *o, const struct tlstap_data_event *m)
 	json_addr(o->f, "remote", remote);
 }
 
-static void end_block(struct output *o)
+void output_end_block(struct output *o)
 {
 	if (!o->at_line_start)
 		fputc('\n', o->f);
@@ -168,7 +169,7 @@ static void safe_comm(char *out, const char *comm)
 void output_finish(struct output *o)
 {
 	if (o->mode == OUT_TEXT || o->mode == OUT_HEX)
-		end_block(o);
+		output_end_block(o);
 }
 
 static void text_header(struct output *o, const struct tlstap_data_event *ev)
@@ -178,7 +179,7 @@ static void text_header(struct output *o, const struct tlstap_data_event *ev)
 	time_t secs = (time_t)(real / 1000000000);
 	struct tm tm;
 
-	end_block(o);
+	output_end_block(o);
 	addrs(ev, local, remote, sizeof(local));
 	safe_comm(comm, ev->comm);
 	localtime_r(&secs, &tm);
@@ -233,6 +234,18 @@ static void hex_payload(struct output *o, const __u8 *p, size_t len, __u64 pos)
 	o->at_line_start = true;
 }
 
+void output_print_raw(struct output *o, const struct tlstap_data_event *ev)
+{
+	if (o->mode != OUT_TEXT && o->mode != OUT_HEX)
+		return;
+	if (o->block_dir != ev->dir || o->block_conn != ev->conn_id)
+		text_header(o, ev);
+	if (o->mode == OUT_TEXT)
+		text_payload(o, ev->data, ev->len);
+	else
+		hex_payload(o, ev->data, ev->len, ev->pos);
+}
+
 static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_event *ev)
 {
 	static char b64buf[4 * ((TLSTAP_CHUNK_MAX + 2) / 3) + 1];
@@ -245,14 +258,14 @@ static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_ev
 	switch (o->mode) {
 	case OUT_TEXT:
 	case OUT_HEX:
-		if (o->block_dir != ev->dir || o->block_conn != ev->conn_id)
-			text_header(o, ev);
-		if (o->mode == OUT_TEXT)
-			text_payload(o, ev->data, ev->len);
-		else
-			hex_payload(o, ev->data, ev->len, ev->pos);
+		/* The decoded view shows HTTP streams (or holds them until it knows). */
+		if (o->mode == OUT_TEXT && o->hv && http_view_takes(o->hv, f, ev))
+			break;
+		output_print_raw(o, ev);
 		break;
 	case OUT_JSON:
+		if (o->no_data)
+			break;
 		/* One buffer for the largest chunk: no allocation per event. */
 		output_base64(b64buf, ev->data, ev->len);
 		fprintf(o->f, "{\"type\":\"data\",\"ts_ns\":%lld",
@@ -292,7 +305,7 @@ static void on_gap(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 le
 	switch (o->mode) {
 	case OUT_TEXT:
 	case OUT_HEX:
-		end_block(o);
+		output_end_block(o);
 		fprintf(o->f, "[tlstap: conn %llu %s: %llu bytes %s at pos %llu]\n",
 			(unsigned long long)f->conn_id, dir_name(dir), (unsigned long long)len,
 			why == GAP_SNAPLEN ? "not captured (snaplen)" : "lost",
@@ -336,7 +349,7 @@ static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 	case OUT_HEX:
 		if (why == CLOSE_END)
 			return;	/* still open when tlstap stopped: nothing happened */
-		end_block(o);
+		output_end_block(o);
 		fprintf(o->f, "[tlstap: conn %llu %s[%u] ended (%s): %llu bytes out, %llu bytes in]\n",
 			(unsigned long long)f->conn_id, comm, f->pid,
 			close_name(why), (unsigned long long)f->s[0].next,

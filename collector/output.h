@@ -18,6 +18,8 @@ struct output {
 	__u64 block_conn;
 	int block_dir;
 	bool at_line_start;
+	struct http_view *hv;	/* decoded HTTP view, or NULL (--raw) */
+	bool no_data;		/* JSON: leave data events out (--no-data) */
 };
 
 void output_init(struct output *o, enum out_mode mode, FILE *f, __u64 max_events);
@@ -25,6 +27,10 @@ void output_init(struct output *o, enum out_mode mode, FILE *f, __u64 max_events
 extern const struct flow_callbacks output_callbacks;
 /* Ends an open text block with its newline; call once after flows_finish(). */
 void output_finish(struct output *o);
+/* Ends the open raw block so other lines can follow. */
+void output_end_block(struct output *o);
+/* The raw text or hex view of one chunk (HTTP bytes that turned out not to be). */
+void output_print_raw(struct output *o, const struct tlstap_data_event *ev);
 /* -c reached: the caller should stop. */
 bool output_done(const struct output *o);
 

@@ -4,16 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "http_view.h"
 #include "pcap_out.h"
 #include "pcapng_read.h"
 #include "replay.h"
 #include "tcpsynth.h"
 
-static void settle(struct flow_table *ft)
+static void settle(struct flow_table *ft, struct http_view *hv)
 {
 	/* Everything before this packet is in: missing bytes are gaps now. */
 	flows_sweep(ft);
 	flows_sweep(ft);
+	if (hv)
+		http_view_settle(hv, UINT64_MAX);
 }
 
 static int data_packet(struct flow_table *ft, const struct pcapng_block *b,
@@ -49,7 +52,8 @@ static int data_packet(struct flow_table *ft, const struct pcapng_block *b,
 	return flows_record(ft, ev, sizeof(*ev) + ev->len);
 }
 
-long replay_file(const char *path, struct flow_table *ft, char *err, size_t errlen)
+long replay_file(const char *path, struct flow_table *ft, struct http_view *hv, char *err,
+		 size_t errlen)
 {
 	struct pcapng_reader *r = NULL;
 	struct tlstap_data_event *ev;
@@ -74,11 +78,11 @@ long replay_file(const char *path, struct flow_table *ft, char *err, size_t errl
 			if (rc)
 				goto cleanup;
 			packets++;
-			settle(ft);
+			settle(ft, hv);
 		} else if (!pcap_out_parse_close(b.comment, &ctrl)) {
 			ctrl.ts_ns = b.ts_ns;
 			flows_record(ft, &ctrl, sizeof(ctrl));
-			settle(ft);
+			settle(ft, hv);
 		}
 	}
 	if (rc < 0) {

@@ -1,0 +1,622 @@
+/* One HTTP decoder per flow; prints exchanges, notes and frames as text or JSON. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "http_view.h"
+#include "httpdec.h"
+#include "output.h"
+
+#define NBUCKETS	4096
+/* Undecided bytes kept for the raw view; past this a stream is taken as HTTP. */
+#define HOLD_MAX	(64 * 1024)
+
+struct held {
+	struct held *next;
+	struct tlstap_data_event ev;	/* + ev.len bytes */
+};
+
+struct view_flow {
+	struct view_flow *next;
+	struct http_view *hv;
+	__u64 conn_id;
+	struct httpdec *dec;
+	struct tlstap_data_event meta;	/* latest header: who, where */
+	bool confirmed;			/* HTTP for sure: nothing more to hold */
+	struct held *held, **held_tail;
+	size_t held_bytes;
+};
+
+/*
+ * Bytes waiting to be decoded. The flow table orders each direction, but a
+ * response read from one CPU's ring may come before its request from the
+ * other's: the decoder is fed by time, once no earlier record can arrive.
+ */
+struct queued {
+	struct queued *next;
+	__u64 stamp, ts, conn_id, gap;	/* gap: bytes missing here, no data */
+	__u32 dir, len;
+	__u8 data[];
+};
+
+struct http_view {
+	struct http_view_opts o;
+	struct output *out;
+	struct view_flow *flows[NBUCKETS];
+	struct queued *q, **q_tail;
+	__u64 stamp;
+};
+
+static size_t bucket(__u64 id)
+{
+	return (size_t)((id * 0x9E3779B97F4A7C15ull) >> 52) % NBUCKETS;
+}
+
+int http_view_new(struct http_view **out_hv, const struct http_view_opts *o, struct output *out)
+{
+	struct http_view *hv = calloc(1, sizeof(*hv));
+
+	*out_hv = NULL;
+	if (!hv)
+		return -ENOMEM;
+	hv->o = *o;
+	hv->out = out;
+	hv->q_tail = &hv->q;
+	*out_hv = hv;
+	return 0;
+}
+
+void http_view_set_stamp(struct http_view *hv, __u64 stamp)
+{
+	hv->stamp = stamp;
+}
+
+static void drop_held(struct view_flow *vf)
+{
+	struct held *h;
+
+	while ((h = vf->held)) {
+		vf->held = h->next;
+		free(h);
+	}
+	vf->held_tail = &vf->held;
+	vf->held_bytes = 0;
+}
+
+static void free_flow(struct view_flow *vf)
+{
+	drop_held(vf);
+	httpdec_free(vf->dec);
+	free(vf);
+}
+
+void http_view_free(struct http_view *hv)
+{
+	struct view_flow *vf;
+	size_t b;
+
+	struct queued *q;
+
+	if (!hv)
+		return;
+	for (b = 0; b < NBUCKETS; b++) {
+		while ((vf = hv->flows[b])) {
+			hv->flows[b] = vf->next;
+			free_flow(vf);
+		}
+	}
+	while ((q = hv->q)) {
+		hv->q = q->next;
+		free(q);
+	}
+	free(hv);
+}
+
+static bool redacted(const struct http_view *hv, const char *name)
+{
+	int i;
+
+	for (i = 0; i < hv->o.nredact; i++)
+		if (!strcasecmp(hv->o.redact[i], name))
+			return true;
+	return false;
+}
+
+static const char *str_or(const char *s, const char *dflt)
+{
+	return s ? s : dflt;
+}
+
+/* Header values and paths come from the traced traffic: escape for a terminal. */
+static void text_str(FILE *f, const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s && s[i] && i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			fputc(c, f);
+		else
+			fprintf(f, "\\x%02x", c);
+	}
+}
+
+static bool printable(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t') || p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static void text_headers(FILE *f, const struct http_view *hv, const char *arrow,
+			 const struct http_header *h, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		fprintf(f, "  %s ", arrow);
+		text_str(f, h[i].name, 256);
+		fputs(": ", f);
+		if (redacted(hv, h[i].name))
+			fputs("[redacted]", f);
+		else
+			text_str(f, h[i].value, 4096);
+		fputc('\n', f);
+	}
+}
+
+static void text_body(FILE *f, const char *arrow, const uint8_t *body, size_t len, __u64 total)
+{
+	size_t i;
+
+	if (!total)
+		return;
+	fprintf(f, "  %s [body %llu bytes]", arrow, (unsigned long long)total);
+	if (len && printable(body, len)) {
+		fputs(" ", f);
+		for (i = 0; i < len; i++) {
+			if (body[i] == '\n')
+				fputs("\\n", f);
+			else if (body[i] == '\r')
+				fputs("\\r", f);
+			else if (body[i] == '\t')
+				fputs("\\t", f);
+			else if (body[i] == '\\')
+				fputs("\\\\", f);
+			else
+				fputc(body[i], f);
+		}
+		if (len < total)
+			fputs("...", f);
+	} else if (len) {
+		fputs(" (binary)", f);
+	}
+	fputc('\n', f);
+}
+
+static void fmt_addrs(const struct tlstap_data_event *m, int client_dir, char *cli, char *srv, size_t len)
+{
+	char local[64], remote[64];
+
+	output_format_addr(local, sizeof(local), m->addr.family, m->addr.laddr, m->addr.lport);
+	output_format_addr(remote, sizeof(remote), m->addr.family, m->addr.raddr, m->addr.rport);
+	/* The request went out of the traced process: it is the client. */
+	snprintf(cli, len, "%s", client_dir == 0 ? (local[0] ? local : "?") : (remote[0] ? remote : "?"));
+	snprintf(srv, len, "%s", client_dir == 0 ? (remote[0] ? remote : "?") : (local[0] ? local : "?"));
+}
+
+static void print_text(struct view_flow *vf, const struct http_exchange *x)
+{
+	struct http_view *hv = vf->hv;
+	FILE *f = hv->out->f;
+	char when[32], cli[64], srv[64], comm[TLSTAP_COMM_LEN + 1];
+	time_t secs = (time_t)(x->start_ns / 1000000000ull);
+	struct tm tm;
+	int i;
+
+	output_end_block(hv->out);
+	localtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	for (i = 0; i < TLSTAP_COMM_LEN && vf->meta.comm[i]; i++)
+		comm[i] = vf->meta.comm[i] >= 0x20 && vf->meta.comm[i] < 0x7f ? vf->meta.comm[i] : '?';
+	comm[i] = '\0';
+	fmt_addrs(&vf->meta, x->client_dir, cli, srv, sizeof(cli));
+	fprintf(f, "%s.%06llu %s[%u] conn %llu %s -> %s %s", when,
+		(unsigned long long)(x->start_ns % 1000000000ull) / 1000, comm, vf->meta.pid,
+		(unsigned long long)vf->conn_id, cli, srv, x->proto);
+	if (x->stream_id)
+		fprintf(f, " stream %u", x->stream_id);
+	fputc(' ', f);
+	text_str(f, str_or(x->method, "?"), 64);
+	fputc(' ', f);
+	text_str(f, str_or(x->path, "?"), 2048);
+	if (x->status)
+		fprintf(f, " -> %d", x->status);
+	else
+		fputs(" -> (no response)", f);
+	if (x->end_ns > x->start_ns)
+		fprintf(f, " %.3f ms", (double)(x->end_ns - x->start_ns) / 1e6);
+	if (x->incomplete)
+		fputs(" [incomplete]", f);
+	fputc('\n', f);
+	if (x->grpc) {
+		fputs("  grpc ", f);
+		text_str(f, str_or(x->grpc_service, "?"), 256);
+		fputc('/', f);
+		text_str(f, str_or(x->grpc_method, "?"), 256);
+		fprintf(f, " status %d messages %u/%u", x->grpc_status, x->req_msgs, x->resp_msgs);
+		if (x->grpc_message) {
+			fputs(" message ", f);
+			text_str(f, x->grpc_message, 512);
+		}
+		fputc('\n', f);
+	}
+	text_headers(f, hv, ">", x->req_headers, x->n_req_headers);
+	text_body(f, ">", x->req_body, x->req_body_len, x->req_body_bytes);
+	text_headers(f, hv, "<", x->resp_headers, x->n_resp_headers);
+	text_body(f, "<", x->resp_body, x->resp_body_len, x->resp_body_bytes);
+	text_headers(f, hv, "< trailer", x->trailers, x->n_trailers);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	if (s)
+		output_json_string(f, s, strlen(s));
+	else
+		fputs("null", f);
+}
+
+static void json_headers(FILE *f, const struct http_view *hv, const char *key,
+			 const struct http_header *h, size_t n)
+{
+	size_t i;
+
+	fprintf(f, ",\"%s\":[", key);
+	for (i = 0; i < n; i++) {
+		fputs(i ? ",[" : "[", f);
+		json_str(f, h[i].name);
+		fputc(',', f);
+		json_str(f, redacted(hv, h[i].name) ? "[redacted]" : h[i].value);
+		fputc(']', f);
+	}
+	fputc(']', f);
+}
+
+static void print_json(struct view_flow *vf, const struct http_exchange *x)
+{
+	struct http_view *hv = vf->hv;
+	FILE *f = hv->out->f;
+	char local[64], remote[64];
+
+	output_format_addr(local, sizeof(local), vf->meta.addr.family, vf->meta.addr.laddr,
+			   vf->meta.addr.lport);
+	output_format_addr(remote, sizeof(remote), vf->meta.addr.family, vf->meta.addr.raddr,
+			   vf->meta.addr.rport);
+	fprintf(f, "{\"type\":\"http\",\"ts_ns\":%llu,\"proto\":\"%s\",\"conn\":%llu",
+		(unsigned long long)x->start_ns, x->proto, (unsigned long long)vf->conn_id);
+	if (x->stream_id)
+		fprintf(f, ",\"stream\":%u", x->stream_id);
+	fprintf(f, ",\"pid\":%u,\"comm\":", vf->meta.pid);
+	output_json_string(f, vf->meta.comm, sizeof(vf->meta.comm));
+	fputs(",\"local\":", f);
+	json_str(f, local[0] ? local : NULL);
+	fputs(",\"remote\":", f);
+	json_str(f, remote[0] ? remote : NULL);
+	fprintf(f, ",\"role\":\"%s\",\"method\":", x->client_dir == 0 ? "client" : "server");
+	json_str(f, x->method);
+	fputs(",\"path\":", f);
+	json_str(f, x->path);
+	fputs(",\"authority\":", f);
+	json_str(f, x->authority);
+	if (x->status)
+		fprintf(f, ",\"status\":%d", x->status);
+	else
+		fputs(",\"status\":null", f);
+	json_headers(f, hv, "req_headers", x->req_headers, x->n_req_headers);
+	json_headers(f, hv, "resp_headers", x->resp_headers, x->n_resp_headers);
+	json_headers(f, hv, "trailers", x->trailers, x->n_trailers);
+	fprintf(f, ",\"req_body_bytes\":%llu,\"resp_body_bytes\":%llu,\"latency_ns\":%llu,\"incomplete\":%s",
+		(unsigned long long)x->req_body_bytes, (unsigned long long)x->resp_body_bytes,
+		(unsigned long long)(x->end_ns > x->start_ns ? x->end_ns - x->start_ns : 0),
+		x->incomplete ? "true" : "false");
+	if (x->grpc) {
+		fputs(",\"grpc_service\":", f);
+		json_str(f, x->grpc_service);
+		fputs(",\"grpc_method\":", f);
+		json_str(f, x->grpc_method);
+		if (x->grpc_status >= 0)
+			fprintf(f, ",\"grpc_status\":%d", x->grpc_status);
+		else
+			fputs(",\"grpc_status\":null", f);
+		fputs(",\"grpc_message\":", f);
+		json_str(f, x->grpc_message);
+		fprintf(f, ",\"grpc_req_msgs\":%u,\"grpc_resp_msgs\":%u", x->req_msgs, x->resp_msgs);
+	}
+	fputs("}\n", f);
+}
+
+static void on_exchange(void *ctx, const struct http_exchange *x)
+{
+	struct view_flow *vf = ctx;
+
+	vf->confirmed = true;
+	drop_held(vf);
+	if (output_done(vf->hv->out))
+		return;
+	if (vf->hv->o.mode == OUT_JSON)
+		print_json(vf, x);
+	else
+		print_text(vf, x);
+}
+
+static void on_note(void *ctx, const char *note)
+{
+	struct view_flow *vf = ctx;
+	FILE *f = vf->hv->out->f;
+
+	if (output_done(vf->hv->out))
+		return;
+	if (vf->hv->o.mode == OUT_JSON) {
+		fprintf(f, "{\"type\":\"note\",\"conn\":%llu,\"pid\":%u,\"note\":",
+			(unsigned long long)vf->conn_id, vf->meta.pid);
+		json_str(f, note);
+		fputs("}\n", f);
+	} else {
+		output_end_block(vf->hv->out);
+		fprintf(f, "[tlstap: conn %llu: ", (unsigned long long)vf->conn_id);
+		text_str(f, note, 256);
+		fputs("]\n", f);
+	}
+}
+
+static void on_h2_frame(void *ctx, int dir, uint8_t type, uint8_t flags, uint32_t stream_id,
+			uint32_t length)
+{
+	struct view_flow *vf = ctx;
+	FILE *f = vf->hv->out->f;
+
+	vf->confirmed = true;
+	drop_held(vf);
+	if (output_done(vf->hv->out))
+		return;
+	if (vf->hv->o.mode == OUT_JSON) {
+		fprintf(f, "{\"type\":\"h2frame\",\"conn\":%llu,\"dir\":\"%s\",\"frame\":\"%s\","
+			"\"flags\":%u,\"stream\":%u,\"len\":%u}\n", (unsigned long long)vf->conn_id,
+			dir ? "in" : "out", httpdec_h2_frame_name(type), flags, stream_id, length);
+	} else {
+		output_end_block(vf->hv->out);
+		fprintf(f, "[tlstap: conn %llu h2 %s %s stream %u flags 0x%02x %u bytes]\n",
+			(unsigned long long)vf->conn_id, dir ? "in" : "out",
+			httpdec_h2_frame_name(type), stream_id, flags, length);
+	}
+}
+
+static const struct httpdec_callbacks dec_callbacks = {
+	.on_exchange = on_exchange,
+	.on_note = on_note,
+	.on_h2_frame = on_h2_frame,
+};
+
+static struct view_flow *find(struct http_view *hv, __u64 conn_id)
+{
+	struct view_flow *vf;
+
+	for (vf = hv->flows[bucket(conn_id)]; vf && vf->conn_id != conn_id; vf = vf->next)
+		;
+	return vf;
+}
+
+static struct view_flow *get(struct http_view *hv, const struct flow *f, __u64 first_pos)
+{
+	struct httpdec_limits lim = { 64 * 1024, 100, hv->o.body_preview };
+	struct view_flow *vf = find(hv, f->conn_id);
+	size_t b;
+
+	if (vf)
+		return vf;
+	vf = calloc(1, sizeof(*vf));
+	if (!vf)
+		return NULL;
+	vf->hv = hv;
+	vf->conn_id = f->conn_id;
+	vf->held_tail = &vf->held;
+	/* A stream first seen past its start cannot be trusted from its first byte. */
+	if (httpdec_new(&vf->dec, &dec_callbacks, vf, &lim, first_pos != 0)) {
+		free(vf);
+		return NULL;
+	}
+	b = bucket(f->conn_id);
+	vf->next = hv->flows[b];
+	hv->flows[b] = vf;
+	return vf;
+}
+
+static void remove_flow(struct http_view *hv, __u64 conn_id)
+{
+	struct view_flow **pp = &hv->flows[bucket(conn_id)], *vf;
+
+	while ((vf = *pp)) {
+		if (vf->conn_id == conn_id) {
+			*pp = vf->next;
+			free_flow(vf);
+			return;
+		}
+		pp = &vf->next;
+	}
+}
+
+static void hold(struct view_flow *vf, const struct tlstap_data_event *ev)
+{
+	struct held *h;
+
+	if (vf->confirmed)
+		return;
+	if (vf->held_bytes + ev->len > HOLD_MAX) {
+		/* Still undecided after this much: the decoder took it as HTTP. */
+		vf->confirmed = true;
+		drop_held(vf);
+		return;
+	}
+	h = malloc(sizeof(*h) + ev->len);
+	if (!h)
+		return;
+	memcpy(&h->ev, ev, sizeof(*ev) + ev->len);
+	h->next = NULL;
+	*vf->held_tail = h;
+	vf->held_tail = &h->next;
+	vf->held_bytes += ev->len;
+}
+
+static void enqueue(struct http_view *hv, __u64 conn_id, __u64 ts, int dir, const __u8 *data,
+		    __u32 len, __u64 gap)
+{
+	struct queued *q = malloc(sizeof(*q) + len);
+
+	if (!q)
+		return;
+	q->next = NULL;
+	q->stamp = hv->stamp;
+	q->ts = ts;
+	q->conn_id = conn_id;
+	q->gap = gap;
+	q->dir = (__u32)dir;
+	q->len = len;
+	if (len)
+		memcpy(q->data, data, len);
+	*hv->q_tail = q;
+	hv->q_tail = &q->next;
+}
+
+static void feed(struct http_view *hv, const struct queued *q)
+{
+	struct view_flow *vf = find(hv, q->conn_id);
+	struct held *h;
+
+	if (!vf || !httpdec_is_http(vf->dec))
+		return;
+	if (q->gap)
+		httpdec_gap(vf->dec, (int)q->dir, q->gap);
+	else
+		httpdec_feed(vf->dec, (int)q->dir, q->data, q->len, q->ts);
+	if (hv->o.mode != OUT_TEXT || httpdec_is_http(vf->dec))
+		return;
+	/* Not HTTP after all: what was held goes to the raw view, in order. */
+	for (h = vf->held; h; h = h->next)
+		output_print_raw(hv->out, &h->ev);
+	drop_held(vf);
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct queued *x = *(const struct queued *const *)a, *y = *(const struct queued *const *)b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x < y ? -1 : x > y;	/* stable: arrival order */
+}
+
+/* Feeds the queued bytes stamped before `before` (only_conn: that flow's, all), by time. */
+static void settle(struct http_view *hv, __u64 before, __u64 only_conn, bool one_conn)
+{
+	struct queued **v = NULL, *q, **pp;
+	size_t n = 0, cap = 0, i;
+
+	for (pp = &hv->q; (q = *pp);) {
+		if (q->stamp >= before && !one_conn)
+			break;	/* stamps only grow along the queue */
+		if (one_conn && q->conn_id != only_conn) {
+			pp = &q->next;
+			continue;
+		}
+		if (n == cap) {
+			struct queued **nv = realloc(v, (cap ? cap * 2 : 64) * sizeof(*v));
+
+			if (!nv)
+				break;
+			v = nv;
+			cap = cap ? cap * 2 : 64;
+		}
+		*pp = q->next;
+		v[n++] = q;
+	}
+	hv->q_tail = &hv->q;
+	for (q = hv->q; q; q = q->next)
+		hv->q_tail = &q->next;
+	if (n)
+		qsort(v, n, sizeof(*v), by_time);
+	for (i = 0; i < n; i++) {
+		feed(hv, v[i]);
+		free(v[i]);
+	}
+	free(v);
+}
+
+void http_view_settle(struct http_view *hv, __u64 before)
+{
+	settle(hv, before, 0, false);
+}
+
+static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_event *ev)
+{
+	struct http_view *hv = ctx;
+	struct view_flow *vf = get(hv, f, ev->pos);
+
+	if (!vf)
+		return;
+	memcpy(&vf->meta, ev, sizeof(vf->meta));
+	if (!httpdec_is_http(vf->dec))
+		return;
+	enqueue(hv, f->conn_id, (__u64)((__s64)ev->ts_ns + hv->out->mono_to_real_ns), ev->dir,
+		ev->data, ev->len, 0);
+	if (hv->o.mode == OUT_TEXT)
+		hold(vf, ev);
+}
+
+static void on_gap(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 len,
+		   enum gap_reason why)
+{
+	struct http_view *hv = ctx;
+	struct view_flow *vf = find(hv, f->conn_id);
+
+	if (vf && httpdec_is_http(vf->dec))
+		enqueue(hv, f->conn_id, (__u64)((__s64)vf->meta.ts_ns + hv->out->mono_to_real_ns), dir,
+			NULL, 0, len);
+}
+
+static void on_close(void *ctx, const struct flow *f, enum close_reason why)
+{
+	struct http_view *hv = ctx;
+	struct view_flow *vf = find(hv, f->conn_id);
+	struct timespec now;
+	struct held *h;
+
+	if (!vf)
+		return;
+	settle(hv, 0, f->conn_id, true);	/* its bytes still queued, first */
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (httpdec_is_http(vf->dec))
+		httpdec_close(vf->dec, (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec);
+	/* Never decided: show the bytes raw rather than nothing. */
+	if (hv->o.mode == OUT_TEXT && !vf->confirmed)
+		for (h = vf->held; h; h = h->next)
+			output_print_raw(hv->out, &h->ev);
+	remove_flow(hv, f->conn_id);
+}
+
+bool http_view_takes(struct http_view *hv, const struct flow *f, const struct tlstap_data_event *ev)
+{
+	struct view_flow *vf = find(hv, f->conn_id);
+
+	return vf && httpdec_is_http(vf->dec);
+}
+
+const struct flow_callbacks http_view_callbacks = {
+	.on_data = on_data,
+	.on_gap = on_gap,
+	.on_close = on_close,
+};
