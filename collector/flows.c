@@ -29,6 +29,7 @@ struct flow_table {
 	struct ctrl *ctrl_head, *ctrl_tail;
 	__u64 stamp;		/* given to records arriving now */
 	__u64 pending_bytes;
+	__u64 pending_chunks;	/* 0: nothing held anywhere, no flow to walk */
 	struct flow_stats st;
 };
 
@@ -173,6 +174,7 @@ static void drain(struct flow_table *ft, struct flow *f, int dir)
 		if (!s->head)
 			s->tail = NULL;
 		ft->pending_bytes -= p->ev.len;
+		ft->pending_chunks--;
 		deliver_overlapping(ft, f, &p->ev);
 		free(p);
 	}
@@ -207,6 +209,8 @@ static void remove_flow(struct flow_table *ft, struct flow *f, enum close_reason
 	for (dir = 0; dir < 2; dir++) {
 		while ((p = f->s[dir].head)) {
 			f->s[dir].head = p->next;
+			ft->pending_bytes -= p->ev.len;
+			ft->pending_chunks--;
 			free(p);
 		}
 		f->s[dir].tail = NULL;
@@ -270,6 +274,7 @@ static int hold(struct flow_table *ft, struct flow *f, const struct tlstap_data_
 		if (!p->next)
 			s->tail = p;
 	}
+	ft->pending_chunks++;
 	ft->pending_bytes += ev->len;
 	return 0;
 }
@@ -394,7 +399,8 @@ void flows_resolve(struct flow_table *ft, __u64 before)
 	struct ctrl *c;
 	int dir;
 
-	for (f = ft->lru_head; f; f = f->lnext)
+	/* Most rounds hold nothing: no walk over every open flow then. */
+	for (f = ft->pending_chunks ? ft->lru_head : NULL; f; f = f->lnext)
 		for (dir = 0; dir < 2; dir++)
 			if (f->s[dir].head)
 				resolve(ft, f, dir, before);

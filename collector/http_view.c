@@ -9,12 +9,21 @@
 #include "output.h"
 
 #define NBUCKETS	4096
-/* Undecided bytes kept for the raw view; past this a stream is taken as HTTP. */
-#define HOLD_MAX	(64 * 1024)
+/*
+ * Bytes decoded while the decoder is still undecided, kept for the raw
+ * view. Past this (more than its mid-stream search reads in both
+ * directions) the flow is shown raw and no longer decoded.
+ */
+#define HOLD_MAX	(1024 * 1024)
 
-struct held {
-	struct held *next;
-	struct tlstap_data_event ev;	/* + ev.len bytes */
+/*
+ * A chunk on its way: queued until no earlier record can arrive, fed to
+ * the decoder by time, then held (text) until the decoder says what it is.
+ */
+struct queued {
+	struct queued *next;
+	__u64 stamp, ts, seq, gap;	/* gap: bytes missing here, no data */
+	struct tlstap_data_event ev;	/* header (+ ev.len bytes) */
 };
 
 struct view_flow {
@@ -24,28 +33,22 @@ struct view_flow {
 	struct httpdec *dec;
 	struct tlstap_data_event meta;	/* latest header: who, where */
 	bool confirmed;			/* HTTP for sure: nothing more to hold */
-	struct held *held, **held_tail;
+	bool raw_only;			/* undecided for too long: shown raw, not decoded */
+	struct queued *held, **held_tail;
 	size_t held_bytes;
 };
 
 /*
- * Bytes waiting to be decoded. The flow table orders each direction, but a
- * response read from one CPU's ring may come before its request from the
- * other's: the decoder is fed by time, once no earlier record can arrive.
+ * The flow table orders each direction, but a response read from one CPU's
+ * ring may come before its request from the other's: the decoder is fed by
+ * time, once no earlier record can arrive.
  */
-struct queued {
-	struct queued *next;
-	__u64 stamp, ts, conn_id, gap;	/* gap: bytes missing here, no data */
-	__u32 dir, len;
-	__u8 data[];
-};
-
 struct http_view {
 	struct http_view_opts o;
 	struct output *out;
 	struct view_flow *flows[NBUCKETS];
 	struct queued *q, **q_tail;
-	__u64 stamp;
+	__u64 stamp, seq;
 };
 
 static size_t bucket(__u64 id)
@@ -74,7 +77,7 @@ void http_view_set_stamp(struct http_view *hv, __u64 stamp)
 
 static void drop_held(struct view_flow *vf)
 {
-	struct held *h;
+	struct queued *h;
 
 	while ((h = vf->held)) {
 		vf->held = h->next;
@@ -170,12 +173,15 @@ static void text_headers(FILE *f, const struct http_view *hv, const char *arrow,
 	}
 }
 
-static void text_body(FILE *f, const char *arrow, const uint8_t *body, size_t len, __u64 total)
+static void text_body(FILE *f, const char *arrow, const uint8_t *body, size_t len, __u64 total,
+		      size_t preview)
 {
 	size_t i;
 
 	if (!total)
 		return;
+	if (len > preview)
+		len = preview;	/* --body 0: sizes only */
 	fprintf(f, "  %s [body %llu bytes]", arrow, (unsigned long long)total);
 	if (len && printable(body, len)) {
 		fputs(" ", f);
@@ -257,9 +263,9 @@ static void print_text(struct view_flow *vf, const struct http_exchange *x)
 		fputc('\n', f);
 	}
 	text_headers(f, hv, ">", x->req_headers, x->n_req_headers);
-	text_body(f, ">", x->req_body, x->req_body_len, x->req_body_bytes);
+	text_body(f, ">", x->req_body, x->req_body_len, x->req_body_bytes, hv->o.body_preview);
 	text_headers(f, hv, "<", x->resp_headers, x->n_resp_headers);
-	text_body(f, "<", x->resp_body, x->resp_body_len, x->resp_body_bytes);
+	text_body(f, "<", x->resp_body, x->resp_body_len, x->resp_body_bytes, hv->o.body_preview);
 	text_headers(f, hv, "< trailer", x->trailers, x->n_trailers);
 }
 
@@ -450,31 +456,9 @@ static void remove_flow(struct http_view *hv, __u64 conn_id)
 	}
 }
 
-static void hold(struct view_flow *vf, const struct tlstap_data_event *ev)
+static void enqueue(struct http_view *hv, const struct tlstap_data_event *ev, __u64 ts, __u64 gap)
 {
-	struct held *h;
-
-	if (vf->confirmed)
-		return;
-	if (vf->held_bytes + ev->len > HOLD_MAX) {
-		/* Still undecided after this much: the decoder took it as HTTP. */
-		vf->confirmed = true;
-		drop_held(vf);
-		return;
-	}
-	h = malloc(sizeof(*h) + ev->len);
-	if (!h)
-		return;
-	memcpy(&h->ev, ev, sizeof(*ev) + ev->len);
-	h->next = NULL;
-	*vf->held_tail = h;
-	vf->held_tail = &h->next;
-	vf->held_bytes += ev->len;
-}
-
-static void enqueue(struct http_view *hv, __u64 conn_id, __u64 ts, int dir, const __u8 *data,
-		    __u32 len, __u64 gap)
-{
+	size_t len = gap ? 0 : ev->len;
 	struct queued *q = malloc(sizeof(*q) + len);
 
 	if (!q)
@@ -482,33 +466,73 @@ static void enqueue(struct http_view *hv, __u64 conn_id, __u64 ts, int dir, cons
 	q->next = NULL;
 	q->stamp = hv->stamp;
 	q->ts = ts;
-	q->conn_id = conn_id;
+	q->seq = hv->seq++;
 	q->gap = gap;
-	q->dir = (__u32)dir;
-	q->len = len;
+	memcpy(&q->ev, ev, sizeof(*ev));
+	q->ev.len = (__u32)len;
 	if (len)
-		memcpy(q->data, data, len);
+		memcpy(q->ev.data, ev->data, len);
 	*hv->q_tail = q;
 	hv->q_tail = &q->next;
 }
 
-static void feed(struct http_view *hv, const struct queued *q)
+static void print_held_raw(struct view_flow *vf)
 {
-	struct view_flow *vf = find(hv, q->conn_id);
-	struct held *h;
+	struct queued *h;
 
-	if (!vf || !httpdec_is_http(vf->dec))
-		return;
-	if (q->gap)
-		httpdec_gap(vf->dec, (int)q->dir, q->gap);
-	else
-		httpdec_feed(vf->dec, (int)q->dir, q->data, q->len, q->ts);
-	if (hv->o.mode != OUT_TEXT || httpdec_is_http(vf->dec))
-		return;
-	/* Not HTTP after all: what was held goes to the raw view, in order. */
 	for (h = vf->held; h; h = h->next)
-		output_print_raw(hv->out, &h->ev);
+		if (!h->gap)
+			output_print_raw(vf->hv->out, &h->ev);
 	drop_held(vf);
+}
+
+/* Text: keeps a fed chunk until the decoder has said what the flow is. */
+static bool keep(struct view_flow *vf, struct queued *q)
+{
+	if (vf->confirmed)
+		return false;
+	if (vf->held_bytes + q->ev.len > HOLD_MAX) {
+		/* Undecided after this much: show it raw, stop decoding. */
+		print_held_raw(vf);
+		vf->raw_only = true;
+		return false;
+	}
+	q->next = NULL;
+	*vf->held_tail = q;
+	vf->held_tail = &q->next;
+	vf->held_bytes += q->ev.len;
+	return true;
+}
+
+/* Feeds one queued chunk; returns true when the view kept it. */
+static bool feed(struct http_view *hv, struct queued *q)
+{
+	struct view_flow *vf = find(hv, q->ev.conn_id);
+	bool text = hv->o.mode == OUT_TEXT;
+
+	if (!vf)
+		return false;
+	if (vf->raw_only || !httpdec_is_http(vf->dec)) {
+		/* Not HTTP (any more): the raw view, in arrival order. */
+		if (text && !q->gap)
+			output_print_raw(hv->out, &q->ev);
+		return false;
+	}
+	if (q->gap)
+		httpdec_gap(vf->dec, (int)q->ev.dir, q->gap);
+	else
+		httpdec_feed(vf->dec, (int)q->ev.dir, q->ev.data, q->ev.len, q->ts);
+	if (!text)
+		return false;
+	if (!httpdec_is_http(vf->dec)) {
+		/* It stopped here (not HTTP, an upgrade, a tunnel): what it held
+		 * and this chunk go to the raw view. */
+		print_held_raw(vf);
+		if (!q->gap)
+			output_print_raw(hv->out, &q->ev);
+		return false;
+	}
+	return keep(vf, q);
 }
 
 static int by_time(const void *a, const void *b)
@@ -517,7 +541,8 @@ static int by_time(const void *a, const void *b)
 
 	if (x->ts != y->ts)
 		return x->ts < y->ts ? -1 : 1;
-	return x < y ? -1 : x > y;	/* stable: arrival order */
+	/* Chunks of one call share their time: keep arrival order. */
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* Feeds the queued bytes stamped before `before` (only_conn: that flow's, all), by time. */
@@ -529,7 +554,7 @@ static void settle(struct http_view *hv, __u64 before, __u64 only_conn, bool one
 	for (pp = &hv->q; (q = *pp);) {
 		if (q->stamp >= before && !one_conn)
 			break;	/* stamps only grow along the queue */
-		if (one_conn && q->conn_id != only_conn) {
+		if (one_conn && q->ev.conn_id != only_conn) {
 			pp = &q->next;
 			continue;
 		}
@@ -549,10 +574,9 @@ static void settle(struct http_view *hv, __u64 before, __u64 only_conn, bool one
 		hv->q_tail = &q->next;
 	if (n)
 		qsort(v, n, sizeof(*v), by_time);
-	for (i = 0; i < n; i++) {
-		feed(hv, v[i]);
-		free(v[i]);
-	}
+	for (i = 0; i < n; i++)
+		if (!feed(hv, v[i]))
+			free(v[i]);
 	free(v);
 }
 
@@ -569,12 +593,11 @@ static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_ev
 	if (!vf)
 		return;
 	memcpy(&vf->meta, ev, sizeof(vf->meta));
-	if (!httpdec_is_http(vf->dec))
+	/* Text: every chunk goes through the queue, so raw and decoded views
+	 * stay in order; JSON prints data itself and needs only HTTP ones. */
+	if (hv->o.mode != OUT_TEXT && !httpdec_is_http(vf->dec))
 		return;
-	enqueue(hv, f->conn_id, (__u64)((__s64)ev->ts_ns + hv->out->mono_to_real_ns), ev->dir,
-		ev->data, ev->len, 0);
-	if (hv->o.mode == OUT_TEXT)
-		hold(vf, ev);
+	enqueue(hv, ev, (__u64)((__s64)ev->ts_ns + hv->out->mono_to_real_ns), 0);
 }
 
 static void on_gap(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 len,
@@ -583,9 +606,12 @@ static void on_gap(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 le
 	struct http_view *hv = ctx;
 	struct view_flow *vf = find(hv, f->conn_id);
 
-	if (vf && httpdec_is_http(vf->dec))
-		enqueue(hv, f->conn_id, (__u64)((__s64)vf->meta.ts_ns + hv->out->mono_to_real_ns), dir,
-			NULL, 0, len);
+	if (vf && httpdec_is_http(vf->dec) && !vf->raw_only) {
+		struct tlstap_data_event g = vf->meta;
+
+		g.dir = (__u8)dir;
+		enqueue(hv, &g, (__u64)((__s64)vf->meta.ts_ns + hv->out->mono_to_real_ns), len ? len : 1);
+	}
 }
 
 static void on_close(void *ctx, const struct flow *f, enum close_reason why)
@@ -593,7 +619,6 @@ static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 	struct http_view *hv = ctx;
 	struct view_flow *vf = find(hv, f->conn_id);
 	struct timespec now;
-	struct held *h;
 
 	if (!vf)
 		return;
@@ -603,16 +628,14 @@ static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 		httpdec_close(vf->dec, (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec);
 	/* Never decided: show the bytes raw rather than nothing. */
 	if (hv->o.mode == OUT_TEXT && !vf->confirmed)
-		for (h = vf->held; h; h = h->next)
-			output_print_raw(hv->out, &h->ev);
+		print_held_raw(vf);
 	remove_flow(hv, f->conn_id);
 }
 
 bool http_view_takes(struct http_view *hv, const struct flow *f, const struct tlstap_data_event *ev)
 {
-	struct view_flow *vf = find(hv, f->conn_id);
-
-	return vf && httpdec_is_http(vf->dec);
+	/* Text: the view prints every chunk, decoded or raw, in order. */
+	return find(hv, f->conn_id) != NULL;
 }
 
 const struct flow_callbacks http_view_callbacks = {

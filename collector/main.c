@@ -427,6 +427,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	int i, n, err, drained;
 
 	rings.template_fd = -1;
+	rings.epfd = -1;
 	skel = tlstap_bpf__open();
 	if (!skel) {
 		err = -errno;

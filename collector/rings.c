@@ -99,11 +99,19 @@ int rings_wait(struct rings *r, int timeout_ms)
 int rings_read_round(struct rings *r, __u64 round)
 {
 	__u64 *snap = &r->hist[(round % RINGS_HISTORY) * (size_t)r->ncpus];
+	size_t slot = round % RINGS_HISTORY;
 	int cpu, err, all = 1;
 
-	for (cpu = 0; cpu < r->ncpus; cpu++)
-		snap[cpu] = __atomic_load_n(r->prod_pos[cpu], __ATOMIC_ACQUIRE);
-	r->hist_round[round % RINGS_HISTORY] = round;
+	/*
+	 * Never overwrite a snapshot the reader has not passed yet: when far
+	 * behind, rounds go without one and wait for a later (more
+	 * conservative, still correct) snapshot to be passed.
+	 */
+	if (!r->hist_round[slot] || r->hist_round[slot] <= r->last_safe) {
+		for (cpu = 0; cpu < r->ncpus; cpu++)
+			snap[cpu] = __atomic_load_n(r->prod_pos[cpu], __ATOMIC_ACQUIRE);
+		r->hist_round[slot] = round;
+	}
 	for (cpu = 0; cpu < r->ncpus; cpu++) {
 		r->budget_left = r->budget;
 		err = ring_buffer__consume(r->rb[cpu]);
@@ -115,26 +123,24 @@ int rings_read_round(struct rings *r, __u64 round)
 	return all;
 }
 
-__u64 rings_safe_round(const struct rings *r)
+__u64 rings_safe_round(struct rings *r)
 {
-	__u64 newest = 0, round;
 	const __u64 *snap;
+	__u64 best = r->last_safe;
 	int i, cpu;
 
-	for (i = 0; i < RINGS_HISTORY; i++)
-		if (r->hist_round[i] > newest)
-			newest = r->hist_round[i];
-	for (round = newest; round > 0 && newest - round < RINGS_HISTORY; round--) {
-		if (r->hist_round[round % RINGS_HISTORY] != round)
-			return 0;
-		snap = &r->hist[(round % RINGS_HISTORY) * (size_t)r->ncpus];
+	for (i = 0; i < RINGS_HISTORY; i++) {
+		if (r->hist_round[i] <= best)
+			continue;
+		snap = &r->hist[(size_t)i * (size_t)r->ncpus];
 		for (cpu = 0; cpu < r->ncpus; cpu++)
 			if (__atomic_load_n(r->cons_pos[cpu], __ATOMIC_ACQUIRE) < snap[cpu])
 				break;
 		if (cpu == r->ncpus)
-			return round;
+			best = r->hist_round[i];
 	}
-	return 0;
+	r->last_safe = best;
+	return best;
 }
 
 void rings_free(struct rings *r)

@@ -25,6 +25,7 @@ struct rings {
 	void **pages;		/* 2 mappings per ring, for munmap */
 	__u64 *hist;		/* [RINGS_HISTORY][ncpus] producer positions */
 	__u64 hist_round[RINGS_HISTORY];
+	__u64 last_safe;	/* the latest snapshot found passed */
 	int ncpus;
 	int template_fd;
 	int epfd;		/* readable when any ring asks to be read */
@@ -51,7 +52,7 @@ int rings_read_round(struct rings *r, __u64 round);
  * a record read in an earlier round was committed before that snapshot, and
  * so was everything committed before it, on any CPU. 0 when none.
  */
-__u64 rings_safe_round(const struct rings *r);
+__u64 rings_safe_round(struct rings *r);
 void rings_free(struct rings *r);
 
 #endif

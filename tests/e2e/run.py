@@ -805,6 +805,8 @@ def test_gnutls_cli_line_to_echo_server(tmp):
     srv = GnutlsServ(tmp, ["--echo"])
     try:
         tr = Tracer(tmp)
+        # Not HTTP: the default text view must fall back to the raw bytes.
+        tt = Tracer(tmp, [], out="text")
         cli = subprocess.Popen(["gnutls-cli", "--insecure", "-p", str(srv.port), "127.0.0.1"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         line = b"tlstap line %d\n" % os.getpid()
@@ -824,8 +826,12 @@ def test_gnutls_cli_line_to_echo_server(tmp):
         cli.wait(20)
         time.sleep(0.3)
         tr.stop()
+        tt.stop()
     finally:
         srv.stop()
+    text = tt.raw.decode(errors="replace")
+    check(text.count(line.decode().strip()) >= 4,
+          "text view does not show the non-HTTP line raw from both ends, both ways:\n" + text[:800])
     cap = Capture(tr.events())
     no_loss(tr, cap)
     conns = cap.conns(pid=cli.pid)
