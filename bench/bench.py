@@ -136,6 +136,7 @@ def main():
         ("floor (chosen points)", ["--empty-probes"]),
         ("tlstap -o json", ["-o", "json"]),
         ("tlstap -o json, exported", ["-o", "json", "--probe-mode", "exported"]),
+        ("tlstap -w", ["-w", "PCAP"]),
     ]
     sizes = [("tiny", "/tiny", 16), ("64 KiB", "/64k", 64 * 1024)]
     tmp = tempfile.mkdtemp(prefix="tlstap-bench-")
@@ -151,11 +152,15 @@ def main():
             wrk(port, path, 1, args.conns, args.threads)   # warm up
             for rnd in range(args.rounds):
                 for mode, targs in modes:
+                    pcap = os.path.join(tmp, "bench.pcapng")
+                    targs = [pcap if a == "PCAP" else a for a in targs] if targs else None
                     tracer = Tracer(args.tlstap, targs) if targs else None
                     rate = wrk(port, path, args.secs, args.conns, args.threads)
                     cpu = lost_rec = lost_bytes = None
                     if tracer:
                         cpu, lost_rec, lost_bytes, _ = tracer.stop()
+                    if os.path.exists(pcap):
+                        os.unlink(pcap)
                     results.setdefault((size_name, mode), []).append((rate, cpu, lost_rec, lost_bytes))
                     print("round %d %-8s %-20s %10.0f req/s%s" % (
                         rnd + 1, size_name, mode, rate,
