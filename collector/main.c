@@ -634,6 +634,10 @@ int main(int argc, char **argv)
 	}
 	log_set_verbosity(o.verbose);
 	libbpf_set_print(log_libbpf);
+	if ((o.redact || o.nredact) && (o.raw || o.out == OUT_HEX || (o.out == OUT_JSON && !o.no_data) ||
+					o.write_path))
+		pr_warn("--redact masks decoded HTTP only: raw bytes (--raw, -o hex, JSON data events, -w files) "
+			"still hold them\n");
 	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
 
 	if (o.read_path) {
