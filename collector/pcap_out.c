@@ -159,10 +159,30 @@ static int write_stats(struct pcap_out *po)
 	return err;
 }
 
+/* Processes with no interface in the file being closed: not kept forever. */
+static void forget_idle_procs(struct pcap_out *po)
+{
+	struct proc_if **pp, *p;
+	size_t b;
+
+	for (b = 0; b < NBUCKETS; b++) {
+		pp = &po->procs[b];
+		while ((p = *pp)) {
+			if (p->gen != po->gen) {
+				*pp = p->next;
+				free(p);
+			} else {
+				pp = &p->next;
+			}
+		}
+	}
+}
+
 static int close_file(struct pcap_out *po)
 {
 	int err = write_stats(po), e;
 
+	forget_idle_procs(po);
 	e = pcapng_close(po->w);
 	po->w = NULL;
 	return err ? err : e;
@@ -701,6 +721,10 @@ static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 	if (!before_write(po)) {
 		p = proc_if_for(po, f);
 		c = find_tcp(po, f->conn_id);
+		/* A rotation just now: the new file needs the connection before its FIN. */
+		if (p && c && c->gen && c->gen != po->gen && !c->shadow_of &&
+		    (why == CLOSE_FD || why == CLOSE_EXIT))
+			announce(po, p, c, f, ts);
 		/* Still open when tlstap stopped (or evicted): no FIN, nothing ended. */
 		if (p && c && c->gen == po->gen && !c->shadow_of && (why == CLOSE_FD || why == CLOSE_EXIT)) {
 			cli = c->local_is_client ? 0 : 1;

@@ -1193,6 +1193,30 @@ def test_pcapng_rotation_files_open_on_their_own(tmp):
 
 
 @test_in("auto")
+def test_pcapng_time_rotation_stops_after_count(tmp):
+    srv = EchoServer(tmp)
+    pattern = os.path.join(tmp, "g-%H%M%S.pcapng")
+    try:
+        tr = Tracer(tmp, ["-p", str(srv.pid), "-w", pattern, "-G", "1", "-W", "2"])
+        end = time.time() + 6
+        while tr.proc.poll() is None and time.time() < end:
+            subprocess.run(["curl", "-sk", "--data-binary", "tick", "https://127.0.0.1:%d/g" % srv.port],
+                           capture_output=True, timeout=30)
+            time.sleep(0.2)
+        check(tr.proc.poll() is not None, "tlstap -G 1 -W 2 did not stop after 2 files")
+        tr.stop()
+    finally:
+        srv.stop()
+    check(tr.rc == 0, "tlstap -G -W exited %s: %s" % (tr.rc, tr.stderr))
+    files = sorted(f for f in os.listdir(tmp) if f.startswith("g-"))
+    check(len(files) == 2, "-G 1 -W 2 wrote %s" % files)
+    for f in files:
+        rc, out, err = tshark(["-r", os.path.join(tmp, f), "-Y", "http.request", "-T", "fields",
+                               "-e", "http.request.uri"])
+        check(rc == 0 and "/g" in out, "%s: no request readable by tshark (%s)" % (f, err))
+
+
+@test_in("auto")
 def test_pcapng_to_stdout_for_wireshark(tmp):
     srv = EchoServer(tmp)
     try:
