@@ -151,4 +151,6 @@ clean:
 
 -include $(wildcard $(OUTPUT)/collector/*.d $(OUTPUT)/pcap-writer/*.d $(OUTPUT)/tests/*.d)
 
+# Keep generated skeletons and objects: they are intermediate, not disposable.
+.SECONDARY:
 .DELETE_ON_ERROR:

@@ -222,7 +222,6 @@ cleanup:
 /* What the ring callback needs: the flow table and the pids that exited. */
 struct consumer {
 	struct flow_table *ft;
-	struct http_view *hv;
 	struct tlstap_bpf *skel;
 	struct rings *rings;
 	__u32 exited[256];
