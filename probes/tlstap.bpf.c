@@ -574,7 +574,9 @@ int BPF_KRETPROBE(tls_return, long ret)
 	    TLSTAP_COOKIE_STYLE(cookie) == TLSTAP_RET_EX5) {
 		if ((int)ret <= 0)
 			goto out;
-		if (bpf_probe_read_user(&moved, sizeof(moved), (void *)f->outlen_ptr)) {
+		/* A count no call can move (1 TiB) is not believed: positions stay sane. */
+		if (bpf_probe_read_user(&moved, sizeof(moved), (void *)f->outlen_ptr) ||
+		    moved > (1ull << 40)) {
 			if (c.st)
 				__sync_fetch_and_add(&c.st->bad_len, 1);
 			goto out;
