@@ -23,6 +23,21 @@ struct elf_image {
 	Elf *elf;
 };
 
+/*
+ * A truncated file keeps a valid header whose tables lie past its end;
+ * libelf then reports no sections rather than an error.
+ */
+static bool tables_in_file(const GElf_Ehdr *eh, uint64_t size)
+{
+	uint64_t sh_len = (uint64_t)eh->e_shnum * eh->e_shentsize;
+	uint64_t ph_len = (uint64_t)eh->e_phnum * eh->e_phentsize;
+
+	/* Compared by subtraction: offsets from the file may be near 2^64. */
+	if (eh->e_phnum == 0 || eh->e_phoff == 0 || eh->e_phoff > size || ph_len > size - eh->e_phoff)
+		return false;
+	return eh->e_shoff == 0 || (eh->e_shoff <= size && sh_len <= size - eh->e_shoff);
+}
+
 int elf_image_open(struct elf_image **out, const char *path)
 {
 	struct elf_image *img;
@@ -35,6 +50,7 @@ int elf_image_open(struct elf_image **out, const char *path)
 	img = calloc(1, sizeof(*img));
 	if (!img)
 		return -ENOMEM;
+	/* O_NONBLOCK: a FIFO swapped in for the file must not hang us. */
 	img->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (img->fd < 0) {
 		free(img);
@@ -42,9 +58,13 @@ int elf_image_open(struct elf_image **out, const char *path)
 	}
 	if (fstat(img->fd, &st) || !S_ISREG(st.st_mode))
 		goto not_elf;
+	/* Read, not mmap: a file truncated while we parse it would raise SIGBUS. */
 	img->elf = elf_begin(img->fd, ELF_C_READ, NULL);
+	/* Probes read arguments in this machine's calling convention. */
 	if (!img->elf || elf_kind(img->elf) != ELF_K_ELF || !gelf_getehdr(img->elf, &eh) ||
-	    gelf_getclass(img->elf) != ELFCLASS64 || eh.e_machine != NATIVE_MACHINE)
+	    (eh.e_type != ET_DYN && eh.e_type != ET_EXEC) ||
+	    gelf_getclass(img->elf) != ELFCLASS64 || eh.e_machine != NATIVE_MACHINE ||
+	    !tables_in_file(&eh, (uint64_t)st.st_size))
 		goto not_elf;
 	*out = img;
 	return 0;
@@ -62,6 +82,14 @@ void elf_image_close(struct elf_image *img)
 	if (img->fd >= 0)
 		close(img->fd);
 	free(img);
+}
+
+/* "SSL_read" matches "SSL_read" and "SSL_read@@OPENSSL_3.0.0". */
+static bool name_matches(const char *symname, const char *want)
+{
+	size_t len = strlen(want);
+
+	return !strncmp(symname, want, len) && (symname[len] == '\0' || symname[len] == '@');
 }
 
 static Elf_Scn *find_section(struct elf_image *img, Elf64_Word type, const char *name,
@@ -93,7 +121,7 @@ static int func_in(struct elf_image *img, Elf64_Word type, const char *name, uin
 	Elf_Data *data;
 	GElf_Sym sym;
 	const char *sname;
-	size_t n, i, len = strlen(name);
+	size_t n, i;
 
 	if (!scn || !(data = elf_getdata(scn, NULL)) || !sh.sh_entsize)
 		return -ENOENT;
@@ -104,7 +132,7 @@ static int func_in(struct elf_image *img, Elf64_Word type, const char *name, uin
 		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || !sym.st_value)
 			continue;
 		sname = elf_strptr(img->elf, sh.sh_link, sym.st_name);
-		if (sname && !strncmp(sname, name, len) && (sname[len] == '\0' || sname[len] == '@')) {
+		if (sname && name_matches(sname, name)) {
 			*vaddr = sym.st_value;
 			return 0;
 		}
@@ -117,6 +145,15 @@ int elf_image_func(struct elf_image *img, const char *name, uint64_t *vaddr)
 	if (!func_in(img, SHT_DYNSYM, name, vaddr))
 		return 0;
 	return func_in(img, SHT_SYMTAB, name, vaddr);
+}
+
+void elf_image_funcs(struct elf_image *img, const char *const *names, size_t n, uint64_t *offsets)
+{
+	uint64_t vaddr;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		offsets[i] = elf_image_func(img, names[i], &vaddr) ? 0 : elf_image_offset(img, vaddr);
 }
 
 uint64_t elf_image_offset(struct elf_image *img, uint64_t vaddr)

@@ -8,12 +8,16 @@
 
 struct elf_image;
 
-/* 0, or -ENOEXEC when path is not a 64-bit ELF file of this machine. */
+/* 0, or -ENOEXEC when path is not a whole 64-bit ELF executable or library
+ * of this machine, or another negative errno when it cannot be opened. */
 int elf_image_open(struct elf_image **img, const char *path);
 void elf_image_close(struct elf_image *img);
 
 /* The address of a defined function symbol: 0 or -ENOENT. */
 int elf_image_func(struct elf_image *img, const char *name, uint64_t *vaddr);
+/* For each names[i] defined as a function: its file offset (what uprobes
+ * want), 0 when absent. */
+void elf_image_funcs(struct elf_image *img, const char *const *names, size_t n, uint64_t *offsets);
 /* The file offset of an address in an executable segment, 0 if none. */
 uint64_t elf_image_offset(struct elf_image *img, uint64_t vaddr);
 /* Reads up to len bytes of code at vaddr; returns how many (may be short). */

@@ -223,14 +223,11 @@ static void print_text(struct view_flow *vf, const struct http_exchange *x)
 	char when[32], cli[64], srv[64], comm[TLSTAP_COMM_LEN + 1];
 	time_t secs = (time_t)(x->start_ns / 1000000000ull);
 	struct tm tm;
-	int i;
 
 	output_end_block(hv->out);
 	localtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	for (i = 0; i < TLSTAP_COMM_LEN && vf->meta.comm[i]; i++)
-		comm[i] = vf->meta.comm[i] >= 0x20 && vf->meta.comm[i] < 0x7f ? vf->meta.comm[i] : '?';
-	comm[i] = '\0';
+	output_safe_comm(comm, vf->meta.comm);
 	fmt_addrs(&vf->meta, x->client_dir, cli, srv, sizeof(cli));
 	fprintf(f, "%s.%06llu %s[%u] conn %llu %s -> %s %s", when,
 		(unsigned long long)(x->start_ns % 1000000000ull) / 1000, comm, vf->meta.pid,

@@ -157,7 +157,7 @@ void output_end_block(struct output *o)
 }
 
 /* comm is chosen by the traced process: never send its control bytes to a terminal. */
-static void safe_comm(char *out, const char *comm)
+void output_safe_comm(char *out, const char *comm)
 {
 	int i;
 
@@ -181,7 +181,7 @@ static void text_header(struct output *o, const struct tlstap_data_event *ev)
 
 	output_end_block(o);
 	addrs(ev, local, remote, sizeof(local));
-	safe_comm(comm, ev->comm);
+	output_safe_comm(comm, ev->comm);
 	localtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	fprintf(o->f, "%s.%06lld %s[%u/%u] %s %s %s %s %s %s %u bytes conn %llu pos %llu\n",
@@ -343,7 +343,7 @@ static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 
 	if (output_done(o))
 		return;
-	safe_comm(comm, f->meta.comm);
+	output_safe_comm(comm, f->meta.comm);
 	switch (o->mode) {
 	case OUT_TEXT:
 	case OUT_HEX:

@@ -34,6 +34,8 @@ void output_print_raw(struct output *o, const struct tlstap_data_event *ev);
 /* -c reached: the caller should stop. */
 bool output_done(const struct output *o);
 
+/* comm with every byte a terminal could act on as '?': out holds TLSTAP_COMM_LEN + 1. */
+void output_safe_comm(char *out, const char *comm);
 /* Formats "1.2.3.4:80", "[::1]:443" or "" (unknown) into buf. */
 void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, __u16 port);
 /* Standard base64 of len bytes into out (4 * ((len + 2) / 3) + 1 bytes). */

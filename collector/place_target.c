@@ -146,18 +146,11 @@ static void place_gnutls(struct target *t, struct elf_image *img, enum probe_mod
 		 "exported functions; gnutls_record_send only jumps to gnutls_record_send2: probed there");
 }
 
-void targets_place(struct target *t, enum probe_mode mode)
+void targets_place(struct target *t, struct elf_image *img, enum probe_mode mode)
 {
-	struct elf_image *img;
-
 	snprintf(t->placement, sizeof(t->placement), "exported functions");
-	if (elf_image_open(&img, t->path)) {
-		pr_debug("%s: cannot read for placement: exported functions\n", t->path);
-		return;
-	}
 	if (t->lib == TLSTAP_LIB_OPENSSL)
 		place_openssl(t, img, mode);
 	else if (t->lib == TLSTAP_LIB_GNUTLS)
 		place_gnutls(t, img, mode);
-	elf_image_close(img);
 }

@@ -26,12 +26,40 @@ const char *placement_line_name(enum ossl_line line)
 }
 
 #if defined(__x86_64__)
-static int open_x86(csh *h)
+/* A Capstone decoder walking one code buffer, an instruction at a time. */
+struct dis {
+	csh h;
+	cs_insn *insn;
+	const uint8_t *p;
+	size_t len;
+	uint64_t addr;
+};
+
+static int dis_open(struct dis *d, const uint8_t *code, size_t len, uint64_t vaddr)
 {
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, h) != CS_ERR_OK)
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &d->h) != CS_ERR_OK)
 		return -ENOTSUP;
-	cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_option(d->h, CS_OPT_DETAIL, CS_OPT_ON);
+	d->insn = cs_malloc(d->h);
+	if (!d->insn) {
+		cs_close(&d->h);
+		return -ENOMEM;
+	}
+	d->p = code;
+	d->len = len;
+	d->addr = vaddr;
 	return 0;
+}
+
+static bool dis_next(struct dis *d)
+{
+	return cs_disasm_iter(d->h, &d->p, &d->len, &d->addr, d->insn);
+}
+
+static void dis_close(struct dis *d)
+{
+	cs_free(d->insn, 1);
+	cs_close(&d->h);
 }
 
 static bool is_endbr64(const uint8_t *c, size_t len)
@@ -41,26 +69,19 @@ static bool is_endbr64(const uint8_t *c, size_t len)
 
 int placement_first_call(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *target)
 {
-	const uint8_t *p = code;
-	uint64_t addr = vaddr;
-	cs_insn *insn;
+	struct dis d;
 	cs_x86 *x;
-	int n = 0, err = -ENOENT;
-	csh h;
+	int n = 0, err = dis_open(&d, code, len, vaddr);
 
-	if (open_x86(&h))
-		return -ENOTSUP;
-	insn = cs_malloc(h);
-	if (!insn) {
-		cs_close(&h);
-		return -ENOMEM;
-	}
-	while (n++ < MAX_INSNS && cs_disasm_iter(h, &p, &len, &addr, insn)) {
-		if (insn->id == X86_INS_RET)
+	if (err)
+		return err;
+	err = -ENOENT;
+	while (n++ < MAX_INSNS && dis_next(&d)) {
+		if (d.insn->id == X86_INS_RET)
 			break;
-		if (insn->id != X86_INS_CALL)
+		if (d.insn->id != X86_INS_CALL)
 			continue;
-		x = &insn->detail->x86;
+		x = &d.insn->detail->x86;
 		/* An indirect first call: nothing certain to say about it. */
 		if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
 			*target = (uint64_t)x->operands[0].imm;
@@ -68,8 +89,7 @@ int placement_first_call(const uint8_t *code, size_t len, uint64_t vaddr, uint64
 		}
 		break;
 	}
-	cs_free(insn, 1);
-	cs_close(&h);
+	dis_close(&d);
 	return err;
 }
 
@@ -91,75 +111,59 @@ int placement_cheap_entry(const uint8_t *code, size_t len, uint64_t vaddr, uint6
 
 int placement_tail_jump(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *target)
 {
-	const uint8_t *p = code;
-	uint64_t addr = vaddr;
-	cs_insn *insn;
+	struct dis d;
 	cs_x86 *x;
-	int n = 0, err = -ENOENT, i;
+	int n = 0, i, err = dis_open(&d, code, len, vaddr);
 	bool regs_only;
-	csh h;
 
-	if (open_x86(&h))
-		return -ENOTSUP;
-	insn = cs_malloc(h);
-	if (!insn) {
-		cs_close(&h);
-		return -ENOMEM;
-	}
-	while (n++ < 8 && cs_disasm_iter(h, &p, &len, &addr, insn)) {
-		x = &insn->detail->x86;
-		if (insn->id == X86_INS_JMP) {
+	if (err)
+		return err;
+	err = -ENOENT;
+	while (n++ < 8 && dis_next(&d)) {
+		x = &d.insn->detail->x86;
+		if (d.insn->id == X86_INS_JMP) {
 			if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
 				*target = (uint64_t)x->operands[0].imm;
 				err = 0;
 			}
 			break;
 		}
-		if (insn->id == X86_INS_ENDBR64)
+		if (d.insn->id == X86_INS_ENDBR64)
 			continue;
 		/* Only argument set-up (mov/xor between registers or of constants). */
-		regs_only = insn->id == X86_INS_MOV || insn->id == X86_INS_XOR;
+		regs_only = d.insn->id == X86_INS_MOV || d.insn->id == X86_INS_XOR;
 		for (i = 0; regs_only && i < x->op_count; i++)
 			regs_only = x->operands[i].type != X86_OP_MEM;
 		if (!regs_only)
 			break;
 	}
-	cs_free(insn, 1);
-	cs_close(&h);
+	dis_close(&d);
 	return err;
 }
 
 int placement_plt_slot(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *slot)
 {
-	const uint8_t *p = code;
-	uint64_t addr = vaddr;
-	cs_insn *insn;
+	struct dis d;
 	cs_x86_op *op;
-	int n = 0, err = -ENOENT;
-	csh h;
+	int n = 0, err = dis_open(&d, code, len, vaddr);
 
-	if (open_x86(&h))
-		return -ENOTSUP;
-	insn = cs_malloc(h);
-	if (!insn) {
-		cs_close(&h);
-		return -ENOMEM;
-	}
+	if (err)
+		return err;
+	err = -ENOENT;
 	/* [endbr64;] [bnd] jmp qword ptr [rip + disp] */
-	while (n++ < 3 && cs_disasm_iter(h, &p, &len, &addr, insn)) {
-		if (insn->id == X86_INS_ENDBR64)
+	while (n++ < 3 && dis_next(&d)) {
+		if (d.insn->id == X86_INS_ENDBR64)
 			continue;
-		if (insn->id != X86_INS_JMP || insn->detail->x86.op_count != 1)
+		if (d.insn->id != X86_INS_JMP || d.insn->detail->x86.op_count != 1)
 			break;
-		op = &insn->detail->x86.operands[0];
+		op = &d.insn->detail->x86.operands[0];
 		if (op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP && op->mem.index == X86_REG_INVALID) {
-			*slot = insn->address + insn->size + (uint64_t)op->mem.disp;
+			*slot = d.insn->address + d.insn->size + (uint64_t)op->mem.disp;
 			err = 0;
 		}
 		break;
 	}
-	cs_free(insn, 1);
-	cs_close(&h);
+	dis_close(&d);
 	return err;
 }
 #else

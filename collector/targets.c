@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <linux/types.h>
 #include "tlstap.h"
-#include "elf_syms.h"
+#include "elf_image.h"
 #include "log.h"
 #include "probe_table.h"
 #include "targets.h"
@@ -87,12 +87,12 @@ static int push_target(struct target_list *tl, const struct target *t)
 }
 
 /* Resolves lib's functions in path; true when all its required ones exist. */
-static int resolve_lib(const char *path, uint8_t lib, struct target *t, bool *found)
+static void resolve_lib(struct elf_image *img, uint8_t lib, struct target *t, bool *found)
 {
 	const char *names[TARGET_MAX_FUNCS];
 	uint64_t offs[TARGET_MAX_FUNCS];
 	int ids[TARGET_MAX_FUNCS];
-	int i, n = 0, err;
+	int i, n = 0;
 
 	*found = false;
 	for (i = 0; i < probe_funcs_n && n < TARGET_MAX_FUNCS; i++) {
@@ -102,19 +102,16 @@ static int resolve_lib(const char *path, uint8_t lib, struct target *t, bool *fo
 		names[n++] = probe_funcs[i].name;
 	}
 	if (n == 0)
-		return 0;
-	err = elf_find_funcs(path, names, n, offs);
-	if (err)
-		return err;
+		return;
+	elf_image_funcs(img, names, n, offs);
 	memset(t->offsets, 0, sizeof(t->offsets));
 	for (i = 0; i < n; i++) {
 		if (probe_funcs[ids[i]].required && !offs[i])
-			return 0;
+			return;
 		t->offsets[ids[i]] = offs[i];
 	}
 	t->lib = lib;
 	*found = true;
-	return 0;
 }
 
 /* Parses path: 1 when it is added as a target, -ENOENT when it is ELF without
@@ -123,10 +120,11 @@ static int classify(struct target_list *tl, const char *path, const char *origin
 		    const struct stat *st)
 {
 	static const uint8_t libs[] = { TLSTAP_LIB_OPENSSL, TLSTAP_LIB_GNUTLS };
+	struct elf_image *img;
 	struct target t;
 	bool found, any = false;
 	size_t i;
-	int err;
+	int err = 0;
 
 	memset(&t, 0, sizeof(t));
 	if (strlen(path) >= sizeof(t.path))
@@ -135,21 +133,26 @@ static int classify(struct target_list *tl, const char *path, const char *origin
 	snprintf(t.origin, sizeof(t.origin), "%s", origin);
 	t.dev = st->st_dev;
 	t.ino = st->st_ino;
+	/* Read once (node's binary is 100 MB): symbols and placement both use it. */
+	err = elf_image_open(&img, path);
+	if (err) {
+		pr_debug("%s: not probed: %s\n", path, strerror(-err));
+		return err;
+	}
 	for (i = 0; i < sizeof(libs); i++) {
-		err = resolve_lib(path, libs[i], &t, &found);
-		if (err) {
-			pr_debug("%s: not probed: %s\n", path, strerror(-err));
-			return err;
-		}
+		resolve_lib(img, libs[i], &t, &found);
 		if (!found)
 			continue;
-		targets_place(&t, tl->mode);
+		targets_place(&t, img, tl->mode);
 		err = push_target(tl, &t);
 		if (err)
-			return err;
+			goto cleanup;
 		any = true;
 	}
-	return any ? 1 : -ENOENT;
+	err = any ? 1 : -ENOENT;
+cleanup:
+	elf_image_close(img);
+	return err;
 }
 
 int targets_add_file(struct target_list *tl, const char *path, const char *origin, bool strict)

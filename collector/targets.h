@@ -55,8 +55,10 @@ int targets_scan_pid(struct target_list *tl, pid_t pid);
  * directories, and executables of running processes with TLS linked in. */
 int targets_scan_system(struct target_list *tl);
 
-/* Chooses t's probe points (placement.h) for tl's mode; fills version and placement. */
-void targets_place(struct target *t, enum probe_mode mode);
+struct elf_image;
+/* Chooses t's probe points (placement.h) in its open image for mode; fills
+ * version and placement. */
+void targets_place(struct target *t, struct elf_image *img, enum probe_mode mode);
 
 /* Whether a file name looks like a TLS library tlstap knows (libssl.so.3 ...). */
 bool targets_is_tls_lib_name(const char *basename);
