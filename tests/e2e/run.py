@@ -658,7 +658,8 @@ def test_uid_filter(tmp):
         os.setuid(65534)
     try:
         tr = Tracer(tmp, ["--uid", "65534"])
-        cli = subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib",
+        client = world_readable_copy(tmp, os.path.join(HERE, "tls_client.py"))
+        cli = subprocess.run([PY, client, "--mode", "urllib",
                               "--port", str(srv.port), "--size", "30000", "--log", logdir],
                              preexec_fn=as_nobody, timeout=60)
         check(cli.returncode == 0, "client as nobody failed")
@@ -1354,8 +1355,17 @@ def test_http_decoded_grpc_shaped_h2(tmp):
               "grpc_method", "grpc_req_msgs", "grpc_resp_msgs", "status", "req_body_bytes", "resp_body_bytes")}))
 
 
-def run_bad(args, want_rc, want_words, env=None, stdout=subprocess.DEVNULL, preexec=None):
-    p = subprocess.run([TLSTAP] + args, stdout=stdout, stderr=subprocess.PIPE, timeout=60, env=env,
+def world_readable_copy(tmp, path):
+    """A copy another user can run: the clone may sit in a directory only root can enter."""
+    os.chmod(tmp, 0o755)
+    copy = os.path.join(tmp, os.path.basename(path))
+    shutil.copy2(path, copy)
+    os.chmod(copy, 0o755)
+    return copy
+
+
+def run_bad(args, want_rc, want_words, env=None, stdout=subprocess.DEVNULL, preexec=None, tlstap=None):
+    p = subprocess.run([tlstap or TLSTAP] + args, stdout=stdout, stderr=subprocess.PIPE, timeout=60, env=env,
                        preexec_fn=preexec)
     err = p.stderr.decode(errors="replace")
     first = err.splitlines()[0] if err else ""
@@ -1395,7 +1405,7 @@ def test_bad_input_is_one_clear_line(tmp):
         os.setgroups([])
         os.setgid(65534)
         os.setuid(65534)
-    run_bad(["-d", "1"], 1, ["needs root"], preexec=drop_root)
+    run_bad(["-d", "1"], 1, ["needs root"], preexec=drop_root, tlstap=world_readable_copy(tmp, TLSTAP))
 
     # Output that cannot be written: tlstap says so and fails, it does not hang or crash.
     srv = EchoServer(tmp)
