@@ -100,7 +100,8 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LIB_OBJS) $(LDFLAGS) $(LIBS) -lcmocka -o $@
 
-# Fuzz targets (libFuzzer, clang): run briefly by make test, longer by make fuzz.
+# Fuzz targets (libFuzzer, clang): make test runs them over their corpora and a
+# fixed-seed, fixed-count mutation run (deterministic); make fuzz at random.
 FUZZ_OUT = $(OUTPUT)/fuzz
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -Iprobes -Icollector -Ipcap-writer

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "wallclock.h"
 #include "http_view.h"
 #include "httpdec.h"
 #include "output.h"
@@ -594,7 +595,7 @@ static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_ev
 	 * stay in order; JSON prints data itself and needs only HTTP ones. */
 	if (hv->o.mode != OUT_TEXT && !httpdec_is_http(vf->dec))
 		return;
-	enqueue(hv, ev, (__u64)((__s64)ev->ts_ns + hv->out->mono_to_real_ns), 0);
+	enqueue(hv, ev, (__u64)wallclock_ns(ev->ts_ns, hv->out->mono_to_real_ns), 0);
 }
 
 static void on_gap(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 len,
@@ -607,7 +608,7 @@ static void on_gap(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 le
 		struct tlstap_data_event g = vf->meta;
 
 		g.dir = (__u8)dir;
-		enqueue(hv, &g, (__u64)((__s64)vf->meta.ts_ns + hv->out->mono_to_real_ns), len ? len : 1);
+		enqueue(hv, &g, (__u64)wallclock_ns(vf->meta.ts_ns, hv->out->mono_to_real_ns), len ? len : 1);
 	}
 }
 

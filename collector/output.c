@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include "wallclock.h"
 #include "output.h"
 #include "http_view.h"
 #include "probe_table.h"
@@ -175,7 +176,7 @@ void output_finish(struct output *o)
 static void text_header(struct output *o, const struct tlstap_data_event *ev)
 {
 	char local[64], remote[64], when[32], comm[TLSTAP_COMM_LEN + 1];
-	__s64 real = (__s64)ev->ts_ns + o->mono_to_real_ns;
+	__s64 real = wallclock_ns(ev->ts_ns, o->mono_to_real_ns);
 	time_t secs = (time_t)(real / 1000000000);
 	struct tm tm;
 
@@ -269,7 +270,7 @@ static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_ev
 		/* One buffer for the largest chunk: no allocation per event. */
 		output_base64(b64buf, ev->data, ev->len);
 		fprintf(o->f, "{\"type\":\"data\",\"ts_ns\":%lld",
-			(long long)ev->ts_ns + o->mono_to_real_ns);
+			(long long)wallclock_ns(ev->ts_ns, o->mono_to_real_ns));
 		json_common(o, ev);
 		fprintf(o->f, ",\"func\":\"%s\",\"dir\":\"%s\",\"pos\":%llu,\"len\":%u,\"data\":\"",
 			probe_func_name(ev->func_id), dir_name(ev->dir),
@@ -289,7 +290,7 @@ static void on_open(void *ctx, const struct flow *f)
 	if (o->mode != OUT_JSON || output_done(o))
 		return;
 	fprintf(o->f, "{\"type\":\"conn\",\"ts_ns\":%lld",
-		(long long)f->meta.ts_ns + o->mono_to_real_ns);
+		(long long)wallclock_ns(f->meta.ts_ns, o->mono_to_real_ns));
 	json_common(o, &f->meta);
 	fputs("}\n", o->f);
 }

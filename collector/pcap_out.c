@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include "wallclock.h"
 #include "pcap_out.h"
 #include "pcapng.h"
 #include "probe_table.h"
@@ -66,7 +67,7 @@ static size_t bucket(__u64 key)
 
 static __u64 real_ns(const struct pcap_out *po, __u64 mono_ns)
 {
-	return (__u64)((__s64)mono_ns + po->o.mono_to_real_ns);
+	return (__u64)wallclock_ns(mono_ns, po->o.mono_to_real_ns);
 }
 
 static int file_name(struct pcap_out *po, char *name, size_t len)

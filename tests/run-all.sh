@@ -30,8 +30,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:ha
 	./tests/run-unit.sh "$asan" | tee "$log"
 tally "$log" "sanitized unit tests"
 
-echo "== fuzz targets, briefly (make fuzz runs them longer)"
-./tests/run-fuzz.sh "$out/fuzz" 15 | tee "$log"
+echo "== fuzz targets: corpora, then a fixed-seed run (make fuzz runs them at random)"
+./tests/run-fuzz.sh "$out/fuzz" --runs "${FUZZ_RUNS:-20000}" | tee "$log"
 tally "$log" "fuzz targets"
 
 echo "== end-to-end tests"
