@@ -23,12 +23,28 @@ int links_push(struct link_list *ll, struct bpf_link *link)
 	return 0;
 }
 
+/* Destroys one link and drops it from the list. */
+void links_remove(struct link_list *ll, struct bpf_link *link)
+{
+	size_t i;
+
+	for (i = 0; i < ll->n; i++) {
+		if (ll->v[i] != link)
+			continue;
+		bpf_link__destroy(link);
+		memmove(&ll->v[i], &ll->v[i + 1], (ll->n - i - 1) * sizeof(*ll->v));
+		ll->n--;
+		return;
+	}
+}
+
+/* Newest first: entry probes go before the return probes they pair with. */
 void links_destroy(struct link_list *ll)
 {
 	size_t i;
 
-	for (i = 0; i < ll->n; i++)
-		bpf_link__destroy(ll->v[i]);
+	for (i = ll->n; i > 0; i--)
+		bpf_link__destroy(ll->v[i - 1]);
 	free(ll->v);
 	memset(ll, 0, sizeof(*ll));
 }
@@ -49,14 +65,30 @@ static int attach_one(struct link_list *ll, struct bpf_program *prog, const char
 	return err;
 }
 
+/* One probe point of one target, for one pid (-1: all). */
+struct point {
+	const struct target *t;
+	int id;
+	pid_t pid;
+	struct bpf_link *ret;	/* its return probe, once attached */
+};
+
+/*
+ * Every return probe is attached before any entry probe: a call that enters
+ * a function whose entry probe is live then always has its return probe too
+ * (the kernel arms it at entry). A call already running when its return
+ * probe arrives returns unseen; one that enters between the two passes has a
+ * return without an entry, which the BPF side pairs by stack pointer,
+ * ignores and counts. Either way only that call is missed.
+ */
 int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_program *ret,
 		   const struct target_list *tl, const pid_t *pids, int npids)
 {
 	static const pid_t all = -1;
 	const struct probe_func *pf;
-	const struct target *t;
-	size_t i;
-	int id, k, err, probed = 0, last_err = -ENOENT;
+	struct point *pts = NULL, *grown;
+	size_t i, n = 0, cap = 0, k;
+	int id, p, err, probed = 0, last_err = -ENOENT;
 	__u64 cookie;
 
 	if (npids == 0) {
@@ -64,30 +96,58 @@ int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_p
 		npids = 1;
 	}
 	for (i = 0; i < tl->n; i++) {
-		t = &tl->v[i];
 		for (id = 0; id < probe_funcs_n && id < TARGET_MAX_FUNCS; id++) {
-			pf = &probe_funcs[id];
-			if (pf->lib != t->lib || !t->offsets[id])
+			if (probe_funcs[id].lib != tl->v[i].lib || !tl->v[i].offsets[id])
 				continue;
-			cookie = TLSTAP_COOKIE(id, pf->lib, pf->dir, pf->style);
-			for (k = 0; k < npids; k++) {
-				err = attach_one(ll, entry, t->path, t->offsets[id], cookie, pids[k], false);
-				if (!err) {
-					err = attach_one(ll, ret, t->path, t->offsets[id], cookie, pids[k], true);
-					/* An entry without its return would leave calls open. */
-					if (err)
-						bpf_link__destroy(ll->v[--ll->n]);
+			for (p = 0; p < npids; p++) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 32;
+					grown = realloc(pts, cap * sizeof(*pts));
+					if (!grown) {
+						err = -ENOMEM;
+						goto cleanup;
+					}
+					pts = grown;
 				}
-				if (err) {
-					pr_warn("cannot probe %s in %s: %s\n", pf->name, t->path, strerror(-err));
-					last_err = err;
-					continue;
-				}
-				probed++;
+				pts[n++] = (struct point){ .t = &tl->v[i], .id = id, .pid = pids[p] };
 			}
-			pr_info("probing %s in %s (%s) at offset 0x%llx\n", pf->name, t->path, t->origin,
-				(unsigned long long)t->offsets[id]);
 		}
 	}
+	for (k = 0; k < n; k++) {
+		pf = &probe_funcs[pts[k].id];
+		cookie = TLSTAP_COOKIE(pts[k].id, pf->lib, pf->dir, pf->style);
+		err = attach_one(ll, ret, pts[k].t->path, pts[k].t->offsets[pts[k].id], cookie,
+				 pts[k].pid, true);
+		if (err) {
+			pr_warn("cannot probe %s in %s: %s\n", pf->name, pts[k].t->path, strerror(-err));
+			last_err = err;
+			continue;
+		}
+		pts[k].ret = ll->v[ll->n - 1];
+	}
+	for (k = 0; k < n; k++) {
+		if (!pts[k].ret)
+			continue;
+		pf = &probe_funcs[pts[k].id];
+		cookie = TLSTAP_COOKIE(pts[k].id, pf->lib, pf->dir, pf->style);
+		err = attach_one(ll, entry, pts[k].t->path, pts[k].t->offsets[pts[k].id], cookie,
+				 pts[k].pid, false);
+		if (err) {
+			/* A return without its entry would only count unmatched returns. */
+			links_remove(ll, pts[k].ret);
+			pr_warn("cannot probe %s in %s: %s\n", pf->name, pts[k].t->path, strerror(-err));
+			last_err = err;
+			continue;
+		}
+		probed++;
+		if (pts[k].pid == pids[0])
+			pr_info("probing %s in %s (%s) at offset 0x%llx\n", pf->name, pts[k].t->path,
+				pts[k].t->origin, (unsigned long long)pts[k].t->offsets[pts[k].id]);
+	}
+	err = 0;
+cleanup:
+	free(pts);
+	if (err)
+		return err;
 	return probed ? probed : last_err;
 }

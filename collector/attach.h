@@ -14,6 +14,7 @@ struct link_list {
 };
 
 int links_push(struct link_list *ll, struct bpf_link *link);
+void links_remove(struct link_list *ll, struct bpf_link *link);
 void links_destroy(struct link_list *ll);
 
 /*

@@ -337,6 +337,8 @@ static void read_bpf_stats(struct tlstap_bpf *skel, struct tlstap_stats *sum)
 			sum->call_table_full += per[cpu].call_table_full;
 			sum->bad_len += per[cpu].bad_len;
 			sum->conn_table_full += per[cpu].conn_table_full;
+			sum->unmatched_returns += per[cpu].unmatched_returns;
+			sum->unfinished_calls += per[cpu].unfinished_calls;
 		}
 	}
 	free(per);
@@ -345,7 +347,8 @@ static void read_bpf_stats(struct tlstap_bpf *skel, struct tlstap_stats *sum)
 static void print_summary(const struct output *out, const struct flow_stats *fs,
 			  const struct tlstap_stats *bs, FILE *json)
 {
-	unsigned long long untraced = bs->call_table_full + bs->bad_len + bs->conn_table_full;
+	unsigned long long untraced = bs->call_table_full + bs->bad_len + bs->conn_table_full +
+				      bs->unmatched_returns + bs->unfinished_calls;
 
 	fprintf(stderr,
 		"tlstap: %llu events, %llu bytes captured in %llu connections; lost %llu bytes "
@@ -360,12 +363,14 @@ static void print_summary(const struct output *out, const struct flow_stats *fs,
 		fprintf(json, "{\"type\":\"stats\",\"events\":%llu,\"bytes\":%llu,\"connections\":%llu,"
 			"\"lost_bytes\":%llu,\"snaplen_bytes\":%llu,\"ring_full_records\":%llu,"
 			"\"ring_full_bytes\":%llu,\"unreadable_bytes\":%llu,\"oversize_bytes\":%llu,"
-			"\"untraced_calls\":%llu,\"lost_ctrl_events\":%llu,\"bad_records\":%llu}\n",
+			"\"untraced_calls\":%llu,\"unmatched_returns\":%llu,\"unfinished_calls\":%llu,"
+			"\"lost_ctrl_events\":%llu,\"bad_records\":%llu}\n",
 			(unsigned long long)out->events, (unsigned long long)out->bytes,
 			(unsigned long long)fs->flows, (unsigned long long)fs->lost_bytes,
 			(unsigned long long)fs->snap_bytes, (unsigned long long)bs->ring_full_events,
 			(unsigned long long)bs->ring_full_bytes, (unsigned long long)bs->unreadable_bytes,
 			(unsigned long long)bs->oversize_bytes, untraced,
+			(unsigned long long)bs->unmatched_returns, (unsigned long long)bs->unfinished_calls,
 			(unsigned long long)bs->ctrl_lost, (unsigned long long)fs->bad_records);
 }
 
@@ -543,7 +548,9 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		goto cleanup;
 	}
 
-	/* Stop producers, then drain what they left, to the end of every ring. */
+	/* Stop producers, then drain what they left, to the end of every ring.
+	 * Calls that begin from now on are not ours to count. */
+	skel->bss->stopping = true;
 	links_destroy(&links);
 	for (i = 0, drained = 0; i < 100000 && drained != 1; i++) {
 		drained = read_round(&rings, ft, hv, round++);

@@ -55,9 +55,23 @@ const volatile __u32 snaplen = 0;	/* 0: no limit */
 const volatile __u64 wakeup_bytes = 0;
 
 __u64 next_conn_id = 1;
+/* Set by the collector when it stops: no new calls, no counting of their returns. */
+bool stopping = false;
+
+/*
+ * Where the stack pointer is at a return probe relative to the entry probe
+ * of the same call: x86's ret pops the return address the entry saw on the
+ * stack; arm64 returns through the link register.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define RET_SP_DELTA	8
+#else
+#define RET_SP_DELTA	0
+#endif
 
 /* An SSL/GnuTLS call in progress on a thread, from entry to return. */
 struct call_frame {
+	__u64 sp;		/* stack pointer at entry: pairs the return with it */
 	__u64 session;		/* SSL * or gnutls_session_t */
 	__u64 buf;
 	__u64 outlen_ptr;	/* size_t * of the _ex variants */
@@ -70,9 +84,15 @@ struct call_frame {
 	__u16 pad;
 };
 
-/* Calls nest when one TLS connection runs inside another (HTTPS proxies). */
+/*
+ * Calls nest when one TLS connection runs inside another (HTTPS proxies).
+ * Frames are paired with returns by stack pointer, not by counting: an entry
+ * whose return never comes (probes attached between the two, a longjmp out
+ * of the library) or a return whose entry was not seen must cost that one
+ * call, never the thread's later calls.
+ */
 struct call_stack {
-	__u32 depth;		/* may exceed TLSTAP_MAX_NESTING: those frames are not kept */
+	__u32 depth;		/* frames in f[], at most TLSTAP_MAX_NESTING */
 	__u32 pad;
 	struct call_frame f[TLSTAP_MAX_NESTING];
 };
@@ -234,32 +254,80 @@ static __always_inline bool wanted(__u32 pid)
 /* An empty stack to create a thread's entry from (global data is a map value). */
 static const struct call_stack empty_stack = {};
 
+static __always_inline void count(__u64 *counter)
+{
+	__sync_fetch_and_add(counter, 1);
+}
+
+/*
+ * Drops the frames of calls that cannot still be running: a frame whose
+ * stack position is at or below sp (the stack grows down) was left by a call
+ * that returned without its return probe firing. Returns how many.
+ */
+/* The innermost frame, or NULL. */
+static __always_inline struct call_frame *top_frame(struct call_stack *cs)
+{
+	__u32 d = cs->depth;
+
+	if (d == 0 || d > TLSTAP_MAX_NESTING)
+		return NULL;
+	d--;
+	/* Keep the mask after codegen: the verifier needs the bound. */
+	asm volatile("" : "+r"(d));
+	return &cs->f[d & (TLSTAP_MAX_NESTING - 1)];
+}
+
+static __always_inline __u32 pop_dead_frames(struct call_stack *cs, __u64 sp)
+{
+	struct call_frame *top;
+	__u32 n = 0;
+	int i;
+
+	for (i = 0; i < TLSTAP_MAX_NESTING; i++) {
+		top = top_frame(cs);
+		if (!top || top->sp > sp)
+			break;
+		cs->depth--;
+		n++;
+	}
+	return n;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(tls_entry, void *session, void *buf, __u64 num, void *arg4, void *arg5)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, d;
+	__u64 sp = PT_REGS_SP(ctx);
+	__u32 tid = (__u32)id, d, dead;
 	struct call_stack *cs;
 	struct call_frame *f;
 	struct tlstap_stats *st;
 
-	if (!wanted(id >> 32))
+	if (stopping || !wanted(id >> 32))
 		return 0;
 	cs = bpf_map_lookup_elem(&active_calls, &tid);
 	if (!cs) {
 		bpf_map_update_elem(&active_calls, &tid, &empty_stack, BPF_NOEXIST);
 		cs = bpf_map_lookup_elem(&active_calls, &tid);
 	}
-	if (!cs || cs->depth >= TLSTAP_MAX_NESTING) {
-		if (cs)
-			cs->depth++;	/* keep entries and returns paired */
-		st = cpu_stats();
+	st = cpu_stats();
+	if (!cs) {
 		if (st)
-			__sync_fetch_and_add(&st->call_table_full, 1);
+			count(&st->call_table_full);
+		return 0;
+	}
+	dead = pop_dead_frames(cs, sp);
+	if (dead && st)
+		__sync_fetch_and_add(&st->unfinished_calls, dead);
+	if (cs->depth >= TLSTAP_MAX_NESTING) {
+		/* Not kept: its return finds no frame of its own and is ignored. */
+		if (st)
+			count(&st->call_table_full);
 		return 0;
 	}
 	d = cs->depth & (TLSTAP_MAX_NESTING - 1);
 	f = &cs->f[d];
+	f->sp = sp;
 	f->session = (__u64)session;
 	f->buf = (__u64)buf;
 	f->cookie = bpf_get_attach_cookie(ctx);
@@ -552,22 +620,32 @@ int BPF_KRETPROBE(tls_return, long ret)
 	struct call_frame *f;
 	struct conn_state *cs;
 	struct emit_ctx c = {};
-	__u64 moved = 0, cookie, cap, want;
-	__u32 nchunks;
+	__u64 moved = 0, cookie, cap, want, sp;
+	__u32 nchunks, dead;
 	bool is_new;
 	__u8 dir;
 
+	c.st = cpu_stats();
 	stack = bpf_map_lookup_elem(&active_calls, &tid);
-	if (!stack || stack->depth == 0)
+	/* The entry's stack pointer: frames deeper than it are dead calls. */
+	sp = PT_REGS_SP(ctx) - RET_SP_DELTA;
+	dead = stack ? pop_dead_frames(stack, sp - 1) : 0;
+	if (dead && c.st)
+		__sync_fetch_and_add(&c.st->unfinished_calls, dead);
+	f = stack ? top_frame(stack) : NULL;
+	if (!f || f->sp != sp) {
+		/* A return without its entry (the entry probe was attached after
+		 * the call began, or the call was nested too deep): untraced. */
+		if (c.st && !stopping)
+			count(&c.st->unmatched_returns);
+		if (stack && stack->depth == 0)
+			bpf_map_delete_elem(&active_calls, &tid);
 		return 0;
+	}
 	d = stack->depth - 1;
 	stack->depth = d;
-	if (d >= TLSTAP_MAX_NESTING)
-		return 0;	/* an untraced, too deeply nested call */
-	f = &stack->f[d & (TLSTAP_MAX_NESTING - 1)];
 	if (f->skip)
 		goto out;
-	c.st = cpu_stats();
 	cookie = f->cookie;
 	/* These functions return int: the upper half of the register is junk. */
 	if (TLSTAP_COOKIE_STYLE(cookie) == TLSTAP_RET_EX ||
@@ -737,7 +815,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	if (stack && stack->depth > 0) {
 		/* Only a socket names the connection (not an eventfd or a log
 		 * file). Outer frames of a nested call run over the same one. */
-		d = stack->depth < TLSTAP_MAX_NESTING ? stack->depth : TLSTAP_MAX_NESTING;
+		d = stack->depth;
 		for (i = 0; i < TLSTAP_MAX_NESTING; i++) {
 			if (i >= d)
 				break;

@@ -7,7 +7,8 @@
 /* A single TLS call of up to this many chunks (2 GiB, more than SSL_write's
  * int can say) is captured whole; bytes beyond are counted as lost. */
 #define TLSTAP_MAX_CHUNKS	131072
-/* TLS calls nested on one thread (a TLS connection through a TLS proxy). */
+/* TLS calls nested on one thread (a TLS connection through a TLS proxy);
+ * a power of two (frames are indexed with a mask). */
 #define TLSTAP_MAX_NESTING	4
 /* Ring space data records leave free, so connection ends still fit. */
 #define TLSTAP_CTRL_HEADROOM	(64 * 1024)
@@ -122,6 +123,10 @@ struct tlstap_stats {
 	__u64 call_table_full;	/* per-thread table full, or nested too deep */
 	__u64 bad_len;		/* byte count of an _ex call unreadable */
 	__u64 conn_table_full;	/* no room for the connection's state */
+	/* Calls seen at one end only: begun before the probes were attached,
+	 * or left without returning (longjmp); each costs that call alone. */
+	__u64 unmatched_returns;	/* a return probe without its entry */
+	__u64 unfinished_calls;		/* an entry whose return never came */
 };
 
 #endif /* TLSTAP_H */

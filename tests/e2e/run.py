@@ -447,6 +447,79 @@ def test_connection_opened_before_tlstap(tmp):
     same(cap.stream(peer, "out"), received, "server's captured out vs what the client received")
 
 
+def busy_message(t, i):
+    m = b"t%02d msg %010d " % (t, i)
+    return m + b"." * (32 - len(m) - 1) + b"\n"
+
+
+def check_busy_stream(got, t, noted, count, what):
+    """got must be messages k..count-1 of thread t, whole and in order, with
+    k no later than the first round trip begun after the probes were live."""
+    check(len(got) % 32 == 0 and got, "%s: %d bytes, not whole 32-byte messages" % (what, len(got)))
+    first = got[:32]
+    m = re.match(rb"t(\d\d) msg (\d{10}) ", first)
+    check(m and int(m.group(1)) == t, "%s: starts with %r" % (what, first))
+    k = int(m.group(2))
+    # Round trip `noted` may have begun before tlstap attached, and the server
+    # may already have been waiting in its read of the next one: nothing
+    # later may be missing.
+    check(k <= noted + 2, "%s: capture starts at message %d, but round trips from %d on began "
+          "after tlstap was tracing" % (what, k, noted + 1))
+    want = b"".join(busy_message(t, i) for i in range(k, count))
+    same(got, want, "%s: messages %d..%d" % (what, k, count - 1))
+    return count - k
+
+
+@test
+def test_started_while_threads_are_busy_misses_nothing_after(tmp):
+    """tlstap starts while four threads of one process are in tight TLS round
+    trips: every thread, at both ends, is captured whole from its first call
+    after the probes were attached to the end."""
+    srv = subprocess.Popen([PY, os.path.join(HERE, "busy_echo.py"), "server", "--cert", CERT, "--key", KEY],
+                           stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    RUNNING.append(srv)
+    port = int(srv.stdout.readline())
+    cli = subprocess.Popen([PY, os.path.join(HERE, "busy_echo.py"), "client", "--port", str(port),
+                            "--threads", "4"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    RUNNING.append(cli)
+    try:
+        check(cli.stdout.readline().strip() == b"started", "busy client did not start")
+        time.sleep(0.5)     # every thread in its loop before tlstap starts
+        tr = Tracer(tmp)
+        cli.send_signal(signal.SIGUSR1)     # what each thread had done when tracing began
+        time.sleep(2)
+        cli.stdin.write(b"stop\n")
+        cli.stdin.flush()
+        res = json.loads(cli.stdout.readline())
+        cli.wait(10)
+        time.sleep(0.3)
+        tr.stop()
+    finally:
+        srv.kill()
+        srv.wait()
+    check(not res["errors"], "client: %s" % res["errors"])
+    cap = Capture(tr.events())
+    check(tr.rc == 0 and not cap.gaps, "rc %d, gaps %s" % (tr.rc, cap.gaps[:3]))
+    total = 0
+    for t, th in enumerate(res["threads"]):
+        check(th["noted"] is not None and th["count"] > th["noted"] + 50,
+              "thread %d did too little while traced: %s" % (t, th))
+        local = "127.0.0.1:%d" % th["port"]
+        mine = [c for c in cap.conns(pid=cli.pid) if cap.meta[c]["local"] == local]
+        check(len(mine) == 1, "thread %d (port %d): %d client connections captured"
+              % (t, th["port"], len(mine)))
+        c = mine[0]
+        peer = cap.peer_of(c)
+        check(peer is not None and srv.pid in cap.meta[peer]["pids"],
+              "thread %d: the server's end was not captured" % t)
+        for conn, d, who in ((c, "out", "client sent"), (c, "in", "client received"),
+                             (peer, "in", "server received"), (peer, "out", "server sent")):
+            total += check_busy_stream(cap.stream(conn, d), t, th["noted"], th["count"],
+                                       "thread %d, %s" % (t, who))
+    stats = [e for e in cap.events if e["type"] == "stats"][0]
+    check(stats["lost_bytes"] == 0 and stats["ring_full_records"] == 0, "losses: %s" % stats)
+
+
 @test
 def test_pid_filter_captures_only_that_process(tmp):
     srv = EchoServer(tmp)

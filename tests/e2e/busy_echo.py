@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""Threads that are busy with tight TLS round trips before tlstap starts.
+
+  busy_echo.py server --cert C --key K    echoes every read; prints its port
+  busy_echo.py client --port P --threads N
+
+The client's threads each open their own connection and send 32-byte
+messages (message i of thread t is a function of t and i), reading each echo
+before the next. SIGUSR1 makes it note how many round trips each thread has
+finished (the test sends it once tlstap says it is tracing); a line on stdin
+stops it. It then prints one JSON object: per thread its local port, the
+round trips done and the count noted at SIGUSR1.
+"""
+import argparse
+import json
+import signal
+import socket
+import ssl
+import sys
+import threading
+
+MSG = 32
+
+
+def message(t, i):
+    m = b"t%02d msg %010d " % (t, i)
+    return m + b"." * (MSG - len(m) - 1) + b"\n"
+
+
+def serve(conn):
+    try:
+        while True:
+            d = conn.recv(65536)
+            if not d:
+                break
+            conn.sendall(d)
+    except (OSError, ssl.SSLError):
+        pass
+    finally:
+        conn.close()
+
+
+def server(args):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    print(srv.getsockname()[1], flush=True)
+    while True:
+        c, _ = srv.accept()
+        try:
+            t = ctx.wrap_socket(c, server_side=True)
+        except (OSError, ssl.SSLError):
+            c.close()
+            continue
+        threading.Thread(target=serve, args=(t,), daemon=True).start()
+
+
+def client(args):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    stop = threading.Event()
+    counts = [0] * args.threads
+    noted = [None] * args.threads
+    ports = [0] * args.threads
+    errors = []
+
+    def run(t):
+        try:
+            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", args.port)))
+            ports[t] = s.getsockname()[1]
+            i = 0
+            while not stop.is_set():
+                s.sendall(message(t, i))
+                got = b""
+                while len(got) < MSG:
+                    d = s.recv(MSG - len(got))
+                    if not d:
+                        raise OSError("server closed")
+                    got += d
+                if got != message(t, i):
+                    raise OSError("bad echo %r" % got)
+                i += 1
+                counts[t] = i
+            s.close()
+        except (OSError, ssl.SSLError) as e:
+            errors.append("thread %d: %s" % (t, e))
+
+    def note(sig, frame):
+        for t in range(args.threads):
+            noted[t] = counts[t]
+
+    signal.signal(signal.SIGUSR1, note)
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(args.threads)]
+    for th in threads:
+        th.start()
+    print("started", flush=True)
+    sys.stdin.readline()
+    stop.set()
+    for th in threads:
+        th.join()
+    json.dump({"threads": [{"port": ports[t], "count": counts[t], "noted": noted[t]}
+                           for t in range(args.threads)], "errors": errors}, sys.stdout)
+    print(flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("role", choices=("server", "client"))
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--port", type=int)
+    ap.add_argument("--threads", type=int, default=4)
+    args = ap.parse_args()
+    server(args) if args.role == "server" else client(args)
+
+
+if __name__ == "__main__":
+    main()
