@@ -5,6 +5,8 @@
 #include "flows.h"
 
 #define NBUCKETS	65536
+/* Evicted flows remembered, so one seen again goes on from where it was. */
+#define NTOMBS		4096
 /* Out-of-order bytes held at most before the missing ones are declared lost. */
 #define MAX_PENDING_BYTES	(256ull << 20)
 
@@ -20,6 +22,13 @@ struct ctrl {
 	struct tlstap_ctrl_event ev;
 };
 
+/* An evicted flow: the positions it had reached. */
+struct tomb {
+	__u64 conn_id;		/* 0: free */
+	__u64 next[2];
+	__u64 end[2];
+};
+
 struct flow_table {
 	struct flow_callbacks cb;
 	void *ctx;
@@ -30,6 +39,7 @@ struct flow_table {
 	__u64 stamp;		/* given to records arriving now */
 	__u64 pending_bytes;
 	__u64 pending_chunks;	/* 0: nothing held anywhere, no flow to walk */
+	struct tomb tombs[NTOMBS];	/* by conn_id hash; a newer one replaces */
 	struct flow_stats st;
 };
 
@@ -195,10 +205,23 @@ static void remove_flow(struct flow_table *ft, struct flow *f, enum close_reason
 {
 	struct flow **pp = &ft->buckets[bucket_of(f->conn_id)];
 	struct pending *p;
+	struct tomb *t;
 	int dir;
 
-	for (dir = 0; dir < 2; dir++)
+	for (dir = 0; dir < 2; dir++) {
 		resolve(ft, f, dir, UINT64_MAX);
+		/* Evicted flows may come back: their missing tail is not lost yet. */
+		if (why != CLOSE_EVICTED)
+			gap(ft, f, dir, f->s[dir].end);
+	}
+	if (why == CLOSE_EVICTED) {
+		t = &ft->tombs[bucket_of(f->conn_id) % NTOMBS];
+		t->conn_id = f->conn_id;
+		for (dir = 0; dir < 2; dir++) {
+			t->next[dir] = f->s[dir].next;
+			t->end[dir] = f->s[dir].end;
+		}
+	}
 	if (ft->cb.on_close)
 		ft->cb.on_close(ft->ctx, f, why);
 	while (*pp && *pp != f)
@@ -217,6 +240,23 @@ static void remove_flow(struct flow_table *ft, struct flow *f, enum close_reason
 	}
 	ft->nflows--;
 	free(f);
+}
+
+/* A flow evicted earlier goes on from the positions it had reached. */
+static void resume(struct flow_table *ft, struct flow *f)
+{
+	struct tomb *t = &ft->tombs[bucket_of(f->conn_id) % NTOMBS];
+	int dir;
+
+	if (!f->conn_id || t->conn_id != f->conn_id)
+		return;
+	for (dir = 0; dir < 2; dir++) {
+		f->s[dir].next = t->next[dir];
+		f->s[dir].end = t->end[dir];
+	}
+	t->conn_id = 0;
+	f->resumed = true;
+	ft->st.resumed++;
 }
 
 static struct flow *get_flow(struct flow_table *ft, const struct tlstap_data_event *ev)
@@ -240,6 +280,7 @@ static struct flow *get_flow(struct flow_table *ft, const struct tlstap_data_eve
 	f->pid = ev->pid;
 	memcpy(&f->meta, ev, sizeof(f->meta));
 	f->meta.len = 0;
+	resume(ft, f);
 	b = bucket_of(ev->conn_id);
 	f->hnext = ft->buckets[b];
 	ft->buckets[b] = f;
@@ -386,6 +427,27 @@ static void apply_ctrl(struct flow_table *ft, const struct tlstap_ctrl_event *ev
 		if (f->pid == ev->pid)
 			remove_flow(ft, f, CLOSE_EXIT);
 	}
+}
+
+void flows_note_end(struct flow_table *ft, const struct tlstap_data_event *meta,
+		    const __u64 end_pos[2])
+{
+	struct flow *f = find(ft, meta->conn_id);
+	int dir;
+
+	/* Positions beyond what records may carry are not believed. */
+	if (end_pos[0] > (1ull << 62) || end_pos[1] > (1ull << 62))
+		return;
+	if (!f) {
+		if (!end_pos[0] && !end_pos[1])
+			return;
+		f = get_flow(ft, meta);
+		if (!f)
+			return;
+	}
+	for (dir = 0; dir < 2; dir++)
+		if (end_pos[dir] > f->s[dir].end)
+			f->s[dir].end = end_pos[dir];
 }
 
 void flows_set_stamp(struct flow_table *ft, __u64 stamp)

@@ -2,6 +2,7 @@
 #ifndef TLSTAP_FLOWS_H
 #define TLSTAP_FLOWS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -29,7 +30,13 @@ struct flow {
 		struct pending *head;	/* out-of-order chunks, sorted by pos */
 		struct pending *tail;
 		__u64 lost_bytes;
+		/* Where the BPF side says the stream reached (flows_note_end):
+		 * anything short of it when the flow ends is a gap. */
+		__u64 end;
 	} s[2];
+	/* Dropped from the table earlier (too many flows) and seen again: its
+	 * positions go on from where it was, nothing before is a gap. */
+	bool resumed;
 	/* private */
 	struct flow *hnext;
 	struct flow *lprev, *lnext;
@@ -52,6 +59,7 @@ struct flow_stats {
 	__u64 dup_bytes;	/* bytes seen twice (should never happen) */
 	__u64 bad_records;	/* malformed ring records */
 	__u64 evicted;
+	__u64 resumed;		/* evicted flows seen again */
 };
 
 struct flow_table;
@@ -76,6 +84,15 @@ void flows_resolve(struct flow_table *ft, __u64 before);
 /* For a consumer that reads every ring to its end each round:
  * flows_resolve(current stamp), then the next stamp. */
 void flows_sweep(struct flow_table *ft);
+
+/*
+ * The positions the BPF side says conn_id's streams reached, read from its
+ * connection table when the process exited or tlstap stopped: bytes that
+ * never arrived (ring full) become a gap when the flow ends. A connection
+ * none of whose records arrived is opened from meta so its loss is shown.
+ */
+void flows_note_end(struct flow_table *ft, const struct tlstap_data_event *meta,
+		    const __u64 end_pos[2]);
 
 /* At the end: resolve everything pending and close every flow. */
 void flows_finish(struct flow_table *ft);

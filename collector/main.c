@@ -269,10 +269,39 @@ static void forget_exited(struct consumer *c, struct bpf_map *map)
 	free(doomed);
 }
 
+/*
+ * Tells the flow table where the BPF side says each connection of the
+ * exited processes (all: of every process) got to, so bytes that never
+ * reached a ring are a gap when the flow ends.
+ */
+static void note_conn_ends(struct consumer *c, bool all)
+{
+	int fd = bpf_map__fd(c->skel->maps.conns), seen = 0;
+	struct tlstap_session_key key, next;
+	struct tlstap_conn_state cs;
+	struct tlstap_data_event meta;
+
+	while (seen++ < 1 << 20 && !bpf_map_get_next_key(fd, seen > 1 ? &key : NULL, &next)) {
+		key = next;
+		if ((!all && !pid_in(c, key.pid)) || bpf_map_lookup_elem(fd, &key, &cs))
+			continue;
+		memset(&meta, 0, sizeof(meta));
+		meta.type = TLSTAP_EV_DATA;
+		meta.pid = key.pid;
+		meta.tid = key.pid;
+		meta.fd = cs.fd;
+		meta.conn_id = cs.conn_id;
+		meta.addr = cs.addr;
+		meta.comm[0] = '?';
+		flows_note_end(c->ft, &meta, cs.pos);
+	}
+}
+
 static void sweep_exited(struct consumer *c)
 {
 	if (!c->nexited)
 		return;
+	note_conn_ends(c, false);
 	forget_exited(c, c->skel->maps.conns);
 	forget_exited(c, c->skel->maps.fd_sessions);
 	c->nexited = 0;
@@ -556,7 +585,10 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		drained = read_round(&rings, ft, hv, round++);
 		if (drained < 0)
 			break;
+		sweep_exited(&consumer);
 	}
+	/* Bytes of open connections that never reached a ring are gaps too. */
+	note_conn_ends(&consumer, true);
 	flows_finish(ft);
 	output_finish(&out);
 	if (pcap) {

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/types.h>
 #include "opts.h"
+#include "tlstap.h"
 
 #ifndef TLSTAP_VERSION
 #define TLSTAP_VERSION "0.1.0"
@@ -109,8 +111,8 @@ void opts_usage(FILE *f)
 "                           (no root needed)\n"
 "  -s, --snaplen BYTES      capture at most BYTES of each TLS call (default 0:\n"
 "                           everything); bytes left out are counted as lost\n"
-"  -B, --buffer-size KIB    ring buffer per CPU in KiB, rounded up to a power\n"
-"                           of two (default %d)\n"
+"  -B, --buffer-size KIB    ring buffer per CPU in KiB, 128 or more, rounded\n"
+"                           up to a power of two (default %d)\n"
 "      --nice N             run the collector at niceness N, -20 to 19 (default\n"
 "                           %d: ahead of busy traced programs, so it keeps up\n"
 "                           with them; 0 leaves the priority alone)\n"
@@ -345,10 +347,12 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 			o->snaplen = (uint32_t)v;
 			break;
 		case 'B':
-			/* Rings are at least a page and at most 1 GiB (kernel limit is higher). */
-			if (parse_u64(optarg, 4, 1024 * 1024, &o->buffer_kib))
+			/* Big enough for the control headroom and whole records; at
+			 * most 1 GiB (the kernel's limit is higher). */
+			if (parse_u64(optarg, TLSTAP_MIN_RING_KIB, 1024 * 1024, &o->buffer_kib))
 				return fail(err, errlen,
-					    "--buffer-size: '%s' is not a size in KiB from 4 to 1048576", optarg);
+					    "--buffer-size: '%s' is not a size in KiB from %d to 1048576",
+					    optarg, TLSTAP_MIN_RING_KIB);
 			break;
 		case OPT_LIST:
 			o->list_targets = true;

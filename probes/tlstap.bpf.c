@@ -97,22 +97,6 @@ struct call_stack {
 	struct call_frame f[TLSTAP_MAX_NESTING];
 };
 
-struct session_key {
-	__u32 pid;
-	__u32 pad;
-	__u64 session;
-};
-
-/* The connection a TLS session runs over, and its stream positions. */
-struct conn_state {
-	__u64 conn_id;
-	__u64 sk_ino;		/* 0: socket not known yet */
-	__u64 pos[2];		/* per enum tlstap_dir */
-	__s32 fd;
-	__u8 tentative;		/* socket inferred around the call (memory BIOs) */
-	__u8 pad[3];
-	struct tlstap_addr addr;
-};
 
 struct fd_key {
 	__u32 pid;
@@ -120,7 +104,7 @@ struct fd_key {
 };
 
 struct pending_write_val {
-	struct session_key key;
+	struct tlstap_session_key key;
 	__u64 min_len;		/* the ciphertext write is at least this long */
 };
 
@@ -135,8 +119,8 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct session_key);
-	__type(value, struct conn_state);
+	__type(key, struct tlstap_session_key);
+	__type(value, struct tlstap_conn_state);
 } conns SEC(".maps");
 
 /* (pid, fd) -> session, to see close() of a traced connection. */
@@ -425,7 +409,8 @@ static __always_inline __u64 wake_flag(void *ring)
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u64 *end_pos)
+/* False when the ring was full: the event is lost (and counted). */
+static __always_inline bool emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u64 *end_pos)
 {
 	struct tlstap_ctrl_event *e;
 	struct tlstap_stats *st;
@@ -436,7 +421,7 @@ static __always_inline void emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u6
 		st = cpu_stats();
 		if (st)
 			__sync_fetch_and_add(&st->ctrl_lost, 1);
-		return;
+		return false;
 	}
 	e->type = type;
 	e->pad = 0;
@@ -446,6 +431,7 @@ static __always_inline void emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u6
 	e->end_pos[0] = end_pos ? end_pos[0] : 0;
 	e->end_pos[1] = end_pos ? end_pos[1] : 0;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return true;
 }
 
 struct emit_ctx {
@@ -541,7 +527,7 @@ static __always_inline void note_traced(__u32 pid, __s32 fd, __u64 session, bool
 		bpf_map_update_elem(&fd_sessions, &fk, &session, BPF_ANY);
 }
 
-static __always_inline void conn_set_socket(struct conn_state *cs, __u32 pid,
+static __always_inline void conn_set_socket(struct tlstap_conn_state *cs, __u32 pid,
 					    struct call_frame *f)
 {
 	cs->sk_ino = f->sk_ino;
@@ -556,11 +542,11 @@ static __always_inline void conn_set_socket(struct conn_state *cs, __u32 pid,
  * did not know it (or only guessed it); replaced when the session's socket
  * changed (a freed SSL's address reused for a new connection).
  */
-static __always_inline struct conn_state *lookup_conn(__u32 pid, __u32 tid, __u8 dir,
+static __always_inline struct tlstap_conn_state *lookup_conn(__u32 pid, __u32 tid, __u8 dir,
 						      struct call_frame *f, bool *is_new)
 {
-	struct session_key key = { .pid = pid, .session = f->session };
-	struct conn_state *cs, fresh = {};
+	struct tlstap_session_key key = { .pid = pid, .session = f->session };
+	struct tlstap_conn_state *cs, fresh = {};
 	struct tlstap_stats *st;
 	__s32 *fdp;
 	__u8 one = 1;
@@ -618,7 +604,7 @@ int BPF_KRETPROBE(tls_return, long ret)
 	__u32 tid = (__u32)id, pid = id >> 32, d;
 	struct call_stack *stack;
 	struct call_frame *f;
-	struct conn_state *cs;
+	struct tlstap_conn_state *cs;
 	struct emit_ctx c = {};
 	__u64 moved = 0, cookie, cap, want, sp;
 	__u32 nchunks, dead;
@@ -720,7 +706,9 @@ int BPF_KRETPROBE(tls_return, long ret)
 		}
 		goto out;
 	}
-	c.ring_limit = bpf_ringbuf_query(c.ring, BPF_RB_RING_SIZE) - TLSTAP_CTRL_HEADROOM;
+	c.ring_limit = bpf_ringbuf_query(c.ring, BPF_RB_RING_SIZE);
+	/* Never wraps: a ring no bigger than the headroom takes no data. */
+	c.ring_limit = c.ring_limit > TLSTAP_CTRL_HEADROOM ? c.ring_limit - TLSTAP_CTRL_HEADROOM : 0;
 	nchunks = (c.total + TLSTAP_CHUNK_MAX - 1) / TLSTAP_CHUNK_MAX;
 	bpf_loop(nchunks, emit_chunk, &c, 0);
 out:
@@ -732,8 +720,8 @@ out:
 static __always_inline void on_close(__u32 pid, __s32 fd)
 {
 	struct fd_key fk = { .pid = pid, .fd = fd };
-	struct session_key key = { .pid = pid };
-	struct conn_state *cs;
+	struct tlstap_session_key key = { .pid = pid };
+	struct tlstap_conn_state *cs;
 	__u64 *session;
 
 	session = bpf_map_lookup_elem(&fd_sessions, &fk);
@@ -744,8 +732,10 @@ static __always_inline void on_close(__u32 pid, __s32 fd)
 	cs = bpf_map_lookup_elem(&conns, &key);
 	if (!cs || cs->fd != fd)
 		return;
-	emit_ctrl(TLSTAP_EV_CLOSE, pid, cs->conn_id, cs->pos);
-	bpf_map_delete_elem(&conns, &key);
+	/* A close the collector never hears of: the entry stays, and the
+	 * collector reads its end positions when the process exits. */
+	if (emit_ctrl(TLSTAP_EV_CLOSE, pid, cs->conn_id, cs->pos))
+		bpf_map_delete_elem(&conns, &key);
 }
 
 /* For a memory-BIO thread that wrote plaintext with no socket known: its
@@ -754,7 +744,7 @@ static __always_inline void learn_from_write(__u32 tid, __s32 fd, __u64 len, boo
 {
 	struct pending_write_val *pw;
 	struct call_frame f = {};
-	struct conn_state *cs;
+	struct tlstap_conn_state *cs;
 
 	pw = bpf_map_lookup_elem(&pending_write, &tid);
 	if (!pw)

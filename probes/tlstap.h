@@ -12,6 +12,10 @@
 #define TLSTAP_MAX_NESTING	4
 /* Ring space data records leave free, so connection ends still fit. */
 #define TLSTAP_CTRL_HEADROOM	(64 * 1024)
+/* The smallest ring (-B) that holds the headroom and a few whole records. */
+#define TLSTAP_MIN_RING_KIB	128
+_Static_assert(TLSTAP_MIN_RING_KIB * 1024 >= TLSTAP_CTRL_HEADROOM + 3 * (TLSTAP_CHUNK_MAX + 256),
+	       "the smallest ring must hold the control headroom and whole data records");
 #define TLSTAP_COMM_LEN		16
 #define TLSTAP_MAX_PID_FILTER	64
 
@@ -99,6 +103,25 @@ struct tlstap_data_event {
 	struct tlstap_addr addr;
 	char comm[TLSTAP_COMM_LEN];
 	__u8 data[];
+};
+
+/* The BPF connection table (map "conns"), which the collector also reads:
+ * where each stream has got to when a process exits or tlstap stops. */
+struct tlstap_session_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 session;		/* SSL * or gnutls_session_t */
+};
+
+/* The connection a TLS session runs over, and its stream positions. */
+struct tlstap_conn_state {
+	__u64 conn_id;
+	__u64 sk_ino;		/* 0: socket not known yet */
+	__u64 pos[2];		/* per enum tlstap_dir */
+	__s32 fd;
+	__u8 tentative;		/* socket inferred around the call (memory BIOs) */
+	__u8 pad[3];
+	struct tlstap_addr addr;
 };
 
 /* TLSTAP_EV_CLOSE and TLSTAP_EV_EXIT. */

@@ -520,6 +520,77 @@ def test_started_while_threads_are_busy_misses_nothing_after(tmp):
     check(stats["lost_bytes"] == 0 and stats["ring_full_records"] == 0, "losses: %s" % stats)
 
 
+def stream_extent(events, conn, d):
+    """Bytes delivered and bytes reported lost in one stream, checked to tile it from 0."""
+    parts = sorted([(e["pos"], e["len"], "data") for e in events
+                    if e["type"] == "data" and e["conn"] == conn and e["dir"] == d] +
+                   [(e["pos"], e["len"], "gap") for e in events
+                    if e["type"] == "gap" and e["conn"] == conn and e["dir"] == d])
+    at = data = lost = 0
+    for pos, n, kind in parts:
+        check(pos == at, "conn %d %s: %s at %d after %d (unreported hole or overlap)" % (conn, d, kind, pos, at))
+        at += n
+        if kind == "data":
+            data += n
+        else:
+            lost += n
+    return at, data, lost
+
+
+@test_in("auto")
+def test_bytes_that_never_reached_a_ring_are_a_gap_at_exit_and_at_stop(tmp):
+    """The collector is stopped (SIGSTOP) while a client reads 4 MiB, so its
+    128 KiB ring overflows. Whether tlstap stops first or the client exits
+    without closing, every byte the client sent and received is either
+    captured or inside a reported gap, up to the last one."""
+    srv = EchoServer(tmp)
+    try:
+        for ending in ("tlstap stops", "client killed"):
+            cli = subprocess.Popen([PY, os.path.join(HERE, "tls_client.py"), "--mode", "held",
+                                    "--port", str(srv.port), "--size", str(4 << 20), "--log", tmp],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            RUNNING.append(cli)
+            check(cli.stdout.readline().startswith(b"ready"), "held client did not connect")
+            tr = Tracer(tmp, ["-B", "128", "-p", str(cli.pid)])
+            tr.proc.send_signal(signal.SIGSTOP)
+            try:
+                cli.stdin.write(b"go\n")
+                cli.stdin.flush()
+                check(cli.stdout.readline().strip() == b"done", "exchange failed")
+                if ending == "client killed":
+                    cli.kill()      # exits without close(): only the exit is seen
+                    cli.wait(10)
+            finally:
+                tr.proc.send_signal(signal.SIGCONT)
+            time.sleep(0.5)
+            tr.stop()
+            if cli.poll() is None:
+                cli.stdin.write(b"bye\n")
+                cli.stdin.flush()
+                cli.wait(10)
+            check(tr.rc == 0, "%s: tlstap exited %d: %s" % (ending, tr.rc, tr.stderr))
+            with open(os.path.join(tmp, "held.out"), "rb") as f:
+                sent = f.read()
+            with open(os.path.join(tmp, "held.in"), "rb") as f:
+                received = f.read()
+            evs = tr.events()
+            conns = sorted({e["conn"] for e in evs if e["type"] == "data" and e["pid"] == cli.pid})
+            check(len(conns) == 1, "%s: want one connection, got %s" % (ending, conns))
+            total_lost = 0
+            for d, truth in (("out", sent), ("in", received)):
+                at, data, lost = stream_extent(evs, conns[0], d)
+                check(at == len(truth), "%s: %s stream accounted to %d bytes (%d captured, %d in gaps), "
+                      "but %d were %s" % (ending, d, at, data, lost, len(truth),
+                                         "sent" if d == "out" else "received"))
+                total_lost += lost
+            check(total_lost > 0, "%s: no loss was forced" % ending)
+            stats = [e for e in evs if e["type"] == "stats"][0]
+            check(stats["lost_bytes"] == total_lost, "%s: stats say %d lost, gaps %d"
+                  % (ending, stats["lost_bytes"], total_lost))
+    finally:
+        srv.stop()
+
+
 @test
 def test_pid_filter_captures_only_that_process(tmp):
     srv = EchoServer(tmp)
@@ -1186,10 +1257,15 @@ def test_pcapng_forced_loss_is_a_sequence_gap_and_a_drop_count(tmp):
     ngx = Nginx(tmp, root)
     pcap = os.path.join(tmp, "loss.pcapng")
     try:
-        # 64 KiB rings: a 16 KiB chunk in most; the rest find them full.
-        tr = Tracer(tmp, ["-w", pcap, "-B", "64", "--comm", "curl"])
-        curl = subprocess.run(["curl", "-sk", "-o", "/dev/null", "https://127.0.0.1:%d/big.bin" % ngx.port],
-                              timeout=60)
+        # The smallest rings and nobody reading them while curl runs: most
+        # records find them full, every time.
+        tr = Tracer(tmp, ["-w", pcap, "-B", "128", "--comm", "curl"])
+        tr.proc.send_signal(signal.SIGSTOP)
+        try:
+            curl = subprocess.run(["curl", "-sk", "-o", "/dev/null", "https://127.0.0.1:%d/big.bin"
+                                   % ngx.port], timeout=60)
+        finally:
+            tr.proc.send_signal(signal.SIGCONT)
         check(curl.returncode == 0, "curl failed")
         time.sleep(0.3)
         tr.stop()
@@ -1469,6 +1545,7 @@ def test_bad_input_is_one_clear_line(tmp):
     run_bad(["-c", "0"], 2, ["--count"])
     run_bad(["-o", "xml"], 2, ["--output"])
     run_bad(["-B", "1"], 2, ["--buffer-size"])
+    run_bad(["-B", "64"], 2, ["--buffer-size"])
     run_bad(["-d", "soon"], 2, ["--duration"])
     run_bad(["--comm", "a-very-long-command-name"], 2, ["--comm"])
     run_bad(["--bogus"], 2, ["unknown option"])

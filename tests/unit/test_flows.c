@@ -672,6 +672,72 @@ static void test_flows_eviction_closes_least_recent(void **state)
 	rec_free(&r);
 }
 
+/* An evicted flow seen again goes on from its positions: no fake gap from 0. */
+static void test_flows_evicted_flow_seen_again_goes_on_without_a_fake_gap(void **state)
+{
+	struct recorder r = { 0 };
+	struct flow_table *ft = flows_new(&rec_cb, &r, 1);
+
+	assert_int_equal(feed(ft, 1, 0, 0, 10), 0);
+	assert_int_equal(feed(ft, 1, 1, 0, 7), 0);
+	assert_int_equal(feed(ft, 2, 0, 0, 10), 0);	/* evicts 1 */
+	assert_int_equal(flows_stats(ft)->evicted, 1);
+	assert_int_equal(feed(ft, 1, 0, 10, 10), 0);	/* evicts 2, 1 comes back */
+	assert_int_equal(feed(ft, 1, 1, 7, 3), 0);
+	assert_int_equal(flows_stats(ft)->resumed, 1);
+	flows_finish(ft);
+	assert_int_equal(count(&r, K_GAP), 0);
+	assert_int_equal(flows_stats(ft)->lost_bytes, 0);
+	assert_int_equal(stream_of(&r, 1, 0)->len, 20);
+	assert_int_equal(stream_of(&r, 1, 1)->len, 10);
+	assert_no_violation(&r);
+	flows_free(ft);
+	rec_free(&r);
+}
+
+static void note_end(struct flow_table *ft, __u64 conn, __u32 pid, __u64 out, __u64 in)
+{
+	struct tlstap_data_event meta = { .type = TLSTAP_EV_DATA, .conn_id = conn, .pid = pid };
+	__u64 end[2] = { out, in };
+
+	flows_note_end(ft, &meta, end);
+}
+
+/*
+ * Where the BPF side says the streams got to: what never arrived is a gap
+ * when the process exits or tlstap stops, also for a connection none of
+ * whose records arrived; an end that is not believable is ignored.
+ */
+static void test_flows_noted_end_makes_the_missing_tail_a_gap(void **state)
+{
+	struct recorder r = { 0 };
+	struct flow_table *ft = flows_new(&rec_cb, &r, 16);
+	struct chunk other = { .conn = 2, .pid = 200, .dir = 1, .pos = 0, .len = 4 };
+
+	assert_int_equal(feed(ft, 1, 0, 0, 10), 0);	/* pid 100 */
+	assert_int_equal(feed_chunk(ft, &other), 0);
+	note_end(ft, 1, 100, 30, 5);
+	note_end(ft, 2, 200, 0, 4);			/* nothing missing */
+	note_end(ft, 3, 100, 0, 50);			/* no record of it arrived */
+	note_end(ft, 4, 100, 1ull << 63, 0);		/* not believed */
+	assert_int_equal(feed_exit(ft, 100), 0);
+	flows_sweep(ft);
+	flows_sweep(ft);
+	/* Process 100's flows ended with their tails as gaps. */
+	assert_int_equal(flows_stats(ft)->lost_bytes, 20 + 5 + 50);
+	assert_int_equal(stream_of(&r, 1, 0)->cursor, 30);
+	assert_int_equal(stream_of(&r, 1, 1)->cursor, 5);
+	assert_int_equal(stream_of(&r, 3, 1)->cursor, 50);
+	/* A flow still open when tlstap stops gets its gap too. */
+	note_end(ft, 2, 200, 8, 4);
+	flows_finish(ft);
+	assert_int_equal(flows_stats(ft)->lost_bytes, 20 + 5 + 50 + 8);
+	assert_int_equal(flows_stats(ft)->flows, 3);
+	assert_no_violation(&r);
+	flows_free(ft);
+	rec_free(&r);
+}
+
 /* ---- The random test */
 
 static __u64 rng_state;
@@ -801,6 +867,8 @@ int main(void)
 		cmocka_unit_test(test_flows_overlaps_trimmed_and_counted),
 		cmocka_unit_test(test_flows_malformed_records_rejected),
 		cmocka_unit_test(test_flows_eviction_closes_least_recent),
+		cmocka_unit_test(test_flows_evicted_flow_seen_again_goes_on_without_a_fake_gap),
+		cmocka_unit_test(test_flows_noted_end_makes_the_missing_tail_a_gap),
 		cmocka_unit_test(test_flows_random_reordering_reassembles_exactly),
 		cmocka_unit_test(test_flows_free_with_pending_state),
 	};
