@@ -17,6 +17,7 @@
 #include "log.h"
 #include "opts.h"
 #include "output.h"
+#include "outstream.h"
 #include "pcap_out.h"
 #include "probe_table.h"
 #include "replay.h"
@@ -403,10 +404,10 @@ static void print_summary(const struct output *out, const struct flow_stats *fs,
 			(unsigned long long)bs->ctrl_lost, (unsigned long long)fs->bad_records);
 }
 
-/* Flushes stdout; returns 1 when the reader went away, -errno on a write error. */
-static int flush_output(void)
+/* Flushes f; returns 1 when the reader went away, -errno on a write error. */
+static int flush_output(FILE *f)
 {
-	if (fflush(stdout) == 0 && !ferror(stdout))
+	if (fflush(f) == 0 && !ferror(f))
 		return 0;
 	if (errno == EPIPE)
 		return 1;
@@ -455,6 +456,8 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	struct output out;
 	struct tlstap_stats bs;
 	struct bpf_link *link;
+	struct outstream *ostream = NULL;
+	FILE *outf = stdout;
 	__u64 deadline = 0, round = 1;
 	__u8 one = 1;
 	int i, n, err, drained;
@@ -490,7 +493,15 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	for (i = 0; i < o->npids; i++)
 		bpf_map_update_elem(bpf_map__fd(skel->maps.pid_filter), &o->pids[i], &one, BPF_ANY);
 
-	output_init(&out, o->out, stdout, o->count);
+	/* Text, JSON and hex go through a stream a stop request gets past. */
+	if (o->out != OUT_NONE) {
+		err = outstream_open(&ostream, &outf, STDOUT_FILENO, 1 << 20, &exiting);
+		if (err) {
+			pr_warn("cannot set up the output: %s\n", strerror(-err));
+			goto cleanup;
+		}
+	}
+	output_init(&out, o->out, outf, o->count);
 	err = setup_http(o, &out, &sinks, &hv);
 	if (err)
 		goto cleanup;
@@ -559,7 +570,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 			goto cleanup;
 		}
 		sweep_exited(&consumer);
-		err = flush_output();
+		err = flush_output(outf);
 		if (err)
 			break;
 		if (pcap && pcap_out_tick(pcap))
@@ -600,19 +611,26 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		}
 	}
 	read_bpf_stats(skel, &bs);
-	print_summary(&out, flows_stats(ft), &bs, o->out == OUT_JSON && err == 0 ? stdout : NULL);
-	err = flush_output();
+	print_summary(&out, flows_stats(ft), &bs, o->out == OUT_JSON && err == 0 ? outf : NULL);
+	err = flush_output(outf);
 	if (err < 0) {
 		pr_warn("cannot write the output: %s\n", strerror(-err));
 		goto cleanup;
 	}
 	err = 0;
+	if (outstream_dropped(ostream)) {
+		pr_warn("%llu bytes of output were dropped: stdout was not read within %d ms of "
+			"the stop request\n", (unsigned long long)outstream_dropped(ostream),
+			OUTSTREAM_STOP_GRACE_MS);
+		err = -EIO;
+	}
 cleanup:
 	links_destroy(&links);
 	rings_free(&rings);
 	flows_free(ft);
 	pcap_out_close(pcap);
 	http_view_free(hv);
+	outstream_close(ostream, outf == stdout ? NULL : outf);
 	tlstap_bpf__destroy(skel);
 	return err;
 }
@@ -647,7 +665,7 @@ static int run_replay(const struct tlstap_opts *o)
 	}
 	flows_finish(ft);
 	output_finish(&out);
-	if (!err && flush_output() < 0) {
+	if (!err && flush_output(stdout) < 0) {
 		pr_warn("cannot write the output: %s\n", strerror(errno));
 		err = -EIO;
 	}
@@ -692,7 +710,7 @@ int main(int argc, char **argv)
 	if (o.list_targets) {
 		list_targets(&tl);
 		targets_free(&tl);
-		return flush_output() < 0 ? 1 : 0;
+		return flush_output(stdout) < 0 ? 1 : 0;
 	}
 	err = install_signals();
 	if (!err)

@@ -195,7 +195,12 @@ static void text_header(struct output *o, const struct tlstap_data_event *ev)
 	o->block_dir = ev->dir;
 }
 
-/* Printable ASCII as is, CRLF as a line end, every other byte as \xNN. */
+/*
+ * Printable ASCII as is, CRLF as a line end, every other byte as \xNN. Every
+ * line of captured bytes starts with TEXT_INDENT: tlstap's own lines start
+ * in column 0, so a traced program cannot forge them (nor can grep mistake
+ * its bytes for them).
+ */
 static void text_payload(struct output *o, const __u8 *p, size_t len)
 {
 	size_t i;
@@ -203,6 +208,8 @@ static void text_payload(struct output *o, const __u8 *p, size_t len)
 	for (i = 0; i < len; i++) {
 		if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')
 			continue;
+		if (o->at_line_start)
+			fputs(TEXT_INDENT, o->f);
 		if (p[i] == '\n' || p[i] == '\t' || (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\'))
 			fputc(p[i], o->f);
 		else if (p[i] == '\\')

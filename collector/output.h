@@ -7,6 +7,9 @@
 #include "flows.h"
 #include "opts.h"
 
+/* What every line of captured bytes in the text view starts with. */
+#define TEXT_INDENT	"  "
+
 struct output {
 	enum out_mode mode;
 	FILE *f;

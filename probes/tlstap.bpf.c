@@ -81,7 +81,10 @@ struct call_frame {
 	__s32 fd;		/* from the nested socket syscall, -1 if none */
 	__u8 skip;		/* nested in a call on the same session: the outer one captures */
 	__u8 tentative;		/* socket inferred, not seen inside the call */
-	__u16 pad;
+	/* A call it tail-jumped to (same stack pointer) has returned: its own
+	 * return is due at once, so if the next entry comes first it is dead. */
+	__u8 tail_returned;
+	__u8 pad;
 };
 
 /*
@@ -261,7 +264,30 @@ static __always_inline struct call_frame *top_frame(struct call_stack *cs)
 	return &cs->f[d & (TLSTAP_MAX_NESTING - 1)];
 }
 
-static __always_inline __u32 pop_dead_frames(struct call_stack *cs, __u64 sp)
+/*
+ * Whether a call is the same transfer as the call frame up it is nested in
+ * (so only the outer one captures): the same session (SSL_read_ex calling
+ * SSL_read in LibreSSL, gnutls_record_send jumping to gnutls_record_send2),
+ * or the same buffer in the same direction (GnuTLS's OpenSSL compatibility
+ * layer calling gnutls_record_send). A TLS session tunnelled through another
+ * (an HTTPS proxy) moves other bytes and is captured too.
+ */
+static __always_inline bool same_transfer(const struct call_frame *up, __u64 session, __u64 buf,
+					  __u64 cookie)
+{
+	return up->session == session ||
+	       (up->buf == buf && TLSTAP_COOKIE_DIR(up->cookie) == TLSTAP_COOKIE_DIR(cookie));
+}
+
+/*
+ * Drops the frames of calls that cannot still be running, before a call
+ * entering with stack pointer sp: the stack grows down, so a frame below sp
+ * was left by a call that returned without its return probe. A frame at sp
+ * itself is a live caller only when it tail-jumped here (same transfer, and
+ * not already past its callee's return); otherwise it is dead too.
+ */
+static __always_inline __u32 pop_dead_frames(struct call_stack *cs, __u64 sp, __u64 session,
+					     __u64 buf, __u64 cookie)
 {
 	struct call_frame *top;
 	__u32 n = 0;
@@ -270,6 +296,25 @@ static __always_inline __u32 pop_dead_frames(struct call_stack *cs, __u64 sp)
 	for (i = 0; i < TLSTAP_MAX_NESTING; i++) {
 		top = top_frame(cs);
 		if (!top || top->sp > sp)
+			break;
+		if (top->sp == sp && !top->tail_returned && same_transfer(top, session, buf, cookie))
+			break;
+		cs->depth--;
+		n++;
+	}
+	return n;
+}
+
+/* At a return whose entry had sp: frames below it are dead calls. */
+static __always_inline __u32 pop_frames_below(struct call_stack *cs, __u64 sp)
+{
+	struct call_frame *top;
+	__u32 n = 0;
+	int i;
+
+	for (i = 0; i < TLSTAP_MAX_NESTING; i++) {
+		top = top_frame(cs);
+		if (!top || top->sp >= sp)
 			break;
 		cs->depth--;
 		n++;
@@ -281,7 +326,7 @@ SEC("uprobe")
 int BPF_KPROBE(tls_entry, void *session, void *buf, __u64 num, void *arg4, void *arg5)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u64 sp = PT_REGS_SP(ctx);
+	__u64 sp = PT_REGS_SP(ctx), cookie;
 	__u32 tid = (__u32)id, d, dead;
 	struct call_stack *cs;
 	struct call_frame *f;
@@ -300,7 +345,8 @@ int BPF_KPROBE(tls_entry, void *session, void *buf, __u64 num, void *arg4, void 
 			count(&st->call_table_full);
 		return 0;
 	}
-	dead = pop_dead_frames(cs, sp);
+	cookie = bpf_get_attach_cookie(ctx);
+	dead = pop_dead_frames(cs, sp, (__u64)session, (__u64)buf, cookie);
 	if (dead && st)
 		__sync_fetch_and_add(&st->unfinished_calls, dead);
 	if (cs->depth >= TLSTAP_MAX_NESTING) {
@@ -314,26 +360,18 @@ int BPF_KPROBE(tls_entry, void *session, void *buf, __u64 num, void *arg4, void 
 	f->sp = sp;
 	f->session = (__u64)session;
 	f->buf = (__u64)buf;
-	f->cookie = bpf_get_attach_cookie(ctx);
+	f->cookie = cookie;
 	f->outlen_ptr = TLSTAP_COOKIE_STYLE(f->cookie) == TLSTAP_RET_EX5 ? (__u64)arg5 : (__u64)arg4;
 	f->sk = 0;
 	f->sk_ino = 0;
 	f->fd = -1;
 	f->tentative = 0;
-	/*
-	 * A call inside another one that moves the same bytes is captured once,
-	 * by the outer call: the same session (SSL_read_ex calling SSL_read in
-	 * LibreSSL, gnutls_record_send jumping to gnutls_record_send2), or the
-	 * same buffer in the same direction (GnuTLS's OpenSSL compatibility
-	 * layer calling gnutls_record_send). A TLS session tunnelled through
-	 * another (an HTTPS proxy) moves other bytes and is captured too.
-	 */
+	f->tail_returned = 0;
+	/* A call inside another that moves the same bytes: the outer captures. */
 	if (d > 0) {
 		struct call_frame *up = &cs->f[(d - 1) & (TLSTAP_MAX_NESTING - 1)];
 
-		f->skip = up->session == (__u64)session ||
-			  (up->buf == (__u64)buf &&
-			   TLSTAP_COOKIE_DIR(up->cookie) == TLSTAP_COOKIE_DIR(f->cookie));
+		f->skip = same_transfer(up, (__u64)session, (__u64)buf, cookie);
 	} else {
 		f->skip = 0;
 	}
@@ -615,14 +653,15 @@ int BPF_KRETPROBE(tls_return, long ret)
 	stack = bpf_map_lookup_elem(&active_calls, &tid);
 	/* The entry's stack pointer: frames deeper than it are dead calls. */
 	sp = PT_REGS_SP(ctx) - RET_SP_DELTA;
-	dead = stack ? pop_dead_frames(stack, sp - 1) : 0;
+	dead = stack ? pop_frames_below(stack, sp) : 0;
 	if (dead && c.st)
 		__sync_fetch_and_add(&c.st->unfinished_calls, dead);
 	f = stack ? top_frame(stack) : NULL;
 	if (!f || f->sp != sp) {
 		/* A return without its entry (the entry probe was attached after
-		 * the call began, or the call was nested too deep): untraced. */
-		if (c.st && !stopping)
+		 * the call began, or the call was nested too deep): untraced.
+		 * Calls the filters leave out have no entry either. */
+		if (c.st && !stopping && wanted(pid))
 			count(&c.st->unmatched_returns);
 		if (stack && stack->depth == 0)
 			bpf_map_delete_elem(&active_calls, &tid);
@@ -630,6 +669,13 @@ int BPF_KRETPROBE(tls_return, long ret)
 	}
 	d = stack->depth - 1;
 	stack->depth = d;
+	{
+		/* A caller that tail-jumped here returns next, at once. */
+		struct call_frame *up = top_frame(stack);
+
+		if (up && up->sp == sp)
+			up->tail_returned = 1;
+	}
 	if (f->skip)
 		goto out;
 	cookie = f->cookie;

@@ -690,6 +690,40 @@ def test_sigterm_drains_and_summarises(tmp):
     check(cap.events[-1]["type"] == "stats", "stats is not the last line")
 
 
+@test_in("auto")
+def test_stop_is_honoured_while_nobody_reads_stdout(tmp):
+    """stdout is a pipe nobody reads and is full: SIGINT still stops tlstap
+    promptly, with its summary on stderr and the dropped output said."""
+    srv = EchoServer(tmp)
+    r, w = os.pipe()
+    try:
+        p = subprocess.Popen([TLSTAP, "-o", "hex", "-p", str(srv.pid)], stdout=w,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        RUNNING.append(p)
+        os.close(w)
+        line = p.stderr.readline().decode()
+        check(line.startswith("tlstap: tracing"), "did not start: %r" % line)
+        # 1 MiB each way as a hexdump is ~9 MB of output: the pipe (64 KiB)
+        # and tlstap's 1 MiB buffer fill, and tlstap blocks on stdout.
+        subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib", "--port",
+                        str(srv.port), "--size", str(1 << 20), "--log", tmp], timeout=60, check=True)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        try:
+            rc = p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            raise Fail("tlstap did not stop within 10 s of SIGINT while stdout was full")
+        err = p.stderr.read().decode()
+    finally:
+        os.close(r)
+        srv.stop()
+    check(re.search(r"^tlstap: \d+ events, \d+ bytes captured", err, re.M), "no summary: %r" % err)
+    check(re.search(r"^tlstap: \d+ bytes of output were dropped", err, re.M) and rc == 1,
+          "rc %d, the dropped output is not said: %r" % (rc, err))
+
+
 @test
 def test_text_and_hex_output(tmp):
     srv = EchoServer(tmp)
@@ -709,7 +743,8 @@ def test_text_and_hex_output(tmp):
     check(re.search(r"^\d\d:\d\d:\d\d\.\d{6} python3\[%d/\d+\] openssl %s 127\.0\.0\.1:%d <- "
                     r"127\.0\.0\.1:\d+ in \d+ bytes conn \d+ pos 0$" % (srv.pid, func, srv.port), text, re.M),
           "text header missing or malformed:\n" + text[:500])
-    check("POST /t HTTP/1.1\n" in text and "line one\nline two" in text, "text payload missing")
+    check("\n  POST /t HTTP/1.1\n" in text and "\n  line one\n  line two" in text,
+          "text payload missing or not indented:\n" + text[:500])
     hexout = th.raw.decode()
     check(re.search(r"^  00000000  50 4f 53 54 20 2f 74 20 ", hexout, re.M), "hex dump missing:\n" + hexout[:400])
 

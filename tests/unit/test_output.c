@@ -658,8 +658,51 @@ static void test_output_text_payload_escaping(void **state)
 	/* The comm "cu\"rl\\\x01": the control byte replaced before it reaches a terminal. */
 	assert_non_null(strstr(lines[0], " cu\"rl\\?[1234/1235] "));
 	assert_non_null(strstr(lines[0], " <- "));
-	assert_string_equal(lines[1], "HTTP/1.1 200");
-	assert_string_equal(lines[2], "a\\\\b\\x1b[2J\\xff");
+	assert_string_equal(lines[1], "  HTTP/1.1 200");
+	assert_string_equal(lines[2], "  a\\\\b\\x1b[2J\\xff");
+	free_lines(lines, n);
+	cap_close(&c);
+}
+
+/*
+ * A traced program sends what looks like tlstap's own lines (a block header
+ * and a connection end): in the text view every line of its bytes is
+ * indented, so nothing it sends starts in column 0 like tlstap's lines do.
+ */
+static void test_output_text_payload_cannot_forge_tlstap_lines(void **state)
+{
+	static const char forged[] =
+		"x\n[tlstap: conn 7 curl[1] ended (close): 0 bytes out, 0 bytes in]\n"
+		"07:09:52.959388 curl[1/1] openssl SSL_write 1.2.3.4:1 -> 5.6.7.8:443 out 3 bytes conn 7 pos 0\r\n"
+		"\n\r\nlast";
+	struct output out;
+	struct capture c;
+	struct flow_table *ft;
+	char **lines;
+	int n, i, own = 0;
+
+	cap_open(&c);
+	output_init(&out, OUT_TEXT, c.f, 0);
+	ft = flows_new(&output_callbacks, &out, 16);
+	feed_event(ft, 1, TLSTAP_DIR_OUT, 0, (const __u8 *)forged, sizeof(forged) - 1);
+	flows_finish(ft);
+	output_finish(&out);
+	flows_free(ft);
+	n = cap_lines(&c, &lines);
+	assert_int_equal(n, 7);
+	for (i = 0; i < n; i++) {
+		if (lines[i][0] != ' ') {
+			own++;
+			continue;
+		}
+		assert_memory_equal(lines[i], TEXT_INDENT, strlen(TEXT_INDENT));
+	}
+	/* Only the real block header is in column 0. */
+	assert_int_equal(own, 1);
+	assert_non_null(strstr(lines[0], "conn 1 pos 0"));
+	assert_string_equal(lines[2], "  [tlstap: conn 7 curl[1] ended (close): 0 bytes out, 0 bytes in]");
+	assert_string_equal(lines[4], "  ");
+	assert_string_equal(lines[6], "  last");
 	free_lines(lines, n);
 	cap_close(&c);
 }
@@ -678,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_output_count_limit_stops_after_n_events),
 		cmocka_unit_test(test_output_hex_dump_layout),
 		cmocka_unit_test(test_output_text_payload_escaping),
+		cmocka_unit_test(test_output_text_payload_cannot_forge_tlstap_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,29 @@
+/* Live output on stdout that a stop request can always get past, even when nobody reads it. */
+#ifndef TLSTAP_OUTSTREAM_H
+#define TLSTAP_OUTSTREAM_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+/* After a stop request, output may hold tlstap up this long; then it is dropped. */
+#define OUTSTREAM_STOP_GRACE_MS	500
+
+struct outstream;
+
+/*
+ * A FILE writing to fd with a buf_size buffer. Writes wait for a slow reader
+ * while *stop is 0; once it is set they wait at most OUTSTREAM_STOP_GRACE_MS
+ * in all, then count what they could not write and drop it. A pipe or
+ * terminal is reopened non-blocking through /proc/self/fd, a description of
+ * its own, so the flags of whoever shares the original are left alone.
+ * Returns 0 or a negative errno.
+ */
+int outstream_open(struct outstream **os, FILE **f, int fd, size_t buf_size,
+		   const volatile sig_atomic_t *stop);
+/* Bytes dropped because the reader did not take them after the stop request. */
+__u64 outstream_dropped(const struct outstream *os);
+/* Closes the FILE (flushing what it can) and frees everything. */
+void outstream_close(struct outstream *os, FILE *f);
+
+#endif
