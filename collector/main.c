@@ -18,6 +18,7 @@
 #include "opts.h"
 #include "output.h"
 #include "pcap_out.h"
+#include "pcapng.h"
 #include "probe_table.h"
 #include "replay.h"
 #include "sinks.h"
@@ -47,6 +48,8 @@ static int install_signals(void)
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (ulimit -f) is a write error like a full disk, not a crash. */
+	signal(SIGXFSZ, SIG_IGN);
 	return 0;
 }
 
@@ -379,6 +382,28 @@ static int flush_output(void)
 	return errno ? -errno : -EIO;
 }
 
+/*
+ * A -w file that could not be written whole: say what is missing. One rule
+ * for every output, as for | head: a reader that went away (EPIPE on -w -)
+ * is a normal end, not a failure.
+ */
+static int report_pcap(const struct pcap_out *pcap)
+{
+	struct pcap_out_status st;
+
+	if (!pcap)
+		return 0;
+	pcap_out_status(pcap, &st);
+	if (!st.err || st.err == -EPIPE)
+		return 0;
+	pr_warn("cannot write %s: %s; stopped: %llu packets (%llu bytes) not written%s\n", st.file,
+		st.at_open ? pcapng_open_strerror(st.err) : strerror(-st.err),
+		(unsigned long long)st.unwritten_packets, (unsigned long long)st.unwritten_bytes,
+		st.at_open ? "" : st.torn ? "; its last block is incomplete" :
+		"; the file ends with its last complete block");
+	return st.err;
+}
+
 /* The decoded HTTP view for the printer, when it has one (text, json; not --raw). */
 static int setup_http(const struct tlstap_opts *o, struct output *out, struct sinks *sinks,
 		      struct http_view **hv)
@@ -470,7 +495,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 
 		err = pcap_out_open(&pcap, &po);
 		if (err) {
-			pr_warn("cannot write %s: %s\n", o->write_path, strerror(-err));
+			pr_warn("cannot write %s: %s\n", o->write_path, pcapng_open_strerror(err));
 			goto cleanup;
 		}
 		sinks_add(&sinks, &pcap_out_callbacks, pcap);
@@ -529,7 +554,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		if (err)
 			break;
 		if (pcap && pcap_out_tick(pcap))
-			break;	/* a write error, or -G -W has written its files */
+			break;	/* a write error, or -G -W has written its files: stop cleanly */
 		if (deadline && now_ms() >= deadline)
 			break;
 	}
@@ -537,12 +562,6 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		pr_warn("cannot write the output: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	if (pcap && pcap_out_error(pcap) && pcap_out_error(pcap) != -ECANCELED) {
-		err = pcap_out_error(pcap);
-		pr_warn("cannot write %s: %s\n", o->write_path, strerror(-err));
-		goto cleanup;
-	}
-
 	/* Stop producers, then drain what they left, to the end of every ring. */
 	links_destroy(&links);
 	for (i = 0, drained = 0; i < 100000 && drained != 1; i++) {
@@ -552,14 +571,8 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	}
 	flows_finish(ft);
 	output_finish(&out);
-	if (pcap) {
-		err = pcap_out_close(pcap);
-		pcap = NULL;
-		if (err) {
-			pr_warn("cannot write %s: %s\n", o->write_path, strerror(-err));
-			goto cleanup;
-		}
-	}
+	/* Even after a write error: the summary, then what the file lacks. */
+	pcap_out_finish(pcap);
 	read_bpf_stats(skel, &bs);
 	print_summary(&out, flows_stats(ft), &bs, o->out == OUT_JSON && err == 0 ? stdout : NULL);
 	err = flush_output();
@@ -567,7 +580,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		pr_warn("cannot write the output: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	err = 0;
+	err = report_pcap(pcap);
 cleanup:
 	links_destroy(&links);
 	rings_free(&rings);
