@@ -56,6 +56,8 @@ struct pcap_out {
 	int err;
 	bool err_at_open;	/* err came from opening name */
 	char name[4200];	/* the file being (or last) opened */
+	char last_base[4096];	/* -G: the name before numbering, of the last file */
+	unsigned int repeat;	/* -G: how many files in a row had that name */
 	/* Since the first I/O error: packets that were not written, and their bytes. */
 	__u64 unwritten_pkts, unwritten_bytes;
 	bool torn;
@@ -90,6 +92,21 @@ static int file_name(struct pcap_out *po, char *name, size_t len)
 			return -ENAMETOOLONG;
 	} else if (snprintf(base, sizeof(base), "%s", po->o.path) >= (int)sizeof(base)) {
 		return -ENAMETOOLONG;
+	}
+	/*
+	 * -G alone: a name that did not change since the last file (no pattern,
+	 * or one coarser than the interval) gets a number, FILE, FILE1, FILE2...
+	 * tcpdump would reopen and so destroy the file just written.
+	 */
+	if (!po->o.rotate_bytes && po->o.rotate_secs) {
+		if (po->file_index && !strcmp(base, po->last_base)) {
+			po->repeat++;
+		} else {
+			po->repeat = 0;
+			memcpy(po->last_base, base, sizeof(base));
+		}
+		if (po->repeat)
+			return snprintf(name, len, "%s%u", base, po->repeat) < (int)len ? 0 : -ENAMETOOLONG;
 	}
 	if (!po->o.rotate_bytes)
 		return snprintf(name, len, "%s", base) < (int)len ? 0 : -ENAMETOOLONG;

@@ -7,7 +7,7 @@
 #include "flows.h"
 
 struct pcap_out_opts {
-	const char *path;	/* "-" = stdout; strftime patterns with -G */
+	const char *path;	/* "-" = stdout; strftime patterns with -G (repeated names numbered) */
 	uint64_t rotate_bytes;	/* -C: start a new file past this size, 0 = never */
 	uint64_t rotate_secs;	/* -G: start a new file this often, 0 = never */
 	unsigned int max_files;	/* -W: with -C, reuse names in a ring of this many; with -G, stop after */

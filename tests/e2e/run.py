@@ -1305,6 +1305,31 @@ def test_pcapng_never_writes_through_planted_files(tmp):
 
 
 @test_in("auto")
+def test_pcapng_time_rotation_without_pattern_numbers_files(tmp):
+    """-G with a name that does not change: FILE, FILE1, FILE2, not one file reopened and lost."""
+    srv = EchoServer(tmp)
+    base = os.path.join(tmp, "same.pcapng")
+    try:
+        tr = Tracer(tmp, ["-p", str(srv.pid), "-w", base, "-G", "1", "-W", "3"])
+        end = time.time() + 10
+        while tr.proc.poll() is None and time.time() < end:
+            subprocess.run(["curl", "-sk", "--data-binary", "tick", "https://127.0.0.1:%d/n" % srv.port],
+                           capture_output=True, timeout=30)
+            time.sleep(0.2)
+        check(tr.proc.poll() is not None, "tlstap -G 1 -W 3 did not stop after 3 files")
+        tr.stop()
+    finally:
+        srv.stop()
+    check(tr.rc == 0, "tlstap -G -W exited %s: %s" % (tr.rc, tr.stderr))
+    files = sorted(f for f in os.listdir(tmp) if f.startswith("same.pcapng"))
+    check(files == ["same.pcapng", "same.pcapng1", "same.pcapng2"], "-G 1 -W 3 without a pattern wrote %s" % files)
+    for f in files:
+        rc, out, err = tshark(["-r", os.path.join(tmp, f), "-Y", "http.request", "-T", "fields",
+                               "-e", "http.request.uri"])
+        check(rc == 0 and "/n" in out, "%s: no request readable by tshark (%s)" % (f, err))
+
+
+@test_in("auto")
 def test_pcapng_full_disk_stops_cleanly(tmp):
     """-w on a file system that fills up: drain, summary, what was not written, a file readable to its end."""
     srv = EchoServer(tmp)
