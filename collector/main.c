@@ -19,6 +19,7 @@
 #include "output.h"
 #include "outstream.h"
 #include "pcap_out.h"
+#include "pcapng.h"
 #include "probe_table.h"
 #include "replay.h"
 #include "sinks.h"
@@ -48,6 +49,8 @@ static int install_signals(void)
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (ulimit -f) is a write error like a full disk, not a crash. */
+	signal(SIGXFSZ, SIG_IGN);
 	return 0;
 }
 
@@ -414,6 +417,28 @@ static int flush_output(FILE *f)
 	return errno ? -errno : -EIO;
 }
 
+/*
+ * A -w file that could not be written whole: say what is missing. One rule
+ * for every output, as for | head: a reader that went away (EPIPE on -w -)
+ * is a normal end, not a failure.
+ */
+static int report_pcap(const struct pcap_out *pcap)
+{
+	struct pcap_out_status st;
+
+	if (!pcap)
+		return 0;
+	pcap_out_status(pcap, &st);
+	if (!st.err || st.err == -EPIPE)
+		return 0;
+	pr_warn("cannot write %s: %s; stopped: %llu packets (%llu bytes) not written%s\n", st.file,
+		st.at_open ? pcapng_open_strerror(st.err) : strerror(-st.err),
+		(unsigned long long)st.unwritten_packets, (unsigned long long)st.unwritten_bytes,
+		st.at_open ? "" : st.torn ? "; its last block is incomplete" :
+		"; the file ends with its last complete block");
+	return st.err;
+}
+
 /* The decoded HTTP view for the printer, when it has one (text, json; not --raw). */
 static int setup_http(const struct tlstap_opts *o, struct output *out, struct sinks *sinks,
 		      struct http_view **hv)
@@ -515,7 +540,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 
 		err = pcap_out_open(&pcap, &po);
 		if (err) {
-			pr_warn("cannot write %s: %s\n", o->write_path, strerror(-err));
+			pr_warn("cannot write %s: %s\n", o->write_path, pcapng_open_strerror(err));
 			goto cleanup;
 		}
 		sinks_add(&sinks, &pcap_out_callbacks, pcap);
@@ -574,7 +599,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		if (err)
 			break;
 		if (pcap && pcap_out_tick(pcap))
-			break;	/* a write error, or -G -W has written its files */
+			break;	/* a write error, or -G -W has written its files: stop cleanly */
 		if (deadline && now_ms() >= deadline)
 			break;
 	}
@@ -582,12 +607,6 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		pr_warn("cannot write the output: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	if (pcap && pcap_out_error(pcap) && pcap_out_error(pcap) != -ECANCELED) {
-		err = pcap_out_error(pcap);
-		pr_warn("cannot write %s: %s\n", o->write_path, strerror(-err));
-		goto cleanup;
-	}
-
 	/* Stop producers, then drain what they left, to the end of every ring.
 	 * Calls that begin from now on are not ours to count. */
 	skel->bss->stopping = true;
@@ -602,14 +621,8 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	note_conn_ends(&consumer, true);
 	flows_finish(ft);
 	output_finish(&out);
-	if (pcap) {
-		err = pcap_out_close(pcap);
-		pcap = NULL;
-		if (err) {
-			pr_warn("cannot write %s: %s\n", o->write_path, strerror(-err));
-			goto cleanup;
-		}
-	}
+	/* Even after a write error: the summary, then what the file lacks. */
+	pcap_out_finish(pcap);
 	read_bpf_stats(skel, &bs);
 	print_summary(&out, flows_stats(ft), &bs, o->out == OUT_JSON && err == 0 ? outf : NULL);
 	err = flush_output(outf);
@@ -617,12 +630,12 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		pr_warn("cannot write the output: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	err = 0;
+	err = report_pcap(pcap);
 	if (outstream_dropped(ostream)) {
 		pr_warn("%llu bytes of output were dropped: stdout was not read within %d ms of "
 			"the stop request\n", (unsigned long long)outstream_dropped(ostream),
 			OUTSTREAM_STOP_GRACE_MS);
-		err = -EIO;
+		err = err ? err : -EIO;
 	}
 cleanup:
 	links_destroy(&links);

@@ -55,6 +55,13 @@ struct pcap_out {
 	unsigned int file_index;
 	time_t file_start;
 	int err;
+	bool err_at_open;	/* err came from opening name */
+	char name[4200];	/* the file being (or last) opened */
+	char last_base[4096];	/* -G: the name before numbering, of the last file */
+	unsigned int repeat;	/* -G: how many files in a row had that name */
+	/* Since the first I/O error: packets that were not written, and their bytes. */
+	__u64 unwritten_pkts, unwritten_bytes;
+	bool torn;
 	struct proc_if *procs[NBUCKETS];
 	struct tcp_state *conns[NBUCKETS];
 	uint8_t frame[FRAME_MAX];
@@ -87,6 +94,21 @@ static int file_name(struct pcap_out *po, char *name, size_t len)
 	} else if (snprintf(base, sizeof(base), "%s", po->o.path) >= (int)sizeof(base)) {
 		return -ENAMETOOLONG;
 	}
+	/*
+	 * -G alone: a name that did not change since the last file (no pattern,
+	 * or one coarser than the interval) gets a number, FILE, FILE1, FILE2...
+	 * tcpdump would reopen and so destroy the file just written.
+	 */
+	if (!po->o.rotate_bytes && po->o.rotate_secs) {
+		if (po->file_index && !strcmp(base, po->last_base)) {
+			po->repeat++;
+		} else {
+			po->repeat = 0;
+			memcpy(po->last_base, base, sizeof(base));
+		}
+		if (po->repeat)
+			return snprintf(name, len, "%s%u", base, po->repeat) < (int)len ? 0 : -ENAMETOOLONG;
+	}
 	if (!po->o.rotate_bytes)
 		return snprintf(name, len, "%s", base) < (int)len ? 0 : -ENAMETOOLONG;
 	/* -C: like tcpdump, the first file has the name, the next ones a number. */
@@ -100,14 +122,14 @@ static int file_name(struct pcap_out *po, char *name, size_t len)
 
 static int open_file(struct pcap_out *po)
 {
-	char name[4200];
-	int err = file_name(po, name, sizeof(name));
+	int err = file_name(po, po->name, sizeof(po->name));
 
-	if (err)
+	if (!err)
+		err = pcapng_open(&po->w, po->name, "tlstap " TLSTAP_VERSION);
+	if (err) {
+		po->err_at_open = true;
 		return err;
-	err = pcapng_open(&po->w, name, "tlstap " TLSTAP_VERSION);
-	if (err)
-		return err;
+	}
 	po->gen++;
 	po->file_start = time(NULL);
 	return 0;
@@ -129,6 +151,17 @@ int pcap_out_open(struct pcap_out **out, const struct pcap_out_opts *o)
 	}
 	*out = po;
 	return 0;
+}
+
+void pcap_out_status(const struct pcap_out *po, struct pcap_out_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->err = po->err == -ECANCELED ? 0 : po->err;
+	st->at_open = po->err_at_open;
+	st->file = po->name;
+	st->unwritten_packets = po->unwritten_pkts;
+	st->unwritten_bytes = po->unwritten_bytes;
+	st->torn = po->torn;
 }
 
 /* Loss per process goes into its interface's statistics block. */
@@ -181,9 +214,18 @@ static void forget_idle_procs(struct pcap_out *po)
 
 static int close_file(struct pcap_out *po)
 {
+	struct pcapng_unwritten u;
 	int err = write_stats(po), e;
 
 	forget_idle_procs(po);
+	e = pcapng_flush(po->w);
+	if (!err)
+		err = e;
+	/* Flushed: nothing is left for pcapng_close to lose. */
+	pcapng_unwritten(po->w, &u);
+	po->unwritten_pkts += u.packets;
+	po->unwritten_bytes += u.bytes;
+	po->torn |= u.torn;
 	e = pcapng_close(po->w);
 	po->w = NULL;
 	return err ? err : e;
@@ -221,9 +263,13 @@ int pcap_out_tick(struct pcap_out *po)
 	return po->err;
 }
 
-int pcap_out_error(const struct pcap_out *po)
+int pcap_out_finish(struct pcap_out *po)
 {
-	return po->err;
+	if (!po)
+		return 0;
+	if (po->w)
+		set_err(po, close_file(po));
+	return po->err == -ECANCELED ? 0 : po->err;
 }
 
 int pcap_out_close(struct pcap_out *po)
@@ -235,13 +281,7 @@ int pcap_out_close(struct pcap_out *po)
 
 	if (!po)
 		return 0;
-	err = po->err == -ECANCELED ? 0 : po->err;
-	if (po->w) {
-		int e = close_file(po);
-
-		if (!err)
-			err = e;
-	}
+	err = pcap_out_finish(po);
 	for (b = 0; b < NBUCKETS; b++) {
 		while ((p = po->procs[b])) {
 			po->procs[b] = p->next;
@@ -458,7 +498,8 @@ static struct proc_if *proc_if_for(struct pcap_out *po, const struct flow *f)
 		p->next = po->procs[b];
 		po->procs[b] = p;
 	}
-	if (p->gen == po->gen)
+	/* After a write error nothing is added to the file: its packets are only counted. */
+	if (p->gen == po->gen || po->err)
 		return p;
 	pct_encode(comm, sizeof(comm), f->meta.comm, TLSTAP_COMM_LEN);
 	snprintf(name, sizeof(name), "%s[%u]", comm, f->pid);
@@ -488,7 +529,7 @@ static struct proc_if *proc_if_for(struct pcap_out *po, const struct flow *f)
 	err = pcapng_add_interface(po->w, PCAPNG_LINKTYPE_ETHERNET, 0, name, descr, &p->if_id);
 	if (err) {
 		set_err(po, err);
-		return NULL;
+		return p;
 	}
 	p->gen = po->gen;
 	p->gaps = p->lost_bytes = p->snap_bytes = 0;
@@ -611,11 +652,17 @@ static void segment(struct pcap_out *po, struct proc_if *p, struct tcp_state *c,
 	};
 	int n;
 
-	if (po->err)
+	if (po->err == -ECANCELED)
 		return;
 	n = tcpsynth_build_eth(po->frame, sizeof(po->frame), &s);
 	if (n < 0) {
 		set_err(po, n);
+		return;
+	}
+	/* The writer counts what it accepted and lost; this counts what it was not given. */
+	if (po->err) {
+		po->unwritten_pkts++;
+		po->unwritten_bytes += (__u64)n;
 		return;
 	}
 	set_err(po, pcapng_write_packet(po->w, p->if_id, ts_ns, po->frame, (uint32_t)n, (uint32_t)n,
@@ -651,13 +698,15 @@ static void announce(struct pcap_out *po, struct proc_if *p, struct tcp_state *c
 		seq_at(c, srv, f->s[srv].next), NULL, 0, ts, NULL);
 }
 
+/*
+ * -C rotation. Nonzero once -G -W has written its files: nothing more goes
+ * out. After a write error the packets still go through, to be counted.
+ */
 static int before_write(struct pcap_out *po)
 {
-	if (po->err)
-		return po->err;
-	if (po->o.rotate_bytes && pcapng_bytes_written(po->w) >= po->o.rotate_bytes)
+	if (!po->err && po->o.rotate_bytes && pcapng_bytes_written(po->w) >= po->o.rotate_bytes)
 		set_err(po, rotate(po));
-	return po->err;
+	return po->err == -ECANCELED;
 }
 
 static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_event *ev)

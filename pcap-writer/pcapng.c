@@ -41,10 +41,13 @@ struct wr_iface {
 struct pcapng_writer {
 	int fd;
 	bool own_fd;			/* false for "-": fd 1 stays open */
+	bool regular;			/* a regular file: cut back after a failed write */
 	int err;			/* first I/O error, returned from then on */
 	uint8_t *buf;
 	size_t used;
 	uint64_t bytes;
+	uint64_t kept;			/* bytes in the file as whole blocks: where the buffer starts */
+	struct pcapng_unwritten lost;
 	struct wr_iface *ifs;
 	uint32_t nif, ifs_cap;
 };
@@ -211,12 +214,13 @@ static void iov_advance(struct iovec **iov, int *cnt, size_t n)
 /*
  * Writes everything or fails: short writes and EINTR (signals during a big
  * write to a pipe) continue where they stopped; a non-blocking fd (stdout
- * may be one) is waited for.
+ * may be one) is waited for. *done counts the bytes written, also on error.
  */
-static int write_all(int fd, struct iovec *iov, int cnt)
+static int write_all(int fd, struct iovec *iov, int cnt, size_t *done)
 {
 	ssize_t n;
 
+	*done = 0;
 	iov_advance(&iov, &cnt, 0);
 	while (cnt) {
 		n = writev(fd, iov, cnt);	/* cnt <= BLK_MAX_IOV, far below IOV_MAX */
@@ -235,23 +239,86 @@ static int write_all(int fd, struct iovec *iov, int cnt)
 		}
 		if (n == 0)
 			return -EIO;
+		*done += (size_t)n;
 		iov_advance(&iov, &cnt, (size_t)n);
 	}
 	return 0;
 }
 
+/*
+ * A block that will not be in the file: counted if it is a packet. hdr holds
+ * its first hdr_len bytes; an EPB starts with type, length, interface, two
+ * timestamp words and caplen, and is at least 32 bytes long.
+ */
+static void count_lost(struct pcapng_writer *w, const uint8_t *hdr, size_t hdr_len, size_t blen)
+{
+	uint32_t type, caplen;
+
+	if (hdr_len < 24 || blen < 32)
+		return;
+	memcpy(&type, hdr, sizeof(type));
+	memcpy(&caplen, hdr + 20, sizeof(caplen));
+	if (type != PCAPNG_BT_EPB)
+		return;
+	w->lost.packets++;
+	w->lost.bytes += caplen;
+}
+
+/*
+ * The first I/O error: nothing more is written. A file is cut back to the
+ * end of its last complete block, so that tshark and tlstap -r read it to
+ * there instead of stopping at a torn block.
+ */
+static void fail(struct pcapng_writer *w, int err, bool partial)
+{
+	w->err = err;
+	w->used = 0;
+	if (w->regular) {
+		if (ftruncate(w->fd, (off_t)w->kept))
+			w->lost.torn = true;
+	} else if (partial) {
+		w->lost.torn = true;	/* the reader of the pipe has half a block */
+	}
+}
+
+/*
+ * The buffer (whole blocks, in order) could not be written past done bytes:
+ * the blocks that reached the file whole stay, the others are counted.
+ */
+static void fail_buffer(struct pcapng_writer *w, int err, size_t done)
+{
+	size_t off = 0, whole = 0;
+	uint32_t blen;
+
+	while (w->used - off >= PCAPNG_BLOCK_OVERHEAD) {
+		memcpy(&blen, w->buf + off + 4, sizeof(blen));
+		/* Blocks built here: never short or past the buffer; stop if ever. */
+		if (blen < PCAPNG_BLOCK_OVERHEAD || blen > w->used - off)
+			break;
+		if (off + blen <= done)
+			whole = off + blen;
+		else
+			count_lost(w, w->buf + off, blen, blen);
+		off += blen;
+	}
+	w->kept += whole;
+	fail(w, err, done > whole);
+}
+
 static int out_flush(struct pcapng_writer *w)
 {
 	struct iovec iov = { .iov_base = w->buf, .iov_len = w->used };
+	size_t done;
 	int err;
 
 	if (w->err)
 		return w->err;
-	err = write_all(w->fd, &iov, 1);
+	err = write_all(w->fd, &iov, 1, &done);
 	if (err) {
-		w->err = err;
+		fail_buffer(w, err, done);
 		return err;
 	}
+	w->kept += w->used;
 	w->used = 0;
 	return 0;
 }
@@ -259,24 +326,28 @@ static int out_flush(struct pcapng_writer *w)
 /* Copies the block into the buffer, or writes it straight when it is larger. */
 static int emit(struct pcapng_writer *w, struct blk *b)
 {
-	int err, i;
+	size_t done = 0;
+	int err = 0, i;
 
-	if (b->len > OUT_BUF_SIZE - w->used) {
+	if (b->len > OUT_BUF_SIZE - w->used)
 		err = out_flush(w);
-		if (err)
-			return err;
-	}
-	if (b->len <= OUT_BUF_SIZE) {
+	if (!err && b->len <= OUT_BUF_SIZE) {
 		for (i = 0; i < b->niov; i++) {
 			memcpy(w->buf + w->used, b->iov[i].iov_base, b->iov[i].iov_len);
 			w->used += b->iov[i].iov_len;
 		}
-	} else {
-		err = write_all(w->fd, b->iov, b->niov);
-		if (err) {
-			w->err = err;
-			return err;
-		}
+	} else if (!err) {
+		/* Larger than the buffer, which is empty: the file ends where it starts. */
+		err = write_all(w->fd, b->iov, b->niov, &done);
+		if (err)
+			fail(w, err, done > 0);
+		else
+			w->kept += b->len;
+	}
+	if (err) {
+		/* The first piece holds the fixed fields (scratch, copied contiguously). */
+		count_lost(w, b->iov[0].iov_base, b->iov[0].iov_len, b->len);
+		return err;
 	}
 	w->bytes += b->len;
 	return 0;
@@ -305,21 +376,68 @@ static int write_shb(struct pcapng_writer *w, const char *app_name)
 }
 
 /*
- * O_CREAT's mode only applies to a new file; an existing one keeps its mode
- * through O_TRUNC. Narrow a regular file's mode so a world-readable leftover
- * does not receive secrets (devices and pipes are left alone).
+ * An existing name, reused only if it is our own plain file. O_NONBLOCK: a
+ * FIFO without a reader fails at once (ENXIO) instead of hanging; O_NOCTTY:
+ * a terminal never becomes ours. The checks are made on the descriptor, so
+ * whatever the name points to by now is not what gets truncated.
  */
-static int restrict_mode(int fd)
+static int reuse_existing(const char *path, int *fdp)
 {
 	struct stat st;
+	int fd, err = 0;
 
+	fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == EPERM ? -EACCES : -errno;	/* -EPERM is kept for the owner */
 	if (fstat(fd, &st))
-		return -errno;
-	if (!S_ISREG(st.st_mode) || !(st.st_mode & 077))
-		return 0;
-	if (fchmod(fd, 0600))
-		return -errno;
+		err = -errno;
+	else if (!S_ISREG(st.st_mode))
+		err = -ENXIO;
+	else if (st.st_uid != geteuid())
+		err = -EPERM;
+	else if (st.st_nlink != 1)
+		err = -EMLINK;
+	/* Narrowed before any byte of the capture goes in. */
+	else if ((st.st_mode & 07177) && fchmod(fd, st.st_mode & 0600))
+		err = -errno;
+	else if (ftruncate(fd, 0) || fcntl(fd, F_SETFL, 0))
+		err = -errno;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	*fdp = fd;
 	return 0;
+}
+
+/* A new name is created exclusively, mode 0600 from the start (the umask can only narrow it). */
+static int open_capture(const char *path, int *fdp)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		*fdp = fd;
+		return 0;
+	}
+	if (errno != EEXIST)
+		return -errno;
+	return reuse_existing(path, fdp);
+}
+
+const char *pcapng_open_strerror(int err)
+{
+	switch (err) {
+	case -ELOOP:
+		return "it is a symbolic link (tlstap never writes through one)";
+	case -ENXIO:
+		return "it is not a regular file (to write to a pipe or FIFO, use -w - and redirect)";
+	case -EPERM:
+		return "it belongs to another user (tlstap only reuses its own files)";
+	case -EMLINK:
+		return "it has more than one hard link (tlstap only reuses files with one)";
+	default:
+		return strerror(-err);
+	}
 }
 
 int pcapng_open(struct pcapng_writer **wp, const char *path, const char *app_name)
@@ -342,15 +460,11 @@ int pcapng_open(struct pcapng_writer **wp, const char *path, const char *app_nam
 	if (strcmp(path, "-") == 0) {
 		w->fd = STDOUT_FILENO;
 	} else {
-		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (w->fd < 0) {
-			err = -errno;
-			goto cleanup;
-		}
-		w->own_fd = true;
-		err = restrict_mode(w->fd);
+		err = open_capture(path, &w->fd);
 		if (err)
 			goto cleanup;
+		w->own_fd = true;
+		w->regular = true;
 	}
 	err = write_shb(w, app_name);
 	if (err)
@@ -517,6 +631,15 @@ int pcapng_flush(struct pcapng_writer *w)
 uint64_t pcapng_bytes_written(const struct pcapng_writer *w)
 {
 	return w ? w->bytes : 0;
+}
+
+void pcapng_unwritten(const struct pcapng_writer *w, struct pcapng_unwritten *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (!w)
+		return;
+	*u = w->lost;
+	u->file_bytes = w->kept;
 }
 
 int pcapng_close(struct pcapng_writer *w)

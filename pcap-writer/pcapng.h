@@ -2,6 +2,7 @@
 #ifndef TLSTAP_PCAPNG_H
 #define TLSTAP_PCAPNG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -18,19 +19,35 @@
 
 /*
  * Every function returns 0 or a negative errno. -EINVAL means bad arguments
- * and leaves the file untouched; an I/O error (-ENOSPC, -EPIPE, ...) is
- * remembered: the file is incomplete, so every later call returns it again.
+ * and leaves the file untouched; an I/O error (-ENOSPC, -EDQUOT, -EIO, -EPIPE,
+ * ...) is remembered: the file is incomplete, so every later call returns it
+ * again. After such an error a regular file is cut back to the end of its
+ * last complete block, so readers see a shorter capture, never a torn block;
+ * pcapng_unwritten says what did not make it.
  * Not thread-safe: one writer belongs to one thread at a time.
  */
 struct pcapng_writer;
 
 /*
- * Creates or truncates path ("-" = standard output, fd 1) and writes the
- * Section Header Block, with app_name as shb_userappl when not NULL. A
- * regular file gets mode 0600 even when it already existed with a wider
- * mode: captures hold plaintext secrets. Missing directory: -ENOENT.
+ * Opens path ("-" = standard output, fd 1) and writes the Section Header
+ * Block, with app_name as shb_userappl when not NULL. Captures hold other
+ * people's plaintext and tlstap runs as root, often in directories others
+ * can write (/tmp), so path is never followed if it is a symbolic link and
+ * never truncated unless it is the caller's own file:
+ * - a new name is created exclusively with mode 0600;
+ * - an existing name is reused (truncated) only if it is a regular file
+ *   owned by the effective uid with one link, as checked on the opened
+ *   descriptor; a mode wider than 0600 is narrowed first.
+ * Refusals: -ELOOP a symbolic link, -ENXIO not a regular file (FIFO, socket,
+ * device), -EPERM owned by another user, -EMLINK more than one link; open(2)'s
+ * own errors otherwise (-ENOENT: missing directory; its -EPERM is returned as
+ * -EACCES so that -EPERM always means the owner). pcapng_open_strerror words
+ * them.
  */
 int pcapng_open(struct pcapng_writer **w, const char *path, const char *app_name);
+
+/* What an error of pcapng_open means, for a message after the file name. */
+const char *pcapng_open_strerror(int err);
 
 /*
  * Writes an Interface Description Block with if_tsresol 9 (timestamps in
@@ -70,6 +87,17 @@ int pcapng_flush(struct pcapng_writer *w);
 
 /* Size of the file so far, buffered bytes included: what -C compares. */
 uint64_t pcapng_bytes_written(const struct pcapng_writer *w);
+
+/* What an I/O error kept out of the file. */
+struct pcapng_unwritten {
+	uint64_t packets;	/* Enhanced Packet Blocks accepted but not in the file */
+	uint64_t bytes;		/* their captured bytes (caplen) */
+	uint64_t file_bytes;	/* the file's length: complete blocks only */
+	bool torn;		/* it could not be cut back (a pipe, or ftruncate failed) */
+};
+
+/* All zero while no write failed (file_bytes: what was written so far). */
+void pcapng_unwritten(const struct pcapng_writer *w, struct pcapng_unwritten *u);
 
 /*
  * Flushes, closes the file and frees w (NULL is a no-op). Standard output is

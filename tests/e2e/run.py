@@ -1429,6 +1429,159 @@ def test_pcapng_to_stdout_for_wireshark(tmp):
     run_bad(["-r", notpcap], 1, ["cannot read"])
 
 
+def as_nobody(argv):
+    """Runs argv as user nobody: the hostile local user of these tests."""
+    def drop():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+    subprocess.run(argv, preexec_fn=drop, check=True, timeout=30)
+
+
+def tracer_until_exit(argv, timeout=60):
+    """Starts argv (a tlstap that stops by itself); returns (proc, first stderr line)."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    RUNNING.append(proc)
+    return proc, proc.stderr.readline().decode(errors="replace")
+
+
+@test_in("auto")
+def test_pcapng_never_writes_through_planted_files(tmp):
+    """-w into a sticky world-writable directory (like /tmp) where another user planted the name."""
+    os.chmod(tmp, 0o1777)
+    victim = os.path.join(tmp, "victim")
+    with open(victim, "w") as f:
+        f.write("precious")
+    os.chmod(victim, 0o644)
+    link, theirs, fifo = (os.path.join(tmp, n) for n in ("link.pcapng", "theirs.pcapng", "fifo.pcapng"))
+    as_nobody(["ln", "-s", victim, link])
+    as_nobody(["sh", "-c", 'echo their data > "$1"', "sh", theirs])
+    as_nobody(["mkfifo", fifo])
+    srv = EchoServer(tmp)
+    try:
+        base = ["-p", str(srv.pid), "-d", "1", "--probe-mode", MODE, "-w"]
+        run_bad(base + [link], 1, ["cannot write", link, "symbolic link"])
+        run_bad(base + [theirs], 1, ["cannot write", theirs, "another user"])
+        run_bad(base + [fifo], 1, ["cannot write", fifo, "not a regular file"])
+        # Rotation opens every file the same way: a planted next name stops the capture.
+        rot = os.path.join(tmp, "rot")
+        as_nobody(["ln", "-s", victim, rot + "1"])
+        proc, first = tracer_until_exit([TLSTAP, "--probe-mode", MODE, "-p", str(srv.pid), "-w", rot, "-C", "1"])
+        check(first.startswith("tlstap: tracing"), "tlstap -C did not start: %s" % first)
+        end = time.time() + 60
+        while proc.poll() is None and time.time() < end:
+            subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib", "--port", str(srv.port),
+                            "--size", "300000", "--log", tmp], timeout=60, check=True)
+        check(proc.poll() is not None, "tlstap wrote into a planted rotation name or did not stop")
+        rc, err = proc.wait(), proc.stderr.read().decode(errors="replace")
+    finally:
+        srv.stop()
+    with open(victim) as f:
+        same(f.read().encode(), b"precious", "the symlink's target")
+    with open(theirs) as f:
+        same(f.read().encode(), b"their data\n", "the other user's file")
+    check(os.stat(victim).st_mode & 0o777 == 0o644, "the victim's mode changed")
+    check(rc == 1 and re.search(r"^tlstap: \d+ events", err, re.M), "rotation refusal: rc %d %r" % (rc, err))
+    check(re.search(r"cannot write %s1: it is a symbolic link.*stopped: [1-9]\d* packets" % re.escape(rot), err),
+          "the refused rotation is not reported with what was not written: %r" % err)
+    code, out, terr = tshark(["-r", rot, "-q"])
+    check(code == 0, "the first file is not whole: %s" % terr)
+
+
+@test_in("auto")
+def test_pcapng_time_rotation_without_pattern_numbers_files(tmp):
+    """-G with a name that does not change: FILE, FILE1, FILE2, not one file reopened and lost."""
+    srv = EchoServer(tmp)
+    base = os.path.join(tmp, "same.pcapng")
+    try:
+        tr = Tracer(tmp, ["-p", str(srv.pid), "-w", base, "-G", "1", "-W", "3"])
+        end = time.time() + 10
+        while tr.proc.poll() is None and time.time() < end:
+            subprocess.run(["curl", "-sk", "--data-binary", "tick", "https://127.0.0.1:%d/n" % srv.port],
+                           capture_output=True, timeout=30)
+            time.sleep(0.2)
+        check(tr.proc.poll() is not None, "tlstap -G 1 -W 3 did not stop after 3 files")
+        tr.stop()
+    finally:
+        srv.stop()
+    check(tr.rc == 0, "tlstap -G -W exited %s: %s" % (tr.rc, tr.stderr))
+    files = sorted(f for f in os.listdir(tmp) if f.startswith("same.pcapng"))
+    check(files == ["same.pcapng", "same.pcapng1", "same.pcapng2"], "-G 1 -W 3 without a pattern wrote %s" % files)
+    for f in files:
+        rc, out, err = tshark(["-r", os.path.join(tmp, f), "-Y", "http.request", "-T", "fields",
+                               "-e", "http.request.uri"])
+        check(rc == 0 and "/n" in out, "%s: no request readable by tshark (%s)" % (f, err))
+
+
+@test_in("auto")
+def test_pcapng_full_disk_stops_cleanly(tmp):
+    """-w on a file system that fills up: drain, summary, what was not written, a file readable to its end."""
+    srv = EchoServer(tmp)
+    mnt = os.path.join(tmp, "small")
+    os.makedirs(mnt)
+    kept = os.path.join(tmp, "kept.pcapng")
+    # The 256 KiB tmpfs lives in a private mount namespace; the file is copied out before it goes.
+    script = ('mount -t tmpfs -o size=256k tlstap-e2e "$1" || exit 99; shift; out=$1; shift; '
+              '"$@"; rc=$?; cp "%s/cap.pcapng" "$out"; exit $rc' % mnt)
+    try:
+        proc, first = tracer_until_exit(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+                                         mnt, kept, TLSTAP, "--probe-mode", MODE, "-p", str(srv.pid),
+                                         "-w", os.path.join(mnt, "cap.pcapng")])
+        check(first.startswith("tlstap: tracing"), "tlstap did not start: %s" % first)
+        end = time.time() + 60
+        while proc.poll() is None and time.time() < end:
+            subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib", "--port", str(srv.port),
+                            "--size", "2000000", "--log", tmp], timeout=60, check=True)
+        check(proc.poll() is not None, "tlstap kept running on a full file system")
+        rc, err = proc.wait(), first + proc.stderr.read().decode(errors="replace")
+    finally:
+        srv.stop()
+    check(rc == 1, "exit %d on a full disk, want 1: %s" % (rc, err))
+    check(re.search(r"^tlstap: \d+ events, \d+ bytes captured", err, re.M), "no summary on a full disk: %r" % err)
+    m = re.search(r"cannot write \S+cap\.pcapng: No space left on device; stopped: (\d+) packets \((\d+) bytes\) "
+                  r"not written; the file ends with its last complete block", err)
+    check(m and int(m.group(1)) > 0 and int(m.group(2)) > 0, "what was not written is not reported: %r" % err)
+    size = os.path.getsize(kept)
+    check(100000 < size <= 256 * 1024, "the file holds %d bytes of a 256 KiB file system" % size)
+    code, out, terr = tshark(["-r", kept, "-q", "-z", "io,stat,0"])
+    check(code == 0 and "cut short" not in terr and "damaged" not in terr, "tshark on the full-disk file: %s" % terr)
+    p = subprocess.run([TLSTAP, "-r", kept, "-o", "none"], capture_output=True, timeout=60)
+    check(p.returncode == 0, "tlstap -r rejects the full-disk file: %s" % p.stderr)
+
+
+@test_in("auto")
+def test_pcapng_to_stdout_reader_gone_exits_0(tmp):
+    """tlstap -w - | head -c 100: like text and JSON, a reader that went away is a normal end."""
+    srv = EchoServer(tmp)
+    got = os.path.join(tmp, "head.out")
+    try:
+        with open(got, "wb") as out:
+            tl = subprocess.Popen([TLSTAP, "--probe-mode", MODE, "-w", "-", "-p", str(srv.pid)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            RUNNING.append(tl)
+            head = subprocess.Popen(["head", "-c", "100"], stdin=tl.stdout, stdout=out)
+            RUNNING.append(head)
+            tl.stdout.close()
+        first = tl.stderr.readline().decode(errors="replace")
+        check(first.startswith("tlstap: tracing"), "tlstap -w - did not start: %s" % first)
+        end = time.time() + 30
+        while tl.poll() is None and time.time() < end:
+            subprocess.run(["curl", "-sk", "--data-binary", "x" * 2000, "https://127.0.0.1:%d/h" % srv.port],
+                           capture_output=True, timeout=30)
+            time.sleep(0.1)
+        check(tl.poll() is not None, "tlstap -w - did not stop when its reader went away")
+        rc, err = tl.wait(), tl.stderr.read().decode(errors="replace")
+        head.wait(10)
+    finally:
+        srv.stop()
+    with open(got, "rb") as f:
+        data = f.read()
+    check(len(data) == 100 and data[:4] == b"\x0a\x0d\x0d\x0a", "head did not get the start of a pcapng file")
+    check(rc == 0, "tlstap -w - | head exited %d, want 0 as text and JSON do: %r" % (rc, err))
+    check(re.search(r"^tlstap: \d+ events", err, re.M), "no summary after the reader went away: %r" % err)
+    check("cannot write" not in err, "a reader that went away reported as an error: %r" % err)
+
+
 def http_objects(tr):
     return [e for e in tr.events() if e["type"] == "http"]
 

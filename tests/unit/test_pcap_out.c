@@ -1,0 +1,194 @@
+/* Unit tests of the -w output: what a write error leaves in the file and what it counts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "flows.h"
+#include "pcap_out.h"
+#include "pcapng_read.h"
+
+#define NEVENTS		100
+#define EVENT_LEN	4000
+
+static char tmpdir[64];
+
+static const char *tmp_path(const char *name)
+{
+	static char buf[4][128];
+	static int next;
+	char *out = buf[next++ % 4];
+
+	snprintf(out, sizeof(buf[0]), "%s/%s", tmpdir, name);
+	return out;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup_dir(void **state)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tlstap-test-pcap-out-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+	return nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void feed_data(struct flow_table *ft, int dir, __u64 pos)
+{
+	size_t size = sizeof(struct tlstap_data_event) + EVENT_LEN;
+	struct tlstap_data_event *ev = calloc(1, size);
+
+	assert_non_null(ev);
+	ev->type = TLSTAP_EV_DATA;
+	ev->dir = (__u8)dir;
+	ev->lib = TLSTAP_LIB_OPENSSL;
+	ev->pid = 100;
+	ev->tid = 100;
+	ev->fd = 3;
+	ev->conn_id = 1;
+	ev->pos = pos;
+	ev->len = EVENT_LEN;
+	ev->ts_ns = 1000 + pos;
+	snprintf(ev->comm, sizeof(ev->comm), "test");
+	memset(ev->data, 'a' + (int)(pos / EVENT_LEN % 26), EVENT_LEN);
+	assert_int_equal(flows_record(ft, ev, size), 0);
+	free(ev);
+}
+
+/*
+ * One connection: NEVENTS chunks alternating directions, then its close,
+ * into path; with the main loop's ticks (flushes) every 10 chunks. Returns
+ * the status after the file is finished.
+ */
+static void capture(const char *path, struct pcap_out_status *st, int *finish_err)
+{
+	struct pcap_out_opts o = { .path = path };
+	struct tlstap_ctrl_event close_ev = { .type = TLSTAP_EV_CLOSE, .pid = 100, .conn_id = 1 };
+	struct pcap_out *po = NULL;
+	struct flow_table *ft;
+	__u64 pos[2] = { 0, 0 };
+	int i;
+
+	assert_int_equal(pcap_out_open(&po, &o), 0);
+	ft = flows_new(&pcap_out_callbacks, po, 16);
+	assert_non_null(ft);
+	for (i = 0; i < NEVENTS; i++) {
+		feed_data(ft, i & 1, pos[i & 1]);
+		pos[i & 1] += EVENT_LEN;
+		if (i % 10 == 9)
+			pcap_out_tick(po);
+	}
+	close_ev.end_pos[0] = pos[0];
+	close_ev.end_pos[1] = pos[1];
+	assert_int_equal(flows_record(ft, &close_ev, sizeof(close_ev)), 0);
+	flows_sweep(ft);
+	flows_finish(ft);
+	*finish_err = pcap_out_finish(po);
+	pcap_out_status(po, st);
+	st->file = NULL;	/* freed with po */
+	flows_free(ft);
+	pcap_out_close(po);
+}
+
+/* The packets of a file, to its end; the file must be whole. */
+static int read_packets(const char *path, uint32_t *caplens, int max)
+{
+	struct pcapng_reader *r = NULL;
+	struct pcapng_block b;
+	int n = 0, ret;
+
+	assert_int_equal(pcapng_reader_open(&r, path), 0);
+	while ((ret = pcapng_reader_next(r, &b)) == 1) {
+		if (b.kind != PCAPNG_EPB)
+			continue;
+		assert_true(n < max);
+		caplens[n++] = b.caplen;
+	}
+	if (ret)
+		fail_msg("%s: %s", path, pcapng_reader_error(r));
+	pcapng_reader_close(r);
+	return n;
+}
+
+/*
+ * A file size limit (as a full disk) hit in the middle of a capture: the
+ * file is whole up to where it stops, and the packets it lacks, compared
+ * with the same capture written without a limit, are exactly those counted:
+ * the ones lost from the writer's buffer and the ones that came after.
+ */
+static void test_pcap_out_full_disk_counts_every_missing_packet(void **state)
+{
+	static uint32_t ref[NEVENTS + 16], got[NEVENTS + 16];
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_sa;
+	struct pcap_out_status st;
+	struct rlimit saved, rl;
+	uint64_t lost_bytes = 0;
+	int nref, ngot, err, i;
+
+	capture(tmp_path("whole.pcapng"), &st, &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(st.err, 0);
+	assert_int_equal(st.unwritten_packets, 0);
+	nref = read_packets(tmp_path("whole.pcapng"), ref, NEVENTS + 16);
+	assert_int_equal(nref, 3 + NEVENTS + 3);	/* handshake, one segment per chunk, FIN */
+
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGXFSZ, &ign, &old_sa);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+	rl = saved;
+	rl.rlim_cur = 100001;	/* the second tick's flush goes past it */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	capture(tmp_path("cut.pcapng"), &st, &err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+	sigaction(SIGXFSZ, &old_sa, NULL);
+
+	assert_int_equal(err, -EFBIG);
+	assert_int_equal(st.err, -EFBIG);
+	assert_false(st.at_open);
+	assert_false(st.torn);
+	ngot = read_packets(tmp_path("cut.pcapng"), got, NEVENTS + 16);
+	assert_true(ngot > 3 && ngot < nref);
+	for (i = 0; i < ngot; i++)
+		assert_int_equal(got[i], ref[i]);
+	assert_int_equal(st.unwritten_packets, nref - ngot);
+	for (i = ngot; i < nref; i++)
+		lost_bytes += ref[i];
+	assert_int_equal(st.unwritten_bytes, lost_bytes);
+}
+
+/* A refused name is reported as pcapng_open's refusal, with the name. */
+static void test_pcap_out_refused_name_is_an_open_error(void **state)
+{
+	struct pcap_out_opts o = { .path = tmp_path("planted.pcapng") };
+	struct pcap_out *po = (struct pcap_out *)1;
+
+	assert_int_equal(symlink("/etc/passwd", o.path), 0);
+	assert_int_equal(pcap_out_open(&po, &o), -ELOOP);
+	assert_null(po);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pcap_out_full_disk_counts_every_missing_packet),
+		cmocka_unit_test(test_pcap_out_refused_name_is_an_open_error),
+	};
+
+	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+}
