@@ -1209,7 +1209,7 @@ def test_pcapng_three_keepalive_requests_export_objects(tmp):
         tr.stop()
     finally:
         ngx.stop()
-    check(tr.rc == 0, "tlstap -w failed: %s" % tr.stderr)
+    check(tr.rc == 0, "tlstap -w failed (%d): %s" % (tr.rc, tr.stderr))
     check(os.stat(pcap).st_mode & 0o777 == 0o600, "pcapng file is not mode 0600")
     rc, out, err = tshark(["-r", pcap, "-Y", "http.request", "-T", "fields", "-e", "http.request.uri",
                            "-e", "tcp.stream"])
@@ -1275,7 +1275,7 @@ def test_pcapng_interrupted_under_load_is_valid(tmp):
             c.kill()
             c.wait()
         ngx.stop()
-    check(tr.rc == 0, "tlstap failed: %s" % tr.stderr)
+    check(tr.rc == 0, "tlstap failed (%d): %s" % (tr.rc, tr.stderr))
     rc, out, err = tshark(["-r", pcap, "-q", "-z", "io,stat,0"])
     check(rc == 0 and "cut short" not in err and "appears to be damaged" not in err,
           "tshark on the interrupted file: rc %d %s" % (rc, err))
