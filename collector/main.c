@@ -328,6 +328,44 @@ static int on_record(void *ctx, void *data, size_t size)
 	return --c->rings->budget_left > 0 ? 0 : RINGS_BUDGET_SPENT;
 }
 
+/* Programs that may write to a ring right now, summed over CPUs. */
+static __u64 busy_programs(struct tlstap_bpf *skel)
+{
+	int ncpus = libbpf_num_possible_cpus(), cpu;
+	__u64 *per, sum = 0;
+	__u32 zero = 0;
+
+	if (ncpus <= 0)
+		return 0;
+	per = calloc((size_t)ncpus, sizeof(*per));
+	if (!per)
+		return 0;
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.busy), &zero, per))
+		for (cpu = 0; cpu < ncpus; cpu++)
+			sum += per[cpu];
+	free(per);
+	return sum;
+}
+
+/*
+ * Makes the BPF side stop writing to the rings, and waits until no program
+ * is still writing (see the busy map), so one last drain sees everything.
+ * Calls that begin from now on are neither traced nor counted. Should a
+ * program still run after 5 s (a 2 GiB copy), detaching is the barrier.
+ */
+static void stop_emitters(struct tlstap_bpf *skel, struct link_list *links)
+{
+	int i;
+
+	__atomic_store_n(&skel->bss->stopping, true, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 5000; i++) {
+		if (!busy_programs(skel))
+			return;
+		usleep(1000);
+	}
+	links_destroy(links);
+}
+
 /* One round: every ring read once (fairly), then whatever that settles. */
 static int read_round(struct rings *rings, struct flow_table *ft, struct http_view *hv, __u64 round)
 {
@@ -608,9 +646,8 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		goto cleanup;
 	}
 	/* Stop producers, then drain what they left, to the end of every ring.
-	 * Calls that begin from now on are not ours to count. */
-	skel->bss->stopping = true;
-	links_destroy(&links);
+	 * The probes are detached after the summary: that takes ~0.05 s each. */
+	stop_emitters(skel, &links);
 	for (i = 0, drained = 0; i < 100000 && drained != 1; i++) {
 		drained = read_round(&rings, ft, hv, round++);
 		if (drained < 0)
@@ -638,12 +675,13 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		err = err ? err : -EIO;
 	}
 cleanup:
+	/* Output first: a reader sees its end before the slow detaching. */
+	outstream_close(ostream, outf == stdout ? NULL : outf);
 	links_destroy(&links);
 	rings_free(&rings);
 	flows_free(ft);
 	pcap_out_close(pcap);
 	http_view_free(hv);
-	outstream_close(ostream, outf == stdout ? NULL : outf);
 	tlstap_bpf__destroy(skel);
 	return err;
 }

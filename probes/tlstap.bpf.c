@@ -197,6 +197,44 @@ struct {
 	__array(values, struct ring);
 } rings SEC(".maps");
 
+/*
+ * Programs that may write to the rings, running now on each CPU: when it
+ * stops, the collector sets `stopping`, then waits until every CPU's count
+ * is 0, so nothing is written after its last drain, without waiting for the
+ * (slow, serialised) detaching of every uprobe first.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} busy SEC(".maps");
+
+static __always_inline __u64 *busy_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&busy, &zero);
+}
+
+/* Counts this program in, then checks `stopping` (in that order: see busy). */
+static __always_inline bool enter_emitter(__u64 *slot)
+{
+	/* The fetching form is fully ordered on every architecture. */
+	if (__sync_fetch_and_add(slot, 1) == (__u64)-1)
+		return false;	/* never: keeps the fetching form */
+	if (stopping) {
+		__sync_fetch_and_sub(slot, 1);
+		return false;
+	}
+	return true;
+}
+
+static __always_inline void leave_emitter(__u64 *slot)
+{
+	__sync_fetch_and_sub(slot, 1);
+}
+
 static __always_inline struct tlstap_stats *cpu_stats(void)
 {
 	__u32 zero = 0;
@@ -635,8 +673,7 @@ static __always_inline struct tlstap_conn_state *lookup_conn(__u32 pid, __u32 ti
 	return cs;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(tls_return, long ret)
+static __always_inline int tls_return_body(struct pt_regs *ctx, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, pid = id >> 32, d;
@@ -661,7 +698,7 @@ int BPF_KRETPROBE(tls_return, long ret)
 		/* A return without its entry (the entry probe was attached after
 		 * the call began, or the call was nested too deep): untraced.
 		 * Calls the filters leave out have no entry either. */
-		if (c.st && !stopping && wanted(pid))
+		if (c.st && wanted(pid))
 			count(&c.st->unmatched_returns);
 		if (stack && stack->depth == 0)
 			bpf_map_delete_elem(&active_calls, &tid);
@@ -763,6 +800,18 @@ out:
 	return 0;
 }
 
+SEC("uretprobe")
+int BPF_KRETPROBE(tls_return, long ret)
+{
+	__u64 *busy = busy_slot();
+
+	if (!busy || !enter_emitter(busy))
+		return 0;
+	tls_return_body(ctx, ret);
+	leave_emitter(busy);
+	return 0;
+}
+
 static __always_inline void on_close(__u32 pid, __s32 fd)
 {
 	struct fd_key fk = { .pid = pid, .fd = fd };
@@ -816,7 +865,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	struct call_stack *stack;
 	struct call_frame *f;
 	bool is_read = false, len_known = false;
-	__u64 id;
+	__u64 id, *busy;
 	__u32 tid, d;
 	__s32 fd;
 	int i;
@@ -839,7 +888,11 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 			return 0;
 		fd = nr == NR_close ? (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs) :
 				      (__s32)PT_REGS_PARM2_CORE_SYSCALL(regs);
-		on_close(id >> 32, fd);
+		busy = busy_slot();
+		if (busy && enter_emitter(busy)) {
+			on_close(id >> 32, fd);
+			leave_emitter(busy);
+		}
 		return 0;
 	default:
 		return 0;
@@ -879,6 +932,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, pid = id >> 32;
+	__u64 *busy;
 
 	bpf_map_delete_elem(&active_calls, &tid);
 	bpf_map_delete_elem(&last_read_fd, &tid);
@@ -889,7 +943,11 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	if (!bpf_map_lookup_elem(&traced_pids, &pid))
 		return 0;
 	bpf_map_delete_elem(&traced_pids, &pid);
-	emit_ctrl(TLSTAP_EV_EXIT, pid, 0, NULL);
+	busy = busy_slot();
+	if (busy && enter_emitter(busy)) {
+		emit_ctrl(TLSTAP_EV_EXIT, pid, 0, NULL);
+		leave_emitter(busy);
+	}
 	return 0;
 }
 
