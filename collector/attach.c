@@ -71,9 +71,12 @@ int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_p
 				continue;
 			cookie = TLSTAP_COOKIE(id, pf->lib, pf->dir, pf->style);
 			for (k = 0; k < npids; k++) {
-				err = attach_one(ll, entry, t->path, t->offsets[id], cookie, pids[k], false);
+				/* By the open file examined, never by a path that can change. */
+				err = attach_one(ll, entry, t->attach_path, t->offsets[id], cookie, pids[k],
+						 false);
 				if (!err) {
-					err = attach_one(ll, ret, t->path, t->offsets[id], cookie, pids[k], true);
+					err = attach_one(ll, ret, t->attach_path, t->offsets[id], cookie,
+							 pids[k], true);
 					/* An entry without its return would leave calls open. */
 					if (err)
 						bpf_link__destroy(ll->v[--ll->n]);
