@@ -308,6 +308,7 @@ static int open_candidate(struct target_list *tl, const char *path, unsigned int
 {
 	char self[32];
 	struct statx sx;
+	dev_t dev;
 	int pfd, fd = -1, err;
 
 	*fdp = -1;
@@ -322,10 +323,15 @@ static int open_candidate(struct target_list *tl, const char *path, unsigned int
 		err = -ENOEXEC;
 		goto cleanup;
 	}
-	if ((flags & ADD_LOCAL_ONLY) &&
-	    dev_is_remote(tl, makedev(sx.stx_dev_major, sx.stx_dev_minor), pid)) {
-		tl->skipped_remote++;
+	dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	if ((flags & ADD_LOCAL_ONLY) && dev_is_remote(tl, dev, pid)) {
+		/* Counted once per file, however many processes map it. */
 		err = -EREMOTE;
+		if (!find_seen(tl, dev, sx.stx_ino)) {
+			tl->skipped_remote++;
+			if (mark_seen(tl, dev, sx.stx_ino, -EREMOTE))
+				err = -ENOMEM;
+		}
 		goto cleanup;
 	}
 	/* The same inode, now readable: /proc/self/fd/N is not a path lookup. */
@@ -353,39 +359,19 @@ cleanup:
 	return err;
 }
 
-/* plain, the name a process sees, when it names here the file we opened
- * (it reads better than /proc/PID/root/...); else path. For people only. */
-static const char *shown_path(const char *path, const char *plain, const struct stat *st)
+/* Judges the file open as fd (and closes it): targets_add_file()'s answers. */
+static int add_open(struct target_list *tl, int fd, const struct stat *st, const char *display,
+		    const char *origin, unsigned int flags)
 {
-	struct statx sx;
+	struct seen_file *seen = find_seen(tl, st->st_dev, st->st_ino);
+	int result, err;
 
-	if (plain && !statx(AT_FDCWD, plain, AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT, STATX_INO, &sx) &&
-	    makedev(sx.stx_dev_major, sx.stx_dev_minor) == st->st_dev && sx.stx_ino == st->st_ino)
-		return plain;
-	return path;
-}
-
-/* targets_add_file() with how to open path, and a plainer name for it. */
-static int add_candidate(struct target_list *tl, const char *path, const char *plain,
-			 const char *origin, unsigned int flags, pid_t pid)
-{
-	bool strict = flags & ADD_STRICT;
-	struct seen_file *seen;
-	struct stat st;
-	int fd, result, err;
-
-	err = open_candidate(tl, path, flags, pid, &fd, &st);
-	if (err == -ENOMEM)
-		return err;
-	if (err)
-		return strict ? err : 0;
-	seen = find_seen(tl, st.st_dev, st.st_ino);
 	if (seen) {
 		result = seen->result;
 	} else {
-		result = classify(tl, fd, shown_path(path, plain, &st), origin, &st);
+		result = classify(tl, fd, display, origin, st);
 		if (result != -ENOMEM) {
-			err = mark_seen(tl, st.st_dev, st.st_ino, result);
+			err = mark_seen(tl, st->st_dev, st->st_ino, result);
 			if (err)
 				result = err;
 		}
@@ -395,7 +381,20 @@ static int add_candidate(struct target_list *tl, const char *path, const char *p
 		return result;
 	if (result > 0)
 		return 1;
-	return strict ? result : 0;
+	return flags & ADD_STRICT ? result : 0;
+}
+
+/* targets_add_file() with how to open path, and the name to show for it. */
+static int add_candidate(struct target_list *tl, const char *path, const char *display,
+			 const char *origin, unsigned int flags, pid_t pid)
+{
+	struct stat st;
+	int fd, err;
+
+	err = open_candidate(tl, path, flags, pid, &fd, &st);
+	if (err)
+		return err == -ENOMEM || (flags & ADD_STRICT) ? err : 0;
+	return add_open(tl, fd, &st, display ? display : path, origin, flags);
 }
 
 int targets_add_file(struct target_list *tl, const char *path, const char *origin, bool strict)
@@ -403,12 +402,15 @@ int targets_add_file(struct target_list *tl, const char *path, const char *origi
 	return add_candidate(tl, path, NULL, origin, ADD_FOLLOW | (strict ? ADD_STRICT : 0), 0);
 }
 
-/* The path field of a /proc/PID/maps line, or NULL for anonymous maps. */
-static char *maps_path(char *line)
+/* The address range and path of a /proc/PID/maps line; NULL path for
+ * anonymous maps. */
+static char *maps_path(char *line, unsigned long *start, unsigned long *end)
 {
 	char *p = line;
 	int field;
 
+	if (sscanf(line, "%lx-%lx ", start, end) != 2)
+		return NULL;
 	/* address perms offset dev inode path */
 	for (field = 0; field < 5; field++) {
 		while (*p && *p != ' ')
@@ -440,39 +442,83 @@ static void proc_comm(pid_t pid, char *comm, size_t len)
 	fclose(f);
 }
 
+static bool same_inode(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Whether pid's paths name what ours do: same mount namespace and root.
+ * Asked of /proc only, never of the file systems the paths lie on. */
+static bool same_view(pid_t pid)
+{
+	char ns[64], root[64];
+
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", pid);
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	return same_inode(ns, "/proc/self/ns/mnt") && same_inode(root, "/proc/self/root");
+}
+
+/*
+ * Opens the file a mapping shows: through /proc/PID/map_files, a link to
+ * exactly the mapped file that involves no lookup of the path (which could
+ * be swapped, or lie on a hung file system); where that is not allowed
+ * (it needs CAP_SYS_ADMIN), by the path under the process's root, which
+ * the kernel wrote without symlinks: one there now was put there since.
+ */
+static int add_mapped(struct target_list *tl, pid_t pid, unsigned long start, unsigned long end,
+		      const char *path, const char *display, const char *origin, unsigned int flags)
+{
+	char full[PATH_MAX + 64];
+	struct stat st;
+	int fd, err;
+
+	snprintf(full, sizeof(full), "/proc/%d/map_files/%lx-%lx", pid, start, end);
+	err = open_candidate(tl, full, flags | ADD_FOLLOW, pid, &fd, &st);
+	if (!err)
+		return add_open(tl, fd, &st, display, origin, flags);
+	if (err != -EPERM && err != -EACCES && err != -ENOENT)
+		return err == -ENOMEM || (flags & ADD_STRICT) ? err : 0;
+	if (snprintf(full, sizeof(full), "/proc/%d/root%s", pid, path) >= (int)sizeof(full))
+		return 0;
+	return add_candidate(tl, full, display, origin, flags, pid);
+}
+
 /*
  * Adds the files pid maps. all_files: any mapped ELF with TLS functions
  * (for -p, where thoroughness is cheap); otherwise only TLS library names.
  */
 static int scan_maps(struct target_list *tl, pid_t pid, bool all_files, unsigned int flags)
 {
-	char line[PATH_MAX + 256], full[PATH_MAX + 64], origin[160], comm[32];
+	char line[PATH_MAX + 256], rooted[PATH_MAX + 64], origin[160], comm[32];
+	unsigned long start, end;
 	const char *base;
 	char *path;
+	bool plain;
 	FILE *f;
 	int nlines = 0, err = 0, found = 0;
 
-	snprintf(full, sizeof(full), "/proc/%d/maps", pid);
-	f = fopen(full, "re");
+	snprintf(rooted, sizeof(rooted), "/proc/%d/maps", pid);
+	f = fopen(rooted, "re");
 	if (!f)
 		return -errno;
 	proc_comm(pid, comm, sizeof(comm));
 	snprintf(origin, sizeof(origin), "mapped by %s[%d]", comm, pid);
+	/* The plain path reads better, where it names the same file for us. */
+	plain = same_view(pid);
 	while (fgets(line, sizeof(line), f) && nlines++ < MAX_MAPS_LINES) {
 		if (!strchr(line, '\n'))
 			break;	/* longer than any valid path: stop trusting this file */
-		path = maps_path(line);
+		path = maps_path(line, &start, &end);
 		if (!path || strstr(path, " (deleted)"))
 			continue;
 		base = strrchr(path, '/') + 1;
 		if (!all_files && !targets_is_tls_lib_name(base))
 			continue;
-		/* Through the process's root: right for other mount namespaces too.
-		 * The path is the kernel's, without symlinks: one there now was
-		 * put there since. */
-		if (snprintf(full, sizeof(full), "/proc/%d/root%s", pid, path) >= (int)sizeof(full))
+		if (snprintf(rooted, sizeof(rooted), "/proc/%d/root%s", pid, path) >= (int)sizeof(rooted))
 			continue;
-		err = add_candidate(tl, full, path, origin, flags, pid);
+		err = add_mapped(tl, pid, start, end, path, plain ? path : rooted, origin, flags);
 		if (err < 0)
 			break;
 		found += err;
