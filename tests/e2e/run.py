@@ -979,6 +979,53 @@ def test_list_targets_explains_placement(tmp):
     check("ssl_read_internal" not in out and "\tSSL_read\t" in out, "--probe-mode exported not honoured")
 
 
+@test_in("auto")
+def test_list_targets_escapes_names_others_choose(tmp):
+    """A libssl copy at a path with an escape sequence and a newline, mapped by a process whose
+    comm has them too: --list-targets, -v and error lines show them as \\xNN, never raw."""
+    d = os.path.join(tmp, "evil\x1b[31m\nname")
+    os.makedirs(d)
+    lib = os.path.join(d, "libssl.so.3")
+    shutil.copy(os.path.realpath("/usr/lib/x86_64-linux-gnu/libssl.so.3"), lib)
+    code = ("import ctypes, sys\n"
+            "ctypes.CDLL(None).prctl(15, b'ev\\x1b[2Jil\\r', 0, 0, 0)\n"
+            "ctypes.CDLL(sys.argv[1])\n"
+            "print('ready', flush=True)\n"
+            "sys.stdin.read()\n")
+    p = subprocess.Popen([PY, "-c", code, lib], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        check(p.stdout.readline().startswith(b"ready"), "the process did not load the copy")
+        r = subprocess.run([TLSTAP, "--list-targets", "-v"], capture_output=True, timeout=60)
+    finally:
+        p.kill()
+        p.wait()
+    check(r.returncode == 0, "--list-targets failed: %r" % r.stderr)
+    # The path as /proc/PID/maps gives it: the kernel writes a newline there as \\012.
+    want_path = (d.replace("\x1b", "\\x1b").replace("\n", "\\\\012") + "/libssl.so.3").encode()
+    want_origin = ("mapped by ev\\x1b[2Jil\\x0d[%d]" % p.pid).encode()
+    lines = [line for line in r.stdout.split(b"\n") if want_path in line]
+    check(len(lines) == 1 and want_origin in lines[0],
+          "the copy is not listed escaped:\n%r" % r.stdout)
+    check(any(want_path in line and want_origin in line for line in r.stderr.split(b"\n")),
+          "-v does not name the copy escaped:\n%r" % r.stderr)
+    for name, text in (("stdout", r.stdout), ("stderr", r.stderr)):
+        check(b"\x1b" not in text and b"\r" not in text, "a raw control byte on %s: %r" % (name, text))
+    # Named with -l: the path as given, its newline escaped like any control byte.
+    r = subprocess.run([TLSTAP, "--list-targets", "-l", lib], capture_output=True, timeout=60)
+    want_path = (d.replace("\x1b", "\\x1b").replace("\n", "\\x0a") + "/libssl.so.3").encode()
+    check(r.returncode == 0 and r.stdout.startswith(b"openssl\t" + want_path + b"\t--lib\n"),
+          "-l: the copy is not listed escaped: %r" % r.stdout)
+    check(b"\x1b" not in r.stdout, "a raw ESC with -l: %r" % r.stdout)
+    # An error line naming a file that is not ELF.
+    bad = os.path.join(d, "x\x1b]0;title\x07")
+    with open(bad, "w") as f:
+        f.write("not ELF\n")
+    r = subprocess.run([TLSTAP, "--list-targets", "-l", bad], capture_output=True, timeout=60)
+    check(r.returncode == 2, "-l on a text file: exit %d" % r.returncode)
+    check(b"x\\x1b]0;title\\x07 is not an ELF" in r.stderr and b"\x1b" not in r.stderr
+          and b"\x07" not in r.stderr, "the error line is not escaped: %r" % r.stderr)
+
+
 def tshark(args):
     p = subprocess.run(["tshark"] + args, capture_output=True, timeout=120)
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
