@@ -96,10 +96,10 @@ static int check_system(void)
 static void report_skipped(const struct target_list *tl)
 {
 	if (tl->skipped_remote)
-		pr_warn("not looked at: %u files on network or FUSE file systems "
+		pr_warn("files on network or FUSE file systems not looked at: %u "
 			"(name them with -p or -l to probe them)\n", tl->skipped_remote);
 	if (tl->skipped_late)
-		pr_warn("the search for TLS files stopped after %d s: %u processes' files not looked at "
+		pr_warn("the search for TLS files stopped after %d s; processes and files not looked at: %u "
 			"(name them with -p or -l to probe them)\n", TARGETS_SCAN_MS / 1000,
 			tl->skipped_late);
 }

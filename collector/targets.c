@@ -295,6 +295,16 @@ cleanup:
 	return err;
 }
 
+/* A file on a network or FUSE file system, not looked at: counted once
+ * however many processes map it. -EREMOTE, or -ENOMEM. */
+static int skip_remote(struct target_list *tl, dev_t dev, ino_t ino)
+{
+	if (find_seen(tl, dev, ino))
+		return -EREMOTE;
+	tl->skipped_remote++;
+	return mark_seen(tl, dev, ino, -EREMOTE) ? -ENOMEM : -EREMOTE;
+}
+
 /*
  * Opens path once, for everything that follows: its checks, the parse and
  * the probes all see this one file, whatever path names later. Through an
@@ -325,13 +335,7 @@ static int open_candidate(struct target_list *tl, const char *path, unsigned int
 	}
 	dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
 	if ((flags & ADD_LOCAL_ONLY) && dev_is_remote(tl, dev, pid)) {
-		/* Counted once per file, however many processes map it. */
-		err = -EREMOTE;
-		if (!find_seen(tl, dev, sx.stx_ino)) {
-			tl->skipped_remote++;
-			if (mark_seen(tl, dev, sx.stx_ino, -EREMOTE))
-				err = -ENOMEM;
-		}
+		err = skip_remote(tl, dev, sx.stx_ino);
 		goto cleanup;
 	}
 	/* The same inode, now readable: /proc/self/fd/N is not a path lookup. */
@@ -402,15 +406,25 @@ int targets_add_file(struct target_list *tl, const char *path, const char *origi
 	return add_candidate(tl, path, NULL, origin, ADD_FOLLOW | (strict ? ADD_STRICT : 0), 0);
 }
 
-/* The address range and path of a /proc/PID/maps line; NULL path for
- * anonymous maps. */
-static char *maps_path(char *line, unsigned long *start, unsigned long *end)
+/* A /proc/PID/maps line: "start-end perms offset major:minor inode path". */
+struct maps_entry {
+	unsigned long start, end;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* The path of a maps line, with its other fields; NULL for anonymous maps. */
+static char *maps_path(char *line, struct maps_entry *e)
 {
+	unsigned int major, minor;
+	unsigned long ino;
 	char *p = line;
 	int field;
 
-	if (sscanf(line, "%lx-%lx ", start, end) != 2)
+	if (sscanf(line, "%lx-%lx %*s %*x %x:%x %lu ", &e->start, &e->end, &major, &minor, &ino) != 5)
 		return NULL;
+	e->dev = makedev(major, minor);
+	e->ino = (ino_t)ino;
 	/* address perms offset dev inode path */
 	for (field = 0; field < 5; field++) {
 		while (*p && *p != ' ')
@@ -467,14 +481,19 @@ static bool same_view(pid_t pid)
  * (it needs CAP_SYS_ADMIN), by the path under the process's root, which
  * the kernel wrote without symlinks: one there now was put there since.
  */
-static int add_mapped(struct target_list *tl, pid_t pid, unsigned long start, unsigned long end,
+static int add_mapped(struct target_list *tl, pid_t pid, const struct maps_entry *e,
 		      const char *path, const char *display, const char *origin, unsigned int flags)
 {
 	char full[PATH_MAX + 64];
 	struct stat st;
 	int fd, err;
 
-	snprintf(full, sizeof(full), "/proc/%d/map_files/%lx-%lx", pid, start, end);
+	/* Judged by the device the kernel names, before any open or lookup. */
+	if ((flags & ADD_LOCAL_ONLY) && dev_is_remote(tl, e->dev, pid)) {
+		err = skip_remote(tl, e->dev, e->ino);
+		return err == -ENOMEM ? err : 0;
+	}
+	snprintf(full, sizeof(full), "/proc/%d/map_files/%lx-%lx", pid, e->start, e->end);
 	err = open_candidate(tl, full, flags | ADD_FOLLOW, pid, &fd, &st);
 	if (!err)
 		return add_open(tl, fd, &st, display, origin, flags);
@@ -492,7 +511,7 @@ static int add_mapped(struct target_list *tl, pid_t pid, unsigned long start, un
 static int scan_maps(struct target_list *tl, pid_t pid, bool all_files, unsigned int flags)
 {
 	char line[PATH_MAX + 256], rooted[PATH_MAX + 64], origin[160], comm[32];
-	unsigned long start, end;
+	struct maps_entry e;
 	const char *base;
 	char *path;
 	bool plain;
@@ -510,7 +529,7 @@ static int scan_maps(struct target_list *tl, pid_t pid, bool all_files, unsigned
 	while (fgets(line, sizeof(line), f) && nlines++ < MAX_MAPS_LINES) {
 		if (!strchr(line, '\n'))
 			break;	/* longer than any valid path: stop trusting this file */
-		path = maps_path(line, &start, &end);
+		path = maps_path(line, &e);
 		if (!path || strstr(path, " (deleted)"))
 			continue;
 		base = strrchr(path, '/') + 1;
@@ -518,7 +537,7 @@ static int scan_maps(struct target_list *tl, pid_t pid, bool all_files, unsigned
 			continue;
 		if (snprintf(rooted, sizeof(rooted), "/proc/%d/root%s", pid, path) >= (int)sizeof(rooted))
 			continue;
-		err = add_mapped(tl, pid, start, end, path, plain ? path : rooted, origin, flags);
+		err = add_mapped(tl, pid, &e, path, plain ? path : rooted, origin, flags);
 		if (err < 0)
 			break;
 		found += err;

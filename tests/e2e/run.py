@@ -1026,6 +1026,57 @@ def test_list_targets_escapes_names_others_choose(tmp):
           and b"\x07" not in r.stderr, "the error line is not escaped: %r" % r.stderr)
 
 
+@test_in("auto")
+def test_hung_fuse_file_does_not_hang_the_search(tmp):
+    """A process maps a libssl from a FUSE file system whose server then stops answering, as a dead
+    network or FUSE server does: the system-wide search skips that file without asking the server,
+    says so, and still finds the rest."""
+    mnt = os.path.join(tmp, "fuse")
+    os.mkdir(mnt)
+    libssl = os.path.realpath("/usr/lib/x86_64-linux-gnu/libssl.so.3")
+    srv = subprocess.Popen([PY, os.path.join(HERE, "hung_fuse.py"), mnt, "libssl.so.3", libssl],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    cli = None
+    try:
+        check(srv.stdout.readline().startswith(b"ready"), "the FUSE server did not mount")
+        code = "import ctypes, sys\nctypes.CDLL(sys.argv[1])\nprint('ready', flush=True)\nsys.stdin.read()\n"
+        cli = subprocess.Popen([PY, "-c", code, os.path.join(mnt, "libssl.so.3")], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE)
+        check(cli.stdout.readline().startswith(b"ready"), "the process did not load libssl from FUSE")
+        srv.stdin.write(b"hang\n")
+        srv.stdin.flush()
+        check(srv.stdout.readline().startswith(b"hung"), "the FUSE server did not stop answering")
+        runs = []
+        # Without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE, /proc/PID/map_files is closed to
+        # tlstap: it opens the path under /proc/PID/root, and must judge the file system before
+        # that lookup too.
+        for prefix in ([], ["setpriv", "--bounding-set", "-sys_admin,-checkpoint_restore"]):
+            try:
+                runs.append(subprocess.run(prefix + [TLSTAP, "--list-targets"], capture_output=True,
+                                           timeout=60))
+            except subprocess.TimeoutExpired:
+                raise Fail("tlstap --list-targets %shung on the dead FUSE server" %
+                           ("without map_files " if prefix else ""))
+    finally:
+        if cli:
+            cli.kill()
+            cli.wait()
+        try:
+            srv.stdin.write(b"quit\n")    # closing /dev/fuse fails whatever is pending
+            srv.stdin.flush()
+        except OSError:
+            pass
+        if srv.wait(30) is None:
+            srv.kill()
+        subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+    for r in runs:
+        check(r.returncode == 0, "--list-targets failed: %r" % r.stderr)
+        check(b"files on network or FUSE file systems not looked at: 1 " in r.stderr,
+              "the skipped file is not reported: %r" % r.stderr)
+        check(b"\t" + libssl.encode() + b"\t" in r.stdout, "the local libssl was not found:\n%r" % r.stdout)
+        check(mnt.encode() not in r.stdout, "the FUSE copy was listed:\n%r" % r.stdout)
+
+
 def tshark(args):
     p = subprocess.run(["tshark"] + args, capture_output=True, timeout=120)
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
