@@ -16,6 +16,7 @@ for f in "$dir"/fuzz_*; do
 	[ "$name" = fuzz_pcapng_read ] && seeds=testdata/pcapng
 	[ "$name" = fuzz_http1 ] && seeds=testdata/http/seeds-h1
 	[ "$name" = fuzz_http2 ] && seeds=testdata/http/seeds-h2
+	[ "$name" = fuzz_startup ] && seeds="testdata/elf testdata/placement"
 	if "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
 		-artifact_prefix="$dir/$name-" "$corpus" $seeds >"$dir/$name.log" 2>&1; then
 		echo "PASS $name ($secs s, $(grep -c . "$dir/$name.log") log lines)"
