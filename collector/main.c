@@ -92,6 +92,19 @@ static int check_system(void)
 	return 0;
 }
 
+/* Each target keeps its file open and each probe is a perf event: the soft
+ * limit of open files (often 1024) must not decide what is traced. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			pr_debug("cannot raise the open files limit: %s\n", strerror(errno));
+	}
+}
+
 /* What the system-wide scan left out, said once. */
 static void report_skipped(const struct target_list *tl)
 {
@@ -110,6 +123,7 @@ static int find_targets(const struct tlstap_opts *o, struct target_list *tl)
 	size_t k;
 	int i, n, err;
 
+	raise_nofile();
 	tl->mode = o->probe_exported ? PROBE_EXPORTED : PROBE_AUTO;
 	for (i = 0; i < o->npids; i++) {
 		n = targets_scan_pid(tl, o->pids[i]);

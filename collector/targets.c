@@ -149,6 +149,13 @@ static bool dev_is_remote(struct target_list *tl, dev_t dev, pid_t pid)
 	return fs && fs->remote;
 }
 
+/* Errors that are tlstap's, not the file's: they stop the search rather
+ * than leave files out silently (each target keeps a descriptor). */
+static bool out_of_resources(int err)
+{
+	return err == -ENOMEM || err == -EMFILE || err == -ENFILE;
+}
+
 void targets_free(struct target_list *tl)
 {
 	size_t i;
@@ -349,7 +356,7 @@ static int open_candidate(struct target_list *tl, const char *path, unsigned int
 		err = -errno;
 		goto cleanup;
 	}
-	if (!S_ISREG(st->st_mode) || st->st_ino != sx.stx_ino) {
+	if (!S_ISREG(st->st_mode) || st->st_dev != dev || st->st_ino != sx.stx_ino) {
 		err = -ENOEXEC;
 		goto cleanup;
 	}
@@ -374,14 +381,14 @@ static int add_open(struct target_list *tl, int fd, const struct stat *st, const
 		result = seen->result;
 	} else {
 		result = classify(tl, fd, display, origin, st);
-		if (result != -ENOMEM) {
+		if (!out_of_resources(result)) {
 			err = mark_seen(tl, st->st_dev, st->st_ino, result);
 			if (err)
 				result = err;
 		}
 	}
 	close(fd);
-	if (result == -ENOMEM)
+	if (out_of_resources(result))
 		return result;
 	if (result > 0)
 		return 1;
@@ -397,7 +404,7 @@ static int add_candidate(struct target_list *tl, const char *path, const char *d
 
 	err = open_candidate(tl, path, flags, pid, &fd, &st);
 	if (err)
-		return err == -ENOMEM || (flags & ADD_STRICT) ? err : 0;
+		return out_of_resources(err) || (flags & ADD_STRICT) ? err : 0;
 	return add_open(tl, fd, &st, display ? display : path, origin, flags);
 }
 
@@ -498,7 +505,7 @@ static int add_mapped(struct target_list *tl, pid_t pid, const struct maps_entry
 	if (!err)
 		return add_open(tl, fd, &st, display, origin, flags);
 	if (err != -EPERM && err != -EACCES && err != -ENOENT)
-		return err == -ENOMEM || (flags & ADD_STRICT) ? err : 0;
+		return out_of_resources(err) || (flags & ADD_STRICT) ? err : 0;
 	if (snprintf(full, sizeof(full), "/proc/%d/root%s", pid, path) >= (int)sizeof(full))
 		return 0;
 	return add_candidate(tl, full, display, origin, flags, pid);
@@ -672,10 +679,9 @@ int targets_scan_system(struct target_list *tl)
 		goto cleanup;
 	/* Processes come and go while we look: their errors do not matter. */
 	for (i = 0; i < npids; i++) {
-		if (in_time(tl) && scan_maps(tl, pids[i], false, ADD_LOCAL_ONLY) == -ENOMEM) {
-			err = -ENOMEM;
+		err = in_time(tl) ? scan_maps(tl, pids[i], false, ADD_LOCAL_ONLY) : 0;
+		if (out_of_resources(err))
 			goto cleanup;
-		}
 	}
 	for (i = 0; i < sizeof(lib_dirs) / sizeof(lib_dirs[0]); i++) {
 		err = scan_lib_dir(tl, lib_dirs[i]);
@@ -683,11 +689,11 @@ int targets_scan_system(struct target_list *tl)
 			goto cleanup;
 	}
 	for (i = 0; i < npids; i++) {
-		if (in_time(tl) && scan_exe(tl, pids[i], ADD_LOCAL_ONLY) == -ENOMEM) {
-			err = -ENOMEM;
+		err = in_time(tl) ? scan_exe(tl, pids[i], ADD_LOCAL_ONLY) : 0;
+		if (out_of_resources(err))
 			goto cleanup;
-		}
 	}
+	err = 0;
 cleanup:
 	free(pids);
 	return err;

@@ -660,6 +660,24 @@ static void test_targets_mountinfo_network_and_fuse_are_remote(void **state)
 	assert_false(targets_fstype_is_remote("tmpfs"));
 }
 
+/* The real search: succeeds, and every target it finds names, through its
+ * attach path and its descriptor, the inode it recorded. */
+static void test_targets_scan_system_targets_are_their_inodes(void **state)
+{
+	struct target_list *tl = *state;
+	struct stat via_attach, via_fd;
+	size_t i;
+
+	assert_int_equal(targets_scan_system(tl), 0);
+	for (i = 0; i < tl->n; i++) {
+		assert_int_equal(stat(tl->v[i].attach_path, &via_attach), 0);
+		assert_int_equal(fstat(tl->v[i].fd, &via_fd), 0);
+		assert_int_equal(via_attach.st_dev, tl->v[i].dev);
+		assert_int_equal(via_attach.st_ino, tl->v[i].ino);
+		assert_int_equal(via_fd.st_ino, tl->v[i].ino);
+	}
+}
+
 /* Out of time before it starts: the system-wide scan looks at nothing and says how much it left. */
 static void test_targets_scan_system_stops_at_its_deadline(void **state)
 {
@@ -703,6 +721,7 @@ int main(void)
 		TL_TEST(test_targets_free_closes_the_files),
 		TL_TEST(test_targets_path_with_escape_codes_is_escaped),
 		cmocka_unit_test(test_targets_mountinfo_network_and_fuse_are_remote),
+		TL_TEST(test_targets_scan_system_targets_are_their_inodes),
 		TL_TEST(test_targets_scan_system_stops_at_its_deadline),
 	};
 
