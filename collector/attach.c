@@ -116,7 +116,8 @@ int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_p
 	for (k = 0; k < n; k++) {
 		pf = &probe_funcs[pts[k].id];
 		cookie = TLSTAP_COOKIE(pts[k].id, pf->lib, pf->dir, pf->style);
-		err = attach_one(ll, ret, pts[k].t->path, pts[k].t->offsets[pts[k].id], cookie,
+		/* By the open file examined, never by a path that can change. */
+		err = attach_one(ll, ret, pts[k].t->attach_path, pts[k].t->offsets[pts[k].id], cookie,
 				 pts[k].pid, true);
 		if (err) {
 			pr_warn("cannot probe %s in %s: %s\n", pf->name, pts[k].t->path, strerror(-err));
@@ -130,7 +131,7 @@ int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_p
 			continue;
 		pf = &probe_funcs[pts[k].id];
 		cookie = TLSTAP_COOKIE(pts[k].id, pf->lib, pf->dir, pf->style);
-		err = attach_one(ll, entry, pts[k].t->path, pts[k].t->offsets[pts[k].id], cookie,
+		err = attach_one(ll, entry, pts[k].t->attach_path, pts[k].t->offsets[pts[k].id], cookie,
 				 pts[k].pid, false);
 		if (err) {
 			/* A return without its entry would only count unmatched returns. */

@@ -8,10 +8,19 @@
 
 struct elf_image;
 
-/* 0, or -ENOEXEC when path is not a whole 64-bit ELF executable or library
- * of this machine, or another negative errno when it cannot be opened. */
+/*
+ * 0, or -ENOEXEC when fd is not a whole 64-bit ELF executable or library of
+ * this machine, or another negative errno. Reads through fd, which stays
+ * the caller's: what is parsed is that open file, whatever its path names
+ * later. Sections are read only inside the file's size and up to a cap per
+ * section and per file; larger ones are treated as absent.
+ */
+int elf_image_open_fd(struct elf_image **img, int fd);
+/* The same for path, opened here and closed by elf_image_close(). */
 int elf_image_open(struct elf_image **img, const char *path);
 void elf_image_close(struct elf_image *img);
+/* How many sections were not read: too large or not inside the file. */
+unsigned int elf_image_refused(const struct elf_image *img);
 
 /* The address of a defined function symbol: 0 or -ENOENT. */
 int elf_image_func(struct elf_image *img, const char *name, uint64_t *vaddr);

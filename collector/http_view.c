@@ -221,7 +221,7 @@ static void print_text(struct view_flow *vf, const struct http_exchange *x)
 {
 	struct http_view *hv = vf->hv;
 	FILE *f = hv->out->f;
-	char when[32], cli[64], srv[64], comm[TLSTAP_COMM_LEN + 1];
+	char when[32], cli[64], srv[64], comm[OUTPUT_COMM_SIZE];
 	time_t secs = (time_t)(x->start_ns / 1000000000ull);
 	struct tm tm;
 

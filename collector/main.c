@@ -96,12 +96,38 @@ static int check_system(void)
 	return 0;
 }
 
+/* Each target keeps its file open and each probe is a perf event: the soft
+ * limit of open files (often 1024) must not decide what is traced. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			pr_debug("cannot raise the open files limit: %s\n", strerror(errno));
+	}
+}
+
+/* What the system-wide scan left out, said once. */
+static void report_skipped(const struct target_list *tl)
+{
+	if (tl->skipped_remote)
+		pr_warn("files on network or FUSE file systems not looked at: %u "
+			"(name them with -p or -l to probe them)\n", tl->skipped_remote);
+	if (tl->skipped_late)
+		pr_warn("the search for TLS files stopped after %d s; processes and files not looked at: %u "
+			"(name them with -p or -l to probe them)\n", TARGETS_SCAN_MS / 1000,
+			tl->skipped_late);
+}
+
 static int find_targets(const struct tlstap_opts *o, struct target_list *tl)
 {
-	char origin[64];
+	char lib[LOG_ESCAPED_SIZE(256)];
 	size_t k;
 	int i, n, err;
 
+	raise_nofile();
 	tl->mode = o->probe_exported ? PROBE_EXPORTED : PROBE_AUTO;
 	for (i = 0; i < o->npids; i++) {
 		n = targets_scan_pid(tl, o->pids[i]);
@@ -126,22 +152,23 @@ static int find_targets(const struct tlstap_opts *o, struct target_list *tl)
 			pr_warn("cannot look for TLS libraries: %s\n", strerror(-err));
 			return err;
 		}
+		report_skipped(tl);
 	}
 	for (i = 0; i < o->nlibs; i++) {
-		snprintf(origin, sizeof(origin), "--lib");
-		err = targets_add_file(tl, o->libs[i], origin, true);
+		log_escape(lib, sizeof(lib), o->libs[i], SIZE_MAX);
+		err = targets_add_file(tl, o->libs[i], "--lib", true);
 		if (err == -ENOEXEC) {
-			pr_warn("--lib: %s is not an ELF executable or library\n", o->libs[i]);
+			pr_warn("--lib: %s is not an ELF executable or library\n", lib);
 			return -EINVAL;
 		}
 		if (err == -ENOENT && access(o->libs[i], F_OK) == 0) {
 			pr_warn("--lib: %s has none of the TLS functions tlstap probes "
 				"(SSL_read and SSL_write, or gnutls_record_recv and gnutls_record_send)\n",
-				o->libs[i]);
+				lib);
 			return -EINVAL;
 		}
 		if (err < 0) {
-			pr_warn("--lib: %s: %s\n", o->libs[i], strerror(-err));
+			pr_warn("--lib: %s: %s\n", lib, strerror(-err));
 			return -EINVAL;
 		}
 	}
@@ -149,6 +176,7 @@ static int find_targets(const struct tlstap_opts *o, struct target_list *tl)
 		pr_warn("no TLS library found on this system (looked for libssl and libgnutls in use and installed)\n");
 		return -ENOENT;
 	}
+	/* Paths, origins and versions are escaped already: they name others' files. */
 	for (k = 0; k < tl->n; k++)
 		pr_info("%s (%s): %s; %s\n", tl->v[k].path, tl->v[k].origin, tl->v[k].version,
 			tl->v[k].placement);

@@ -160,11 +160,7 @@ void output_end_block(struct output *o)
 /* comm is chosen by the traced process: never send its control bytes to a terminal. */
 void output_safe_comm(char *out, const char *comm)
 {
-	int i;
-
-	for (i = 0; i < TLSTAP_COMM_LEN && comm[i]; i++)
-		out[i] = comm[i] >= 0x20 && comm[i] < 0x7f ? comm[i] : '?';
-	out[i] = '\0';
+	log_escape(out, OUTPUT_COMM_SIZE, comm, TLSTAP_COMM_LEN);
 }
 
 void output_finish(struct output *o)
@@ -175,7 +171,7 @@ void output_finish(struct output *o)
 
 static void text_header(struct output *o, const struct tlstap_data_event *ev)
 {
-	char local[64], remote[64], when[32], comm[TLSTAP_COMM_LEN + 1];
+	char local[64], remote[64], when[32], comm[OUTPUT_COMM_SIZE];
 	__s64 real = wallclock_ns(ev->ts_ns, o->mono_to_real_ns);
 	time_t secs = (time_t)(real / 1000000000);
 	struct tm tm;
@@ -347,7 +343,7 @@ static const char *close_name(enum close_reason why)
 static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 {
 	struct output *o = ctx;
-	char comm[TLSTAP_COMM_LEN + 1];
+	char comm[OUTPUT_COMM_SIZE];
 
 	if (output_done(o))
 		return;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "flows.h"
+#include "log.h"
 #include "opts.h"
 
 /* What every line of captured bytes in the text view starts with. */
@@ -37,7 +38,8 @@ void output_print_raw(struct output *o, const struct tlstap_data_event *ev);
 /* -c reached: the caller should stop. */
 bool output_done(const struct output *o);
 
-/* comm with every byte a terminal could act on as '?': out holds TLSTAP_COMM_LEN + 1. */
+/* comm with every byte a terminal could act on as \xNN (log_escape()): out holds OUTPUT_COMM_SIZE. */
+#define OUTPUT_COMM_SIZE	LOG_ESCAPED_SIZE(TLSTAP_COMM_LEN)
 void output_safe_comm(char *out, const char *comm);
 /* Formats "1.2.3.4:80", "[::1]:443" or "" (unknown) into buf. */
 void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, __u16 port);

@@ -10,8 +10,15 @@
 #define TARGET_MAX_FUNCS	32
 
 struct target {
-	char path[PATH_MAX];	/* openable from here, e.g. /proc/PID/root/usr/lib/... */
-	char origin[160];	/* how it was found, for --list-targets and -v */
+	/* For people, escaped (log_escape()): where it was found, e.g.
+	 * /proc/PID/root/usr/lib/...; never opened again. */
+	char path[PATH_MAX];
+	char origin[160];	/* how it was found, escaped, for --list-targets and -v */
+	/* The file examined, open while the target lives; probes are attached
+	 * through attach_path, /proc/self/fd/N, which the kernel resolves to
+	 * exactly this inode whatever the path names by then. */
+	int fd;
+	char attach_path[32];
 	dev_t dev;
 	ino_t ino;
 	uint8_t lib;		/* enum tlstap_lib */
@@ -36,14 +43,32 @@ struct target_list {
 		int result;	/* what targets_add_file(strict) said of it */
 	} *seen;
 	size_t nseen, capseen;
+	/* File systems by device: network and FUSE ones are skipped by the
+	 * system-wide scan (a hung server must not hang start-up). */
+	struct fs_kind {
+		dev_t dev;
+		bool remote;
+	} *fs;
+	size_t nfs;
+	bool fs_self_read;	/* our own mountinfo is in fs */
+	/* The system-wide scan stops looking at new files at this CLOCK_MONOTONIC
+	 * time in ms; 0 sets it to TARGETS_SCAN_MS from the scan's start. */
+	uint64_t scan_deadline_ms;
+	unsigned int skipped_remote;	/* files on network or FUSE file systems */
+	unsigned int skipped_late;	/* processes and files not looked at in time */
 };
 
+/* How long the system-wide scan may look at files. */
+#define TARGETS_SCAN_MS	10000
+
+/* Closes the targets' files and frees the list. */
 void targets_free(struct target_list *tl);
 
 /*
  * Adds path if it holds a TLS library's functions: 1 when it is a target
  * (now or already: same device and inode), 0 when it is not. With strict, a
  * file that is not ELF is -ENOEXEC and one without the functions -ENOENT.
+ * path is opened once (symlinks followed); the target keeps that open file.
  */
 int targets_add_file(struct target_list *tl, const char *path, const char *origin, bool strict);
 
@@ -62,5 +87,12 @@ void targets_place(struct target *t, struct elf_image *img, enum probe_mode mode
 
 /* Whether a file name looks like a TLS library tlstap knows (libssl.so.3 ...). */
 bool targets_is_tls_lib_name(const char *basename);
+
+/* Whether a file system type (mountinfo's, e.g. "nfs4", "fuse.sshfs") is a
+ * network or FUSE one, whose server may be slow or hung. */
+bool targets_fstype_is_remote(const char *fstype);
+/* The device and whether it is remote, from one /proc/PID/mountinfo line:
+ * 0, or -EINVAL for a line that is not one. */
+int targets_mountinfo_line(const char *line, dev_t *dev, bool *remote);
 
 #endif

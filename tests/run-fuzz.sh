@@ -29,6 +29,7 @@ for f in "$dir"/fuzz_*; do
 	[ "$name" = fuzz_pcapng_read ] && seeds=testdata/pcapng
 	[ "$name" = fuzz_http1 ] && seeds=testdata/http/seeds-h1
 	[ "$name" = fuzz_http2 ] && seeds=testdata/http/seeds-h2
+	[ "$name" = fuzz_startup ] && seeds="testdata/elf testdata/placement"
 	[ -d "testdata/fuzz/$name" ] && seeds="$seeds testdata/fuzz/$name"
 	if [ -n "$runs" ]; then
 		# A fixed seed and count, one process: nothing depends on timing.

@@ -1158,6 +1158,104 @@ def test_list_targets_explains_placement(tmp):
     check("ssl_read_internal" not in out and "\tSSL_read\t" in out, "--probe-mode exported not honoured")
 
 
+@test_in("auto")
+def test_list_targets_escapes_names_others_choose(tmp):
+    """A libssl copy at a path with an escape sequence and a newline, mapped by a process whose
+    comm has them too: --list-targets, -v and error lines show them as \\xNN, never raw."""
+    d = os.path.join(tmp, "evil\x1b[31m\nname")
+    os.makedirs(d)
+    lib = os.path.join(d, "libssl.so.3")
+    shutil.copy(os.path.realpath("/usr/lib/x86_64-linux-gnu/libssl.so.3"), lib)
+    code = ("import ctypes, sys\n"
+            "ctypes.CDLL(None).prctl(15, b'ev\\x1b[2Jil\\r', 0, 0, 0)\n"
+            "ctypes.CDLL(sys.argv[1])\n"
+            "print('ready', flush=True)\n"
+            "sys.stdin.read()\n")
+    p = subprocess.Popen([PY, "-c", code, lib], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        check(p.stdout.readline().startswith(b"ready"), "the process did not load the copy")
+        r = subprocess.run([TLSTAP, "--list-targets", "-v"], capture_output=True, timeout=60)
+    finally:
+        p.kill()
+        p.wait()
+    check(r.returncode == 0, "--list-targets failed: %r" % r.stderr)
+    # The path as /proc/PID/maps gives it: the kernel writes a newline there as \\012.
+    want_path = (d.replace("\x1b", "\\x1b").replace("\n", "\\\\012") + "/libssl.so.3").encode()
+    want_origin = ("mapped by ev\\x1b[2Jil\\x0d[%d]" % p.pid).encode()
+    lines = [line for line in r.stdout.split(b"\n") if want_path in line]
+    check(len(lines) == 1 and want_origin in lines[0],
+          "the copy is not listed escaped:\n%r" % r.stdout)
+    check(any(want_path in line and want_origin in line for line in r.stderr.split(b"\n")),
+          "-v does not name the copy escaped:\n%r" % r.stderr)
+    for name, text in (("stdout", r.stdout), ("stderr", r.stderr)):
+        check(b"\x1b" not in text and b"\r" not in text, "a raw control byte on %s: %r" % (name, text))
+    # Named with -l: the path as given, its newline escaped like any control byte.
+    r = subprocess.run([TLSTAP, "--list-targets", "-l", lib], capture_output=True, timeout=60)
+    want_path = (d.replace("\x1b", "\\x1b").replace("\n", "\\x0a") + "/libssl.so.3").encode()
+    check(r.returncode == 0 and r.stdout.startswith(b"openssl\t" + want_path + b"\t--lib\n"),
+          "-l: the copy is not listed escaped: %r" % r.stdout)
+    check(b"\x1b" not in r.stdout, "a raw ESC with -l: %r" % r.stdout)
+    # An error line naming a file that is not ELF.
+    bad = os.path.join(d, "x\x1b]0;title\x07")
+    with open(bad, "w") as f:
+        f.write("not ELF\n")
+    r = subprocess.run([TLSTAP, "--list-targets", "-l", bad], capture_output=True, timeout=60)
+    check(r.returncode == 2, "-l on a text file: exit %d" % r.returncode)
+    check(b"x\\x1b]0;title\\x07 is not an ELF" in r.stderr and b"\x1b" not in r.stderr
+          and b"\x07" not in r.stderr, "the error line is not escaped: %r" % r.stderr)
+
+
+@test_in("auto")
+def test_hung_fuse_file_does_not_hang_the_search(tmp):
+    """A process maps a libssl from a FUSE file system whose server then stops answering, as a dead
+    network or FUSE server does: the system-wide search skips that file without asking the server,
+    says so, and still finds the rest."""
+    mnt = os.path.join(tmp, "fuse")
+    os.mkdir(mnt)
+    libssl = os.path.realpath("/usr/lib/x86_64-linux-gnu/libssl.so.3")
+    srv = subprocess.Popen([PY, os.path.join(HERE, "hung_fuse.py"), mnt, "libssl.so.3", libssl],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    cli = None
+    try:
+        check(srv.stdout.readline().startswith(b"ready"), "the FUSE server did not mount")
+        code = "import ctypes, sys\nctypes.CDLL(sys.argv[1])\nprint('ready', flush=True)\nsys.stdin.read()\n"
+        cli = subprocess.Popen([PY, "-c", code, os.path.join(mnt, "libssl.so.3")], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE)
+        check(cli.stdout.readline().startswith(b"ready"), "the process did not load libssl from FUSE")
+        srv.stdin.write(b"hang\n")
+        srv.stdin.flush()
+        check(srv.stdout.readline().startswith(b"hung"), "the FUSE server did not stop answering")
+        runs = []
+        # Without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE, /proc/PID/map_files is closed to
+        # tlstap: it opens the path under /proc/PID/root, and must judge the file system before
+        # that lookup too.
+        for prefix in ([], ["setpriv", "--bounding-set", "-sys_admin,-checkpoint_restore"]):
+            try:
+                runs.append(subprocess.run(prefix + [TLSTAP, "--list-targets"], capture_output=True,
+                                           timeout=60))
+            except subprocess.TimeoutExpired:
+                raise Fail("tlstap --list-targets %shung on the dead FUSE server" %
+                           ("without map_files " if prefix else ""))
+    finally:
+        if cli:
+            cli.kill()
+            cli.wait()
+        try:
+            srv.stdin.write(b"quit\n")    # closing /dev/fuse fails whatever is pending
+            srv.stdin.flush()
+        except OSError:
+            pass
+        if srv.wait(30) is None:
+            srv.kill()
+        subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+    for r in runs:
+        check(r.returncode == 0, "--list-targets failed: %r" % r.stderr)
+        check(b"files on network or FUSE file systems not looked at: 1 " in r.stderr,
+              "the skipped file is not reported: %r" % r.stderr)
+        check(b"\t" + libssl.encode() + b"\t" in r.stdout, "the local libssl was not found:\n%r" % r.stdout)
+        check(mnt.encode() not in r.stdout, "the FUSE copy was listed:\n%r" % r.stdout)
+
+
 def tshark(args):
     p = subprocess.run(["tshark"] + args, capture_output=True, timeout=120)
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")

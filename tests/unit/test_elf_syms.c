@@ -1,4 +1,5 @@
-/* Unit tests of elf_find_funcs() and targets_add_file() on the ELF files in testdata/elf/. */
+/* Unit tests of elf_find_funcs(), elf_image and targets_add_file() on the ELF files in testdata/elf/
+ * and on hostile files made from them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/types.h>
+#include <sys/sysmacros.h>
 #include "tlstap.h"
+#include "elf_image.h"
 #include "elf_syms.h"
 #include "probe_table.h"
 #include "targets.h"
@@ -375,6 +378,319 @@ static void test_targets_add_file_same_file_twice_is_one_target(void **state)
 	rmdir(dir);
 }
 
+/* A fresh directory for files a test makes; removed by rm_dir(). */
+static void make_dir(char *dir)
+{
+	strcpy(dir, "/tmp/tlstap-test-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+}
+
+static void rm_dir(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void copy_file(const char *src, const char *dst)
+{
+	unsigned char *buf;
+	size_t len;
+	int fd;
+
+	buf = slurp(src, &len);
+	fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	free(buf);
+}
+
+/* Bytes this process has read so far (read, pread...): the kernel's count, not ours. */
+static uint64_t bytes_read_by_us(void)
+{
+	unsigned long long rchar = 0;
+	char line[128];
+	FILE *f = fopen("/proc/self/io", "r");
+
+	if (!f)
+		skip();
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "rchar: %llu", &rchar) == 1)
+			break;
+	fclose(f);
+	return rchar;
+}
+
+/* The section header of the first section of type shtype, read from the file. */
+static off_t shdr_of(int fd, Elf64_Word shtype, Elf64_Shdr *sh)
+{
+	Elf64_Ehdr eh;
+	off_t at;
+	int i;
+
+	assert_int_equal(pread(fd, &eh, sizeof(eh), 0), sizeof(eh));
+	for (i = 0; i < eh.e_shnum; i++) {
+		at = (off_t)(eh.e_shoff + (uint64_t)i * sizeof(*sh));
+		assert_int_equal(pread(fd, sh, sizeof(*sh), at), sizeof(*sh));
+		if (sh->sh_type == shtype)
+			return at;
+	}
+	fail_msg("no section of type %u", shtype);
+	return -1;
+}
+
+/*
+ * An executable whose .symtab claims 1 GiB, a hole made with ftruncate (a
+ * sparse file costs its maker nothing). Looking its functions up must not
+ * read that gigabyte: the kernel's count of the bytes we read says so.
+ */
+static void test_elf_syms_sparse_huge_symtab_is_not_read(void **state)
+{
+	const uint64_t huge = (1ull << 30) / sizeof(Elf64_Sym) * sizeof(Elf64_Sym);
+	char dir[64], path[128];
+	uint64_t off[NNAMES], before, spent;
+	Elf64_Shdr sh;
+	off_t at;
+	size_t i;
+	int fd;
+
+	make_dir(dir);
+	snprintf(path, sizeof(path), "%s/hostile_app", dir);
+	copy_file(td("fake_app"), path);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	at = shdr_of(fd, SHT_SYMTAB, &sh);
+	sh.sh_offset = 1 << 20;
+	sh.sh_size = huge;
+	assert_int_equal(pwrite(fd, &sh, sizeof(sh), at), sizeof(sh));
+	assert_int_equal(ftruncate(fd, (off_t)(sh.sh_offset + sh.sh_size)), 0);
+	close(fd);
+
+	memset(off, 0xa5, sizeof(off));
+	before = bytes_read_by_us();
+	assert_int_equal(elf_find_funcs(path, ssl_names, NNAMES, off), 0);
+	spent = bytes_read_by_us() - before;
+	/* The real file is 16 KB: a few reads of headers and small sections. */
+	assert_true(spent < (1u << 20));
+	for (i = 0; i < NNAMES; i++)
+		assert_int_equal(off[i], 0);	/* the claimed table holds no symbols we believe */
+	rm_dir(dir);
+}
+
+/* A section that claims bytes past the file's end is not read, and is counted as refused. */
+static void test_elf_image_section_past_the_end_is_refused(void **state)
+{
+	char dir[64], path[128];
+	struct elf_image *img;
+	uint64_t vaddr;
+	Elf64_Shdr sh;
+	struct stat st;
+	off_t at;
+	int fd;
+
+	make_dir(dir);
+	snprintf(path, sizeof(path), "%s/past_end.so", dir);
+	copy_file(td("fake_ssl.so"), path);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	at = shdr_of(fd, SHT_DYNSYM, &sh);
+	sh.sh_size = (uint64_t)st.st_size - sh.sh_offset + sizeof(Elf64_Sym);
+	sh.sh_size -= sh.sh_size % sizeof(Elf64_Sym);
+	sh.sh_size += sizeof(Elf64_Sym);
+	assert_true(sh.sh_offset + sh.sh_size > (uint64_t)st.st_size);
+	assert_int_equal(pwrite(fd, &sh, sizeof(sh), at), sizeof(sh));
+	close(fd);
+
+	assert_int_equal(elf_image_open(&img, path), 0);
+	/* .symtab still has it: only the damaged .dynsym is left out. */
+	assert_int_equal(elf_image_func(img, "SSL_read", &vaddr), 0);
+	assert_int_equal(elf_image_offset(img, vaddr), ref_offset(td("fake_ssl.so"), SHT_SYMTAB,
+								 "SSL_read"));
+	assert_true(elf_image_refused(img) >= 1);
+	elf_image_close(img);
+	rm_dir(dir);
+}
+
+/* Extended section numbering claiming 2^24 sections that the file cannot hold: not ELF to us. */
+static void test_elf_image_huge_section_count_is_enoexec(void **state)
+{
+	char dir[64], path[128];
+	struct elf_image *img;
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh0;
+	int fd;
+
+	make_dir(dir);
+	snprintf(path, sizeof(path), "%s/many_sections.so", dir);
+	copy_file(td("fake_ssl.so"), path);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &eh, sizeof(eh), 0), sizeof(eh));
+	assert_int_equal(pread(fd, &sh0, sizeof(sh0), (off_t)eh.e_shoff), sizeof(sh0));
+	eh.e_shnum = 0;
+	sh0.sh_size = 1u << 24;
+	assert_int_equal(pwrite(fd, &eh, sizeof(eh), 0), sizeof(eh));
+	assert_int_equal(pwrite(fd, &sh0, sizeof(sh0), (off_t)eh.e_shoff), sizeof(sh0));
+	close(fd);
+
+	assert_int_equal(elf_image_open(&img, path), -ENOEXEC);
+	assert_null(img);
+	rm_dir(dir);
+}
+
+/*
+ * The file examined is the file probed: after the path is made to name
+ * another file (renamed over it, as an attacker swaps what a path names
+ * between tlstap's look and its attach), the target's attach path and
+ * descriptor still lead to the inode that was parsed.
+ */
+static void test_targets_probe_the_inode_examined_not_the_path(void **state)
+{
+	struct target_list *tl = *state;
+	char dir[64], path[128], other[128], orig_bytes[16], now_bytes[16];
+	struct stat orig, swapped, via_attach, via_fd;
+	uint64_t off;
+	int fd;
+
+	make_dir(dir);
+	snprintf(path, sizeof(path), "%s/libssl.so.3", dir);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	copy_file(td("fake_ssl.so"), path);
+	assert_int_equal(stat(path, &orig), 0);
+	assert_int_equal(targets_add_file(tl, path, "test", true), 1);
+	assert_int_equal(tl->n, 1);
+
+	copy_file(td("fake_ssl11.so"), other);
+	assert_int_equal(rename(other, path), 0);
+	assert_int_equal(stat(path, &swapped), 0);
+	assert_int_not_equal(swapped.st_ino, orig.st_ino);
+
+	assert_int_equal(stat(tl->v[0].attach_path, &via_attach), 0);
+	assert_int_equal(via_attach.st_dev, orig.st_dev);
+	assert_int_equal(via_attach.st_ino, orig.st_ino);
+	assert_int_equal(fstat(tl->v[0].fd, &via_fd), 0);
+	assert_int_equal(via_fd.st_ino, orig.st_ino);
+	/* The code at SSL_read's offset, read through the attach path, is the original's. */
+	off = ref_offset(td("fake_ssl.so"), SHT_DYNSYM, "SSL_read");
+	fd = open(td("fake_ssl.so"), O_RDONLY);
+	assert_int_equal(pread(fd, orig_bytes, sizeof(orig_bytes), (off_t)off), sizeof(orig_bytes));
+	close(fd);
+	fd = open(tl->v[0].attach_path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, now_bytes, sizeof(now_bytes), (off_t)off), sizeof(now_bytes));
+	close(fd);
+	assert_memory_equal(now_bytes, orig_bytes, sizeof(orig_bytes));
+	rm_dir(dir);
+}
+
+/* --lib names may be links (libssl.so -> libssl.so.3): followed, and shown as named. */
+static void test_targets_add_file_follows_a_link_it_is_given(void **state)
+{
+	struct target_list *tl = *state;
+	char dir[64], link[128], abspath[4096];
+
+	make_dir(dir);
+	snprintf(link, sizeof(link), "%s/libssl.so.3", dir);
+	assert_non_null(realpath(td("fake_ssl.so"), abspath));
+	assert_int_equal(symlink(abspath, link), 0);
+	assert_int_equal(targets_add_file(tl, link, "--lib", true), 1);
+	assert_string_equal(tl->v[0].path, link);
+	rm_dir(dir);
+}
+
+static void test_targets_free_closes_the_files(void **state)
+{
+	struct target_list *tl = *state;
+	int fd;
+
+	assert_int_equal(targets_add_file(tl, td("fake_ssl.so"), "test", true), 1);
+	fd = tl->v[0].fd;
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	targets_free(tl);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	assert_int_equal(errno, EBADF);
+}
+
+/* Names others choose reach --list-targets and -v escaped. */
+static void test_targets_path_with_escape_codes_is_escaped(void **state)
+{
+	struct target_list *tl = *state;
+	char dir[64], sub[128], path[160], want[256];
+
+	make_dir(dir);
+	snprintf(sub, sizeof(sub), "%s/x\x1b[31m\ny", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	snprintf(path, sizeof(path), "%s/libssl.so.3", sub);
+	copy_file(td("fake_ssl.so"), path);
+	assert_int_equal(targets_add_file(tl, path, "by \x07\xff", true), 1);
+	snprintf(want, sizeof(want), "%s/x\\x1b[31m\\x0ay/libssl.so.3", dir);
+	assert_string_equal(tl->v[0].path, want);
+	assert_string_equal(tl->v[0].origin, "by \\x07\\xff");
+	rm_dir(dir);
+}
+
+static void test_targets_mountinfo_network_and_fuse_are_remote(void **state)
+{
+	dev_t dev;
+	bool remote;
+
+	assert_int_equal(targets_mountinfo_line("36 35 254:0 / / rw,relatime shared:1 - ext4 /dev/root rw\n",
+						&dev, &remote), 0);
+	assert_int_equal(dev, makedev(254, 0));
+	assert_false(remote);
+	/* Optional fields, and a mount point with an escaped space. */
+	assert_int_equal(targets_mountinfo_line("80 36 0:52 / /mnt/a\\040b rw shared:5 master:2 - "
+						"fuse.sshfs u@h:/ rw,user_id=0\n", &dev, &remote), 0);
+	assert_int_equal(dev, makedev(0, 52));
+	assert_true(remote);
+	assert_int_equal(targets_mountinfo_line("81 36 0:53 / /n rw - nfs4 srv:/x rw\n", &dev, &remote), 0);
+	assert_true(remote);
+	assert_int_equal(targets_mountinfo_line("82 36 0:54 / /o rw - overlay overlay rw\n", &dev, &remote), 0);
+	assert_false(remote);
+	assert_int_equal(targets_mountinfo_line("garbage\n", &dev, &remote), -EINVAL);
+	assert_int_equal(targets_mountinfo_line("83 36 0:55 / /p rw\n", &dev, &remote), -EINVAL);
+	assert_true(targets_fstype_is_remote("fuse"));
+	assert_true(targets_fstype_is_remote("cifs"));
+	assert_false(targets_fstype_is_remote("fusectl"));
+	assert_false(targets_fstype_is_remote("tmpfs"));
+}
+
+/* The real search: succeeds, and every target it finds names, through its
+ * attach path and its descriptor, the inode it recorded. */
+static void test_targets_scan_system_targets_are_their_inodes(void **state)
+{
+	struct target_list *tl = *state;
+	struct stat via_attach, via_fd;
+	size_t i;
+
+	assert_int_equal(targets_scan_system(tl), 0);
+	for (i = 0; i < tl->n; i++) {
+		assert_int_equal(stat(tl->v[i].attach_path, &via_attach), 0);
+		assert_int_equal(fstat(tl->v[i].fd, &via_fd), 0);
+		assert_int_equal(via_attach.st_dev, tl->v[i].dev);
+		assert_int_equal(via_attach.st_ino, tl->v[i].ino);
+		assert_int_equal(via_fd.st_ino, tl->v[i].ino);
+	}
+}
+
+/* Out of time before it starts: the system-wide scan looks at nothing and says how much it left. */
+static void test_targets_scan_system_stops_at_its_deadline(void **state)
+{
+	struct target_list *tl = *state;
+
+	tl->scan_deadline_ms = 1;	/* long past on CLOCK_MONOTONIC */
+	assert_int_equal(targets_scan_system(tl), 0);
+	assert_int_equal(tl->n, 0);
+	assert_int_equal(tl->nseen, 0);
+	/* At least this process: its maps and its executable. */
+	assert_true(tl->skipped_late >= 2);
+}
+
 #define TL_TEST(f)	cmocka_unit_test_setup_teardown(f, tl_setup, tl_teardown)
 
 int main(void)
@@ -397,6 +713,16 @@ int main(void)
 		TL_TEST(test_targets_add_file_strict_error_same_on_second_call),
 		TL_TEST(test_targets_add_file_lenient_errors_are_zero),
 		TL_TEST(test_targets_add_file_same_file_twice_is_one_target),
+		cmocka_unit_test(test_elf_syms_sparse_huge_symtab_is_not_read),
+		cmocka_unit_test(test_elf_image_section_past_the_end_is_refused),
+		cmocka_unit_test(test_elf_image_huge_section_count_is_enoexec),
+		TL_TEST(test_targets_probe_the_inode_examined_not_the_path),
+		TL_TEST(test_targets_add_file_follows_a_link_it_is_given),
+		TL_TEST(test_targets_free_closes_the_files),
+		TL_TEST(test_targets_path_with_escape_codes_is_escaped),
+		cmocka_unit_test(test_targets_mountinfo_network_and_fuse_are_remote),
+		TL_TEST(test_targets_scan_system_targets_are_their_inodes),
+		TL_TEST(test_targets_scan_system_stops_at_its_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

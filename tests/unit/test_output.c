@@ -655,8 +655,8 @@ static void test_output_text_payload_escaping(void **state)
 	flows_free(ft);
 	n = cap_lines(&c, &lines);
 	assert_int_equal(n, 3);
-	/* The comm "cu\"rl\\\x01": the control byte replaced before it reaches a terminal. */
-	assert_non_null(strstr(lines[0], " cu\"rl\\?[1234/1235] "));
+	/* The comm "cu\"rl\\\x01": escaped as the payload is before it reaches a terminal. */
+	assert_non_null(strstr(lines[0], " cu\"rl\\\\\\x01[1234/1235] "));
 	assert_non_null(strstr(lines[0], " <- "));
 	assert_string_equal(lines[1], "  HTTP/1.1 200");
 	assert_string_equal(lines[2], "  a\\\\b\\x1b[2J\\xff");
