@@ -727,7 +727,7 @@ int h2_new(struct h2 **cp, struct http_sink *s, int client_dir, bool midstream)
 
 		d->c = c;
 		d->dir = i;
-		http_resync_init(&d->rs, HS_H2, RESYNC_WINDOW, 0);
+		http_resync_init(&d->rs, HS_H2, RESYNC_WINDOW, 0, &s->work);
 		if (midstream)
 			d->st = D_RESYNC;
 		else

@@ -28,6 +28,7 @@ struct http_sink {
 	unsigned notes;		/* bit per kind already reported */
 	bool stopped;		/* nothing more will be decoded */
 	size_t hdr_budget;	/* header bytes all open exchanges may still keep */
+	uint64_t work;		/* bytes examined by line and start scans (see httpdec_work) */
 };
 
 void http_note(struct http_sink *s, enum http_note_kind k, const char *fmt, ...)

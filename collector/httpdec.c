@@ -231,10 +231,9 @@ static void decide_midstream(struct httpdec *d, bool at_end)
 			continue;
 		d->last_len[i] = b->len;
 		kind = http_scan(b->p + d->scanned[i], b->len - d->scanned[i],
-				 HS_REQ | HS_RESP | HS_H2, at_end, SCAN_LINE, &off, &d->wait[i]);
+				 HS_REQ | HS_RESP | HS_H2, at_end, SCAN_LINE, &off, &d->wait[i],
+				 &d->s.work);
 		d->scanned[i] += off;
-		if (d->wait[i].len != SIZE_MAX)
-			d->wait[i].len -= off;
 		if (kind) {
 			if (kind == HS_H2)
 				start(d, M_H2, -1, true);
@@ -283,8 +282,7 @@ static void sniff_drop_dir(struct httpdec *d, int dir)
 	d->nsegs = j;
 	http_buf_reset(&d->pre[dir]);
 	d->scanned[dir] = d->last_len[dir] = 0;
-	d->wait[dir].len = 0;
-	d->wait[dir].lf = false;
+	memset(&d->wait[dir], 0, sizeof(d->wait[dir]));
 }
 
 void httpdec_gap(struct httpdec *d, int dir, uint64_t len)
@@ -325,6 +323,11 @@ void httpdec_free(struct httpdec *d)
 	h2_free(d->h2);
 	sniff_free(d);
 	free(d);
+}
+
+uint64_t httpdec_work(const struct httpdec *d)
+{
+	return d ? d->s.work : 0;
 }
 
 bool httpdec_is_http(const struct httpdec *d)

@@ -85,6 +85,12 @@ void httpdec_free(struct httpdec *d);
  * caller should show the raw bytes from then on. True while undecided.
  */
 bool httpdec_is_http(const struct httpdec *d);
+/*
+ * Bytes looked at so far while searching for line ends, checking lines
+ * as they grow and looking for start lines: linear in the bytes fed
+ * however they are cut (tests bound it), never rescanned per new byte.
+ */
+uint64_t httpdec_work(const struct httpdec *d);
 /* "DATA", "HEADERS", ... or "UNKNOWN", for printing on_h2_frame. */
 const char *httpdec_h2_frame_name(uint8_t type);
 
