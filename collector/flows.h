@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "tlstap.h"
+#include "mem_budget.h"
 
 enum gap_reason {
 	GAP_LOST = 0,		/* never arrived: ring full, unreadable memory */
@@ -52,12 +53,23 @@ struct flow_stats {
 	__u64 dup_bytes;	/* bytes seen twice (should never happen) */
 	__u64 bad_records;	/* malformed ring records */
 	__u64 evicted;
+	/* Holes declared before their time: waiting would have passed the memory budget. */
+	__u64 mem_gaps;
+	__u64 mem_gap_bytes;
 };
 
 struct flow_table;
 
 struct flow_table *flows_new(const struct flow_callbacks *cb, void *ctx, size_t max_flows);
 void flows_free(struct flow_table *ft);
+/*
+ * Chunks held for reordering are charged to b (they must be kept: never
+ * refused). When b is still over its limit after decoders gave memory
+ * back, the stream that asked gives up waiting for its missing bytes: they
+ * are declared lost (GAP_LOST), counted in mem_gaps. Without a budget a
+ * fixed cap of 256 MiB applies.
+ */
+void flows_set_budget(struct flow_table *ft, struct mem_budget *b);
 
 /* A ring record of size bytes; validated before use. Returns 0 or -EINVAL. */
 int flows_record(struct flow_table *ft, const void *rec, size_t size);

@@ -73,7 +73,7 @@ static void side_reset_message(struct h1_side *sd)
 
 int h1_new(struct h1 **hp, struct http_sink *s, int client_dir, bool resync)
 {
-	struct h1 *h = calloc(1, sizeof(*h));
+	struct h1 *h = mem_calloc(&s->mem, 1, sizeof(*h));
 	int d;
 
 	if (!h)
@@ -85,11 +85,11 @@ int h1_new(struct h1 **hp, struct http_sink *s, int client_dir, bool resync)
 
 		sd->is_req = d == client_dir;
 		/* A line can hold a whole header section's worth, never more. */
-		http_buf_init(&sd->line, s->lim.max_header_bytes + 2);
-		http_buf_init(&sd->field, s->lim.max_header_bytes + 2);
+		http_buf_init(&sd->line, s->lim.max_header_bytes + 2, &s->mem);
+		http_buf_init(&sd->field, s->lim.max_header_bytes + 2, &s->mem);
 		http_resync_init(&sd->rs, sd->is_req ? HS_REQ : HS_RESP, RESYNC_WINDOW,
 				 s->lim.max_header_bytes < RESYNC_LINE ? s->lim.max_header_bytes : RESYNC_LINE,
-				 &s->work);
+				 &s->mem, &s->work);
 		sd->h = h;
 		sd->st = resync ? S_RESYNC : S_START;
 	}
@@ -174,7 +174,7 @@ static struct http_xchg *enqueue(struct h1 *h, const char *proto)
 			  MAX_QUEUE);
 		return NULL;
 	}
-	x = http_xchg_new(proto, h->client_dir);
+	x = http_xchg_new(h->s, proto, h->client_dir);
 	if (!x) {
 		flush_all(h);
 		http_stop(h->s, HN_LIMIT, "out of memory: no longer decoding");
@@ -759,6 +759,11 @@ void h1_close(struct h1 *h, uint64_t ts)
 	flush_all(h);
 }
 
+void h1_abort(struct h1 *h)
+{
+	flush_all(h);
+}
+
 void h1_free(struct h1 *h)
 {
 	struct http_xchg *x;
@@ -775,5 +780,5 @@ void h1_free(struct h1 *h)
 		http_buf_free(&h->side[d].field);
 		http_resync_free(&h->side[d].rs);
 	}
-	free(h);
+	mem_free(&h->s->mem, h);
 }

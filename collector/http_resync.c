@@ -10,10 +10,10 @@ static void wait_none(struct http_resync *r)
 }
 
 void http_resync_init(struct http_resync *r, unsigned want, size_t window, size_t max_line,
-		      uint64_t *work)
+		      struct mem_account *mem, uint64_t *work)
 {
 	r->work = work;
-	http_buf_init(&r->win, window);
+	http_buf_init(&r->win, window, mem);
 	wait_none(r);
 	r->want = want;
 	r->max_line = max_line;
@@ -133,7 +133,7 @@ static void drive(struct http_resync *r, const struct http_resync_ops *ops, void
 		http_buf_free(w);
 		*w = nw;
 		wpos = 0;
-		http_buf_init(&r->win, r->win.max);
+		http_buf_init(&r->win, r->win.max, r->win.mem);
 		wait_none(r);
 		ops->found(arg, kind);
 	}
@@ -144,7 +144,7 @@ void http_resync_feed(struct http_resync *r, const struct http_resync_ops *ops, 
 {
 	struct http_buf w;
 
-	http_buf_init(&w, SIZE_MAX);
+	http_buf_init(&w, SIZE_MAX, r->win.mem);
 	drive(r, ops, arg, &w, p, n, ts);
 	http_buf_free(&w);
 }
@@ -163,7 +163,7 @@ void http_resync_finish(struct http_resync *r, const struct http_resync_ops *ops
 	http_buf_consume(&r->win, off);
 	w = r->win;
 	w.max = SIZE_MAX;
-	http_buf_init(&r->win, r->win.max);
+	http_buf_init(&r->win, r->win.max, r->win.mem);
 	wait_none(r);
 	ops->found(arg, kind);
 	drive(r, ops, arg, &w, NULL, 0, 0);

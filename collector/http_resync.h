@@ -26,8 +26,9 @@ struct http_resync {
 	uint64_t *work;		/* grows by the bytes the scans look at */
 };
 
+/* mem: what the window is counted in; work: grows by the bytes scans look at. */
 void http_resync_init(struct http_resync *r, unsigned want, size_t window, size_t max_line,
-		      uint64_t *work);
+		      struct mem_account *mem, uint64_t *work);
 void http_resync_free(struct http_resync *r);
 /* A hole in the stream: bytes on both sides of it must not make one match. */
 void http_resync_reset(struct http_resync *r);
