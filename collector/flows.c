@@ -31,6 +31,7 @@ struct flow_table {
 	__u64 stamp;		/* given to records arriving now */
 	__u64 pending_bytes;
 	__u64 pending_chunks;	/* 0: nothing held anywhere, no flow to walk */
+	size_t pending_cost;	/* as charged to the budget */
 	struct mem_budget *budget;	/* NULL: MAX_PENDING_BYTES */
 	struct flow_stats st;
 };
@@ -62,6 +63,7 @@ static void unhold(struct flow_table *ft, struct pending *p)
 {
 	ft->pending_bytes -= p->ev.len;
 	ft->pending_chunks--;
+	ft->pending_cost -= p->cost;
 	if (ft->budget)
 		mem_budget_release(ft->budget, p->cost);
 }
@@ -291,16 +293,23 @@ static int hold(struct flow_table *ft, struct flow *f, const struct tlstap_data_
 	}
 	ft->pending_chunks++;
 	ft->pending_bytes += ev->len;
-	/* Raw data is kept whatever the budget says: decoders make room, or the holes are given up. */
+	ft->pending_cost += p->cost;
+	/* Raw data is kept whatever the budget says: decoders make room for it. */
 	if (ft->budget)
 		mem_budget_force(ft->budget, p->cost);
 	return 0;
 }
 
-/* Whether holding more would pass the memory budget (decoders have already made what room they can). */
+/*
+ * Whether waiting for missing bytes takes the whole memory budget by
+ * itself: decoders have given way already, and the data read this round
+ * (also charged) is on its way out.
+ */
 static bool too_much_held(const struct flow_table *ft)
 {
-	return ft->budget ? mem_budget_over(ft->budget) : ft->pending_bytes > MAX_PENDING_BYTES;
+	if (ft->budget && ft->budget->limit)
+		return ft->pending_cost > ft->budget->limit;
+	return ft->pending_bytes > MAX_PENDING_BYTES;
 }
 
 /* Declares lost at once what this stream waits for, and delivers what it held. */

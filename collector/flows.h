@@ -64,10 +64,10 @@ struct flow_table *flows_new(const struct flow_callbacks *cb, void *ctx, size_t 
 void flows_free(struct flow_table *ft);
 /*
  * Chunks held for reordering are charged to b (they must be kept: never
- * refused). When b is still over its limit after decoders gave memory
- * back, the stream that asked gives up waiting for its missing bytes: they
- * are declared lost (GAP_LOST), counted in mem_gaps. Without a budget a
- * fixed cap of 256 MiB applies.
+ * refused; decoders give memory back to make room). When they alone pass
+ * b's limit, the stream that asked gives up waiting for its missing bytes:
+ * they are declared lost (GAP_LOST), counted in mem_gaps. Without a budget
+ * a fixed cap of 256 MiB applies.
  */
 void flows_set_budget(struct flow_table *ft, struct mem_budget *b);
 

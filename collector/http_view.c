@@ -92,18 +92,29 @@ void http_view_set_stamp(struct http_view *hv, __u64 stamp)
 	hv->stamp = stamp;
 }
 
+/* What a queued chunk costs, charged from enqueue until it is freed. */
+static size_t queued_cost(const struct queued *q)
+{
+	return MEM_COST(sizeof(*q) + q->ev.len);
+}
+
+static void free_queued(struct http_view *hv, struct queued *q)
+{
+	if (hv->o.budget)
+		mem_budget_release(hv->o.budget, queued_cost(q));
+	free(q);
+}
+
 static void drop_held(struct view_flow *vf)
 {
 	struct queued *h;
 
 	while ((h = vf->held)) {
 		vf->held = h->next;
-		free(h);
+		free_queued(vf->hv, h);
 	}
 	vf->held_tail = &vf->held;
 	vf->held_bytes = 0;
-	if (vf->hv->o.budget)
-		mem_budget_release(vf->hv->o.budget, vf->held_cost);
 	vf->held_cost = 0;
 }
 
@@ -154,7 +165,7 @@ void http_view_free(struct http_view *hv)
 	}
 	while ((q = hv->q)) {
 		hv->q = q->next;
-		free(q);
+		free_queued(hv, q);
 	}
 	if (hv->o.budget && hv->o.budget->reclaim_ctx == hv)
 		mem_budget_set_reclaim(hv->o.budget, NULL, NULL);
@@ -523,6 +534,9 @@ static void enqueue(struct http_view *hv, const struct tlstap_data_event *ev, __
 
 	if (!q)
 		return;
+	/* Raw data on its way: kept whatever the budget says, but decoders make room for it. */
+	if (hv->o.budget)
+		mem_budget_force(hv->o.budget, MEM_COST(sizeof(*q) + len));
 	q->next = NULL;
 	q->stamp = hv->stamp;
 	q->ts = ts;
@@ -612,11 +626,14 @@ static void reclaim(void *ctx, size_t want)
 	free(v);
 }
 
-/* Text: keeps a fed chunk until the decoder has said what the flow is. */
+/*
+ * Text: keeps a fed chunk until the decoder has said what the flow is. It
+ * was charged when queued; held, it is memory reclaim may take back.
+ */
 static bool keep(struct view_flow *vf, struct queued *q)
 {
 	struct mem_budget *b = vf->hv->o.budget;
-	size_t cost = MEM_COST(sizeof(*q) + q->ev.len);
+	size_t cost = queued_cost(q);
 	char note[128];
 
 	if (vf->confirmed)
@@ -628,7 +645,8 @@ static bool keep(struct view_flow *vf, struct queued *q)
 		end_decoding(vf, note, true);
 		return false;
 	}
-	if (b && mem_budget_try(b, cost)) {
+	/* Over the budget with nothing else to give: this one goes. */
+	if (b && mem_budget_over(b)) {
 		end_decoding(vf, note_memory, true);
 		return false;
 	}
@@ -724,7 +742,7 @@ static void settle(struct http_view *hv, __u64 before, __u64 only_conn, bool one
 		qsort(v, n, sizeof(*v), by_time);
 	for (i = 0; i < n; i++)
 		if (!feed(hv, v[i]))
-			free(v[i]);
+			free_queued(hv, v[i]);
 	free(v);
 }
 

@@ -16,13 +16,14 @@
 
 /*
  * Two kinds of memory share the budget. Raw data on its way to the
- * outputs (chunks waiting for earlier bytes of their stream) must be kept:
- * it is charged with mem_budget_force, which never refuses. Decoder state
- * (HTTP header blocks, held bytes, HPACK tables) can be given up: it is
- * charged with mem_budget_try, which refuses past the limit. Whenever the
- * limit would be passed, reclaim is asked first to give decoder memory
- * back (it stops decoding some connections), down to three quarters of
- * the limit so that it is not asked again at once.
+ * outputs (chunks waiting for earlier bytes of their stream, or for their
+ * turn to be decoded) must be kept: it is charged with mem_budget_force,
+ * which never refuses. Decoder state (HTTP header blocks, lines, HPACK
+ * tables, bytes held until a connection is known to be HTTP) can be given
+ * up: it is charged with mem_budget_try, which refuses past the limit.
+ * Whenever the limit would be passed, reclaim is asked first to give
+ * decoder memory back (it stops decoding some connections), down to three
+ * quarters of the limit so that it is not asked again at once.
  */
 struct mem_budget {
 	size_t limit;		/* bytes; 0: no limit */
