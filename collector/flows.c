@@ -7,12 +7,13 @@
 #define NBUCKETS	65536
 /* Evicted flows remembered, so one seen again goes on from where it was. */
 #define NTOMBS		4096
-/* Out-of-order bytes held at most before the missing ones are declared lost. */
+/* Without a budget: out-of-order bytes held at most before the missing ones are declared lost. */
 #define MAX_PENDING_BYTES	(256ull << 20)
 
 struct pending {
 	struct pending *next;
 	__u64 stamp;		/* the consumer's round when it arrived */
+	size_t cost;		/* charged to the budget */
 	struct tlstap_data_event ev;	/* followed by ev.len bytes */
 };
 
@@ -40,6 +41,8 @@ struct flow_table {
 	__u64 pending_bytes;
 	__u64 pending_chunks;	/* 0: nothing held anywhere, no flow to walk */
 	struct tomb tombs[NTOMBS];	/* by conn_id hash; a newer one replaces */
+	size_t pending_cost;	/* as charged to the budget */
+	struct mem_budget *budget;	/* NULL: MAX_PENDING_BYTES */
 	struct flow_stats st;
 };
 
@@ -58,6 +61,21 @@ struct flow_table *flows_new(const struct flow_callbacks *cb, void *ctx, size_t 
 	ft->ctx = ctx;
 	ft->max_flows = max_flows ? max_flows : 1;
 	return ft;
+}
+
+void flows_set_budget(struct flow_table *ft, struct mem_budget *b)
+{
+	ft->budget = b;
+}
+
+/* A held chunk leaves the table: delivered or dropped. */
+static void unhold(struct flow_table *ft, struct pending *p)
+{
+	ft->pending_bytes -= p->ev.len;
+	ft->pending_chunks--;
+	ft->pending_cost -= p->cost;
+	if (ft->budget)
+		mem_budget_release(ft->budget, p->cost);
 }
 
 static struct flow *find(struct flow_table *ft, __u64 conn_id)
@@ -183,8 +201,7 @@ static void drain(struct flow_table *ft, struct flow *f, int dir)
 		s->head = p->next;
 		if (!s->head)
 			s->tail = NULL;
-		ft->pending_bytes -= p->ev.len;
-		ft->pending_chunks--;
+		unhold(ft, p);
 		deliver_overlapping(ft, f, &p->ev);
 		free(p);
 	}
@@ -232,8 +249,7 @@ static void remove_flow(struct flow_table *ft, struct flow *f, enum close_reason
 	for (dir = 0; dir < 2; dir++) {
 		while ((p = f->s[dir].head)) {
 			f->s[dir].head = p->next;
-			ft->pending_bytes -= p->ev.len;
-			ft->pending_chunks--;
+			unhold(ft, p);
 			free(p);
 		}
 		f->s[dir].tail = NULL;
@@ -302,6 +318,7 @@ static int hold(struct flow_table *ft, struct flow *f, const struct tlstap_data_
 		return -ENOMEM;
 	memcpy(&p->ev, ev, sizeof(*ev) + ev->len);
 	p->stamp = ft->stamp;
+	p->cost = MEM_COST(sizeof(*p) + ev->len);
 	/* Chunks mostly come in order behind a hole: append in O(1). */
 	if (s->tail && s->tail->ev.pos <= ev->pos) {
 		p->next = NULL;
@@ -317,7 +334,38 @@ static int hold(struct flow_table *ft, struct flow *f, const struct tlstap_data_
 	}
 	ft->pending_chunks++;
 	ft->pending_bytes += ev->len;
+	ft->pending_cost += p->cost;
+	/* Raw data is kept whatever the budget says: decoders make room for it. */
+	if (ft->budget)
+		mem_budget_force(ft->budget, p->cost);
 	return 0;
+}
+
+/*
+ * Whether waiting for missing bytes takes the whole memory budget by
+ * itself: decoders have given way already, and the data read this round
+ * (also charged) is on its way out.
+ */
+static bool too_much_held(const struct flow_table *ft)
+{
+	if (ft->budget && ft->budget->limit)
+		return ft->pending_cost > ft->budget->limit;
+	return ft->pending_bytes > MAX_PENDING_BYTES;
+}
+
+/* Declares lost at once what this stream waits for, and delivers what it held. */
+static void give_up_waiting(struct flow_table *ft, struct flow *f, int dir)
+{
+	struct flow_stream *s = &f->s[dir];
+
+	while (s->head) {
+		if (s->head->ev.pos > s->next) {
+			ft->st.mem_gaps++;
+			ft->st.mem_gap_bytes += s->head->ev.pos - s->next;
+		}
+		gap(ft, f, dir, s->head->ev.pos);
+		drain(ft, f, dir);
+	}
 }
 
 static int data_record(struct flow_table *ft, const struct tlstap_data_event *ev, size_t size)
@@ -358,8 +406,8 @@ static int data_record(struct flow_table *ft, const struct tlstap_data_event *ev
 	if (err)
 		return err;
 	drain(ft, f, dir);
-	if (ft->pending_bytes > MAX_PENDING_BYTES)
-		resolve(ft, f, dir, UINT64_MAX);
+	if (too_much_held(ft))
+		give_up_waiting(ft, f, dir);
 	return 0;
 }
 
@@ -509,6 +557,7 @@ void flows_free(struct flow_table *ft)
 		for (dir = 0; dir < 2; dir++) {
 			while ((p = f->s[dir].head)) {
 				f->s[dir].head = p->next;
+				unhold(ft, p);
 				free(p);
 			}
 		}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "tlstap.h"
+#include "mem_budget.h"
 
 enum gap_reason {
 	GAP_LOST = 0,		/* never arrived: ring full, unreadable memory */
@@ -60,12 +61,23 @@ struct flow_stats {
 	__u64 bad_records;	/* malformed ring records */
 	__u64 evicted;
 	__u64 resumed;		/* evicted flows seen again */
+	/* Holes declared before their time: waiting would have passed the memory budget. */
+	__u64 mem_gaps;
+	__u64 mem_gap_bytes;
 };
 
 struct flow_table;
 
 struct flow_table *flows_new(const struct flow_callbacks *cb, void *ctx, size_t max_flows);
 void flows_free(struct flow_table *ft);
+/*
+ * Chunks held for reordering are charged to b (they must be kept: never
+ * refused; decoders give memory back to make room). When they alone pass
+ * b's limit, the stream that asked gives up waiting for its missing bytes:
+ * they are declared lost (GAP_LOST), counted in mem_gaps. Without a budget
+ * a fixed cap of 256 MiB applies.
+ */
+void flows_set_budget(struct flow_table *ft, struct mem_budget *b);
 
 /* A ring record of size bytes; validated before use. Returns 0 or -EINVAL. */
 int flows_record(struct flow_table *ft, const void *rec, size_t size);

@@ -45,6 +45,7 @@ struct h1_side {
 	int status;
 	bool head_req, connect_req;	/* the request this response answers, kept if x goes */
 	bool tentative;		/* first message after a resync: an error means resync again */
+	size_t method_len;	/* S_START request: tchars checked so far; SIZE_MAX: the space came */
 };
 
 struct h1 {
@@ -72,7 +73,7 @@ static void side_reset_message(struct h1_side *sd)
 
 int h1_new(struct h1 **hp, struct http_sink *s, int client_dir, bool resync)
 {
-	struct h1 *h = calloc(1, sizeof(*h));
+	struct h1 *h = mem_calloc(&s->mem, 1, sizeof(*h));
 	int d;
 
 	if (!h)
@@ -84,10 +85,11 @@ int h1_new(struct h1 **hp, struct http_sink *s, int client_dir, bool resync)
 
 		sd->is_req = d == client_dir;
 		/* A line can hold a whole header section's worth, never more. */
-		http_buf_init(&sd->line, s->lim.max_header_bytes + 2);
-		http_buf_init(&sd->field, s->lim.max_header_bytes + 2);
+		http_buf_init(&sd->line, s->lim.max_header_bytes + 2, &s->mem);
+		http_buf_init(&sd->field, s->lim.max_header_bytes + 2, &s->mem);
 		http_resync_init(&sd->rs, sd->is_req ? HS_REQ : HS_RESP, RESYNC_WINDOW,
-				 s->lim.max_header_bytes < RESYNC_LINE ? s->lim.max_header_bytes : RESYNC_LINE);
+				 s->lim.max_header_bytes < RESYNC_LINE ? s->lim.max_header_bytes : RESYNC_LINE,
+				 &s->mem, &s->work);
 		sd->h = h;
 		sd->st = resync ? S_RESYNC : S_START;
 	}
@@ -172,7 +174,7 @@ static struct http_xchg *enqueue(struct h1 *h, const char *proto)
 			  MAX_QUEUE);
 		return NULL;
 	}
-	x = http_xchg_new(proto, h->client_dir);
+	x = http_xchg_new(h->s, proto, h->client_dir);
 	if (!x) {
 		flush_all(h);
 		http_stop(h->s, HN_LIMIT, "out of memory: no longer decoding");
@@ -546,23 +548,45 @@ static void line_done(struct h1 *h, struct h1_side *sd, const char *l, size_t n,
 	}
 }
 
-/* Whether the line read so far (new bytes from 'from') can still become a valid one. */
-static bool line_prefix_ok(const struct h1_side *sd, size_t from)
+/*
+ * Whether the line read so far (new bytes from 'from') can still become a
+ * valid one. Only the new bytes are looked at: a line arriving one byte
+ * per record must not be rescanned from its start each time.
+ */
+static bool line_prefix_ok(struct h1_side *sd, size_t from)
 {
 	static const char http[] = "HTTP/1.";
 	const uint8_t *l = sd->line.p;
 	size_t n = sd->line.len, i;
 
+	if (!from)
+		sd->method_len = 0;
+	sd->h->s->work += n - from;
 	for (i = from; i < n; i++)
 		if ((l[i] < ' ' && l[i] != '\t' && l[i] != '\r' && l[i] != '\n') || l[i] == 0x7f)
 			return false;
 	if (sd->st != S_START || !n || l[0] == '\r' || l[0] == '\n')
 		return true;
-	if (!sd->is_req)
-		return !memcmp(l, http, n < 7 ? n : 7);
-	for (i = 0; i < n && h1_is_tchar(l[i]); i++)
+	if (!sd->is_req) {
+		for (i = from; i < n && i < 7; i++)
+			if (l[i] != (uint8_t)http[i])
+				return false;
+		return true;
+	}
+	/* A method (tchars) then a space; past the space anything printable goes. */
+	if (sd->method_len == SIZE_MAX)
+		return true;
+	for (i = sd->method_len; i < n && h1_is_tchar(l[i]); i++)
 		;
-	return i == n || (i && l[i] == ' ');
+	sd->h->s->work += i - sd->method_len;
+	if (i == n) {
+		sd->method_len = n;
+		return true;
+	}
+	if (!i || l[i] != ' ')
+		return false;
+	sd->method_len = SIZE_MAX;
+	return true;
 }
 
 /* Parses until the input is used up, decoding stops, or the side must resync. Returns bytes used. */
@@ -600,6 +624,7 @@ static size_t side_run(struct h1 *h, struct h1_side *sd, const uint8_t *p, size_
 		default:
 			lf = memchr(p + used, '\n', n - used);
 			k = lf ? (size_t)(lf - (p + used)) + 1 : n - used;
+			h->s->work += k;
 			if (http_buf_append(&sd->line, p + used, k, ts)) {
 				invalid(h, sd, "line too long");
 				break;
@@ -734,6 +759,11 @@ void h1_close(struct h1 *h, uint64_t ts)
 	flush_all(h);
 }
 
+void h1_abort(struct h1 *h)
+{
+	flush_all(h);
+}
+
 void h1_free(struct h1 *h)
 {
 	struct http_xchg *x;
@@ -750,5 +780,5 @@ void h1_free(struct h1 *h)
 		http_buf_free(&h->side[d].field);
 		http_resync_free(&h->side[d].rs);
 	}
-	free(h);
+	mem_free(&h->s->mem, h);
 }

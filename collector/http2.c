@@ -62,6 +62,7 @@ struct h2_dir {
 
 struct h2 {
 	struct http_sink *s;
+	nghttp2_mem ngmem;	/* HPACK tables are allocated through it: counted like the rest */
 	int client_dir;
 	bool frames_only;
 	struct h2_dir d[2];
@@ -92,7 +93,7 @@ static struct h2_stream *stream_add(struct h2 *c, uint32_t id, struct http_xchg 
 {
 	struct h2_stream *st;
 
-	if (c->nstreams >= MAX_STREAMS || !(st = calloc(1, sizeof(*st)))) {
+	if (c->nstreams >= MAX_STREAMS || !(st = mem_calloc(&c->s->mem, 1, sizeof(*st)))) {
 		http_note(c->s, HN_STREAMS, "over %d open HTTP/2 streams: some not decoded", MAX_STREAMS);
 		http_xchg_free(c->s, x);
 		return NULL;
@@ -132,7 +133,7 @@ static void stream_remove(struct h2 *c, struct h2_stream *st)
 		c->last = st->prev;
 	c->nstreams--;
 	http_xchg_free(c->s, st->x);
-	free(st);
+	mem_free(&c->s->mem, st);
 }
 
 static void stream_report(struct h2 *c, struct h2_stream *st)
@@ -248,7 +249,7 @@ static void block_begin(struct h2 *c, struct h2_dir *d)
 		d->bk = !st ? B_DISCARD : st->x->resp_seen ? B_TRAILERS : B_RESP;
 	/* Fields are collected apart: the stream may be reset while the block is still coming. */
 	if (d->bk != B_DISCARD && d->bk != B_REQ_TRAILERS) {
-		d->blk = http_xchg_new("h2", c->client_dir);
+		d->blk = http_xchg_new(c->s, "h2", c->client_dir);
 		if (!d->blk)
 			d->bk = B_DISCARD;
 	}
@@ -266,7 +267,7 @@ static void move_response_part(struct h2 *c, struct http_xchg *x, struct http_xc
 	if (b->grpc_status >= 0)
 		x->grpc_status = b->grpc_status;
 	if (b->grpc_message) {
-		free(x->grpc_message);
+		mem_free(&c->s->mem, x->grpc_message);
 		x->grpc_message = b->grpc_message;
 		b->grpc_message = NULL;
 	}
@@ -712,14 +713,37 @@ static const struct http_resync_ops resync_ops = {
 	.run = op_run, .lost = op_lost, .stopped = op_stopped, .found = op_found,
 };
 
+/* nghttp2's allocator hooks: its HPACK state counts against the connection's account. */
+static void *ng_malloc(size_t size, void *ud)
+{
+	return mem_alloc(ud, size);
+}
+
+static void ng_free(void *p, void *ud)
+{
+	mem_free(ud, p);
+}
+
+static void *ng_calloc(size_t nmemb, size_t size, void *ud)
+{
+	return mem_calloc(ud, nmemb, size);
+}
+
+static void *ng_realloc(void *p, size_t size, void *ud)
+{
+	return mem_realloc(ud, p, size);
+}
+
 int h2_new(struct h2 **cp, struct http_sink *s, int client_dir, bool midstream)
 {
-	struct h2 *c = calloc(1, sizeof(*c));
+	struct h2 *c = mem_calloc(&s->mem, 1, sizeof(*c));
 	int i;
 
 	if (!c)
 		return -ENOMEM;
 	c->s = s;
+	c->ngmem = (nghttp2_mem){ .mem_user_data = &s->mem, .malloc = ng_malloc, .free = ng_free,
+				  .calloc = ng_calloc, .realloc = ng_realloc };
 	c->client_dir = client_dir;
 	c->frames_only = midstream;
 	for (i = 0; i < 2; i++) {
@@ -727,12 +751,12 @@ int h2_new(struct h2 **cp, struct http_sink *s, int client_dir, bool midstream)
 
 		d->c = c;
 		d->dir = i;
-		http_resync_init(&d->rs, HS_H2, RESYNC_WINDOW, 0);
+		http_resync_init(&d->rs, HS_H2, RESYNC_WINDOW, 0, &s->mem, &s->work);
 		if (midstream)
 			d->st = D_RESYNC;
 		else
 			d->st = i == client_dir ? D_PREFACE : D_HDR;
-		if (nghttp2_hd_inflate_new(&d->inf)) {
+		if (nghttp2_hd_inflate_new2(&d->inf, &c->ngmem)) {
 			h2_free(c);
 			return -ENOMEM;
 		}
@@ -802,6 +826,12 @@ void h2_close(struct h2 *c, uint64_t ts)
 	flush_streams(c);
 }
 
+void h2_abort(struct h2 *c)
+{
+	flush_streams(c);
+	drop_blocks(c);
+}
+
 void h2_free(struct h2 *c)
 {
 	int i;
@@ -816,5 +846,5 @@ void h2_free(struct h2 *c)
 			nghttp2_hd_inflate_del(c->d[i].inf);
 		http_resync_free(&c->d[i].rs);
 	}
-	free(c);
+	mem_free(&c->s->mem, c);
 }

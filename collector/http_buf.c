@@ -11,17 +11,18 @@
  */
 #define MAX_MARKS	256
 
-void http_buf_init(struct http_buf *b, size_t max)
+void http_buf_init(struct http_buf *b, size_t max, struct mem_account *mem)
 {
 	memset(b, 0, sizeof(*b));
 	b->max = max;
+	b->mem = mem;
 }
 
 void http_buf_free(struct http_buf *b)
 {
-	free(b->p);
-	free(b->marks);
-	http_buf_init(b, b->max);
+	mem_free(b->mem, b->p);
+	mem_free(b->mem, b->marks);
+	http_buf_init(b, b->max, b->mem);
 }
 
 void http_buf_reset(struct http_buf *b)
@@ -46,7 +47,7 @@ static int add_mark(struct http_buf *b, size_t off, uint64_t ts)
 	if (b->nmarks == b->cap_marks) {
 		size_t cap = b->cap_marks ? b->cap_marks * 2 : 4;
 
-		m = realloc(b->marks, cap * sizeof(*m));
+		m = mem_realloc(b->mem, b->marks, cap * sizeof(*m));
 		if (!m)
 			return -ENOMEM;
 		b->marks = m;
@@ -73,7 +74,7 @@ int http_buf_append(struct http_buf *b, const uint8_t *p, size_t n, uint64_t ts)
 			cap *= 2;
 		if (cap > b->max)
 			cap = b->max;
-		np = realloc(b->p, cap);
+		np = mem_realloc(b->mem, b->p, cap);
 		if (!np)
 			return -ENOMEM;
 		b->p = np;

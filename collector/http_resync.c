@@ -1,17 +1,19 @@
 /* Feeding a parser that may lose its place: bytes go to a scan window until a start is found, then are replayed. */
 #include <stdint.h>
+#include <string.h>
 #include "http_resync.h"
 #include "http_scan.h"
 
 static void wait_none(struct http_resync *r)
 {
-	r->wait.len = 0;
-	r->wait.lf = false;
+	memset(&r->wait, 0, sizeof(r->wait));
 }
 
-void http_resync_init(struct http_resync *r, unsigned want, size_t window, size_t max_line)
+void http_resync_init(struct http_resync *r, unsigned want, size_t window, size_t max_line,
+		      struct mem_account *mem, uint64_t *work)
 {
-	http_buf_init(&r->win, window);
+	r->work = work;
+	http_buf_init(&r->win, window, mem);
 	wait_none(r);
 	r->want = want;
 	r->max_line = max_line;
@@ -43,14 +45,13 @@ static size_t push(struct http_resync *r, const uint8_t *p, size_t n, uint64_t t
 		used += k;
 		if (r->win.len < r->win.max && !http_scan_worth(&r->wait, r->win.len, p + used - k, k))
 			continue;
-		*kind = http_scan(r->win.p, r->win.len, r->want, false, r->max_line, &off, &r->wait);
+		*kind = http_scan(r->win.p, r->win.len, r->want, false, r->max_line, &off, &r->wait,
+				  r->work);
 		http_buf_consume(&r->win, off);
 		if (*kind) {
 			wait_none(r);
 			return used;
 		}
-		if (r->wait.len != SIZE_MAX)
-			r->wait.len -= off;
 		/* Full of one open candidate: it was not one. */
 		if (r->win.len == r->win.max) {
 			http_buf_consume(&r->win, 1);
@@ -132,7 +133,7 @@ static void drive(struct http_resync *r, const struct http_resync_ops *ops, void
 		http_buf_free(w);
 		*w = nw;
 		wpos = 0;
-		http_buf_init(&r->win, r->win.max);
+		http_buf_init(&r->win, r->win.max, r->win.mem);
 		wait_none(r);
 		ops->found(arg, kind);
 	}
@@ -143,7 +144,7 @@ void http_resync_feed(struct http_resync *r, const struct http_resync_ops *ops, 
 {
 	struct http_buf w;
 
-	http_buf_init(&w, SIZE_MAX);
+	http_buf_init(&w, SIZE_MAX, r->win.mem);
 	drive(r, ops, arg, &w, p, n, ts);
 	http_buf_free(&w);
 }
@@ -156,13 +157,13 @@ void http_resync_finish(struct http_resync *r, const struct http_resync_ops *ops
 
 	if (!ops->lost(arg) || !r->win.len)
 		return;
-	kind = http_scan(r->win.p, r->win.len, r->want, true, r->max_line, &off, NULL);
+	kind = http_scan(r->win.p, r->win.len, r->want, true, r->max_line, &off, NULL, r->work);
 	if (!kind)
 		return;
 	http_buf_consume(&r->win, off);
 	w = r->win;
 	w.max = SIZE_MAX;
-	http_buf_init(&r->win, r->win.max);
+	http_buf_init(&r->win, r->win.max, r->win.mem);
 	wait_none(r);
 	ops->found(arg, kind);
 	drive(r, ops, arg, &w, NULL, 0, 0);

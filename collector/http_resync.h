@@ -23,9 +23,12 @@ struct http_resync {
 	struct http_scan_wait wait;	/* what the window's open candidate waits for */
 	unsigned want;		/* enum http_scan_kind bits */
 	size_t max_line;
+	uint64_t *work;		/* grows by the bytes the scans look at */
 };
 
-void http_resync_init(struct http_resync *r, unsigned want, size_t window, size_t max_line);
+/* mem: what the window is counted in; work: grows by the bytes scans look at. */
+void http_resync_init(struct http_resync *r, unsigned want, size_t window, size_t max_line,
+		      struct mem_account *mem, uint64_t *work);
 void http_resync_free(struct http_resync *r);
 /* A hole in the stream: bytes on both sides of it must not make one match. */
 void http_resync_reset(struct http_resync *r);

@@ -16,12 +16,21 @@ enum http_scan_kind {
 #define HS_H2_CHAIN	3
 
 /*
- * What an open candidate waits for: scanning again sooner gives the same
- * answer. Without this, bytes trickling in would be rescanned each time.
+ * What a scan leaves for the next one over the same bytes (from where it
+ * stopped, plus what arrived since): what the open candidate waits for,
+ * since scanning again sooner gives the same answer, and how far line
+ * feeds were already looked for. Without this, bytes trickling in would
+ * be rescanned each time. All zero: nothing known, scan at once.
  */
+struct http_seek {
+	size_t from, to;	/* no byte of the kind sought in [from, to) */
+	bool found;		/* and one at to */
+};
+
 struct http_scan_wait {
-	size_t len;		/* this many bytes from p (SIZE_MAX: none) */
+	size_t len;		/* this many bytes from where the scan stopped */
 	bool lf;		/* or a line feed after them */
+	struct http_seek lf_seek;	/* line feeds already looked for */
 };
 
 /*
@@ -31,9 +40,12 @@ struct http_scan_wait {
  * once more bytes come, as *wait says). A line must end within max_line
  * bytes. at_end: nothing more will come, so shorter HTTP/2 chains that end
  * exactly at n are accepted and candidates needing more bytes are not.
+ * wait (may be NULL): what the previous scan left, when p begins where it
+ * stopped; on return, relative to p + *off. work (may be NULL) grows by
+ * the bytes looked at.
  */
 int http_scan(const uint8_t *p, size_t n, unsigned want, bool at_end, size_t max_line,
-	      size_t *off, struct http_scan_wait *wait);
+	      size_t *off, struct http_scan_wait *wait, uint64_t *work);
 /* Whether bytes p[0..n) just added to a scanned buffer now holding len bytes can change its answer. */
 bool http_scan_worth(const struct http_scan_wait *wait, size_t len, const uint8_t *p, size_t n);
 

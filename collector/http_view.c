@@ -12,10 +12,14 @@
 #define NBUCKETS	4096
 /*
  * Bytes decoded while the decoder is still undecided, kept for the raw
- * view. Past this (more than its mid-stream search reads in both
- * directions) the flow is shown raw and no longer decoded.
+ * view (counted as allocated: headers too). Past this (more than its
+ * mid-stream search reads in both directions) the flow is shown raw and
+ * no longer decoded.
  */
 #define HOLD_MAX	(1024 * 1024)
+
+static const char note_memory[] =
+	"memory budget (--max-memory) reached: no longer decoding this connection";
 
 /*
  * A chunk on its way: queued until no earlier record can arrive, fed to
@@ -34,9 +38,13 @@ struct view_flow {
 	struct httpdec *dec;
 	struct tlstap_data_event meta;	/* latest header: who, where */
 	bool confirmed;			/* HTTP for sure: nothing more to hold */
-	bool raw_only;			/* undecided for too long: shown raw, not decoded */
+	bool raw_only;			/* no longer decoded (dec freed): shown raw */
+	bool mem_degraded;		/* ... for lack of memory: its bytes are counted */
 	struct queued *held, **held_tail;
-	size_t held_bytes;
+	size_t held_bytes;		/* payload */
+	size_t held_cost;		/* as charged to the budget */
+	__u64 seq;			/* creation order */
+	struct view_flow *dprev, *dnext;	/* on the list of flows still decoding */
 };
 
 /*
@@ -50,7 +58,14 @@ struct http_view {
 	struct view_flow *flows[NBUCKETS];
 	struct queued *q, **q_tail;
 	__u64 stamp, seq;
+	struct view_flow *decoding;	/* flows with a decoder: what reclaim may take from */
+	size_t ndecoding;
+	__u64 flow_seq;
+	struct view_flow *busy;		/* its decoder is running: reclaim leaves it alone */
+	struct http_view_stats st;
 };
+
+static void reclaim(void *ctx, size_t want);
 
 static size_t bucket(__u64 id)
 {
@@ -67,6 +82,8 @@ int http_view_new(struct http_view **out_hv, const struct http_view_opts *o, str
 	hv->o = *o;
 	hv->out = out;
 	hv->q_tail = &hv->q;
+	if (o->budget)
+		mem_budget_set_reclaim(o->budget, reclaim, hv);
 	*out_hv = hv;
 	return 0;
 }
@@ -76,22 +93,59 @@ void http_view_set_stamp(struct http_view *hv, __u64 stamp)
 	hv->stamp = stamp;
 }
 
+/* What a queued chunk costs, charged from enqueue until it is freed. */
+static size_t queued_cost(const struct queued *q)
+{
+	return MEM_COST(sizeof(*q) + q->ev.len);
+}
+
+static void free_queued(struct http_view *hv, struct queued *q)
+{
+	if (hv->o.budget)
+		mem_budget_release(hv->o.budget, queued_cost(q));
+	free(q);
+}
+
 static void drop_held(struct view_flow *vf)
 {
 	struct queued *h;
 
 	while ((h = vf->held)) {
 		vf->held = h->next;
-		free(h);
+		free_queued(vf->hv, h);
 	}
 	vf->held_tail = &vf->held;
 	vf->held_bytes = 0;
+	vf->held_cost = 0;
+}
+
+static void decoding_unlink(struct view_flow *vf)
+{
+	struct http_view *hv = vf->hv;
+
+	if (vf->dprev)
+		vf->dprev->dnext = vf->dnext;
+	else if (hv->decoding == vf)
+		hv->decoding = vf->dnext;
+	else
+		return;		/* not on the list */
+	if (vf->dnext)
+		vf->dnext->dprev = vf->dprev;
+	vf->dprev = vf->dnext = NULL;
+	hv->ndecoding--;
+}
+
+static void free_decoder(struct view_flow *vf)
+{
+	decoding_unlink(vf);
+	httpdec_free(vf->dec);
+	vf->dec = NULL;
 }
 
 static void free_flow(struct view_flow *vf)
 {
 	drop_held(vf);
-	httpdec_free(vf->dec);
+	free_decoder(vf);
 	free(vf);
 }
 
@@ -112,8 +166,10 @@ void http_view_free(struct http_view *hv)
 	}
 	while ((q = hv->q)) {
 		hv->q = q->next;
-		free(q);
+		free_queued(hv, q);
 	}
+	if (hv->o.budget && hv->o.budget->reclaim_ctx == hv)
+		mem_budget_set_reclaim(hv->o.budget, NULL, NULL);
 	free(hv);
 }
 
@@ -415,11 +471,13 @@ static struct view_flow *find(struct http_view *hv, __u64 conn_id)
 	return vf;
 }
 
-static struct view_flow *get(struct http_view *hv, const struct flow *f, __u64 first_pos)
+static struct view_flow *get(struct http_view *hv, const struct flow *f,
+			      const struct tlstap_data_event *ev)
 {
-	struct httpdec_limits lim = { 64 * 1024, 100, hv->o.body_preview };
+	struct httpdec_limits lim = { 64 * 1024, 100, hv->o.body_preview, hv->o.budget };
 	struct view_flow *vf = find(hv, f->conn_id);
 	size_t b;
+	int err;
 
 	if (vf)
 		return vf;
@@ -429,14 +487,30 @@ static struct view_flow *get(struct http_view *hv, const struct flow *f, __u64 f
 	vf->hv = hv;
 	vf->conn_id = f->conn_id;
 	vf->held_tail = &vf->held;
+	vf->seq = hv->flow_seq++;
+	memcpy(&vf->meta, ev, sizeof(vf->meta));
 	/* A stream first seen past its start cannot be trusted from its first byte. */
-	if (httpdec_new(&vf->dec, &dec_callbacks, vf, &lim, first_pos != 0)) {
+	err = httpdec_new(&vf->dec, &dec_callbacks, vf, &lim, ev->pos != 0);
+	if (err && err != -ENOBUFS) {
 		free(vf);
 		return NULL;
 	}
 	b = bucket(f->conn_id);
 	vf->next = hv->flows[b];
 	hv->flows[b] = vf;
+	if (err) {
+		/* No room for one more decoder: the flow is shown raw, in order, and counted. */
+		vf->dec = NULL;
+		vf->raw_only = vf->mem_degraded = true;
+		hv->st.undecoded_conns++;
+		on_note(vf, note_memory);
+		return vf;
+	}
+	vf->dnext = hv->decoding;
+	if (hv->decoding)
+		hv->decoding->dprev = vf;
+	hv->decoding = vf;
+	hv->ndecoding++;
 	return vf;
 }
 
@@ -461,6 +535,9 @@ static void enqueue(struct http_view *hv, const struct tlstap_data_event *ev, __
 
 	if (!q)
 		return;
+	/* Raw data on its way: kept whatever the budget says, but decoders make room for it. */
+	if (hv->o.budget)
+		mem_budget_force(hv->o.budget, MEM_COST(sizeof(*q) + len));
 	q->next = NULL;
 	q->stamp = hv->stamp;
 	q->ts = ts;
@@ -484,53 +561,145 @@ static void print_held_raw(struct view_flow *vf)
 	drop_held(vf);
 }
 
-/* Text: keeps a fed chunk until the decoder has said what the flow is. */
+/*
+ * Decoding of the flow ends: the decoder stopped by itself, or memory is
+ * short. Bytes held undecided go to the raw view; otherwise exchanges
+ * under way are reported as they stand. The decoder is freed; what comes
+ * next is shown raw. for_memory: counted as not decoded.
+ */
+static void end_decoding(struct view_flow *vf, const char *note, bool for_memory)
+{
+	struct http_view *hv = vf->hv;
+
+	if (for_memory && !vf->mem_degraded) {
+		vf->mem_degraded = true;
+		hv->st.undecoded_conns++;
+		hv->st.undecoded_bytes += vf->held_bytes;
+	}
+	if (note)
+		on_note(vf, note);
+	if (vf->held)
+		print_held_raw(vf);
+	else
+		httpdec_abort(vf->dec);
+	free_decoder(vf);
+	vf->raw_only = true;
+}
+
+static int by_size(const void *a, const void *b)
+{
+	const struct view_flow *x = *(const struct view_flow *const *)a;
+	const struct view_flow *y = *(const struct view_flow *const *)b;
+	size_t mx = httpdec_mem(x->dec) + x->held_cost, my = httpdec_mem(y->dec) + y->held_cost;
+
+	if (mx != my)
+		return mx > my ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * The budget is short by want bytes: stop decoding the connections that
+ * hold the most (the oldest first among equals) until that much is free.
+ * The one whose decoder is running is left alone: its own allocation
+ * fails instead and it stops by itself.
+ */
+static void reclaim(void *ctx, size_t want)
+{
+	struct http_view *hv = ctx;
+	struct mem_budget *b = hv->o.budget;
+	struct view_flow **v, *vf;
+	size_t n = 0, i, freed = 0, before;
+
+	if (!hv->ndecoding)
+		return;
+	v = malloc(hv->ndecoding * sizeof(*v));
+	if (!v)
+		return;
+	for (vf = hv->decoding; vf && n < hv->ndecoding; vf = vf->dnext)
+		if (vf != hv->busy)
+			v[n++] = vf;
+	qsort(v, n, sizeof(*v), by_size);
+	for (i = 0; i < n && freed < want; i++) {
+		before = b->used;
+		end_decoding(v[i], note_memory, true);
+		freed += before > b->used ? before - b->used : 0;
+	}
+	free(v);
+}
+
+/*
+ * Text: keeps a fed chunk until the decoder has said what the flow is. It
+ * was charged when queued; held, it is memory reclaim may take back.
+ */
 static bool keep(struct view_flow *vf, struct queued *q)
 {
+	struct mem_budget *b = vf->hv->o.budget;
+	size_t cost = queued_cost(q);
+	char note[128];
+
 	if (vf->confirmed)
 		return false;
-	if (vf->held_bytes + q->ev.len > HOLD_MAX) {
+	if (vf->held_cost + cost > HOLD_MAX) {
 		/* Undecided after this much: show it raw, stop decoding. */
-		print_held_raw(vf);
-		vf->raw_only = true;
+		snprintf(note, sizeof(note), "undecided after %d KiB: no longer decoding this connection",
+			 HOLD_MAX / 1024);
+		end_decoding(vf, note, true);
+		return false;
+	}
+	/* Over the budget with nothing else to give: this one goes. */
+	if (b && mem_budget_over(b)) {
+		end_decoding(vf, note_memory, true);
 		return false;
 	}
 	q->next = NULL;
 	*vf->held_tail = q;
 	vf->held_tail = &q->next;
 	vf->held_bytes += q->ev.len;
+	vf->held_cost += cost;
 	return true;
+}
+
+/* A chunk of a flow no longer decoded: the raw view, in arrival order. */
+static void pass_raw(struct view_flow *vf, const struct queued *q)
+{
+	if (q->gap)
+		return;
+	if (vf->mem_degraded)
+		vf->hv->st.undecoded_bytes += q->ev.len;
+	if (vf->hv->o.mode == OUT_TEXT)
+		output_print_raw(vf->hv->out, &q->ev);
 }
 
 /* Feeds one queued chunk; returns true when the view kept it. */
 static bool feed(struct http_view *hv, struct queued *q)
 {
 	struct view_flow *vf = find(hv, q->ev.conn_id);
-	bool text = hv->o.mode == OUT_TEXT;
+	bool kept;
 
 	if (!vf)
 		return false;
 	if (vf->raw_only || !httpdec_is_http(vf->dec)) {
-		/* Not HTTP (any more): the raw view, in arrival order. */
-		if (text && !q->gap)
-			output_print_raw(hv->out, &q->ev);
+		pass_raw(vf, q);
 		return false;
 	}
+	/* Until the chunk is placed, making room must not take this flow's state away. */
+	hv->busy = vf;
 	if (q->gap)
 		httpdec_gap(vf->dec, (int)q->ev.dir, q->gap);
 	else
 		httpdec_feed(vf->dec, (int)q->ev.dir, q->ev.data, q->ev.len, q->ts);
-	if (!text)
-		return false;
 	if (!httpdec_is_http(vf->dec)) {
-		/* It stopped here (not HTTP, an upgrade, a tunnel): what it held
-		 * and this chunk go to the raw view. */
-		print_held_raw(vf);
-		if (!q->gap)
-			output_print_raw(hv->out, &q->ev);
-		return false;
+		/* It stopped here (not HTTP, an upgrade, a tunnel, out of memory): what it
+		 * held and this chunk go to the raw view. It said why itself. */
+		end_decoding(vf, NULL, httpdec_over_budget(vf->dec));
+		kept = false;
+	} else {
+		kept = hv->o.mode == OUT_TEXT && keep(vf, q);
 	}
-	return keep(vf, q);
+	hv->busy = NULL;
+	if (!kept && vf->raw_only)
+		pass_raw(vf, q);
+	return kept;
 }
 
 static int by_time(const void *a, const void *b)
@@ -574,7 +743,7 @@ static void settle(struct http_view *hv, __u64 before, __u64 only_conn, bool one
 		qsort(v, n, sizeof(*v), by_time);
 	for (i = 0; i < n; i++)
 		if (!feed(hv, v[i]))
-			free(v[i]);
+			free_queued(hv, v[i]);
 	free(v);
 }
 
@@ -586,15 +755,18 @@ void http_view_settle(struct http_view *hv, __u64 before)
 static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_event *ev)
 {
 	struct http_view *hv = ctx;
-	struct view_flow *vf = get(hv, f, ev->pos);
+	struct view_flow *vf = get(hv, f, ev);
 
 	if (!vf)
 		return;
 	memcpy(&vf->meta, ev, sizeof(vf->meta));
 	/* Text: every chunk goes through the queue, so raw and decoded views
 	 * stay in order; JSON prints data itself and needs only HTTP ones. */
-	if (hv->o.mode != OUT_TEXT && !httpdec_is_http(vf->dec))
+	if (hv->o.mode != OUT_TEXT && !httpdec_is_http(vf->dec)) {
+		if (vf->mem_degraded)
+			hv->st.undecoded_bytes += ev->len;
 		return;
+	}
 	enqueue(hv, ev, (__u64)wallclock_ns(ev->ts_ns, hv->out->mono_to_real_ns), 0);
 }
 
@@ -622,8 +794,11 @@ static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 		return;
 	settle(hv, 0, f->conn_id, true);	/* its bytes still queued, first */
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (httpdec_is_http(vf->dec))
+	if (httpdec_is_http(vf->dec)) {
+		hv->busy = vf;
 		httpdec_close(vf->dec, (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec);
+		hv->busy = NULL;
+	}
 	/* Never decided: show the bytes raw rather than nothing. */
 	if (hv->o.mode == OUT_TEXT && !vf->confirmed)
 		print_held_raw(vf);
@@ -634,6 +809,11 @@ bool http_view_takes(struct http_view *hv, const struct flow *f, const struct tl
 {
 	/* Text: the view prints every chunk, decoded or raw, in order. */
 	return find(hv, f->conn_id) != NULL;
+}
+
+void http_view_stats(const struct http_view *hv, struct http_view_stats *st)
+{
+	*st = hv->st;
 }
 
 const struct flow_callbacks http_view_callbacks = {

@@ -24,6 +24,9 @@ void http_note(struct http_sink *s, enum http_note_kind k, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* Whatever broke after the stop (an allocation refused, say) is not news. */
+	if (s->stopped)
+		return;
 	va_start(ap, fmt);
 	vnote(s, k, fmt, ap);
 	va_end(ap);
@@ -41,9 +44,9 @@ void http_stop(struct http_sink *s, enum http_note_kind k, const char *fmt, ...)
 	s->stopped = true;
 }
 
-struct http_xchg *http_xchg_new(const char *proto, int client_dir)
+struct http_xchg *http_xchg_new(struct http_sink *s, const char *proto, int client_dir)
 {
-	struct http_xchg *x = calloc(1, sizeof(*x));
+	struct http_xchg *x = mem_calloc(&s->mem, 1, sizeof(*x));
 
 	if (!x)
 		return NULL;
@@ -56,8 +59,8 @@ struct http_xchg *http_xchg_new(const char *proto, int client_dir)
 static void hdrs_free(struct http_sink *s, struct http_hdrs *h)
 {
 	s->hdr_budget += h->used;
-	free(h->arena);
-	free(h->ent);
+	mem_free(&s->mem, h->arena);
+	mem_free(&s->mem, h->ent);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -70,13 +73,13 @@ void http_xchg_free(struct http_sink *s, struct http_xchg *x)
 	for (i = 0; i < 3; i++)
 		hdrs_free(s, &x->hdrs[i]);
 	for (i = 0; i < 2; i++)
-		free(x->body[i].prev);
-	free(x->method);
-	free(x->path);
-	free(x->authority);
-	free(x->host);
-	free(x->grpc_message);
-	free(x);
+		mem_free(&s->mem, x->body[i].prev);
+	mem_free(&s->mem, x->method);
+	mem_free(&s->mem, x->path);
+	mem_free(&s->mem, x->authority);
+	mem_free(&s->mem, x->host);
+	mem_free(&s->mem, x->grpc_message);
+	mem_free(&s->mem, x);
 }
 
 /*
@@ -94,12 +97,12 @@ int http_xchg_set(struct http_sink *s, char **dst, const char *v, size_t len)
 		len = s->lim.max_header_bytes;
 	if (len > MAX_PICKED)
 		len = MAX_PICKED;
-	c = malloc(len + 1);
+	c = mem_alloc(&s->mem, len + 1);
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, v, len);
 	c[len] = '\0';
-	free(*dst);
+	mem_free(&s->mem, *dst);
 	*dst = c;
 	return 0;
 }
@@ -119,7 +122,7 @@ static int hdrs_add(struct http_sink *s, struct http_hdrs *h, const char *name, 
 		cap = h->cap ? h->cap : 512;
 		while (cap < h->used + need)
 			cap *= 2;
-		a = realloc(h->arena, cap);
+		a = mem_realloc(&s->mem, h->arena, cap);
 		if (!a)
 			return -ENOMEM;
 		h->arena = a;
@@ -127,7 +130,7 @@ static int hdrs_add(struct http_sink *s, struct http_hdrs *h, const char *name, 
 	}
 	if (h->n == h->cap_ent) {
 		cap = h->cap_ent ? h->cap_ent * 2 : 16;
-		ent = realloc(h->ent, cap * sizeof(*ent));
+		ent = mem_realloc(&s->mem, h->ent, cap * sizeof(*ent));
 		if (!ent)
 			return -ENOMEM;
 		h->ent = ent;
@@ -200,7 +203,7 @@ void http_xchg_body(struct http_sink *s, struct http_xchg *x, int side, const ui
 	b->bytes += n;
 	if (!b->prev_done && b->prev_len < s->lim.body_preview) {
 		if (!b->prev)
-			b->prev = malloc(s->lim.body_preview);
+			b->prev = mem_alloc(&s->mem, s->lim.body_preview);
 		if (b->prev) {
 			k = s->lim.body_preview - b->prev_len;
 			if (k > n)
@@ -227,12 +230,12 @@ void http_xchg_clear_response(struct http_sink *s, struct http_xchg *x)
 {
 	hdrs_free(s, &x->hdrs[HP_RESP]);
 	hdrs_free(s, &x->hdrs[HP_TRAILERS]);
-	free(x->body[1].prev);
+	mem_free(&s->mem, x->body[1].prev);
 	memset(&x->body[1], 0, sizeof(x->body[1]));
 	x->status = 0;
 	x->resp_seen = x->resp_done = false;
 	x->grpc_status = -1;
-	free(x->grpc_message);
+	mem_free(&s->mem, x->grpc_message);
 	x->grpc_message = NULL;
 }
 

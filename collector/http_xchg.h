@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "httpdec.h"
 #include "http_grpc.h"
+#include "mem_budget.h"
 
 /* Each kind of note is reported at most once per connection. */
 enum http_note_kind {
@@ -17,6 +18,7 @@ enum http_note_kind {
 	HN_LIMIT,		/* headers dropped: over a limit */
 	HN_STREAMS,		/* HTTP/2 streams not followed: too many open */
 	HN_H1_RESYNC,
+	HN_MEMORY,		/* the memory budget refused: decoding stopped */
 	HN_KINDS
 };
 
@@ -28,8 +30,12 @@ struct http_sink {
 	unsigned notes;		/* bit per kind already reported */
 	bool stopped;		/* nothing more will be decoded */
 	size_t hdr_budget;	/* header bytes all open exchanges may still keep */
+	uint64_t work;		/* bytes examined by line and start scans (see httpdec_work) */
+	struct mem_account mem;	/* everything the decoder allocates, counted */
+	bool over_budget;	/* stopped because the memory budget refused */
 };
 
+/* A note, unless decoding has stopped. */
 void http_note(struct http_sink *s, enum http_note_kind k, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* A note, then nothing more is decoded on this connection. */
@@ -73,7 +79,7 @@ struct http_xchg {
 	bool drop;			/* not reported: its request was never seen after a resync */
 };
 
-struct http_xchg *http_xchg_new(const char *proto, int client_dir);
+struct http_xchg *http_xchg_new(struct http_sink *s, const char *proto, int client_dir);
 void http_xchg_free(struct http_sink *s, struct http_xchg *x);
 /* A bounded copy of len bytes into *dst (replacing it). Returns 0 or -ENOMEM. */
 int http_xchg_set(struct http_sink *s, char **dst, const char *v, size_t len);

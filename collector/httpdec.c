@@ -48,6 +48,14 @@ struct httpdec {
 
 enum verdict { V_MORE, V_GARBAGE, V_H1_CLIENT, V_H1_SERVER, V_H2_CLIENT, V_H2_SERVER };
 
+static void refused(struct mem_account *a)
+{
+	struct http_sink *s = (struct http_sink *)((char *)a - offsetof(struct http_sink, mem));
+
+	s->over_budget = true;
+	http_stop(s, HN_MEMORY, "memory budget (--max-memory) reached: no longer decoding this connection");
+}
+
 int httpdec_new(struct httpdec **dp, const struct httpdec_callbacks *cb, void *ctx,
 		const struct httpdec_limits *lim, bool joined_midstream)
 {
@@ -59,6 +67,13 @@ int httpdec_new(struct httpdec **dp, const struct httpdec_callbacks *cb, void *c
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->s.mem.budget = lim ? lim->budget : NULL;
+	/* The decoder itself counts too: 65536 idle ones are not free either. */
+	if (mem_account_charge(&d->s.mem, MEM_COST(sizeof(*d)))) {
+		free(d);
+		return -ENOBUFS;
+	}
+	d->s.mem.refused = refused;
 	d->s.cb = *cb;
 	d->s.ctx = ctx;
 	d->s.lim.max_header_bytes = lim && lim->max_header_bytes ? lim->max_header_bytes : 64 * 1024;
@@ -68,7 +83,7 @@ int httpdec_new(struct httpdec **dp, const struct httpdec_callbacks *cb, void *c
 	d->s.hdr_budget = 16 * d->s.lim.max_header_bytes;
 	d->midstream = joined_midstream;
 	for (d_ = 0; d_ < 2; d_++)
-		http_buf_init(&d->pre[d_], joined_midstream ? MIDSTREAM_MAX : SNIFF_MAX);
+		http_buf_init(&d->pre[d_], joined_midstream ? MIDSTREAM_MAX : SNIFF_MAX, &d->s.mem);
 	*dp = d;
 	return 0;
 }
@@ -77,7 +92,7 @@ static void sniff_free(struct httpdec *d)
 {
 	http_buf_free(&d->pre[0]);
 	http_buf_free(&d->pre[1]);
-	free(d->segs);
+	mem_free(&d->s.mem, d->segs);
 	d->segs = NULL;
 	d->nsegs = d->cap_segs = 0;
 }
@@ -101,7 +116,7 @@ static int add_seg(struct httpdec *d, int dir, size_t len, uint64_t ts)
 	if (d->nsegs == d->cap_segs) {
 		size_t cap = d->cap_segs ? d->cap_segs * 2 : 16;
 
-		s = realloc(d->segs, cap * sizeof(*s));
+		s = mem_realloc(&d->s.mem, d->segs, cap * sizeof(*s));
 		if (!s)
 			return -ENOMEM;
 		d->segs = s;
@@ -231,10 +246,9 @@ static void decide_midstream(struct httpdec *d, bool at_end)
 			continue;
 		d->last_len[i] = b->len;
 		kind = http_scan(b->p + d->scanned[i], b->len - d->scanned[i],
-				 HS_REQ | HS_RESP | HS_H2, at_end, SCAN_LINE, &off, &d->wait[i]);
+				 HS_REQ | HS_RESP | HS_H2, at_end, SCAN_LINE, &off, &d->wait[i],
+				 &d->s.work);
 		d->scanned[i] += off;
-		if (d->wait[i].len != SIZE_MAX)
-			d->wait[i].len -= off;
 		if (kind) {
 			if (kind == HS_H2)
 				start(d, M_H2, -1, true);
@@ -283,8 +297,7 @@ static void sniff_drop_dir(struct httpdec *d, int dir)
 	d->nsegs = j;
 	http_buf_reset(&d->pre[dir]);
 	d->scanned[dir] = d->last_len[dir] = 0;
-	d->wait[dir].len = 0;
-	d->wait[dir].lf = false;
+	memset(&d->wait[dir], 0, sizeof(d->wait[dir]));
 }
 
 void httpdec_gap(struct httpdec *d, int dir, uint64_t len)
@@ -324,7 +337,35 @@ void httpdec_free(struct httpdec *d)
 	h1_free(d->h1);
 	h2_free(d->h2);
 	sniff_free(d);
+	mem_account_release(&d->s.mem, MEM_COST(sizeof(*d)));
 	free(d);
+}
+
+void httpdec_abort(struct httpdec *d)
+{
+	/* Also after a stop: one for lack of memory leaves exchanges under way behind. */
+	if (!d || d->closed)
+		return;
+	if (d->mode == M_H1)
+		h1_abort(d->h1);
+	else if (d->mode == M_H2)
+		h2_abort(d->h2);
+	d->s.stopped = true;
+}
+
+size_t httpdec_mem(const struct httpdec *d)
+{
+	return d ? d->s.mem.used : 0;
+}
+
+bool httpdec_over_budget(const struct httpdec *d)
+{
+	return d && d->s.over_budget;
+}
+
+uint64_t httpdec_work(const struct httpdec *d)
+{
+	return d ? d->s.work : 0;
 }
 
 bool httpdec_is_http(const struct httpdec *d)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "mem_budget.h"
 
 /*
  * Directions are the collector's: 0 = "out" (the traced process sent it),
@@ -68,9 +69,14 @@ struct httpdec_limits {
 	size_t max_header_bytes;	/* per message: a line, and names+values kept; 64 KiB */
 	size_t max_headers;		/* per message, kept; 100 */
 	size_t body_preview;		/* body bytes kept per side; 256 */
+	/*
+	 * What the decoder's memory is charged to (NULL: no limit). When it
+	 * refuses, the decoder stops with a note, as for "not HTTP".
+	 */
+	struct mem_budget *budget;
 };
 
-/* lim NULL or zero fields: defaults. Returns 0 or -ENOMEM, -EINVAL. */
+/* lim NULL or zero fields: defaults. Returns 0 or -ENOMEM, -ENOBUFS (over the budget), -EINVAL. */
 int httpdec_new(struct httpdec **d, const struct httpdec_callbacks *cb, void *ctx,
 		const struct httpdec_limits *lim, bool joined_midstream);
 void httpdec_feed(struct httpdec *d, int dir, const uint8_t *data, size_t len, uint64_t ts_ns);
@@ -80,11 +86,28 @@ void httpdec_gap(struct httpdec *d, int dir, uint64_t len);
 void httpdec_close(struct httpdec *d, uint64_t ts_ns);
 void httpdec_free(struct httpdec *d);
 /*
+ * Gives up on the connection (to free memory), or finishes one that
+ * stopped for lack of it: exchanges under way are reported as they stand,
+ * marked incomplete, and nothing more is decoded. No note: the caller (or
+ * the decoder, when it stopped) says why.
+ */
+void httpdec_abort(struct httpdec *d);
+/* Bytes the decoder holds now, as charged to its budget. */
+size_t httpdec_mem(const struct httpdec *d);
+/* Whether decoding stopped because the memory budget refused. */
+bool httpdec_over_budget(const struct httpdec *d);
+/*
  * False once the decoder produces nothing more for this connection: not
  * HTTP, upgraded (websocket, CONNECT tunnel) or HTTP/1 sync lost. The
  * caller should show the raw bytes from then on. True while undecided.
  */
 bool httpdec_is_http(const struct httpdec *d);
+/*
+ * Bytes looked at so far while searching for line ends, checking lines
+ * as they grow and looking for start lines: linear in the bytes fed
+ * however they are cut (tests bound it), never rescanned per new byte.
+ */
+uint64_t httpdec_work(const struct httpdec *d);
 /* "DATA", "HEADERS", ... or "UNKNOWN", for printing on_h2_frame. */
 const char *httpdec_h2_frame_name(uint8_t type);
 

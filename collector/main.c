@@ -15,6 +15,7 @@
 #include "flows.h"
 #include "http_view.h"
 #include "log.h"
+#include "mem_budget.h"
 #include "opts.h"
 #include "output.h"
 #include "outstream.h"
@@ -444,10 +445,12 @@ static void read_bpf_stats(struct tlstap_bpf *skel, struct tlstap_stats *sum)
 }
 
 static void print_summary(const struct output *out, const struct flow_stats *fs,
-			  const struct tlstap_stats *bs, FILE *json)
+			  const struct tlstap_stats *bs, const struct mem_budget *mb,
+			  const struct http_view *hv, FILE *json)
 {
 	unsigned long long untraced = bs->call_table_full + bs->bad_len + bs->conn_table_full +
 				      bs->unmatched_returns + bs->unfinished_calls;
+	struct http_view_stats hs = { 0 };
 
 	fprintf(stderr,
 		"tlstap: %llu events, %llu bytes captured in %llu connections; lost %llu bytes "
@@ -458,19 +461,33 @@ static void print_summary(const struct output *out, const struct flow_stats *fs,
 		(unsigned long long)bs->ring_full_events, (unsigned long long)bs->ring_full_bytes,
 		(unsigned long long)bs->unreadable_bytes, (unsigned long long)bs->oversize_bytes,
 		(unsigned long long)fs->snap_bytes, untraced, (unsigned long long)bs->ctrl_lost);
+	if (hv)
+		http_view_stats(hv, &hs);
+	/* What the memory budget cost: decoding first, raw data only past it. */
+	fprintf(stderr,
+		"tlstap: memory: peak %.1f of %.0f MiB; not decoded for lack of memory: %llu connections, "
+		"%llu bytes (shown raw); holes given up to stay within it: %llu (%llu bytes)\n",
+		(double)mb->peak / (1 << 20), (double)mb->limit / (1 << 20),
+		(unsigned long long)hs.undecoded_conns, (unsigned long long)hs.undecoded_bytes,
+		(unsigned long long)fs->mem_gaps, (unsigned long long)fs->mem_gap_bytes);
 	if (json)
 		fprintf(json, "{\"type\":\"stats\",\"events\":%llu,\"bytes\":%llu,\"connections\":%llu,"
 			"\"lost_bytes\":%llu,\"snaplen_bytes\":%llu,\"ring_full_records\":%llu,"
 			"\"ring_full_bytes\":%llu,\"unreadable_bytes\":%llu,\"oversize_bytes\":%llu,"
 			"\"untraced_calls\":%llu,\"unmatched_returns\":%llu,\"unfinished_calls\":%llu,"
-			"\"lost_ctrl_events\":%llu,\"bad_records\":%llu}\n",
+			"\"lost_ctrl_events\":%llu,\"bad_records\":%llu,"
+			"\"mem_limit_bytes\":%llu,\"mem_peak_bytes\":%llu,\"undecoded_conns\":%llu,"
+			"\"undecoded_bytes\":%llu,\"mem_gaps\":%llu,\"mem_gap_bytes\":%llu}\n",
 			(unsigned long long)out->events, (unsigned long long)out->bytes,
 			(unsigned long long)fs->flows, (unsigned long long)fs->lost_bytes,
 			(unsigned long long)fs->snap_bytes, (unsigned long long)bs->ring_full_events,
 			(unsigned long long)bs->ring_full_bytes, (unsigned long long)bs->unreadable_bytes,
 			(unsigned long long)bs->oversize_bytes, untraced,
 			(unsigned long long)bs->unmatched_returns, (unsigned long long)bs->unfinished_calls,
-			(unsigned long long)bs->ctrl_lost, (unsigned long long)fs->bad_records);
+			(unsigned long long)bs->ctrl_lost, (unsigned long long)fs->bad_records,
+			(unsigned long long)mb->limit, (unsigned long long)mb->peak,
+			(unsigned long long)hs.undecoded_conns, (unsigned long long)hs.undecoded_bytes,
+			(unsigned long long)fs->mem_gaps, (unsigned long long)fs->mem_gap_bytes);
 }
 
 /* Flushes f; returns 1 when the reader went away, -errno on a write error. */
@@ -507,13 +524,13 @@ static int report_pcap(const struct pcap_out *pcap)
 
 /* The decoded HTTP view for the printer, when it has one (text, json; not --raw). */
 static int setup_http(const struct tlstap_opts *o, struct output *out, struct sinks *sinks,
-		      struct http_view **hv)
+		      struct mem_budget *mb, struct http_view **hv)
 {
 	static const char *const defaults[] = { "Authorization", "Proxy-Authorization", "Cookie",
 						"Set-Cookie" };
 	static const char *names[OPTS_MAX_REDACT + 4];
 	struct http_view_opts ho = { .mode = o->out, .body_preview = o->body_preview,
-				     .redact = names };
+				     .redact = names, .budget = mb };
 	int i, err;
 
 	*hv = NULL;
@@ -544,6 +561,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	struct pcap_out *pcap = NULL;
 	struct http_view *hv = NULL;
 	struct sinks sinks = {};
+	struct mem_budget mb;
 	struct output out;
 	struct tlstap_stats bs;
 	struct bpf_link *link;
@@ -593,7 +611,8 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		}
 	}
 	output_init(&out, o->out, outf, o->count);
-	err = setup_http(o, &out, &sinks, &hv);
+	mem_budget_init(&mb, opts_max_memory_bytes(o));
+	err = setup_http(o, &out, &sinks, &mb, &hv);
 	if (err)
 		goto cleanup;
 	sinks_add(&sinks, &output_callbacks, &out);
@@ -616,6 +635,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	flows_set_budget(ft, &mb);
 	consumer.ft = ft;
 	consumer.skel = skel;
 	consumer.rings = &rings;
@@ -689,7 +709,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	/* Even after a write error: the summary, then what the file lacks. */
 	pcap_out_finish(pcap);
 	read_bpf_stats(skel, &bs);
-	print_summary(&out, flows_stats(ft), &bs, o->out == OUT_JSON && err == 0 ? outf : NULL);
+	print_summary(&out, flows_stats(ft), &bs, &mb, hv, o->out == OUT_JSON && err == 0 ? outf : NULL);
 	err = flush_output(outf);
 	if (err < 0) {
 		pr_warn("cannot write the output: %s\n", strerror(-err));
@@ -720,6 +740,7 @@ static int run_replay(const struct tlstap_opts *o)
 	struct flow_table *ft;
 	struct http_view *hv = NULL;
 	struct sinks sinks = {};
+	struct mem_budget mb;
 	struct output out;
 	char why[256] = "";
 	long n;
@@ -727,7 +748,8 @@ static int run_replay(const struct tlstap_opts *o)
 
 	output_init(&out, o->out, stdout, o->count);
 	out.mono_to_real_ns = 0;	/* file times are wall-clock already */
-	err = setup_http(o, &out, &sinks, &hv);
+	mem_budget_init(&mb, opts_max_memory_bytes(o));
+	err = setup_http(o, &out, &sinks, &mb, &hv);
 	if (!err)
 		err = sinks_add(&sinks, &output_callbacks, &out);
 	ft = err ? NULL : flows_new(&sinks_callbacks, &sinks, MAX_FLOWS);
@@ -735,6 +757,7 @@ static int run_replay(const struct tlstap_opts *o)
 		http_view_free(hv);
 		return err ? err : -ENOMEM;
 	}
+	flows_set_budget(ft, &mb);
 	n = replay_file(o->read_path, ft, hv, why, sizeof(why));
 	if (n < 0) {
 		pr_warn("cannot read %s: %s\n", o->read_path, why[0] ? why : strerror((int)-n));

@@ -28,6 +28,7 @@ enum {
 	OPT_NO_DATA,
 	OPT_REDACT,
 	OPT_REDACT_HEADER,
+	OPT_MAX_MEMORY,
 };
 
 static const struct option long_opts[] = {
@@ -54,6 +55,7 @@ static const struct option long_opts[] = {
 	{ "no-data", no_argument, NULL, OPT_NO_DATA },
 	{ "redact", no_argument, NULL, OPT_REDACT },
 	{ "redact-header", required_argument, NULL, OPT_REDACT_HEADER },
+	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -122,6 +124,11 @@ void opts_usage(FILE *f)
 "      --nice N             run the collector at niceness N, -20 to 19 (default\n"
 "                           %d: ahead of busy traced programs, so it keeps up\n"
 "                           with them; 0 leaves the priority alone)\n"
+"      --max-memory MIB     memory for reordering and HTTP decoding, %d to\n"
+"                           1048576 MiB (default %d; the ring buffers come on\n"
+"                           top). When it is short, the connections whose\n"
+"                           decoding holds the most are shown raw instead, and\n"
+"                           the summary counts them; raw data is kept\n"
 "  -c, --count N            stop after N data events\n"
 "  -d, --duration SECONDS   stop after SECONDS (decimals allowed)\n"
 "  -v, --verbose            say what is probed and why (twice: debug)\n"
@@ -143,7 +150,8 @@ void opts_usage(FILE *f)
 "  tlstap -w - | wireshark -k -i -\n"
 "  tlstap -w cap -C 100 -W 5    # at most 5 files of 100 MB\n"
 "  tlstap -o json -c 100 | jq -r .data | base64 -d\n",
-		OPTS_MAX_PIDS, OPTS_DEFAULT_BUFFER_KIB, OPTS_DEFAULT_NICE);
+		OPTS_MAX_PIDS, OPTS_DEFAULT_BUFFER_KIB, OPTS_DEFAULT_NICE, OPTS_MIN_MAX_MEMORY_MIB,
+		OPTS_DEFAULT_MAX_MEMORY_MIB);
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -264,6 +272,7 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 	o->buffer_kib = OPTS_DEFAULT_BUFFER_KIB;
 	o->nice = OPTS_DEFAULT_NICE;
 	o->body_preview = 256;
+	o->max_memory_mib = OPTS_DEFAULT_MAX_MEMORY_MIB;
 	err[0] = '\0';
 	optind = 0;	/* full reset: opts_parse may run more than once */
 	opterr = 0;
@@ -399,6 +408,11 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 				return fail(err, errlen, "--redact-header: at most %d names", OPTS_MAX_REDACT);
 			o->redact_headers[o->nredact++] = optarg;
 			break;
+		case OPT_MAX_MEMORY:
+			if (parse_u64(optarg, OPTS_MIN_MAX_MEMORY_MIB, 1024 * 1024, &o->max_memory_mib))
+				return fail(err, errlen, "--max-memory: '%s' is not a size in MiB from %d to 1048576",
+					    optarg, OPTS_MIN_MAX_MEMORY_MIB);
+			break;
 		case OPT_PROBE_MODE:
 			if (!strcmp(optarg, "auto"))
 				o->probe_exported = false;
@@ -425,6 +439,11 @@ int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t e
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
 	return check_combinations(o, err, errlen);
+}
+
+size_t opts_max_memory_bytes(const struct tlstap_opts *o)
+{
+	return (size_t)o->max_memory_mib << 20;
 }
 
 /* Ring size in bytes: a power of two, at least one page. */

@@ -46,6 +46,7 @@ struct tlstap_opts {
 	const char *redact_headers[OPTS_MAX_REDACT];
 	int nredact;
 	bool empty_probes;	/* benchmark floor: probes that do nothing */
+	uint64_t max_memory_mib;	/* --max-memory: reordering and decoding buffers, MiB */
 };
 
 enum opts_result {
@@ -54,6 +55,9 @@ enum opts_result {
 };
 
 #define OPTS_DEFAULT_BUFFER_KIB	8192
+/* Well under what a busy host can spare; decoding degrades before it is reached. */
+#define OPTS_DEFAULT_MAX_MEMORY_MIB	256
+#define OPTS_MIN_MAX_MEMORY_MIB		8
 /* Ahead of the traced programs: a starved collector loses data. */
 #define OPTS_DEFAULT_NICE	(-10)
 
@@ -63,6 +67,8 @@ enum opts_result {
  */
 int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t errlen);
 void opts_usage(FILE *f);
+/* --max-memory in bytes. */
+size_t opts_max_memory_bytes(const struct tlstap_opts *o);
 /* The per-CPU ring size in bytes: -B rounded up to a power of two. */
 uint64_t opts_ring_bytes(const struct tlstap_opts *o);
 

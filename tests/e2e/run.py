@@ -1790,6 +1790,120 @@ def test_http_decoded_grpc_shaped_h2(tmp):
               "grpc_method", "grpc_req_msgs", "grpc_resp_msgs", "status", "req_body_bytes", "resp_body_bytes")}))
 
 
+def vm_hwm_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise Fail("no VmHWM for pid %d" % pid)
+
+
+def bpf_map_rss_kib(pid):
+    """Resident KiB of the BPF maps tlstap maps (its rings: resident in full from the start)."""
+    kib, name = 0, ""
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            fields = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                name = fields[5] if len(fields) > 5 else ""
+            elif fields[0] == "Rss:" and name == "anon_inode:bpf-map":
+                kib += int(fields[1])
+    return kib
+
+
+def line_from(proc, what, timeout=120):
+    r, _, _ = select.select([proc.stdout], [], [], timeout)
+    check(r, "%s: nothing in %d s" % (what, timeout))
+    return proc.stdout.readline()
+
+
+@test_in("auto")
+def test_memory_budget_bounds_many_undecided_bodies(tmp):
+    """200 uploads held open, their bodies undecided (text holds them to show them raw if
+    decoding fails): against --max-memory 16 tlstap's peak RSS stays bounded, it gives up
+    decoding the connections that hold the most, says so once each, counts them in the
+    summary and still shows every byte. Unbounded, it held all 40 MB."""
+    conns, size, budget_mib = 200, 200000, 8
+    # Rings that hold the whole upload even if tlstap read none of it: nothing can be lost,
+    # whatever else the machine is doing. They are resident from the start and do not count.
+    ring_kib = 65536
+    # The budget, plus the program itself (about 10 MiB: libraries, BTF, buffers). Records
+    # of 2 KiB keep what one round reads from the rings (512 records a ring) well within it.
+    bound_kib = (budget_mib + 16) * 1024
+    note = b"memory budget (--max-memory) reached"
+    script = os.path.join(HERE, "tls_hold_bodies.py")
+    run_bad(["--max-memory", "4"], 2, ["--max-memory"])
+    run_bad(["--max-memory", "lots"], 2, ["--max-memory"])
+    srv = subprocess.Popen([PY, script, "--mode", "server", "--conns", str(conns), "--size", str(size),
+                            "--cert", CERT, "--key", KEY], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    cl = None
+    try:
+        port = int(line_from(srv, "server port", 15))
+        tr = Tracer(tmp, ["-p", str(srv.pid), "--max-memory", str(budget_mib), "-B", str(ring_kib)],
+                    out="text")
+        cl = subprocess.Popen([PY, script, "--mode", "client", "--port", str(port), "--conns", str(conns),
+                               "--size", str(size)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        sent = line_from(cl, "client").split()
+        check(len(sent) == 2 and sent[0] == b"sent", "the client did not send its uploads: %r" % sent)
+        head = int(sent[1])
+        # Every TLS read of the server has returned: its records are in the rings.
+        check(line_from(srv, "server").strip() == b"read-all", "the server did not read everything")
+        # No more than budget / size connections can keep holding: the rest must be given up.
+        least = conns - (budget_mib << 20) // size - 1
+        end = time.time() + 120
+        while time.time() < end:
+            with open(tr.out_path, "rb") as f:
+                if f.read().count(note) >= least:
+                    break
+            time.sleep(0.2)
+        rings = bpf_map_rss_kib(tr.proc.pid)
+        check(rings >= ring_kib, "the rings are not resident: %d KiB" % rings)
+        hwm_running = vm_hwm_kib(tr.proc.pid) - rings
+        # Stop it and take its peak over its whole life, drain included, from wait4.
+        tr.proc.send_signal(signal.SIGINT)
+        _, status, ru = os.wait4(tr.proc.pid, 0)
+        hwm_all = ru.ru_maxrss - rings
+        tr.proc.returncode = os.waitstatus_to_exitcode(status)
+        tr.stop()
+    finally:
+        for p in (cl, srv):
+            if p:
+                p.stdin.close()
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+    check(tr.rc == 0, "tlstap exited %d: %s" % (tr.rc, tr.stderr))
+    print("    peak RSS less the rings (%d KiB): %d KiB while running (VmHWM), %d KiB in all (wait4); "
+          "bound %d KiB" % (rings, hwm_running, hwm_all, bound_kib))
+    check(hwm_running <= bound_kib and hwm_all <= bound_kib,
+          "peak RSS %d KiB (running), %d KiB (whole run) over %d KiB" % (hwm_running, hwm_all, bound_kib))
+    m = re.search(r"^tlstap: (\d+) events, (\d+) bytes captured in (\d+) connections; lost (\d+) bytes",
+                  tr.stderr, re.M)
+    check(m, "no summary: %s" % tr.stderr)
+    check(int(m.group(2)) == conns * (head + size) and int(m.group(4)) == 0,
+          "captured %s bytes, lost %s: want %d, none lost: %s" % (m.group(2), m.group(4), conns * (head + size),
+                                                                  tr.stderr))
+    m = re.search(r"^tlstap: memory: peak ([\d.]+) of (\d+) MiB; not decoded for lack of memory: "
+                  r"(\d+) connections, (\d+) bytes", tr.stderr, re.M)
+    check(m, "no memory line in the summary: %s" % tr.stderr)
+    peak, limit, given_up, given_up_bytes = float(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4))
+    check(limit == budget_mib and peak <= budget_mib, "memory peak %s of %s MiB" % (peak, limit))
+    notes = tr.raw.count(note)
+    check(least <= given_up <= conns and notes == given_up,
+          "%d connections given up on, %d notes; want at least %d, one note each" % (given_up, notes, least))
+    # Every byte of theirs was shown raw, none decoded: that is what the count says.
+    check(given_up_bytes == given_up * (head + size),
+          "%d bytes not decoded, want %d" % (given_up_bytes, given_up * (head + size)))
+    # The others are decoded: one incomplete exchange each, with a body preview of 256 bytes.
+    exchanges = len(re.findall(rb"POST /up/\d{3} -> \(no response\)", tr.raw))
+    check(exchanges == conns - given_up, "%d decoded uploads, want %d" % (exchanges, conns - given_up))
+    marks = tr.raw.count(b"____")
+    want = given_up * (size // 8) + (conns - given_up) * (256 // 8)
+    check(marks == want, "%d body marks shown, want %d (raw ones whole, decoded ones previewed)" % (marks, want))
+
+
 def world_readable_copy(tmp, path):
     """A copy another user can run: the clone may sit in a directory only root can enter."""
     os.chmod(tmp, 0o755)

@@ -839,6 +839,81 @@ static void test_flows_random_reordering_reassembles_exactly(void **state)
 }
 
 /* flows_free with chunks and closes still queued (an error path): nothing leaks (ASan). */
+/* A stand-in for the HTTP view: decoder memory it gives back when asked. */
+struct fake_decoders {
+	struct mem_budget *mb;
+	size_t held;
+	int calls;
+	size_t gaps_at_first_call;
+	struct recorder *r;
+};
+
+static void fake_reclaim(void *ctx, size_t want)
+{
+	struct fake_decoders *fd = ctx;
+
+	if (!fd->calls++)
+		fd->gaps_at_first_call = count(fd->r, K_GAP);
+	mem_budget_release(fd->mb, fd->held);
+	fd->held = 0;
+}
+
+/*
+ * Chunks waiting behind a hole are charged to the memory budget. Past it,
+ * decoders give their memory back first; only when waiting alone would
+ * pass it is the hole given up on (declared lost, counted) and what waited
+ * behind it delivered. Accounted memory never passes the limit by more
+ * than the chunk that tipped it.
+ */
+static void test_flows_reordering_within_memory_budget_decoders_first(void **state)
+{
+	const size_t limit = 256 * 1024, chunk = 4000;
+	struct recorder r = { 0 };
+	struct mem_budget mb;
+	struct fake_decoders fd = { .mb = &mb, .r = &r };
+	struct flow_table *ft = flows_new(&rec_cb, &r, 16);
+	const struct flow_stats *st = flows_stats(ft);
+	size_t k, gap_at = 0;
+	const struct logged *l;
+
+	mem_budget_init(&mb, limit);
+	mem_budget_set_reclaim(&mb, fake_reclaim, &fd);
+	assert_int_equal(mem_budget_try(&mb, 100000), 0);
+	fd.held = 100000;
+	flows_set_budget(ft, &mb);
+	assert_int_equal(feed(ft, 1, 0, 0, 10), 0);
+	/* 10..1000 never comes; what follows waits for it. */
+	for (k = 0; k < 100 && !gap_at; k++) {
+		assert_int_equal(feed(ft, 1, 0, 1000 + k * chunk, (__u32)chunk), 0);
+		assert_true(mb.used <= limit + MEM_COST(sizeof(struct tlstap_data_event) + 64 + chunk));
+		if (count(&r, K_GAP))
+			gap_at = k + 1;
+	}
+	/* Decoders were asked first, before any hole was given up on. */
+	assert_int_equal(fd.calls >= 1, 1);
+	assert_int_equal(fd.gaps_at_first_call, 0);
+	assert_int_equal(fd.held, 0);
+	/* Then the hole: one gap where the bytes are missing, everything behind it delivered. */
+	assert_true(gap_at > limit / 2 / chunk && gap_at <= limit / chunk + 1);
+	assert_int_equal(count(&r, K_GAP), 1);
+	l = &r.log[2];	/* open, data 0..10, then the gap */
+	assert_logged(l, K_GAP, 1, 0, 10, 990);
+	assert_int_equal(l->why, GAP_LOST);
+	assert_int_equal(count(&r, K_DATA), 1 + gap_at);
+	assert_int_equal(st->mem_gaps, 1);
+	assert_int_equal(st->mem_gap_bytes, 990);
+	assert_int_equal(st->lost_bytes, 990);
+	assert_int_equal(mb.used, 0);
+	/* Nothing waits any more: in-order data flows through without being held. */
+	assert_int_equal(feed(ft, 1, 0, 1000 + gap_at * chunk, 100), 0);
+	assert_int_equal(count(&r, K_DATA), 2 + gap_at);
+	assert_int_equal(mb.used, 0);
+	flows_finish(ft);
+	assert_no_violation(&r);
+	flows_free(ft);
+	rec_free(&r);
+}
+
 static void test_flows_free_with_pending_state(void **state)
 {
 	struct recorder r = { 0 };
@@ -870,6 +945,7 @@ int main(void)
 		cmocka_unit_test(test_flows_evicted_flow_seen_again_goes_on_without_a_fake_gap),
 		cmocka_unit_test(test_flows_noted_end_makes_the_missing_tail_a_gap),
 		cmocka_unit_test(test_flows_random_reordering_reassembles_exactly),
+		cmocka_unit_test(test_flows_reordering_within_memory_budget_decoders_first),
 		cmocka_unit_test(test_flows_free_with_pending_state),
 	};
 

@@ -446,14 +446,14 @@ static void test_http1_scan_finds_start_lines_not_lookalikes(void **state)
 	static const char resp[] = "HTTP/1.1 2000 no\r\nHTTP/1.0 404 Not Found\r\n";
 	size_t off;
 
-	assert_int_equal(http_scan((const uint8_t *)body, strlen(body), HS_REQ, false, 8192, &off, NULL), HS_REQ);
+	assert_int_equal(http_scan((const uint8_t *)body, strlen(body), HS_REQ, false, 8192, &off, NULL, NULL), HS_REQ);
 	assert_int_equal(off, 20);
-	assert_int_equal(http_scan((const uint8_t *)resp, strlen(resp), HS_RESP, false, 8192, &off, NULL), HS_RESP);
+	assert_int_equal(http_scan((const uint8_t *)resp, strlen(resp), HS_RESP, false, 8192, &off, NULL, NULL), HS_RESP);
 	assert_int_equal(off, 18);
 	/* An open candidate holds the scan: nothing before it may be dropped. */
-	assert_int_equal(http_scan((const uint8_t *)"zzGET /a HT", 11, HS_REQ, false, 8192, &off, NULL), 0);
+	assert_int_equal(http_scan((const uint8_t *)"zzGET /a HT", 11, HS_REQ, false, 8192, &off, NULL, NULL), 0);
 	assert_int_equal(off, 2);
-	assert_int_equal(http_scan((const uint8_t *)"zzGET /a HT", 11, HS_REQ, true, 8192, &off, NULL), 0);
+	assert_int_equal(http_scan((const uint8_t *)"zzGET /a HT", 11, HS_REQ, true, 8192, &off, NULL, NULL), 0);
 	assert_int_equal(off, 11);
 }
 
@@ -472,6 +472,129 @@ static void test_http1_default_limits_bound_line_memory(void **state)
 		feed(d, 0, big, 2);
 	assert_false(httpdec_is_http(d));
 	free(big);
+	httpdec_free(d);
+	free(r);
+}
+
+/* ---- Work: bytes trickling in one at a time are looked at a bounded number of times. */
+
+#define TRICKLE_LEN	60000
+/* Bytes looked at per byte fed: scans resume where they stopped, never restart per byte. */
+#define WORK_PER_BYTE	8
+
+/* prefix, then n copies of unit (cut to n bytes), then suffix; NUL-terminated. */
+static char *build(const char *prefix, const char *unit, size_t n, const char *suffix)
+{
+	size_t lp = strlen(prefix), lu = strlen(unit), ls = strlen(suffix), i;
+	char *s = malloc(lp + n + ls + 1);
+
+	assert_non_null(s);
+	memcpy(s, prefix, lp);
+	for (i = 0; i < n; i++)
+		s[lp + i] = unit[i % lu];
+	memcpy(s + lp + n, suffix, ls + 1);
+	return s;
+}
+
+/* Feeds s one byte per call, as one byte per TLS record would arrive. Returns the bytes fed. */
+static size_t trickle(struct httpdec *d, int dir, const char *s, uint64_t ts)
+{
+	size_t n = strlen(s), i;
+
+	for (i = 0; i < n; i++)
+		httpdec_feed(d, dir, (const uint8_t *)s + i, 1, ts);
+	return n;
+}
+
+static void test_http1_long_lines_fed_bytewise_cost_linear_work(void **state)
+{
+	static const struct {
+		const char *what, *head, *prefix, *unit, *suffix, *then;
+		int dir;	/* of the trickled message */
+		const char *method, *path;	/* of the last exchange, as recorded */
+		int status;
+	} cases[] = {
+		{ "long method token", "GET / HTTP/1.1\r\n\r\n", "", "A", " /m HTTP/1.1\r\n\r\n",
+		  "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 0,
+		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/m", 204 },
+		{ "long request target", "", "GET /", "a", " HTTP/1.1\r\n\r\n",
+		  "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, "GET", NULL, 200 },
+		{ "long status line", "GET /s HTTP/1.1\r\n\r\n", "HTTP/1.1 200 ", "O",
+		  "\r\nContent-Length: 0\r\n\r\n", "", 1, "GET", "/s", 200 },
+		{ "long header value", "", "GET /h HTTP/1.1\r\nX-Long: ", "v", "\r\n\r\n",
+		  "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, "GET", "/h", 200 },
+		{ "many header lines", "", "GET /many HTTP/1.1\r\n", "A: b\r\n", "\r\n",
+		  "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, "GET", "/many", 200 },
+		{ "long chunk-size line", "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "",
+		  "0", "5\r\nhello\r\n0\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0,
+		  "POST", "/c", 200 },
+	};
+	size_t k, fed;
+
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct recorder *r = rec_new();
+		struct httpdec *d = dec(r, NULL, false);
+		char *msg = build(cases[k].prefix, cases[k].unit, TRICKLE_LEN, cases[k].suffix);
+		const char *then = cases[k].then;
+		uint64_t work;
+
+		/* The request of a trickled response goes first; a trickled request's response after. */
+		feed(d, 0, cases[k].head, 1);
+		fed = strlen(cases[k].head);
+		fed += trickle(d, cases[k].dir, msg, 2);
+		feed(d, 1, then, 3);
+		fed += strlen(then);
+		work = httpdec_work(d);
+		print_message("%s: %zu bytes fed, %llu looked at\n", cases[k].what, fed,
+			      (unsigned long long)work);
+		if (work > WORK_PER_BYTE * (uint64_t)fed)
+			fail_msg("%s: %llu bytes looked at for %zu fed", cases[k].what,
+				 (unsigned long long)work, fed);
+		/* Still decoding, and right. */
+		assert_true(httpdec_is_http(d));
+		assert_true(r->n >= 1);
+		assert_string_equal(r->x[r->n - 1].method, cases[k].method);
+		if (cases[k].path)
+			assert_string_equal(r->x[r->n - 1].path, cases[k].path);
+		assert_int_equal(r->x[r->n - 1].status, cases[k].status);
+		if (!strcmp(cases[k].method, "POST"))
+			assert_int_equal(r->x[r->n - 1].req_body_bytes, 5);
+		free(msg);
+		httpdec_free(d);
+		free(r);
+	}
+}
+
+static void test_http1_lookalike_lines_while_resyncing_cost_linear_work(void **state)
+{
+	struct recorder *r = rec_new();
+	struct httpdec *d = dec(r, NULL, true);
+	/* Each "GET " could start a request line until its line ends (after 8 KiB it cannot). */
+	char *junk = build("", "GET ", TRICKLE_LEN, "\r\n");
+	uint64_t work;
+	size_t fed = 0;
+
+	/* Joined mid-stream: the first start line is searched for in what was held. */
+	fed += trickle(d, 0, junk, 1);
+	feed(d, 0, "GET /first HTTP/1.1\r\n\r\n", 1);
+	feed(d, 1, "HTTP/1.1 204 No Content\r\n\r\n", 2);
+	fed += strlen("GET /first HTTP/1.1\r\n\r\n") + strlen("HTTP/1.1 204 No Content\r\n\r\n");
+	assert_int_equal(r->n, 1);
+	assert_string_equal(r->x[0].path, "/first");
+	/* A gap: the HTTP/1 parser resynchronises, scanning what comes next as it arrives. */
+	httpdec_gap(d, 0, 100);
+	fed += trickle(d, 0, junk, 3);
+	feed(d, 0, "GET /again HTTP/1.1\r\n\r\n", 4);
+	feed(d, 1, "HTTP/1.1 204 No Content\r\n\r\n", 5);
+	fed += strlen("GET /again HTTP/1.1\r\n\r\n") + strlen("HTTP/1.1 204 No Content\r\n\r\n");
+	work = httpdec_work(d);
+	print_message("resync: %zu bytes fed, %llu looked at\n", fed, (unsigned long long)work);
+	if (work > WORK_PER_BYTE * (uint64_t)fed)
+		fail_msg("%llu bytes looked at for %zu fed", (unsigned long long)work, fed);
+	assert_true(httpdec_is_http(d));
+	assert_int_equal(r->n, 2);
+	assert_string_equal(r->x[1].path, "/again");
+	free(junk);
 	httpdec_free(d);
 	free(r);
 }
@@ -498,6 +621,8 @@ int main(void)
 		cmocka_unit_test(test_http1_feed_after_close_ignored),
 		cmocka_unit_test(test_http1_scan_finds_start_lines_not_lookalikes),
 		cmocka_unit_test(test_http1_default_limits_bound_line_memory),
+		cmocka_unit_test(test_http1_long_lines_fed_bytewise_cost_linear_work),
+		cmocka_unit_test(test_http1_lookalike_lines_while_resyncing_cost_linear_work),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

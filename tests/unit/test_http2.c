@@ -514,6 +514,85 @@ static void test_h2_large_frames_decode(void **state)
 	done(d, &r, &c, &s);
 }
 
+/* Header values the deflater keeps in its table and the decoder keeps per open stream. */
+static void big_request(struct peer *c, uint32_t sid, char *val, size_t len)
+{
+	nghttp2_nv nv[5] = {
+		NV(":method", "POST"), NV(":scheme", "https"), NV(":authority", "x.example"),
+		NV(":path", "/big"), { (uint8_t *)"x-big", (uint8_t *)val, 5, len, NGHTTP2_NV_FLAG_NONE },
+	};
+
+	val[0] = (char)('a' + sid % 26);	/* a new value each time: not an index */
+	headers(c, sid, 0, nv, 5);	/* the request body is still to come */
+}
+
+static void test_h2_decoder_memory_is_charged_and_given_back(void **state)
+{
+	struct mem_budget mb;
+	struct httpdec_limits lim = { .budget = &mb };
+	struct recorder r;
+	struct peer c, s;
+	struct httpdec *d;
+	char val[2000];
+	size_t idle;
+	uint32_t sid;
+
+	memset(val, 'v', sizeof(val));
+	mem_budget_init(&mb, 0);	/* no limit: counted only */
+	d = start(&r, &c, &s, &lim);
+	idle = mb.used;
+	assert_true(idle > 0);
+	assert_int_equal(httpdec_mem(d), mb.used);
+	/* 40 open streams of 2000-byte header values: kept until their responses. */
+	for (sid = 1; sid < 80; sid += 2) {
+		big_request(&c, sid, val, sizeof(val));
+		send(d, 0, &c, 10 + sid);
+	}
+	print_message("idle %zu, with 40 open streams %zu\n", idle, mb.used);
+	assert_true(mb.used >= idle + 40 * sizeof(val));
+	assert_int_equal(httpdec_mem(d), mb.used);
+	for (sid = 1; sid < 80; sid += 2) {
+		frame(&c, 0, 1, sid, NULL, 0);	/* DATA, END_STREAM */
+		send(d, 0, &c, 100 + sid);
+		headers(&s, sid, 1, ok, 1);
+		send(d, 1, &s, 100 + sid);
+	}
+	assert_int_equal(r.n, 40);
+	assert_true(mb.used < idle + 40 * sizeof(val));
+	done(d, &r, &c, &s);
+	assert_int_equal(mb.used, 0);
+}
+
+static void test_h2_over_budget_stops_decoding_with_a_note(void **state)
+{
+	struct mem_budget mb;
+	struct httpdec_limits lim = { .budget = &mb };
+	struct recorder r;
+	struct peer c, s;
+	struct httpdec *d;
+	char val[2000];
+	uint32_t sid;
+
+	memset(val, 'v', sizeof(val));
+	mem_budget_init(&mb, 0);
+	d = start(&r, &c, &s, &lim);
+	/* Room for a few open streams more than the idle connection needs. */
+	mb.limit = mb.used + 5 * sizeof(val);
+	for (sid = 1; sid < 80 && httpdec_is_http(d); sid += 2) {
+		big_request(&c, sid, val, sizeof(val));
+		send(d, 0, &c, 10 + sid);
+	}
+	assert_false(httpdec_is_http(d));
+	assert_true(httpdec_over_budget(d));
+	assert_true(sid < 20);
+	assert_true(mb.peak <= mb.limit);
+	assert_true(mb.refused > 0);
+	assert_int_equal(r.nnotes, 1);
+	assert_true(has_note(&r, "memory budget"));
+	done(d, &r, &c, &s);
+	assert_int_equal(mb.used, 0);
+}
+
 static void test_grpc_helpers(void **state)
 {
 	char a[32], b[32];
@@ -556,6 +635,8 @@ int main(void)
 		cmocka_unit_test(test_h2_joined_midstream_reports_frames_never_headers),
 		cmocka_unit_test(test_h2_gap_in_header_block_stops_header_decoding),
 		cmocka_unit_test(test_h2_large_frames_decode),
+		cmocka_unit_test(test_h2_decoder_memory_is_charged_and_given_back),
+		cmocka_unit_test(test_h2_over_budget_stops_decoding_with_a_note),
 		cmocka_unit_test(test_grpc_helpers),
 	};
 

@@ -277,6 +277,33 @@ static void test_opts_buffer_size_bounds(void **state)
 	assert_rejected("--buffer-size");
 }
 
+static void test_opts_max_memory_bounds_in_mib(void **state)
+{
+	assert_int_equal(parse(NULL), OPTS_RUN);
+	assert_int_equal(P.o.max_memory_mib, OPTS_DEFAULT_MAX_MEMORY_MIB);
+	assert_true(opts_max_memory_bytes(&P.o) < (1ull << 30));	/* well under 1 GiB */
+	assert_int_equal(parse("--max-memory", "8", NULL), OPTS_RUN);
+	assert_int_equal(opts_max_memory_bytes(&P.o), 8u << 20);
+	assert_int_equal(parse("--max-memory=1048576", NULL), OPTS_RUN);
+	assert_int_equal(P.o.max_memory_mib, 1048576);
+	parse("--max-memory", "7", NULL);
+	assert_rejected("--max-memory");
+	parse("--max-memory", "0", NULL);
+	assert_rejected("--max-memory");
+	parse("--max-memory", "1048577", NULL);
+	assert_rejected("--max-memory");
+	parse("--max-memory", "64M", NULL);
+	assert_rejected("--max-memory");
+	parse("--max-memory", "-1", NULL);
+	assert_rejected("--max-memory");
+	parse("--max-memory", "", NULL);
+	assert_rejected("--max-memory");
+	parse("--max-memory", "99999999999999999999999", NULL);
+	assert_rejected("--max-memory");
+	parse("--max-memory", NULL);
+	assert_rejected("--max-memory");
+}
+
 static void test_opts_flags_and_libs(void **state)
 {
 	assert_int_equal(parse("-v", "-v", "--list-targets", "--empty-probes",
@@ -432,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_opts_duration_decimals_to_ms),
 		cmocka_unit_test(test_opts_snaplen),
 		cmocka_unit_test(test_opts_buffer_size_bounds),
+		cmocka_unit_test(test_opts_max_memory_bounds_in_mib),
 		cmocka_unit_test(test_opts_flags_and_libs),
 		cmocka_unit_test(test_opts_unknown_option_rejected),
 		cmocka_unit_test(test_opts_flag_with_value_rejected_naming_it),
