@@ -752,6 +752,14 @@ void http_view_settle(struct http_view *hv, __u64 before)
 	settle(hv, before, 0, false);
 }
 
+void http_view_settle_now(struct http_view *hv)
+{
+	if (!hv->q)
+		return;
+	hv->st.early_settles++;
+	settle(hv, UINT64_MAX, 0, false);
+}
+
 static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_event *ev)
 {
 	struct http_view *hv = ctx;

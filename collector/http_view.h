@@ -27,6 +27,7 @@ struct http_view_opts {
 struct http_view_stats {
 	__u64 undecoded_conns;	/* connections shown raw instead */
 	__u64 undecoded_bytes;	/* their bytes shown raw after decoding stopped */
+	__u64 early_settles;	/* times it showed what it held without waiting (memory) */
 };
 
 struct http_view;
@@ -46,5 +47,7 @@ void http_view_settle(struct http_view *hv, __u64 before);
  */
 bool http_view_takes(struct http_view *hv, const struct flow *f, const struct tlstap_data_event *ev);
 void http_view_stats(const struct http_view *hv, struct http_view_stats *st);
+/* Memory is short: shows everything held now, without waiting for the rings (counted). */
+void http_view_settle_now(struct http_view *hv);
 
 #endif

@@ -257,6 +257,7 @@ struct consumer {
 	struct flow_table *ft;
 	struct tlstap_bpf *skel;
 	struct rings *rings;
+	const struct mem_budget *mb;
 	__u32 exited[256];
 	int nexited;
 };
@@ -354,7 +355,17 @@ static int on_record(void *ctx, void *data, size_t size)
 			c->exited[c->nexited++] = ev.pid;
 		}
 	}
-	return --c->rings->budget_left > 0 ? 0 : RINGS_BUDGET_SPENT;
+	/*
+	 * A round reads a bounded share of each ring, and none once the memory
+	 * budget is passed (one record, so the rounds go on): what is not read
+	 * waits in the ring, the buffer built for it, instead of in our heap.
+	 */
+	if (c->rings->byte_budget)
+		c->rings->bytes_left = size < c->rings->bytes_left ? c->rings->bytes_left - size : 0;
+	if (--c->rings->budget_left <= 0 || (c->rings->byte_budget && !c->rings->bytes_left) ||
+	    (c->mb && mem_budget_over(c->mb)))
+		return RINGS_BUDGET_SPENT;
+	return 0;
 }
 
 /* Programs that may write to a ring right now, summed over CPUs. */
@@ -396,7 +407,8 @@ static void stop_emitters(struct tlstap_bpf *skel, struct link_list *links)
 }
 
 /* One round: every ring read once (fairly), then whatever that settles. */
-static int read_round(struct rings *rings, struct flow_table *ft, struct http_view *hv, __u64 round)
+static int read_round(struct rings *rings, struct flow_table *ft, struct http_view *hv,
+		      const struct mem_budget *mb, __u64 round)
 {
 	__u64 safe;
 	int all;
@@ -409,7 +421,15 @@ static int read_round(struct rings *rings, struct flow_table *ft, struct http_vi
 		return all;
 	safe = rings_safe_round(rings);
 	flows_resolve(ft, safe);
-	if (hv)
+	/*
+	 * With a backlog in the rings, the safe round lags until it is read
+	 * through, and the view would hold all of it. Short of memory, it shows
+	 * what it holds now: the two directions of a connection may then
+	 * interleave a little out of time order (counted), never lose bytes.
+	 */
+	if (hv && mb && mem_budget_pressed(mb))
+		http_view_settle_now(hv);
+	else if (hv)
 		http_view_settle(hv, safe);
 	return all;	/* 1: every ring read to its end */
 }
@@ -466,10 +486,12 @@ static void print_summary(const struct output *out, const struct flow_stats *fs,
 	/* What the memory budget cost: decoding first, raw data only past it. */
 	fprintf(stderr,
 		"tlstap: memory: peak %.1f of %.0f MiB; not decoded for lack of memory: %llu connections, "
-		"%llu bytes (shown raw); holes given up to stay within it: %llu (%llu bytes)\n",
+		"%llu bytes (shown raw); holes given up to stay within it: %llu (%llu bytes); "
+		"shown before the rings' backlog was read: %llu times\n",
 		(double)mb->peak / (1 << 20), (double)mb->limit / (1 << 20),
 		(unsigned long long)hs.undecoded_conns, (unsigned long long)hs.undecoded_bytes,
-		(unsigned long long)fs->mem_gaps, (unsigned long long)fs->mem_gap_bytes);
+		(unsigned long long)fs->mem_gaps, (unsigned long long)fs->mem_gap_bytes,
+		(unsigned long long)hs.early_settles);
 	if (json)
 		fprintf(json, "{\"type\":\"stats\",\"events\":%llu,\"bytes\":%llu,\"connections\":%llu,"
 			"\"lost_bytes\":%llu,\"snaplen_bytes\":%llu,\"ring_full_records\":%llu,"
@@ -477,7 +499,8 @@ static void print_summary(const struct output *out, const struct flow_stats *fs,
 			"\"untraced_calls\":%llu,\"unmatched_returns\":%llu,\"unfinished_calls\":%llu,"
 			"\"lost_ctrl_events\":%llu,\"bad_records\":%llu,"
 			"\"mem_limit_bytes\":%llu,\"mem_peak_bytes\":%llu,\"undecoded_conns\":%llu,"
-			"\"undecoded_bytes\":%llu,\"mem_gaps\":%llu,\"mem_gap_bytes\":%llu}\n",
+			"\"undecoded_bytes\":%llu,\"mem_gaps\":%llu,\"mem_gap_bytes\":%llu,"
+			"\"mem_early_settles\":%llu}\n",
 			(unsigned long long)out->events, (unsigned long long)out->bytes,
 			(unsigned long long)fs->flows, (unsigned long long)fs->lost_bytes,
 			(unsigned long long)fs->snap_bytes, (unsigned long long)bs->ring_full_events,
@@ -487,7 +510,8 @@ static void print_summary(const struct output *out, const struct flow_stats *fs,
 			(unsigned long long)bs->ctrl_lost, (unsigned long long)fs->bad_records,
 			(unsigned long long)mb->limit, (unsigned long long)mb->peak,
 			(unsigned long long)hs.undecoded_conns, (unsigned long long)hs.undecoded_bytes,
-			(unsigned long long)fs->mem_gaps, (unsigned long long)fs->mem_gap_bytes);
+			(unsigned long long)fs->mem_gaps, (unsigned long long)fs->mem_gap_bytes,
+			(unsigned long long)hs.early_settles);
 }
 
 /* Flushes f; returns 1 when the reader went away, -errno on a write error. */
@@ -639,6 +663,14 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	consumer.ft = ft;
 	consumer.skel = skel;
 	consumer.rings = &rings;
+	consumer.mb = &mb;
+	/* What one round may bring in: an eighth of the budget over all rings,
+	 * so that records waiting to be ordered stay well within it. */
+	if (mb.limit && rings.ncpus > 0) {
+		rings.byte_budget = mb.limit / 8 / (size_t)rings.ncpus;
+		if (rings.byte_budget < 64 * 1024)
+			rings.byte_budget = 64 * 1024;
+	}
 	err = rings_create(&rings, skel->maps.rings, ring_bytes, on_record, &consumer);
 	if (err) {
 		pr_warn("cannot create ring buffers of %zu bytes: %s\n", ring_bytes, strerror(-err));
@@ -675,7 +707,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	while (!exiting && !output_done(&out)) {
 		err = rings_wait(&rings, POLL_MS);
 		if (!err)
-			err = read_round(&rings, ft, hv, round++);
+			err = read_round(&rings, ft, hv, &mb, round++);
 		if (err < 0 && err != -EINTR) {
 			pr_warn("reading the ring buffers failed: %s\n", strerror(-err));
 			goto cleanup;
@@ -697,7 +729,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	 * The probes are detached after the summary: that takes ~0.05 s each. */
 	stop_emitters(skel, &links);
 	for (i = 0, drained = 0; i < 100000 && drained != 1; i++) {
-		drained = read_round(&rings, ft, hv, round++);
+		drained = read_round(&rings, ft, hv, &mb, round++);
 		if (drained < 0)
 			break;
 		sweep_exited(&consumer);

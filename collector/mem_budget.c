@@ -67,6 +67,11 @@ void mem_budget_release(struct mem_budget *b, size_t n)
 	b->used = n < b->used ? b->used - n : 0;
 }
 
+bool mem_budget_pressed(const struct mem_budget *b)
+{
+	return b->limit && b->used > b->limit - b->limit / 4;
+}
+
 bool mem_budget_over(const struct mem_budget *b)
 {
 	return b->limit && b->used > b->limit;

@@ -42,6 +42,8 @@ int mem_budget_try(struct mem_budget *b, size_t n);
 void mem_budget_force(struct mem_budget *b, size_t n);
 void mem_budget_release(struct mem_budget *b, size_t n);
 bool mem_budget_over(const struct mem_budget *b);
+/* Past the mark reclaiming aims for (three quarters of the limit). */
+bool mem_budget_pressed(const struct mem_budget *b);
 
 /*
  * The allocations of one owner (one connection's HTTP decoder), counted in

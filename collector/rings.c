@@ -114,6 +114,7 @@ int rings_read_round(struct rings *r, __u64 round)
 	}
 	for (cpu = 0; cpu < r->ncpus; cpu++) {
 		r->budget_left = r->budget;
+		r->bytes_left = r->byte_budget;
 		err = ring_buffer__consume(r->rb[cpu]);
 		if (err == RINGS_BUDGET_SPENT)
 			all = 0;

@@ -31,6 +31,8 @@ struct rings {
 	int epfd;		/* readable when any ring asks to be read */
 	int budget;		/* records per ring per round */
 	int budget_left;	/* of the ring being read: the callback counts it down */
+	size_t byte_budget;	/* bytes per ring per round (0: no limit) */
+	size_t bytes_left;	/* of the ring being read: the callback counts it down */
 };
 
 /* Before load: size the outer array and give it its inner template. */
