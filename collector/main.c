@@ -464,6 +464,22 @@ static void read_bpf_stats(struct tlstap_bpf *skel, struct tlstap_stats *sum)
 	free(per);
 }
 
+/* This process's resident high-water mark (VmHWM), in bytes; 0 if unknown. */
+static __u64 rss_peak_bytes(void)
+{
+	unsigned long long kib = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return (__u64)kib * 1024;
+}
+
 static void print_summary(const struct output *out, const struct flow_stats *fs,
 			  const struct tlstap_stats *bs, const struct mem_budget *mb,
 			  const struct http_view *hv, FILE *json)
@@ -471,6 +487,7 @@ static void print_summary(const struct output *out, const struct flow_stats *fs,
 	unsigned long long untraced = bs->call_table_full + bs->bad_len + bs->conn_table_full +
 				      bs->unmatched_returns + bs->unfinished_calls;
 	struct http_view_stats hs = { 0 };
+	__u64 rss_peak = rss_peak_bytes();
 
 	fprintf(stderr,
 		"tlstap: %llu events, %llu bytes captured in %llu connections; lost %llu bytes "
@@ -487,11 +504,12 @@ static void print_summary(const struct output *out, const struct flow_stats *fs,
 	fprintf(stderr,
 		"tlstap: memory: peak %.1f of %.0f MiB; not decoded for lack of memory: %llu connections, "
 		"%llu bytes (shown raw); holes given up to stay within it: %llu (%llu bytes); "
-		"shown before the rings' backlog was read: %llu times\n",
+		"shown before the rings' backlog was read: %llu times; resident peak %.1f MiB "
+		"(rings included)\n",
 		(double)mb->peak / (1 << 20), (double)mb->limit / (1 << 20),
 		(unsigned long long)hs.undecoded_conns, (unsigned long long)hs.undecoded_bytes,
 		(unsigned long long)fs->mem_gaps, (unsigned long long)fs->mem_gap_bytes,
-		(unsigned long long)hs.early_settles);
+		(unsigned long long)hs.early_settles, (double)rss_peak / (1 << 20));
 	if (json)
 		fprintf(json, "{\"type\":\"stats\",\"events\":%llu,\"bytes\":%llu,\"connections\":%llu,"
 			"\"lost_bytes\":%llu,\"snaplen_bytes\":%llu,\"ring_full_records\":%llu,"
@@ -500,7 +518,7 @@ static void print_summary(const struct output *out, const struct flow_stats *fs,
 			"\"lost_ctrl_events\":%llu,\"bad_records\":%llu,"
 			"\"mem_limit_bytes\":%llu,\"mem_peak_bytes\":%llu,\"undecoded_conns\":%llu,"
 			"\"undecoded_bytes\":%llu,\"mem_gaps\":%llu,\"mem_gap_bytes\":%llu,"
-			"\"mem_early_settles\":%llu}\n",
+			"\"mem_early_settles\":%llu,\"rss_peak_bytes\":%llu}\n",
 			(unsigned long long)out->events, (unsigned long long)out->bytes,
 			(unsigned long long)fs->flows, (unsigned long long)fs->lost_bytes,
 			(unsigned long long)fs->snap_bytes, (unsigned long long)bs->ring_full_events,
@@ -511,7 +529,7 @@ static void print_summary(const struct output *out, const struct flow_stats *fs,
 			(unsigned long long)mb->limit, (unsigned long long)mb->peak,
 			(unsigned long long)hs.undecoded_conns, (unsigned long long)hs.undecoded_bytes,
 			(unsigned long long)fs->mem_gaps, (unsigned long long)fs->mem_gap_bytes,
-			(unsigned long long)hs.early_settles);
+			(unsigned long long)hs.early_settles, (unsigned long long)rss_peak);
 }
 
 /* Flushes f; returns 1 when the reader went away, -errno on a write error. */
