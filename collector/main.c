@@ -557,7 +557,9 @@ static int report_pcap(const struct pcap_out *pcap)
 	if (!st.err || st.err == -EPIPE)
 		return 0;
 	pr_warn("cannot write %s: %s; stopped: %llu packets (%llu bytes) not written%s\n", st.file,
-		st.at_open ? pcapng_open_strerror(st.err) : strerror(-st.err),
+		st.at_open ? pcapng_open_strerror(st.err) :
+		st.err == -ETIMEDOUT ? "its reader took nothing for 500 ms after the stop request" :
+		strerror(-st.err),
 		(unsigned long long)st.unwritten_packets, (unsigned long long)st.unwritten_bytes,
 		st.at_open ? "" : st.torn ? "; its last block is incomplete" :
 		"; the file ends with its last complete block");
@@ -663,6 +665,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 			.path = o->write_path, .rotate_bytes = o->rotate_bytes,
 			.rotate_secs = o->rotate_secs, .max_files = o->max_files,
 			.mono_to_real_ns = out.mono_to_real_ns,
+			.stop = &exiting,
 		};
 
 		err = pcap_out_open(&pcap, &po);

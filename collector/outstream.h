@@ -5,18 +5,18 @@
 #include <signal.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "nbfd.h"
 
 /* After a stop request, output may hold tlstap up this long; then it is dropped. */
-#define OUTSTREAM_STOP_GRACE_MS	500
+#define OUTSTREAM_STOP_GRACE_MS	NBFD_STOP_GRACE_MS
 
 struct outstream;
 
 /*
  * A FILE writing to fd with a buf_size buffer. Writes wait for a slow reader
  * while *stop is 0; once it is set they wait at most OUTSTREAM_STOP_GRACE_MS
- * in all, then count what they could not write and drop it. A pipe or
- * terminal is reopened non-blocking through /proc/self/fd, a description of
- * its own, so the flags of whoever shares the original are left alone.
+ * in all, then count what they could not write and drop it (see nbfd.h for
+ * how pipes, terminals and sockets are written without blocking).
  * Returns 0 or a negative errno.
  */
 int outstream_open(struct outstream **os, FILE **f, int fd, size_t buf_size,

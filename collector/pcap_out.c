@@ -130,6 +130,7 @@ static int open_file(struct pcap_out *po)
 		po->err_at_open = true;
 		return err;
 	}
+	pcapng_set_stop(po->w, po->o.stop);
 	po->gen++;
 	po->file_start = time(NULL);
 	return 0;

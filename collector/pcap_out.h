@@ -3,6 +3,7 @@
 #define TLSTAP_PCAP_OUT_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include "flows.h"
 
@@ -12,6 +13,9 @@ struct pcap_out_opts {
 	uint64_t rotate_secs;	/* -G: start a new file this often, 0 = never */
 	unsigned int max_files;	/* -W: with -C, reuse names in a ring of this many; with -G, stop after */
 	__s64 mono_to_real_ns;	/* the live printer's clock offset: both show the same times */
+	/* Set on a stop request: "-" with a reader that does not read is given
+	 * up on after a grace period (NULL: waited for). */
+	const volatile sig_atomic_t *stop;
 };
 
 struct pcap_out;

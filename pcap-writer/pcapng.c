@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "pcapng.h"
+#include "nbfd.h"
 #include "pcapng_format.h"
 
 /* Large enough that a busy capture costs few syscalls, small enough to flush often. */
@@ -41,6 +42,7 @@ struct wr_iface {
 struct pcapng_writer {
 	int fd;
 	bool own_fd;			/* false for "-": fd 1 stays open */
+	struct nbfd out;		/* how fd is written: never blocking for good */
 	bool regular;			/* a regular file: cut back after a failed write */
 	int err;			/* first I/O error, returned from then on */
 	uint8_t *buf;
@@ -186,17 +188,6 @@ static int str_len(const char *s, uint16_t *len)
 	return 0;
 }
 
-static int wait_writable(int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-
-	while (poll(&pfd, 1, -1) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
 /* Drops the first n bytes of the iovec list (and any empty pieces). */
 static void iov_advance(struct iovec **iov, int *cnt, size_t n)
 {
@@ -213,24 +204,23 @@ static void iov_advance(struct iovec **iov, int *cnt, size_t n)
 
 /*
  * Writes everything or fails: short writes and EINTR (signals during a big
- * write to a pipe) continue where they stopped; a non-blocking fd (stdout
- * may be one) is waited for. *done counts the bytes written, also on error.
+ * write to a pipe) continue where they stopped; a slow reader of stdout is
+ * waited for, but after a stop request only for the grace period
+ * (-ETIMEDOUT). *done counts the bytes written, also on error.
  */
-static int write_all(int fd, struct iovec *iov, int cnt, size_t *done)
+static int write_all(struct nbfd *out, struct iovec *iov, int cnt, size_t *done)
 {
 	ssize_t n;
 
 	*done = 0;
 	iov_advance(&iov, &cnt, 0);
 	while (cnt) {
-		n = writev(fd, iov, cnt);	/* cnt <= BLK_MAX_IOV, far below IOV_MAX */
+		n = nbfd_writev(out, iov, cnt);	/* cnt <= BLK_MAX_IOV, far below IOV_MAX */
 		if (n < 0) {
 			int err = -errno;
 
-			if (err == -EINTR)
-				continue;
-			if (err == -EAGAIN || err == -EWOULDBLOCK) {
-				err = wait_writable(fd);
+			if (err == -EINTR || err == -EAGAIN || err == -EWOULDBLOCK) {
+				err = nbfd_wait(out);
 				if (err)
 					return err;
 				continue;
@@ -313,7 +303,7 @@ static int out_flush(struct pcapng_writer *w)
 
 	if (w->err)
 		return w->err;
-	err = write_all(w->fd, &iov, 1, &done);
+	err = write_all(&w->out, &iov, 1, &done);
 	if (err) {
 		fail_buffer(w, err, done);
 		return err;
@@ -338,7 +328,7 @@ static int emit(struct pcapng_writer *w, struct blk *b)
 		}
 	} else if (!err) {
 		/* Larger than the buffer, which is empty: the file ends where it starts. */
-		err = write_all(w->fd, b->iov, b->niov, &done);
+		err = write_all(&w->out, b->iov, b->niov, &done);
 		if (err)
 			fail(w, err, done > 0);
 		else
@@ -466,6 +456,7 @@ int pcapng_open(struct pcapng_writer **wp, const char *path, const char *app_nam
 		w->own_fd = true;
 		w->regular = true;
 	}
+	nbfd_init(&w->out, w->fd, NULL);
 	err = write_shb(w, app_name);
 	if (err)
 		goto cleanup;
@@ -473,11 +464,17 @@ int pcapng_open(struct pcapng_writer **wp, const char *path, const char *app_nam
 	return 0;
 
 cleanup:
+	nbfd_close(&w->out);
 	if (w->own_fd)
 		close(w->fd);
 	free(w->buf);
 	free(w);
 	return err;
+}
+
+void pcapng_set_stop(struct pcapng_writer *w, const volatile sig_atomic_t *stop)
+{
+	w->out.stop = stop;
 }
 
 static int grow_ifaces(struct pcapng_writer *w)
@@ -649,6 +646,7 @@ int pcapng_close(struct pcapng_writer *w)
 	if (!w)
 		return 0;
 	err = out_flush(w);
+	nbfd_close(&w->out);
 	/* Linux closes the fd even when close() says EINTR: nothing to retry. */
 	if (w->own_fd && close(w->fd) && !err && errno != EINTR)
 		err = -errno;

@@ -3,6 +3,7 @@
 #define TLSTAP_PCAPNG_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 
 /*
@@ -48,6 +49,13 @@ int pcapng_open(struct pcapng_writer **w, const char *path, const char *app_name
 
 /* What an error of pcapng_open means, for a message after the file name. */
 const char *pcapng_open_strerror(int err);
+
+/*
+ * Once *stop is set, a reader of "-" that takes nothing for NBFD_STOP_GRACE_MS
+ * makes writes fail with -ETIMEDOUT (counted like any write error) instead
+ * of waiting for it for good. Files are never waited for.
+ */
+void pcapng_set_stop(struct pcapng_writer *w, const volatile sig_atomic_t *stop);
 
 /*
  * Writes an Interface Description Block with if_tsresol 9 (timestamps in

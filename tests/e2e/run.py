@@ -692,36 +692,49 @@ def test_sigterm_drains_and_summarises(tmp):
 
 @test_in("auto")
 def test_stop_is_honoured_while_nobody_reads_stdout(tmp):
-    """stdout is a pipe nobody reads and is full: SIGINT still stops tlstap
-    promptly, with its summary on stderr and the dropped output said."""
+    """stdout is a pipe or a socket (a journal) that nobody reads, and it is
+    full: SIGINT still stops tlstap promptly, with its summary on stderr and
+    what it could not write said, for the text views and for -w -."""
     srv = EchoServer(tmp)
-    r, w = os.pipe()
     try:
-        p = subprocess.Popen([TLSTAP, "-o", "hex", "-p", str(srv.pid)], stdout=w,
-                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        RUNNING.append(p)
-        os.close(w)
-        line = p.stderr.readline().decode()
-        check(line.startswith("tlstap: tracing"), "did not start: %r" % line)
-        # 1 MiB each way as a hexdump is ~9 MB of output: the pipe (64 KiB)
-        # and tlstap's 1 MiB buffer fill, and tlstap blocks on stdout.
-        subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib", "--port",
-                        str(srv.port), "--size", str(1 << 20), "--log", tmp], timeout=60, check=True)
-        time.sleep(0.5)
-        p.send_signal(signal.SIGINT)
-        try:
-            rc = p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            raise Fail("tlstap did not stop within 10 s of SIGINT while stdout was full")
-        err = p.stderr.read().decode()
+        for args, kind, said in ((["-o", "hex"], "pipe", r"^tlstap: \d+ bytes of output were dropped"),
+                                 (["-o", "hex"], "socket", r"^tlstap: \d+ bytes of output were dropped"),
+                                 (["-w", "-"], "pipe", r"^tlstap: cannot write -: its reader took nothing")):
+            if kind == "pipe":
+                r, w = os.pipe()
+            else:
+                r, w = socket.socketpair()
+                r, w = r.detach(), w.detach()
+            p = subprocess.Popen([TLSTAP, "-p", str(srv.pid)] + args, stdout=w,
+                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            RUNNING.append(p)
+            os.close(w)
+            try:
+                line = p.stderr.readline().decode()
+                check(line.startswith("tlstap: tracing"), "did not start: %r" % line)
+                # 1 MiB each way is ~9 MB as a hexdump, 2 MB as pcapng: more than the
+                # pipe or socket and tlstap's buffers hold, so tlstap blocks on stdout.
+                subprocess.run([PY, os.path.join(HERE, "tls_client.py"), "--mode", "urllib", "--port",
+                                str(srv.port), "--size", str(1 << 20), "--log", tmp], timeout=60, check=True)
+                time.sleep(0.5)
+                p.send_signal(signal.SIGINT)
+                try:
+                    rc = p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                    raise Fail("%s to a %s: tlstap did not stop within 10 s of SIGINT while stdout was "
+                               "full" % (" ".join(args), kind))
+                err = p.stderr.read().decode()
+            finally:
+                os.close(r)
+            what = "%s to a %s" % (" ".join(args), kind)
+            check(re.search(r"^tlstap: \d+ events, \d+ bytes captured", err, re.M),
+                  "%s: no summary: %r" % (what, err))
+            check(re.search(said, err, re.M) and rc == 1,
+                  "%s: rc %d, what was not written is not said: %r" % (what, rc, err))
     finally:
-        os.close(r)
         srv.stop()
-    check(re.search(r"^tlstap: \d+ events, \d+ bytes captured", err, re.M), "no summary: %r" % err)
-    check(re.search(r"^tlstap: \d+ bytes of output were dropped", err, re.M) and rc == 1,
-          "rc %d, the dropped output is not said: %r" % (rc, err))
 
 
 @test
