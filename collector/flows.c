@@ -3,10 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flows.h"
+#include "ghosts.h"
 
 #define NBUCKETS	65536
-/* Evicted flows remembered, so one seen again goes on from where it was. */
-#define NTOMBS		4096
 /* Without a budget: out-of-order bytes held at most before the missing ones are declared lost. */
 #define MAX_PENDING_BYTES	(256ull << 20)
 
@@ -23,13 +22,6 @@ struct ctrl {
 	struct tlstap_ctrl_event ev;
 };
 
-/* An evicted flow: the positions it had reached. */
-struct tomb {
-	__u64 conn_id;		/* 0: free */
-	__u64 next[2];
-	__u64 end[2];
-};
-
 struct flow_table {
 	struct flow_callbacks cb;
 	void *ctx;
@@ -40,7 +32,9 @@ struct flow_table {
 	__u64 stamp;		/* given to records arriving now */
 	__u64 pending_bytes;
 	__u64 pending_chunks;	/* 0: nothing held anywhere, no flow to walk */
-	struct tomb tombs[NTOMBS];	/* by conn_id hash; a newer one replaces */
+	/* Evicted flows, so one seen again goes on from where it was, and
+	 * connections whose ends were noted before any of their records came. */
+	struct ghosts ghosts;
 	size_t pending_cost;	/* as charged to the budget */
 	struct mem_budget *budget;	/* NULL: MAX_PENDING_BYTES */
 	struct flow_stats st;
@@ -218,11 +212,47 @@ static void resolve(struct flow_table *ft, struct flow *f, int dir, __u64 before
 	}
 }
 
+/*
+ * A ghost forgotten to keep the set bounded: whatever it still expected is
+ * counted as lost (there is no flow left to show it on), and if it comes
+ * back its earlier bytes show as a gap.
+ */
+static void forget(struct flow_table *ft, struct ghost *g)
+{
+	int dir;
+
+	ft->st.ghosts_forgotten++;
+	for (dir = 0; dir < 2; dir++) {
+		if (g->end[dir] > g->next[dir]) {
+			ft->st.gaps++;
+			ft->st.lost_bytes += g->end[dir] - g->next[dir];
+		}
+	}
+	free(g);
+}
+
+/* Keeps what an evicted flow had reached (and what it still expects). */
+static void bury(struct flow_table *ft, const struct flow *f)
+{
+	struct ghost *g, *gone;
+	int dir;
+
+	g = ghosts_add(&ft->ghosts, &f->meta, &gone);
+	if (gone)
+		forget(ft, gone);
+	if (!g)
+		return;
+	for (dir = 0; dir < 2; dir++) {
+		g->next[dir] = f->s[dir].next;
+		g->end[dir] = f->s[dir].end;
+	}
+	g->evicted = true;
+}
+
 static void remove_flow(struct flow_table *ft, struct flow *f, enum close_reason why)
 {
 	struct flow **pp = &ft->buckets[bucket_of(f->conn_id)];
 	struct pending *p;
-	struct tomb *t;
 	int dir;
 
 	for (dir = 0; dir < 2; dir++) {
@@ -231,14 +261,8 @@ static void remove_flow(struct flow_table *ft, struct flow *f, enum close_reason
 		if (why != CLOSE_EVICTED)
 			gap(ft, f, dir, f->s[dir].end);
 	}
-	if (why == CLOSE_EVICTED) {
-		t = &ft->tombs[bucket_of(f->conn_id) % NTOMBS];
-		t->conn_id = f->conn_id;
-		for (dir = 0; dir < 2; dir++) {
-			t->next[dir] = f->s[dir].next;
-			t->end[dir] = f->s[dir].end;
-		}
-	}
+	if (why == CLOSE_EVICTED)
+		bury(ft, f);
 	if (ft->cb.on_close)
 		ft->cb.on_close(ft->ctx, f, why);
 	while (*pp && *pp != f)
@@ -258,33 +282,14 @@ static void remove_flow(struct flow_table *ft, struct flow *f, enum close_reason
 	free(f);
 }
 
-/* A flow evicted earlier goes on from the positions it had reached. */
-static void resume(struct flow_table *ft, struct flow *f)
+/* A new flow for ev's connection, after evicting the idlest if the table is full. */
+static struct flow *new_flow(struct flow_table *ft, const struct tlstap_data_event *ev,
+			     const struct ghost *from)
 {
-	struct tomb *t = &ft->tombs[bucket_of(f->conn_id) % NTOMBS];
+	struct flow *f;
+	size_t b;
 	int dir;
 
-	if (!f->conn_id || t->conn_id != f->conn_id)
-		return;
-	for (dir = 0; dir < 2; dir++) {
-		f->s[dir].next = t->next[dir];
-		f->s[dir].end = t->end[dir];
-	}
-	t->conn_id = 0;
-	f->resumed = true;
-	ft->st.resumed++;
-}
-
-static struct flow *get_flow(struct flow_table *ft, const struct tlstap_data_event *ev)
-{
-	struct flow *f = find(ft, ev->conn_id);
-	size_t b;
-
-	if (f) {
-		lru_unlink(ft, f);
-		lru_push_front(ft, f);
-		return f;
-	}
 	if (ft->nflows >= ft->max_flows && ft->lru_tail) {
 		ft->st.evicted++;
 		remove_flow(ft, ft->lru_tail, CLOSE_EVICTED);
@@ -296,7 +301,15 @@ static struct flow *get_flow(struct flow_table *ft, const struct tlstap_data_eve
 	f->pid = ev->pid;
 	memcpy(&f->meta, ev, sizeof(f->meta));
 	f->meta.len = 0;
-	resume(ft, f);
+	/* A connection known before goes on from the positions it had reached. */
+	for (dir = 0; from && dir < 2; dir++) {
+		f->s[dir].next = from->next[dir];
+		f->s[dir].end = from->end[dir];
+	}
+	if (from && from->evicted) {
+		f->resumed = true;
+		ft->st.resumed++;
+	}
 	b = bucket_of(ev->conn_id);
 	f->hnext = ft->buckets[b];
 	ft->buckets[b] = f;
@@ -306,6 +319,31 @@ static struct flow *get_flow(struct flow_table *ft, const struct tlstap_data_eve
 	if (ft->cb.on_open)
 		ft->cb.on_open(ft->ctx, f);
 	return f;
+}
+
+/* A ghost becomes a flow again: ev, when given, is the record that brought it back. */
+static struct flow *revive(struct flow_table *ft, struct ghost *g, const struct tlstap_data_event *ev)
+{
+	struct flow *f;
+
+	ghosts_remove(&ft->ghosts, g);
+	f = new_flow(ft, ev ? ev : &g->meta, g);
+	free(g);
+	return f;
+}
+
+static struct flow *get_flow(struct flow_table *ft, const struct tlstap_data_event *ev)
+{
+	struct flow *f = find(ft, ev->conn_id);
+	struct ghost *g;
+
+	if (f) {
+		lru_unlink(ft, f);
+		lru_push_front(ft, f);
+		return f;
+	}
+	g = ghosts_find(&ft->ghosts, ev->conn_id);
+	return g ? revive(ft, g, ev) : new_flow(ft, ev, NULL);
 }
 
 static int hold(struct flow_table *ft, struct flow *f, const struct tlstap_data_event *ev)
@@ -453,13 +491,54 @@ int flows_record(struct flow_table *ft, const void *rec, size_t size)
 	}
 }
 
+/*
+ * The ghosts of pid's connections (all: of every process) end: those that
+ * still expect bytes come back as flows just long enough to show them as a
+ * gap; the others simply go.
+ */
+static void bury_ghosts(struct flow_table *ft, __u32 pid, bool all, enum close_reason why)
+{
+	struct ghost *g, *newer;
+	struct flow *f;
+	__u64 *ids = NULL;
+	size_t n = 0, i;
+
+	/* Reviving may evict a flow and so add (or forget) ghosts: ids first. */
+	if (ft->ghosts.n)
+		ids = calloc(ft->ghosts.n, sizeof(*ids));
+	for (g = ft->ghosts.oldest; g && ids; g = newer) {
+		newer = g->newer;
+		if (!all && g->meta.pid != pid)
+			continue;
+		if (g->end[0] > g->next[0] || g->end[1] > g->next[1]) {
+			ids[n++] = g->meta.conn_id;
+		} else {
+			ghosts_remove(&ft->ghosts, g);
+			free(g);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		g = ghosts_find(&ft->ghosts, ids[i]);
+		f = g ? revive(ft, g, NULL) : NULL;
+		if (f)
+			remove_flow(ft, f, why);
+	}
+	free(ids);
+}
+
 static void apply_ctrl(struct flow_table *ft, const struct tlstap_ctrl_event *ev)
 {
 	struct flow *f, *next;
+	struct ghost *g;
 	int dir;
 
 	if (ev->type == TLSTAP_EV_CLOSE) {
 		f = find(ft, ev->conn_id);
+		if (!f) {
+			/* Evicted, or known only by its noted ends: it ends now. */
+			g = ghosts_find(&ft->ghosts, ev->conn_id);
+			f = g ? revive(ft, g, NULL) : NULL;
+		}
 		if (!f)
 			return;
 		for (dir = 0; dir < 2; dir++) {
@@ -475,27 +554,43 @@ static void apply_ctrl(struct flow_table *ft, const struct tlstap_ctrl_event *ev
 		if (f->pid == ev->pid)
 			remove_flow(ft, f, CLOSE_EXIT);
 	}
+	bury_ghosts(ft, ev->pid, false, CLOSE_EXIT);
 }
 
 void flows_note_end(struct flow_table *ft, const struct tlstap_data_event *meta,
 		    const __u64 end_pos[2])
 {
 	struct flow *f = find(ft, meta->conn_id);
+	struct ghost *g, *gone;
 	int dir;
 
 	/* Positions beyond what records may carry are not believed. */
 	if (end_pos[0] > (1ull << 62) || end_pos[1] > (1ull << 62))
 		return;
-	if (!f) {
+	if (f) {
+		for (dir = 0; dir < 2; dir++)
+			if (end_pos[dir] > f->s[dir].end)
+				f->s[dir].end = end_pos[dir];
+		return;
+	}
+	/*
+	 * No flow: an evicted one, or none of its records has arrived (yet:
+	 * they may wait in another ring). A ghost keeps the ends, so no flow is
+	 * opened from this made-up header before its records are read.
+	 */
+	g = ghosts_find(&ft->ghosts, meta->conn_id);
+	if (!g) {
 		if (!end_pos[0] && !end_pos[1])
 			return;
-		f = get_flow(ft, meta);
-		if (!f)
+		g = ghosts_add(&ft->ghosts, meta, &gone);
+		if (gone)
+			forget(ft, gone);
+		if (!g)
 			return;
 	}
 	for (dir = 0; dir < 2; dir++)
-		if (end_pos[dir] > f->s[dir].end)
-			f->s[dir].end = end_pos[dir];
+		if (end_pos[dir] > g->end[dir])
+			g->end[dir] = end_pos[dir];
 }
 
 void flows_set_stamp(struct flow_table *ft, __u64 stamp)
@@ -541,6 +636,8 @@ void flows_finish(struct flow_table *ft)
 	ft->ctrl_tail = NULL;
 	while (ft->lru_head)
 		remove_flow(ft, ft->lru_head, CLOSE_END);
+	/* The table is empty now: reviving evicts nothing. */
+	bury_ghosts(ft, 0, true, CLOSE_END);
 }
 
 void flows_free(struct flow_table *ft)
@@ -567,6 +664,7 @@ void flows_free(struct flow_table *ft)
 		ft->ctrl_head = c->next;
 		free(c);
 	}
+	ghosts_free(&ft->ghosts);
 	free(ft);
 }
 

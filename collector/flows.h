@@ -61,6 +61,7 @@ struct flow_stats {
 	__u64 bad_records;	/* malformed ring records */
 	__u64 evicted;
 	__u64 resumed;		/* evicted flows seen again */
+	__u64 ghosts_forgotten;	/* evicted or noted connections forgotten (too many) */
 	/* Holes declared before their time: waiting would have passed the memory budget. */
 	__u64 mem_gaps;
 	__u64 mem_gap_bytes;

@@ -738,6 +738,105 @@ static void test_flows_noted_end_makes_the_missing_tail_a_gap(void **state)
 	rec_free(&r);
 }
 
+/*
+ * Many evicted flows come back (more than any fixed slot table would hold
+ * apart): each goes on where it was, none shows a fake gap.
+ */
+struct tally {
+	__u64 data_bytes, gaps, bad_pos;
+};
+
+static void tally_data(void *ctx, const struct flow *f, const struct tlstap_data_event *ev)
+{
+	struct tally *t = ctx;
+
+	t->data_bytes += ev->len;
+	/* Every flow here gets 10 bytes at 0, then 5 at 10. */
+	if (ev->pos != (ev->len == 10 ? 0 : 10))
+		t->bad_pos++;
+}
+
+static void tally_gap(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 len,
+		      enum gap_reason why)
+{
+	((struct tally *)ctx)->gaps++;
+}
+
+static void test_flows_thousands_of_evicted_flows_come_back_without_gaps(void **state)
+{
+	static const struct flow_callbacks cb = { .on_data = tally_data, .on_gap = tally_gap };
+	struct tally t = { 0 };
+	struct flow_table *ft = flows_new(&cb, &t, 4);
+	__u64 c;
+
+	for (c = 1; c <= 5000; c++)
+		assert_int_equal(feed(ft, c, 0, 0, 10), 0);
+	assert_true(flows_stats(ft)->evicted >= 4990);
+	for (c = 1; c <= 5000; c++)
+		assert_int_equal(feed(ft, c, 0, 10, 5), 0);
+	flows_finish(ft);
+	assert_int_equal(flows_stats(ft)->lost_bytes, 0);
+	assert_int_equal(t.gaps, 0);
+	assert_int_equal(t.bad_pos, 0);
+	assert_int_equal(t.data_bytes, 5000 * 15);
+	/* Even the last four are evicted by the second pass before their turn. */
+	assert_int_equal(flows_stats(ft)->resumed, 5000);
+	assert_int_equal(flows_stats(ft)->ghosts_forgotten, 0);
+	flows_free(ft);
+}
+
+/* A close for an evicted flow shows what never arrived of it. */
+static void test_flows_close_of_an_evicted_flow_reports_its_tail(void **state)
+{
+	struct recorder r = { 0 };
+	struct flow_table *ft = flows_new(&rec_cb, &r, 1);
+
+	assert_int_equal(feed(ft, 1, 0, 0, 100), 0);
+	assert_int_equal(feed(ft, 2, 0, 0, 10), 0);	/* evicts 1 */
+	assert_int_equal(feed_close(ft, 100, 1, 5000, 0), 0);
+	flows_sweep(ft);
+	flows_sweep(ft);
+	assert_int_equal(flows_stats(ft)->lost_bytes, 4900);
+	assert_int_equal(stream_of(&r, 1, 0)->cursor, 5000);
+	flows_finish(ft);
+	assert_int_equal(flows_stats(ft)->lost_bytes, 4900);
+	assert_no_violation(&r);
+	flows_free(ft);
+	rec_free(&r);
+}
+
+/*
+ * Ends noted for connections none of whose records has arrived open no
+ * flow (and evict none) until a record comes or the process exits.
+ */
+static void test_flows_noted_ends_open_nothing_early_and_evict_nothing(void **state)
+{
+	struct recorder r = { 0 };
+	struct flow_table *ft = flows_new(&rec_cb, &r, 2);
+
+	assert_int_equal(feed(ft, 1, 0, 0, 10), 0);
+	assert_int_equal(feed(ft, 2, 0, 0, 10), 0);
+	note_end(ft, 3, 100, 30, 0);
+	note_end(ft, 4, 100, 0, 7);
+	assert_int_equal(count(&r, K_OPEN), 2);
+	assert_int_equal(flows_stats(ft)->evicted, 0);
+	/* Conn 3's records come after all: it opens from them, from 0. */
+	assert_int_equal(feed(ft, 3, 0, 0, 30), 0);
+	assert_int_equal(count(&r, K_OPEN), 3);
+	assert_int_equal(feed_exit(ft, 100), 0);
+	flows_sweep(ft);
+	flows_sweep(ft);
+	/* Conn 4 never sent a record: its 7 bytes are a gap, on a flow of its own. */
+	assert_int_equal(flows_stats(ft)->lost_bytes, 7);
+	assert_int_equal(stream_of(&r, 4, 1)->cursor, 7);
+	assert_int_equal(stream_of(&r, 3, 0)->len, 30);
+	flows_finish(ft);
+	assert_int_equal(flows_stats(ft)->lost_bytes, 7);
+	assert_no_violation(&r);
+	flows_free(ft);
+	rec_free(&r);
+}
+
 /* ---- The random test */
 
 static __u64 rng_state;
@@ -944,6 +1043,9 @@ int main(void)
 		cmocka_unit_test(test_flows_eviction_closes_least_recent),
 		cmocka_unit_test(test_flows_evicted_flow_seen_again_goes_on_without_a_fake_gap),
 		cmocka_unit_test(test_flows_noted_end_makes_the_missing_tail_a_gap),
+		cmocka_unit_test(test_flows_thousands_of_evicted_flows_come_back_without_gaps),
+		cmocka_unit_test(test_flows_close_of_an_evicted_flow_reports_its_tail),
+		cmocka_unit_test(test_flows_noted_ends_open_nothing_early_and_evict_nothing),
 		cmocka_unit_test(test_flows_random_reordering_reassembles_exactly),
 		cmocka_unit_test(test_flows_reordering_within_memory_budget_decoders_first),
 		cmocka_unit_test(test_flows_free_with_pending_state),
