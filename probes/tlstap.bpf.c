@@ -97,6 +97,7 @@ struct call_frame {
 struct call_stack {
 	__u32 depth;		/* frames in f[], at most TLSTAP_MAX_NESTING */
 	__u32 pad;
+	__u64 overflow_sp;	/* the last call refused for depth, counted at entry */
 	struct call_frame f[TLSTAP_MAX_NESTING];
 };
 
@@ -324,19 +325,49 @@ static __always_inline bool same_transfer(const struct call_frame *up, __u64 ses
  * itself is a live caller only when it tail-jumped here (same transfer, and
  * not already past its callee's return); otherwise it is dead too.
  */
-static __always_inline __u32 pop_dead_frames(struct call_stack *cs, __u64 sp, __u64 session,
-					     __u64 buf, __u64 cookie)
+/*
+ * Whether the call entering at sp was tail-jumped to from a function whose
+ * return probe has already taken its return address: that address is then
+ * the uretprobe trampoline's (the kernel sets it up after the entry
+ * handlers, so the caller's own entry saw the real one). A call made anew
+ * from the same place (after a longjmp out of the last one) returns to real
+ * code instead.
+ */
+static __always_inline bool entered_by_tail_jump(struct pt_regs *ctx, __u64 sp)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct xol_area *area = BPF_CORE_READ(task, mm, uprobes_state.xol_area);
+	__u64 ra = 0, tramp;
+
+	if (!area)
+		return false;
+	tramp = BPF_CORE_READ(area, vaddr);
+#if defined(__TARGET_ARCH_x86)
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)sp))
+		return false;
+#else
+	ra = PT_REGS_RET(ctx);	/* the link register */
+#endif
+	return tramp && ra == tramp;
+}
+
+static __always_inline __u32 pop_dead_frames(struct pt_regs *ctx, struct call_stack *cs, __u64 sp,
+					     __u64 session, __u64 buf, __u64 cookie)
 {
 	struct call_frame *top;
 	__u32 n = 0;
-	int i;
+	int i, tail = -1;	/* -1: not looked at yet */
 
 	for (i = 0; i < TLSTAP_MAX_NESTING; i++) {
 		top = top_frame(cs);
 		if (!top || top->sp > sp)
 			break;
-		if (top->sp == sp && !top->tail_returned && same_transfer(top, session, buf, cookie))
-			break;
+		if (top->sp == sp && !top->tail_returned && same_transfer(top, session, buf, cookie)) {
+			if (tail < 0)
+				tail = entered_by_tail_jump(ctx, sp);
+			if (tail)
+				break;	/* a live caller that jumped here */
+		}
 		cs->depth--;
 		n++;
 	}
@@ -378,17 +409,16 @@ int BPF_KPROBE(tls_entry, void *session, void *buf, __u64 num, void *arg4, void 
 		cs = bpf_map_lookup_elem(&active_calls, &tid);
 	}
 	st = cpu_stats();
-	if (!cs) {
-		if (st)
-			count(&st->call_table_full);
-		return 0;
-	}
+	if (!cs)
+		return 0;	/* no room: its return counts it as unmatched */
 	cookie = bpf_get_attach_cookie(ctx);
-	dead = pop_dead_frames(cs, sp, (__u64)session, (__u64)buf, cookie);
+	dead = pop_dead_frames(ctx, cs, sp, (__u64)session, (__u64)buf, cookie);
 	if (dead && st)
 		__sync_fetch_and_add(&st->unfinished_calls, dead);
 	if (cs->depth >= TLSTAP_MAX_NESTING) {
-		/* Not kept: its return finds no frame of its own and is ignored. */
+		/* Not kept: its return finds no frame of its own and is not
+		 * counted a second time. */
+		cs->overflow_sp = sp;
 		if (st)
 			count(&st->call_table_full);
 		return 0;
@@ -698,7 +728,9 @@ static __always_inline int tls_return_body(struct pt_regs *ctx, long ret)
 		/* A return without its entry (the entry probe was attached after
 		 * the call began, or the call was nested too deep): untraced.
 		 * Calls the filters leave out have no entry either. */
-		if (c.st && wanted(pid))
+		if (stack && stack->overflow_sp == sp)
+			stack->overflow_sp = 0;	/* counted as call_table_full */
+		else if (c.st && wanted(pid))
 			count(&c.st->unmatched_returns);
 		if (stack && stack->depth == 0)
 			bpf_map_delete_elem(&active_calls, &tid);

@@ -592,6 +592,42 @@ def test_bytes_that_never_reached_a_ring_are_a_gap_at_exit_and_at_stop(tmp):
 
 
 @test
+def test_call_left_by_longjmp_costs_that_call_only(tmp):
+    """A TLS call left by siglongjmp never returns; the same call site calls
+    again at the same stack pointer on the same session. That next call and
+    all after it are captured; the one that never returned is counted."""
+    lib = os.path.join(tmp, "libssl.so.99")
+    prog = os.path.join(tmp, "longjmp_reader")
+    for cmd in (["gcc", "-O1", "-shared", "-fPIC", "-o", lib, os.path.join(HERE, "fake_libssl.c")],
+                ["gcc", "-O1", "-o", prog, os.path.join(HERE, "longjmp_reader.c"), lib,
+                 "-Wl,-rpath," + tmp]):
+        r = subprocess.run(cmd, capture_output=True)
+        check(r.returncode == 0, "cannot build the test program: %s" % r.stderr.decode())
+    p = subprocess.Popen([prog], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    RUNNING.append(p)
+    check(p.stdout.readline().strip() == b"ready", "the reader did not start")
+    tr = Tracer(tmp, ["-p", str(p.pid), "-l", lib])
+    p.stdin.write(b"go\n")
+    p.stdin.flush()
+    check(p.stdout.readline().strip() == b"done", "the reader failed")
+    time.sleep(0.3)
+    tr.stop()
+    p.stdin.write(b"bye\n")
+    p.stdin.flush()
+    p.wait(10)
+    check(tr.rc == 0, "tlstap exited %d: %s" % (tr.rc, tr.stderr))
+    cap = Capture(tr.events())
+    conns = cap.conns(pid=p.pid)
+    check(len(conns) == 1, "want one connection, got %s" % conns)
+    got = cap.stream(conns[0], "in")
+    want = b"".join(b"message %02d ....................." % i for i in range(20) if i != 5)
+    same(got, want, "captured reads (all but the one left by longjmp)")
+    stats = [e for e in cap.events if e["type"] == "stats"][0]
+    check(stats["unfinished_calls"] == 1 and stats["untraced_calls"] == 1 and stats["lost_bytes"] == 0,
+          "want exactly the one call counted: %s" % stats)
+
+
+@test
 def test_pid_filter_captures_only_that_process(tmp):
     srv = EchoServer(tmp)
     try:
