@@ -112,7 +112,7 @@ void opts_usage(FILE *f)
 "  -G, --rotate-seconds S   with -w: start a new file every S seconds (FILE may\n"
 "                           hold strftime patterns such as %%H%%M%%S); a name\n"
 "                           the same as the last file's gets a number (FILE,\n"
-"                           FILE1, FILE2...) rather than replacing it\n"
+"                           FILE.1, FILE.2...) rather than replacing it\n"
 "  -W, --file-count N       with -C: reuse N file names in a ring; with -G:\n"
 "                           stop after N files\n"
 "  -r, --read FILE          print a pcapng file tlstap wrote, with -o, as if live\n"

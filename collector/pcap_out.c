@@ -96,8 +96,10 @@ static int file_name(struct pcap_out *po, char *name, size_t len)
 	}
 	/*
 	 * -G alone: a name that did not change since the last file (no pattern,
-	 * or one coarser than the interval) gets a number, FILE, FILE1, FILE2...
-	 * tcpdump would reopen and so destroy the file just written.
+	 * or one coarser than the interval) gets a number, FILE, FILE.1, FILE.2...
+	 * tcpdump would reopen and so destroy the file just written. The dot
+	 * keeps numbered names apart from what the pattern makes later (an
+	 * unpadded %-H: "cap-1" numbered must not become hour 11's "cap-11").
 	 */
 	if (!po->o.rotate_bytes && po->o.rotate_secs) {
 		if (po->file_index && !strcmp(base, po->last_base)) {
@@ -107,7 +109,7 @@ static int file_name(struct pcap_out *po, char *name, size_t len)
 			memcpy(po->last_base, base, sizeof(base));
 		}
 		if (po->repeat)
-			return snprintf(name, len, "%s%u", base, po->repeat) < (int)len ? 0 : -ENAMETOOLONG;
+			return snprintf(name, len, "%s.%u", base, po->repeat) < (int)len ? 0 : -ENAMETOOLONG;
 	}
 	if (!po->o.rotate_bytes)
 		return snprintf(name, len, "%s", base) < (int)len ? 0 : -ENAMETOOLONG;

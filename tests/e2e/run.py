@@ -1653,7 +1653,8 @@ def test_pcapng_time_rotation_without_pattern_numbers_files(tmp):
         srv.stop()
     check(tr.rc == 0, "tlstap -G -W exited %s: %s" % (tr.rc, tr.stderr))
     files = sorted(f for f in os.listdir(tmp) if f.startswith("same.pcapng"))
-    check(files == ["same.pcapng", "same.pcapng1", "same.pcapng2"], "-G 1 -W 3 without a pattern wrote %s" % files)
+    check(files == ["same.pcapng", "same.pcapng.1", "same.pcapng.2"],
+          "-G 1 -W 3 without a pattern wrote %s" % files)
     for f in files:
         rc, out, err = tshark(["-r", os.path.join(tmp, f), "-Y", "http.request", "-T", "fields",
                                "-e", "http.request.uri"])
