@@ -285,11 +285,6 @@ static __always_inline void count(__u64 *counter)
 	__sync_fetch_and_add(counter, 1);
 }
 
-/*
- * Drops the frames of calls that cannot still be running: a frame whose
- * stack position is at or below sp (the stack grows down) was left by a call
- * that returned without its return probe firing. Returns how many.
- */
 /* The innermost frame, or NULL. */
 static __always_inline struct call_frame *top_frame(struct call_stack *cs)
 {
@@ -319,13 +314,6 @@ static __always_inline bool same_transfer(const struct call_frame *up, __u64 ses
 }
 
 /*
- * Drops the frames of calls that cannot still be running, before a call
- * entering with stack pointer sp: the stack grows down, so a frame below sp
- * was left by a call that returned without its return probe. A frame at sp
- * itself is a live caller only when it tail-jumped here (same transfer, and
- * not already past its callee's return); otherwise it is dead too.
- */
-/*
  * Whether the call entering at sp was tail-jumped to from a function whose
  * return probe has already taken its return address: that address is then
  * the uretprobe trampoline's (the kernel sets it up after the entry
@@ -351,6 +339,14 @@ static __always_inline bool entered_by_tail_jump(struct pt_regs *ctx, __u64 sp)
 	return tramp && ra == tramp;
 }
 
+/*
+ * Drops the frames of calls that cannot still be running, before a call
+ * entering with stack pointer sp; returns how many. The stack grows down, so
+ * a frame below sp was left by a call that returned without its return
+ * probe. A frame at sp itself is a live caller only when it tail-jumped here
+ * (same transfer, not yet past its callee's return, and our return address
+ * is the trampoline); otherwise it is dead too.
+ */
 static __always_inline __u32 pop_dead_frames(struct pt_regs *ctx, struct call_stack *cs, __u64 sp,
 					     __u64 session, __u64 buf, __u64 cookie)
 {
