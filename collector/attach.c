@@ -68,10 +68,22 @@ static int attach_one(struct link_list *ll, struct bpf_program *prog, const char
 /* One probe point of one target, for one pid (-1: all). */
 struct point {
 	const struct target *t;
-	int id;
+	const struct probe_func *pf;
+	__u64 offset, cookie;
 	pid_t pid;
 	struct bpf_link *ret;	/* its return probe, once attached */
 };
+
+/* Attaches prog at pt, by the open file examined, never by a path that can change. */
+static int attach_point(struct link_list *ll, struct bpf_program *prog, const struct point *pt,
+			bool retprobe)
+{
+	int err = attach_one(ll, prog, pt->t->attach_path, pt->offset, pt->cookie, pt->pid, retprobe);
+
+	if (err)
+		pr_warn("cannot probe %s in %s: %s\n", pt->pf->name, pt->t->path, strerror(-err));
+	return err;
+}
 
 /*
  * Every return probe is attached before any entry probe: a call that enters
@@ -89,7 +101,6 @@ int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_p
 	struct point *pts = NULL, *grown;
 	size_t i, n = 0, cap = 0, k;
 	int id, p, err, probed = 0, last_err = -ENOENT;
-	__u64 cookie;
 
 	if (npids == 0) {
 		pids = &all;
@@ -97,7 +108,8 @@ int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_p
 	}
 	for (i = 0; i < tl->n; i++) {
 		for (id = 0; id < probe_funcs_n && id < TARGET_MAX_FUNCS; id++) {
-			if (probe_funcs[id].lib != tl->v[i].lib || !tl->v[i].offsets[id])
+			pf = &probe_funcs[id];
+			if (pf->lib != tl->v[i].lib || !tl->v[i].offsets[id])
 				continue;
 			for (p = 0; p < npids; p++) {
 				if (n == cap) {
@@ -109,41 +121,35 @@ int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_p
 					}
 					pts = grown;
 				}
-				pts[n++] = (struct point){ .t = &tl->v[i], .id = id, .pid = pids[p] };
+				pts[n++] = (struct point){
+					.t = &tl->v[i], .pf = pf, .offset = tl->v[i].offsets[id],
+					.cookie = TLSTAP_COOKIE(id, pf->lib, pf->dir, pf->style),
+					.pid = pids[p],
+				};
 			}
 		}
 	}
 	for (k = 0; k < n; k++) {
-		pf = &probe_funcs[pts[k].id];
-		cookie = TLSTAP_COOKIE(pts[k].id, pf->lib, pf->dir, pf->style);
-		/* By the open file examined, never by a path that can change. */
-		err = attach_one(ll, ret, pts[k].t->attach_path, pts[k].t->offsets[pts[k].id], cookie,
-				 pts[k].pid, true);
-		if (err) {
-			pr_warn("cannot probe %s in %s: %s\n", pf->name, pts[k].t->path, strerror(-err));
+		err = attach_point(ll, ret, &pts[k], true);
+		if (err)
 			last_err = err;
-			continue;
-		}
-		pts[k].ret = ll->v[ll->n - 1];
+		else
+			pts[k].ret = ll->v[ll->n - 1];
 	}
 	for (k = 0; k < n; k++) {
 		if (!pts[k].ret)
 			continue;
-		pf = &probe_funcs[pts[k].id];
-		cookie = TLSTAP_COOKIE(pts[k].id, pf->lib, pf->dir, pf->style);
-		err = attach_one(ll, entry, pts[k].t->attach_path, pts[k].t->offsets[pts[k].id], cookie,
-				 pts[k].pid, false);
+		err = attach_point(ll, entry, &pts[k], false);
 		if (err) {
 			/* A return without its entry would only count unmatched returns. */
 			links_remove(ll, pts[k].ret);
-			pr_warn("cannot probe %s in %s: %s\n", pf->name, pts[k].t->path, strerror(-err));
 			last_err = err;
 			continue;
 		}
 		probed++;
 		if (pts[k].pid == pids[0])
-			pr_info("probing %s in %s (%s) at offset 0x%llx\n", pf->name, pts[k].t->path,
-				pts[k].t->origin, (unsigned long long)pts[k].t->offsets[pts[k].id]);
+			pr_info("probing %s in %s (%s) at offset 0x%llx\n", pts[k].pf->name,
+				pts[k].t->path, pts[k].t->origin, (unsigned long long)pts[k].offset);
 	}
 	err = 0;
 cleanup:

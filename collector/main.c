@@ -64,22 +64,27 @@ static __u64 now_ms(void)
 }
 
 /* Whether the effective capability set has bit cap (from /proc/self/status). */
-static bool has_cap(int cap)
+/* A number from a line of /proc/self/status, read with fmt ("VmHWM: %llu kB"). */
+static bool self_status(const char *fmt, unsigned long long *v)
 {
 	char line[256];
-	unsigned long long caps = 0;
 	bool found = false;
 	FILE *f = fopen("/proc/self/status", "re");
 
 	if (!f)
 		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
-			found = true;
-			break;
-		}
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, fmt, v) == 1;
 	fclose(f);
-	return found && (caps >> cap) & 1;
+	return found;
+}
+
+/* Whether the effective capability set has bit cap. */
+static bool has_cap(int cap)
+{
+	unsigned long long caps = 0;
+
+	return self_status("CapEff: %llx", &caps) && (caps >> cap) & 1;
 }
 
 static int check_system(void)
@@ -273,6 +278,29 @@ static bool pid_in(const struct consumer *c, __u32 pid)
 }
 
 /*
+ * Tells the flow table where the BPF side says this connection (a key of the
+ * conns map, whose fd is conns_fd) got to, so bytes that never reached a
+ * ring are a gap when its flow ends.
+ */
+static void note_conn_end(struct consumer *c, int conns_fd, const struct tlstap_session_key *key)
+{
+	struct tlstap_conn_state cs;
+	struct tlstap_data_event meta;
+
+	if (bpf_map_lookup_elem(conns_fd, key, &cs))
+		return;
+	memset(&meta, 0, sizeof(meta));
+	meta.type = TLSTAP_EV_DATA;
+	meta.pid = key->pid;
+	meta.tid = key->pid;
+	meta.fd = cs.fd;
+	meta.conn_id = cs.conn_id;
+	meta.addr = cs.addr;
+	meta.comm[0] = '?';
+	flows_note_end(c->ft, &meta, cs.pos);
+}
+
+/*
  * A process that exits without closing its sockets leaves entries keyed by
  * its pid (its fds close in the kernel, not through close()). Delete them so
  * the tables hold live processes only. Keys start with the pid.
@@ -298,36 +326,24 @@ static void forget_exited(struct consumer *c, struct bpf_map *map)
 		doomed = grown;
 		memcpy(doomed + n++ * key_size, next, key_size);
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		/* A connection's end positions are read before it is forgotten. */
+		if (map == c->skel->maps.conns)
+			note_conn_end(c, fd, (const struct tlstap_session_key *)(doomed + i * key_size));
 		bpf_map_delete_elem(fd, doomed + i * key_size);
+	}
 	free(doomed);
 }
 
-/*
- * Tells the flow table where the BPF side says each connection of the
- * exited processes (all: of every process) got to, so bytes that never
- * reached a ring are a gap when the flow ends.
- */
-static void note_conn_ends(struct consumer *c, bool all)
+/* At the stop: where every connection still in the BPF table got to. */
+static void note_all_conn_ends(struct consumer *c)
 {
 	int fd = bpf_map__fd(c->skel->maps.conns), seen = 0;
 	struct tlstap_session_key key, next;
-	struct tlstap_conn_state cs;
-	struct tlstap_data_event meta;
 
 	while (seen++ < 1 << 20 && !bpf_map_get_next_key(fd, seen > 1 ? &key : NULL, &next)) {
 		key = next;
-		if ((!all && !pid_in(c, key.pid)) || bpf_map_lookup_elem(fd, &key, &cs))
-			continue;
-		memset(&meta, 0, sizeof(meta));
-		meta.type = TLSTAP_EV_DATA;
-		meta.pid = key.pid;
-		meta.tid = key.pid;
-		meta.fd = cs.fd;
-		meta.conn_id = cs.conn_id;
-		meta.addr = cs.addr;
-		meta.comm[0] = '?';
-		flows_note_end(c->ft, &meta, cs.pos);
+		note_conn_end(c, fd, &key);
 	}
 }
 
@@ -335,7 +351,6 @@ static void sweep_exited(struct consumer *c)
 {
 	if (!c->nexited)
 		return;
-	note_conn_ends(c, false);
 	forget_exited(c, c->skel->maps.conns);
 	forget_exited(c, c->skel->maps.fd_sessions);
 	c->nexited = 0;
@@ -368,23 +383,37 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/*
+ * Slot 0 of a per-CPU array whose value is n __u64 counters, each summed
+ * over every CPU into sum[0..n-1] (zeros if it cannot be read).
+ */
+static void sum_percpu_u64(struct bpf_map *map, __u64 *sum, size_t n)
+{
+	int ncpus = libbpf_num_possible_cpus(), cpu;
+	__u64 *per;
+	__u32 zero = 0;
+	size_t i;
+
+	memset(sum, 0, n * sizeof(*sum));
+	if (ncpus <= 0)
+		return;
+	per = calloc((size_t)ncpus * n, sizeof(*per));
+	if (!per)
+		return;
+	if (!bpf_map_lookup_elem(bpf_map__fd(map), &zero, per))
+		for (cpu = 0; cpu < ncpus; cpu++)
+			for (i = 0; i < n; i++)
+				sum[i] += per[(size_t)cpu * n + i];
+	free(per);
+}
+
 /* Programs that may write to a ring right now, summed over CPUs. */
 static __u64 busy_programs(struct tlstap_bpf *skel)
 {
-	int ncpus = libbpf_num_possible_cpus(), cpu;
-	__u64 *per, sum = 0;
-	__u32 zero = 0;
+	__u64 busy;
 
-	if (ncpus <= 0)
-		return 0;
-	per = calloc((size_t)ncpus, sizeof(*per));
-	if (!per)
-		return 0;
-	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.busy), &zero, per))
-		for (cpu = 0; cpu < ncpus; cpu++)
-			sum += per[cpu];
-	free(per);
-	return sum;
+	sum_percpu_u64(skel->maps.busy, &busy, 1);
+	return busy;
 }
 
 /*
@@ -434,50 +463,20 @@ static int read_round(struct rings *rings, struct flow_table *ft, struct http_vi
 	return all;	/* 1: every ring read to its end */
 }
 
+/* Every counter in struct tlstap_stats is a __u64: it is summed as an array. */
+_Static_assert(sizeof(struct tlstap_stats) % sizeof(__u64) == 0, "tlstap_stats holds __u64 only");
+
 static void read_bpf_stats(struct tlstap_bpf *skel, struct tlstap_stats *sum)
 {
-	int ncpus = libbpf_num_possible_cpus(), cpu;
-	struct tlstap_stats *per;
-	__u32 zero = 0;
-
-	memset(sum, 0, sizeof(*sum));
-	if (ncpus <= 0)
-		return;
-	per = calloc((size_t)ncpus, sizeof(*per));
-	if (!per)
-		return;
-	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &zero, per)) {
-		for (cpu = 0; cpu < ncpus; cpu++) {
-			sum->ring_full_events += per[cpu].ring_full_events;
-			sum->ring_full_bytes += per[cpu].ring_full_bytes;
-			sum->snap_bytes += per[cpu].snap_bytes;
-			sum->unreadable_bytes += per[cpu].unreadable_bytes;
-			sum->oversize_bytes += per[cpu].oversize_bytes;
-			sum->ctrl_lost += per[cpu].ctrl_lost;
-			sum->call_table_full += per[cpu].call_table_full;
-			sum->bad_len += per[cpu].bad_len;
-			sum->conn_table_full += per[cpu].conn_table_full;
-			sum->unmatched_returns += per[cpu].unmatched_returns;
-			sum->unfinished_calls += per[cpu].unfinished_calls;
-		}
-	}
-	free(per);
+	sum_percpu_u64(skel->maps.stats, (__u64 *)sum, sizeof(*sum) / sizeof(__u64));
 }
 
 /* This process's resident high-water mark (VmHWM), in bytes; 0 if unknown. */
 static __u64 rss_peak_bytes(void)
 {
 	unsigned long long kib = 0;
-	char line[256];
-	FILE *f = fopen("/proc/self/status", "re");
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return (__u64)kib * 1024;
+	return self_status("VmHWM: %llu kB", &kib) ? (__u64)kib * 1024 : 0;
 }
 
 static void print_summary(const struct output *out, const struct flow_stats *fs,
@@ -550,16 +549,18 @@ static int flush_output(FILE *f)
 static int report_pcap(const struct pcap_out *pcap)
 {
 	struct pcap_out_status st;
+	char stalled[80];
 
 	if (!pcap)
 		return 0;
 	pcap_out_status(pcap, &st);
 	if (!st.err || st.err == -EPIPE)
 		return 0;
+	snprintf(stalled, sizeof(stalled), "its reader took nothing for %d ms after the stop request",
+		 NBFD_STOP_GRACE_MS);
 	pr_warn("cannot write %s: %s; stopped: %llu packets (%llu bytes) not written%s\n", st.file,
 		st.at_open ? pcapng_open_strerror(st.err) :
-		st.err == -ETIMEDOUT ? "its reader took nothing for 500 ms after the stop request" :
-		strerror(-st.err),
+		st.err == -ETIMEDOUT ? stalled : strerror(-st.err),
 		(unsigned long long)st.unwritten_packets, (unsigned long long)st.unwritten_bytes,
 		st.at_open ? "" : st.torn ? "; its last block is incomplete" :
 		"; the file ends with its last complete block");
@@ -756,7 +757,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		sweep_exited(&consumer);
 	}
 	/* Bytes of open connections that never reached a ring are gaps too. */
-	note_conn_ends(&consumer, true);
+	note_all_conn_ends(&consumer);
 	flows_finish(ft);
 	output_finish(&out);
 	/* Even after a write error: the summary, then what the file lacks. */
@@ -772,7 +773,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	if (outstream_dropped(ostream)) {
 		pr_warn("%llu bytes of output were dropped: stdout was not read within %d ms of "
 			"the stop request\n", (unsigned long long)outstream_dropped(ostream),
-			OUTSTREAM_STOP_GRACE_MS);
+			NBFD_STOP_GRACE_MS);
 		err = err ? err : -EIO;
 	}
 cleanup:

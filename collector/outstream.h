@@ -7,14 +7,11 @@
 #include <linux/types.h>
 #include "nbfd.h"
 
-/* After a stop request, output may hold tlstap up this long; then it is dropped. */
-#define OUTSTREAM_STOP_GRACE_MS	NBFD_STOP_GRACE_MS
-
 struct outstream;
 
 /*
  * A FILE writing to fd with a buf_size buffer. Writes wait for a slow reader
- * while *stop is 0; once it is set they wait at most OUTSTREAM_STOP_GRACE_MS
+ * while *stop is 0; once it is set they wait at most NBFD_STOP_GRACE_MS
  * in all, then count what they could not write and drop it (see nbfd.h for
  * how pipes, terminals and sockets are written without blocking).
  * Returns 0 or a negative errno.
