@@ -29,7 +29,11 @@ endif
 
 CFLAGS ?= -g -O2
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11 -D_GNU_SOURCE
-CFLAGS += -I$(OUTPUT) -Iprobes -Icollector -Ipcap-writer $(EXTRA_CFLAGS)
+# The collector by concern; each folder's headers are included by name.
+COLLECTOR_DIRS = collector collector/libs collector/discovery collector/ingest collector/decoders \
+	collector/outputs
+INCLUDES = -I$(OUTPUT) -Iprobes $(addprefix -I,$(COLLECTOR_DIRS)) -Ipcap-writer
+CFLAGS += $(INCLUDES) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -42,7 +46,8 @@ BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 # Sources shared by the binary and the unit tests (all but main.c): the
 # collector's and the pcapng writer's, which needs no BPF.
-LIB_SRCS = $(filter-out collector/main.c,$(wildcard collector/*.c)) $(wildcard pcap-writer/*.c)
+LIB_SRCS = $(filter-out collector/main.c,$(foreach d,$(COLLECTOR_DIRS),$(wildcard $(d)/*.c))) \
+	$(wildcard pcap-writer/*.c)
 LIB_OBJS = $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 MAIN_OBJ = $(OUTPUT)/collector/main.o
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -59,7 +64,7 @@ deps-test:
 deps-bench:
 	$(Q)./deploy/install-deps.sh bench
 
-$(OUTPUT) $(OUTPUT)/collector $(OUTPUT)/pcap-writer $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
 ifeq ($(VMLINUX_H),)
@@ -84,12 +89,14 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 # The collector includes both skeletons; generate them before compiling it.
 SKELS = $(OUTPUT)/tlstap.skel.h $(OUTPUT)/tlstap_empty.skel.h
 
-$(OUTPUT)/collector/%.o: collector/%.c $(SKELS) | $(OUTPUT)/collector
+$(OUTPUT)/collector/%.o: collector/%.c $(SKELS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(OUTPUT)/pcap-writer/%.o: pcap-writer/%.c | $(OUTPUT)/pcap-writer
+$(OUTPUT)/pcap-writer/%.o: pcap-writer/%.c
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(OUTPUT)/tlstap: $(MAIN_OBJ) $(LIB_OBJS)
@@ -104,7 +111,7 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 # fixed-seed, fixed-count mutation run (deterministic); make fuzz at random.
 FUZZ_OUT = $(OUTPUT)/fuzz
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -Iprobes -Icollector -Ipcap-writer
+	-std=gnu11 -D_GNU_SOURCE $(INCLUDES)
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECS ?= 300
 
@@ -150,8 +157,10 @@ install: $(OUTPUT)/tlstap
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/collector/*.d $(OUTPUT)/pcap-writer/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/collector/*.d $(OUTPUT)/collector/*/*.d $(OUTPUT)/pcap-writer/*.d \
+	$(OUTPUT)/tests/*.d)
 
-# Keep generated skeletons and objects: they are intermediate, not disposable.
-.SECONDARY:
+# Keep the generated BPF objects: intermediate, not disposable. (A bare
+# .SECONDARY: would let a missing object go unrebuilt.)
+.SECONDARY: $(patsubst probes/%.bpf.c,$(OUTPUT)/%.bpf.o,$(wildcard probes/*.bpf.c))
 .DELETE_ON_ERROR:
