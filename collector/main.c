@@ -592,7 +592,7 @@ static int setup_http(const struct tlstap_opts *o, struct output *out, struct si
 		return err;
 	out->hv = *hv;
 	/* First: it decides before the printer asks whether a chunk is HTTP. */
-	return sinks_add(sinks, &http_view_callbacks, *hv);
+	return sinks_add(sinks, &http_view_callbacks, *hv, NULL);
 }
 
 static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
@@ -660,7 +660,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	err = setup_http(o, &out, &sinks, &mb, &hv);
 	if (err)
 		goto cleanup;
-	sinks_add(&sinks, &output_callbacks, &out);
+	sinks_add(&sinks, &output_callbacks, &out, NULL);
 	if (o->write_path) {
 		struct pcap_out_opts po = {
 			.path = o->write_path, .rotate_bytes = o->rotate_bytes,
@@ -674,7 +674,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 			pr_warn("cannot write %s: %s\n", o->write_path, pcapng_open_strerror(err));
 			goto cleanup;
 		}
-		sinks_add(&sinks, &pcap_out_callbacks, pcap);
+		sinks_add(&sinks, &pcap_out_callbacks, pcap, NULL);
 	}
 	ft = flows_new(&sinks_callbacks, &sinks, MAX_FLOWS);
 	if (!ft) {
@@ -805,7 +805,7 @@ static int run_replay(const struct tlstap_opts *o)
 	mem_budget_init(&mb, opts_max_memory_bytes(o));
 	err = setup_http(o, &out, &sinks, &mb, &hv);
 	if (!err)
-		err = sinks_add(&sinks, &output_callbacks, &out);
+		err = sinks_add(&sinks, &output_callbacks, &out, NULL);
 	ft = err ? NULL : flows_new(&sinks_callbacks, &sinks, MAX_FLOWS);
 	if (!ft) {
 		http_view_free(hv);

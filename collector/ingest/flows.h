@@ -21,6 +21,9 @@ enum close_reason {
 	CLOSE_EVICTED = 3,	/* too many open flows: the idlest was dropped */
 };
 
+/* Consumers of one flow table (live printer, decoded view, pcapng file). */
+#define FLOW_SINKS_MAX	4
+
 struct flow {
 	__u64 conn_id;
 	__u32 pid;
@@ -38,6 +41,13 @@ struct flow {
 	/* Dropped from the table earlier (too many flows) and seen again: its
 	 * positions go on from where it was, nothing before is a gap. */
 	bool resumed;
+	/*
+	 * Each sink's own state for this connection, by the slot sinks_add()
+	 * gave it: NULL when the flow opens, freed by the sink in on_close
+	 * (every flow is closed before it is freed), so no sink needs a second
+	 * table of connections.
+	 */
+	void *sink_state[FLOW_SINKS_MAX];
 	/* private */
 	struct flow *hnext;
 	struct flow *lprev, *lnext;

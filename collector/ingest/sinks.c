@@ -2,10 +2,12 @@
 #include <errno.h>
 #include "sinks.h"
 
-int sinks_add(struct sinks *s, const struct flow_callbacks *cb, void *ctx)
+int sinks_add(struct sinks *s, const struct flow_callbacks *cb, void *ctx, int *slot)
 {
 	if (s->n >= SINKS_MAX)
 		return -ENOSPC;
+	if (slot)
+		*slot = s->n;
 	s->cb[s->n] = cb;
 	s->ctx[s->n] = ctx;
 	s->n++;

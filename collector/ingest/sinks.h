@@ -4,7 +4,7 @@
 
 #include "flows.h"
 
-#define SINKS_MAX 4
+#define SINKS_MAX FLOW_SINKS_MAX
 
 struct sinks {
 	const struct flow_callbacks *cb[SINKS_MAX];
@@ -12,8 +12,11 @@ struct sinks {
 	int n;
 };
 
-/* Adds a consumer; returns -ENOSPC past SINKS_MAX. */
-int sinks_add(struct sinks *s, const struct flow_callbacks *cb, void *ctx);
+/*
+ * Adds a consumer; returns -ENOSPC past SINKS_MAX. *slot (if not NULL) is
+ * its index in every flow's sink_state[].
+ */
+int sinks_add(struct sinks *s, const struct flow_callbacks *cb, void *ctx, int *slot);
 /* The callbacks to give flows_new(), with the struct sinks as ctx. */
 extern const struct flow_callbacks sinks_callbacks;
 

@@ -41,8 +41,8 @@ static void pipe_open(struct pipe *p, enum out_mode mode, size_t limit)
 	output_init(&p->out, mode, p->f, 0);
 	assert_int_equal(http_view_new(&p->hv, &ho, &p->out), 0);
 	p->out.hv = p->hv;
-	assert_int_equal(sinks_add(&p->sinks, &http_view_callbacks, p->hv), 0);
-	assert_int_equal(sinks_add(&p->sinks, &output_callbacks, &p->out), 0);
+	assert_int_equal(sinks_add(&p->sinks, &http_view_callbacks, p->hv, NULL), 0);
+	assert_int_equal(sinks_add(&p->sinks, &output_callbacks, &p->out, NULL), 0);
 	p->ft = flows_new(&sinks_callbacks, &p->sinks, 4096);
 	assert_non_null(p->ft);
 	flows_set_budget(p->ft, &p->mb);
