@@ -1,7 +1,10 @@
-/* HTTP/1 start lines and header lines: strict parsing of one line without its CRLF. */
+/* HTTP/1 start lines, header lines and the values framing rests on: strict parsing of one line without its CRLF. */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include "http1_line.h"
+#include "http_hex.h"
 
 bool h1_is_tchar(unsigned char c)
 {
@@ -18,17 +21,29 @@ static int version(const char *l)
 	return l[7] == '0' || l[7] == '1' ? l[7] - '0' : -1;
 }
 
-int h1_parse_request_line(const char *l, size_t n, struct h1_reqline *r)
+/*
+ * The token l begins with, when delim follows it: sets *tok and *len and
+ * returns where the rest begins (past delim). 0 when there is none.
+ */
+static size_t token_then(const char *l, size_t n, char delim, const char **tok, size_t *len)
 {
-	size_t i = 0, t;
+	size_t i = 0;
 
 	while (i < n && h1_is_tchar((unsigned char)l[i]))
 		i++;
-	if (!i || i >= n || l[i] != ' ')
+	if (!i || i >= n || l[i] != delim)
+		return 0;
+	*tok = l;
+	*len = i;
+	return i + 1;
+}
+
+int h1_parse_request_line(const char *l, size_t n, struct h1_reqline *r)
+{
+	size_t i, t;
+
+	if (!(t = i = token_then(l, n, ' ', &r->method, &r->method_len)))
 		return -EINVAL;
-	r->method = l;
-	r->method_len = i;
-	t = ++i;
 	/* Raw UTF-8 in targets is common in practice: any visible byte but DEL. */
 	while (i < n && (unsigned char)l[i] > ' ' && l[i] != 0x7f)
 		i++;
@@ -65,16 +80,11 @@ int h1_parse_status_line(const char *l, size_t n, struct h1_statusline *s)
 
 int h1_parse_field(const char *l, size_t n, struct h1_field *f)
 {
-	size_t i = 0, e;
+	size_t i, e;
 
-	while (i < n && h1_is_tchar((unsigned char)l[i]))
-		i++;
 	/* No whitespace between name and colon (RFC 9112 5.1): a smuggling vector. */
-	if (!i || i >= n || l[i] != ':')
+	if (!(i = token_then(l, n, ':', &f->name, &f->name_len)))
 		return -EINVAL;
-	f->name = l;
-	f->name_len = i;
-	i++;
 	while (i < n && (l[i] == ' ' || l[i] == '\t'))
 		i++;
 	e = n;
@@ -103,4 +113,72 @@ bool h1_known_method(const char *p, size_t n)
 			return true;
 	}
 	return false;
+}
+
+int h1_parse_content_length(const char *v, size_t len, uint64_t *out)
+{
+	uint64_t n = 0, first = 0;
+	bool have = false, digits = false;
+	size_t i;
+
+	for (i = 0; i <= len; i++) {
+		if (i == len || v[i] == ',') {
+			if (!digits || (have && n != first))
+				return -EINVAL;
+			first = n;
+			have = true;
+			n = 0;
+			digits = false;
+			continue;
+		}
+		if (v[i] == ' ' || v[i] == '\t')
+			continue;
+		if (v[i] < '0' || v[i] > '9' || n > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		n = n * 10 + (uint64_t)(v[i] - '0');
+		digits = true;
+	}
+	*out = first;
+	return 0;
+}
+
+bool h1_last_coding_is_chunked(const char *v, size_t len)
+{
+	size_t e = len, b;
+
+	while (e && (v[e - 1] == ' ' || v[e - 1] == '\t' || v[e - 1] == ','))
+		e--;
+	b = e;
+	while (b && v[b - 1] != ',' && v[b - 1] != ' ' && v[b - 1] != '\t')
+		b--;
+	return e - b == 7 && !strncasecmp(v + b, "chunked", 7);
+}
+
+void h1_lower_token(char *dst, size_t size, const char *v, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && i + 1 < size && h1_is_tchar((unsigned char)v[i]); i++)
+		dst[i] = (v[i] >= 'A' && v[i] <= 'Z') ? v[i] - 'A' + 'a' : v[i];
+	dst[i] = '\0';
+}
+
+int h1_parse_chunk_size(const char *l, size_t n, uint64_t *size)
+{
+	uint64_t v = 0;
+	size_t i;
+	int d;
+
+	for (i = 0; i < n && (d = http_hexval(l[i])) >= 0; i++) {
+		if (v >> 59)
+			return -EINVAL;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (!i)
+		return -EINVAL;
+	/* Chunk extensions (";name=value") and whitespace before them are ignored. */
+	if (i < n && l[i] != ';' && l[i] != ' ' && l[i] != '\t')
+		return -EINVAL;
+	*size = v;
+	return 0;
 }

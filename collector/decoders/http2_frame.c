@@ -1,4 +1,4 @@
-/* HTTP/2 frame headers: layout, constants, and the plausibility test used to find frame boundaries. */
+/* HTTP/2 frame headers: layout, constants, validity, and the plausibility test used to find frame boundaries. */
 #include "httpdec.h"
 #include "http2_frame.h"
 
@@ -61,6 +61,51 @@ uint32_t h2_fh_prefix_len(const struct h2_fh *h)
 		break;
 	}
 	return n;
+}
+
+uint32_t h2_fh_head_len(const struct h2_fh *h)
+{
+	switch (h->type) {
+	case H2_RST_STREAM:
+	case H2_WINDOW_UPDATE:
+		return 4;
+	case H2_PRIORITY:
+		return 5;
+	case H2_PING:
+	case H2_GOAWAY:
+		return 8;
+	default:
+		return h2_fh_prefix_len(h);
+	}
+}
+
+const char *h2_fh_error(const struct h2_fh *f, bool from_client)
+{
+	switch (f->type) {
+	case H2_DATA:
+	case H2_HEADERS:
+	case H2_PRIORITY:
+	case H2_RST_STREAM:
+	case H2_PUSH_PROMISE:
+	case H2_CONTINUATION:
+		if (!f->sid)
+			return "frame on stream 0";
+		break;
+	case H2_SETTINGS:
+	case H2_PING:
+	case H2_GOAWAY:
+		if (f->sid)
+			return "connection frame on a stream";
+		break;
+	}
+	if ((f->type == H2_SETTINGS && (f->len % 6 || (f->flags & H2F_ACK && f->len))) ||
+	    (f->type == H2_PING && f->len != 8) || (f->type == H2_RST_STREAM && f->len != 4) ||
+	    (f->type == H2_WINDOW_UPDATE && f->len != 4) || (f->type == H2_PRIORITY && f->len != 5) ||
+	    (f->type == H2_GOAWAY && f->len < 8))
+		return "frame of a bad size";
+	if (f->type == H2_PUSH_PROMISE && from_client)
+		return "PUSH_PROMISE from the client";
+	return NULL;
 }
 
 const char *httpdec_h2_frame_name(uint8_t type)

@@ -1,4 +1,4 @@
-/* HTTP/2 frame headers: layout, constants, and the plausibility test used to find frame boundaries. */
+/* HTTP/2 frame headers: layout, constants, validity, and the plausibility test used to find frame boundaries. */
 #ifndef TLSTAP_HTTP2_FRAME_H
 #define TLSTAP_HTTP2_FRAME_H
 
@@ -54,5 +54,17 @@ void h2_fh_parse(const uint8_t *p, struct h2_fh *h);
 bool h2_fh_plausible(const struct h2_fh *h);
 /* Payload bytes before a DATA/HEADERS/PUSH_PROMISE fragment (pad length, priority, promised id). */
 uint32_t h2_fh_prefix_len(const struct h2_fh *h);
+/* Payload bytes read whole before the rest: a fixed-size payload (RST_STREAM, PING...) or the prefix. */
+uint32_t h2_fh_head_len(const struct h2_fh *h);
+/*
+ * What the header's type, stream and length disagree on, for a frame
+ * from the client or the server; NULL if nothing.
+ */
+const char *h2_fh_error(const struct h2_fh *h, bool from_client);
+
+static inline uint32_t h2_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 #endif

@@ -4,16 +4,23 @@
 #include "http_resync.h"
 #include "http_scan.h"
 
+/* Bytes kept while looking for a start after a join or a gap. */
+#define RESYNC_WINDOW	(64 * 1024)
+
 static void wait_none(struct http_resync *r)
 {
 	memset(&r->wait, 0, sizeof(r->wait));
 }
 
-void http_resync_init(struct http_resync *r, unsigned want, size_t window, size_t max_line,
-		      struct mem_account *mem, uint64_t *work)
+void http_resync_init(struct http_resync *r, struct http_sink *s, unsigned want, size_t max_line,
+		      const struct http_resync_ops *ops, void *arg)
 {
-	r->work = work;
-	http_buf_init(&r->win, window, mem);
+	r->lost = false;
+	r->ops = ops;
+	r->arg = arg;
+	r->stopped = &s->stopped;
+	r->work = &s->work;
+	http_buf_init(&r->win, RESYNC_WINDOW, &s->mem);
 	wait_none(r);
 	r->want = want;
 	r->max_line = max_line;
@@ -82,8 +89,7 @@ static void append_runs(struct http_buf *dst, const struct http_buf *w, size_t o
  * match (its bytes came first), then the caller's. The parser may lose its
  * place again inside either; the loop never recurses.
  */
-static void drive(struct http_resync *r, const struct http_resync_ops *ops, void *arg,
-		  struct http_buf *w, const uint8_t *p, size_t n, uint64_t ts)
+static void drive(struct http_resync *r, struct http_buf *w, const uint8_t *p, size_t n, uint64_t ts)
 {
 	struct http_buf nw;
 	const uint8_t *cp;
@@ -92,7 +98,7 @@ static void drive(struct http_resync *r, const struct http_resync_ops *ops, void
 	bool from_w;
 	int kind;
 
-	while (!ops->stopped(arg)) {
+	while (!*r->stopped) {
 		if (wpos < w->len) {
 			for (i = w->nmarks; i > 1 && w->marks[i - 1].off > wpos; i--)
 				;
@@ -110,12 +116,12 @@ static void drive(struct http_resync *r, const struct http_resync_ops *ops, void
 			break;
 		}
 		kind = 0;
-		if (ops->lost(arg)) {
+		if (r->lost) {
 			used = push(r, cp, cn, cts, &kind);
 		} else {
-			used = ops->run(arg, cp, cn, cts);
+			used = r->ops->run(r->arg, cp, cn, cts);
 			/* Lost again at once, on what the scan took for a start: skip that byte or loop forever. */
-			if (!used && ops->lost(arg))
+			if (!used && r->lost)
 				used = 1;
 		}
 		if (from_w) {
@@ -135,27 +141,27 @@ static void drive(struct http_resync *r, const struct http_resync_ops *ops, void
 		wpos = 0;
 		http_buf_init(&r->win, r->win.max, r->win.mem);
 		wait_none(r);
-		ops->found(arg, kind);
+		r->lost = false;
+		r->ops->found(r->arg, kind);
 	}
 }
 
-void http_resync_feed(struct http_resync *r, const struct http_resync_ops *ops, void *arg,
-		      const uint8_t *p, size_t n, uint64_t ts)
+void http_resync_feed(struct http_resync *r, const uint8_t *p, size_t n, uint64_t ts)
 {
 	struct http_buf w;
 
 	http_buf_init(&w, SIZE_MAX, r->win.mem);
-	drive(r, ops, arg, &w, p, n, ts);
+	drive(r, &w, p, n, ts);
 	http_buf_free(&w);
 }
 
-void http_resync_finish(struct http_resync *r, const struct http_resync_ops *ops, void *arg)
+void http_resync_finish(struct http_resync *r)
 {
 	struct http_buf w;
 	size_t off;
 	int kind;
 
-	if (!ops->lost(arg) || !r->win.len)
+	if (!r->lost || !r->win.len)
 		return;
 	kind = http_scan(r->win.p, r->win.len, r->want, true, r->max_line, &off, NULL, r->work);
 	if (!kind)
@@ -165,7 +171,8 @@ void http_resync_finish(struct http_resync *r, const struct http_resync_ops *ops
 	w.max = SIZE_MAX;
 	http_buf_init(&r->win, r->win.max, r->win.mem);
 	wait_none(r);
-	ops->found(arg, kind);
-	drive(r, ops, arg, &w, NULL, 0, 0);
+	r->lost = false;
+	r->ops->found(r->arg, kind);
+	drive(r, &w, NULL, 0, 0);
 	http_buf_free(&w);
 }

@@ -20,7 +20,7 @@ static void vnote(struct http_sink *s, enum http_note_kind k, const char *fmt, v
 	s->cb.on_note(s->ctx, line);
 }
 
-void http_note(struct http_sink *s, enum http_note_kind k, const char *fmt, ...)
+void http_report(struct http_sink *s, enum http_note_kind k, bool stop, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -30,18 +30,7 @@ void http_note(struct http_sink *s, enum http_note_kind k, const char *fmt, ...)
 	va_start(ap, fmt);
 	vnote(s, k, fmt, ap);
 	va_end(ap);
-}
-
-void http_stop(struct http_sink *s, enum http_note_kind k, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (s->stopped)
-		return;
-	va_start(ap, fmt);
-	vnote(s, k, fmt, ap);
-	va_end(ap);
-	s->stopped = true;
+	s->stopped = stop;
 }
 
 struct http_xchg *http_xchg_new(struct http_sink *s, const char *proto, int client_dir)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "httpdec.h"
 #include "http_grpc.h"
+#include "dlist.h"
 #include "mem_budget.h"
 
 /* Each kind of note is reported at most once per connection. */
@@ -35,12 +36,11 @@ struct http_sink {
 	bool over_budget;	/* stopped because the memory budget refused */
 };
 
-/* A note, unless decoding has stopped. */
-void http_note(struct http_sink *s, enum http_note_kind k, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* A note, then nothing more is decoded on this connection. */
-void http_stop(struct http_sink *s, enum http_note_kind k, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* A note unless decoding has stopped; with stop, nothing more is decoded on this connection. */
+void http_report(struct http_sink *s, enum http_note_kind k, bool stop, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+#define http_note(s, k, ...)	http_report(s, k, false, __VA_ARGS__)
+#define http_stop(s, k, ...)	http_report(s, k, true, __VA_ARGS__)
 
 /* Header fields of one message, names and values in one arena, within the limits. */
 struct http_hdrs {
@@ -61,7 +61,7 @@ struct http_body {
 };
 
 struct http_xchg {
-	struct http_xchg *next;		/* the owner's list */
+	struct dlist_node link;		/* the owner's list */
 	const char *proto;
 	uint32_t stream_id;
 	int client_dir;

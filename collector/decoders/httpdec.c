@@ -4,10 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "httpdec.h"
-#include "http1.h"
-#include "http2.h"
 #include "http2_frame.h"
 #include "http_buf.h"
+#include "http_parser.h"
 #include "http_scan.h"
 #include "http_xchg.h"
 
@@ -22,8 +21,6 @@
 #define MAX_SEGS	4096
 #define SCAN_LINE	8192
 
-enum mode { M_SNIFF, M_H1, M_H2 };
-
 /* Arrival order of the bytes held while sniffing, so they are replayed as they came. */
 struct seg {
 	int dir;
@@ -33,7 +30,8 @@ struct seg {
 
 struct httpdec {
 	struct http_sink s;
-	enum mode mode;
+	const struct http_parser *parser;	/* NULL while sniffing */
+	void *ps;				/* the parser's state */
 	bool midstream;
 	bool closed;
 	struct http_buf pre[2];
@@ -42,8 +40,6 @@ struct httpdec {
 	size_t last_len[2];	/* pre[i].len at the last scan */
 	struct seg *segs;
 	size_t nsegs, cap_segs;
-	struct h1 *h1;
-	struct h2 *h2;
 };
 
 enum verdict { V_MORE, V_GARBAGE, V_H1_CLIENT, V_H1_SERVER, V_H2_CLIENT, V_H2_SERVER };
@@ -166,33 +162,21 @@ static enum verdict classify(const uint8_t *p, size_t n)
 	return V_GARBAGE;
 }
 
-static void module_feed(struct httpdec *d, int dir, const uint8_t *p, size_t n, uint64_t ts)
-{
-	if (d->mode == M_H1)
-		h1_feed(d->h1, dir, p, n, ts);
-	else if (d->mode == M_H2)
-		h2_feed(d->h2, dir, p, n, ts);
-}
-
 /* The decision is made: everything held goes to the chosen parser in arrival order. */
-static void start(struct httpdec *d, enum mode mode, int client_dir, bool midstream)
+static void start(struct httpdec *d, const struct http_parser *parser, int client_dir,
+		  bool midstream)
 {
 	size_t pos[2] = { 0, 0 }, i;
-	int err;
 
-	if (mode == M_H1)
-		err = h1_new(&d->h1, &d->s, client_dir, midstream);
-	else
-		err = h2_new(&d->h2, &d->s, client_dir, midstream);
-	if (err) {
+	if (parser->create(&d->ps, &d->s, client_dir, midstream)) {
 		not_http(d, " (out of memory)");
 		return;
 	}
-	d->mode = mode;
+	d->parser = parser;
 	for (i = 0; i < d->nsegs && !d->s.stopped; i++) {
 		const struct seg *sg = &d->segs[i];
 
-		module_feed(d, sg->dir, d->pre[sg->dir].p + pos[sg->dir], sg->len, sg->ts);
+		parser->feed(d->ps, sg->dir, d->pre[sg->dir].p + pos[sg->dir], sg->len, sg->ts);
 		pos[sg->dir] += sg->len;
 	}
 	sniff_free(d);
@@ -208,13 +192,13 @@ static void decide_from_start(struct httpdec *d)
 	/* The side that sends a request line or the client preface is the client. */
 	for (i = 0; i < 2; i++) {
 		if (v[i] == V_H2_CLIENT) {
-			start(d, M_H2, i, false);
+			start(d, &http2_parser, i, false);
 			return;
 		}
 	}
 	for (i = 0; i < 2; i++) {
 		if (v[i] == V_H1_CLIENT || v[i] == V_H1_SERVER) {
-			start(d, M_H1, v[i] == V_H1_CLIENT ? i : !i, false);
+			start(d, &http1_parser, v[i] == V_H1_CLIENT ? i : !i, false);
 			return;
 		}
 	}
@@ -231,7 +215,7 @@ static void decide_midstream(struct httpdec *d, bool at_end)
 	for (i = 0; i < 2; i++) {
 		/* Joined exactly at the start after all. */
 		if (classify(d->pre[i].p, d->pre[i].len) == V_H2_CLIENT) {
-			start(d, M_H2, i, false);
+			start(d, &http2_parser, i, false);
 			return;
 		}
 	}
@@ -251,9 +235,9 @@ static void decide_midstream(struct httpdec *d, bool at_end)
 		d->scanned[i] += off;
 		if (kind) {
 			if (kind == HS_H2)
-				start(d, M_H2, -1, true);
+				start(d, &http2_parser, -1, true);
 			else
-				start(d, M_H1, kind == HS_REQ ? i : !i, true);
+				start(d, &http1_parser, kind == HS_REQ ? i : !i, true);
 			return;
 		}
 	}
@@ -280,10 +264,10 @@ void httpdec_feed(struct httpdec *d, int dir, const uint8_t *data, size_t len, u
 {
 	if (!d || d->closed || d->s.stopped || !len || !data || dir < 0 || dir > 1)
 		return;
-	if (d->mode == M_SNIFF)
+	if (!d->parser)
 		sniff(d, dir, data, len, ts_ns);
 	else
-		module_feed(d, dir, data, len, ts_ns);
+		d->parser->feed(d->ps, dir, data, len, ts_ns);
 }
 
 /* Forgets what one direction held while sniffing: bytes across a hole cannot be read as one. */
@@ -304,10 +288,8 @@ void httpdec_gap(struct httpdec *d, int dir, uint64_t len)
 {
 	if (!d || d->closed || d->s.stopped || !len || dir < 0 || dir > 1)
 		return;
-	if (d->mode == M_H1) {
-		h1_gap(d->h1, dir, len);
-	} else if (d->mode == M_H2) {
-		h2_gap(d->h2, dir, len);
+	if (d->parser) {
+		d->parser->gap(d->ps, dir, len);
 	} else {
 		sniff_drop_dir(d, dir);
 		if (!d->midstream) {
@@ -321,12 +303,10 @@ void httpdec_close(struct httpdec *d, uint64_t ts_ns)
 {
 	if (!d || d->closed)
 		return;
-	if (d->mode == M_SNIFF && d->midstream && !d->s.stopped)
+	if (!d->parser && d->midstream && !d->s.stopped)
 		decide_midstream(d, true);
-	if (d->mode == M_H1)
-		h1_close(d->h1, ts_ns);
-	else if (d->mode == M_H2)
-		h2_close(d->h2, ts_ns);
+	if (d->parser)
+		d->parser->close(d->ps, ts_ns);
 	d->closed = true;
 }
 
@@ -334,8 +314,8 @@ void httpdec_free(struct httpdec *d)
 {
 	if (!d)
 		return;
-	h1_free(d->h1);
-	h2_free(d->h2);
+	if (d->parser)
+		d->parser->free(d->ps);
 	sniff_free(d);
 	mem_account_release(&d->s.mem, MEM_COST(sizeof(*d)));
 	free(d);
@@ -346,10 +326,8 @@ void httpdec_abort(struct httpdec *d)
 	/* Also after a stop: one for lack of memory leaves exchanges under way behind. */
 	if (!d || d->closed)
 		return;
-	if (d->mode == M_H1)
-		h1_abort(d->h1);
-	else if (d->mode == M_H2)
-		h2_abort(d->h2);
+	if (d->parser)
+		d->parser->abort(d->ps);
 	d->s.stopped = true;
 }
 

@@ -1,0 +1,86 @@
+/* Intrusive lists for the collector's tables: an order (doubly linked, counted) and hash chains. */
+#ifndef TLSTAP_DLIST_H
+#define TLSTAP_DLIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The struct of type holding member m at p. */
+#define container_of(p, type, m)	((type *)((char *)(p) - offsetof(type, m)))
+
+struct dlist_node {
+	struct dlist_node *prev, *next;
+};
+
+/* first is the oldest entry (or the one pushed to the front last). All zero: empty. */
+struct dlist {
+	struct dlist_node *first, *last;
+	size_t n;
+};
+
+/* Links e in between prev and next, neighbours in l; NULL for an end. */
+static inline void dlist_insert(struct dlist *l, struct dlist_node *prev, struct dlist_node *e,
+				struct dlist_node *next)
+{
+	e->prev = prev;
+	e->next = next;
+	*(prev ? &prev->next : &l->first) = e;
+	*(next ? &next->prev : &l->last) = e;
+	l->n++;
+}
+
+static inline void dlist_append(struct dlist *l, struct dlist_node *e)
+{
+	dlist_insert(l, l->last, e, NULL);
+}
+
+static inline void dlist_push_front(struct dlist *l, struct dlist_node *e)
+{
+	dlist_insert(l, NULL, e, l->first);
+}
+
+static inline void dlist_unlink(struct dlist *l, struct dlist_node *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		l->first = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		l->last = e->prev;
+	e->prev = e->next = NULL;
+	l->n--;
+}
+
+/* An entry of a hash bucket's chain. */
+struct hchain_node {
+	struct hchain_node *next;
+};
+
+static inline void hchain_push(struct hchain_node **bucket, struct hchain_node *e)
+{
+	e->next = *bucket;
+	*bucket = e;
+}
+
+/* Unlinks e from its bucket's chain, if it is there. */
+static inline void hchain_unlink(struct hchain_node **bucket, struct hchain_node *e)
+{
+	while (*bucket && *bucket != e)
+		bucket = &(*bucket)->next;
+	if (*bucket)
+		*bucket = e->next;
+	e->next = NULL;
+}
+
+/*
+ * The bucket of key among 1 << bits (1..63): the top bits of key times
+ * 2^64 / golden ratio, so that keys in sequence spread over all buckets.
+ */
+static inline size_t hash_bucket(uint64_t key, unsigned bits)
+{
+	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
+#endif
