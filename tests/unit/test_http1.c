@@ -10,90 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "httpdec.h"
+#include "http_test_util.h"
 #include "http_scan.h"
 
-/* ---- A recorder: deep copies of what the decoder reported. */
-
-struct xrec {
-	char proto[16], method[32], path[256], authority[128];
-	int status, client_dir, grpc_status;
-	bool incomplete, grpc;
-	uint64_t req_body_bytes, resp_body_bytes, start_ns, end_ns;
-	char req_body[64], resp_body[64];
-	size_t req_body_len, resp_body_len;
-	size_t n_req, n_resp, n_trl;
-	char hdr[16][128];	/* "name: value" of request headers */
-	char trl[8][128];
-};
-
-struct recorder {
-	struct xrec x[1100];
-	size_t n;
-	char notes[8][256];
-	size_t nnotes;
-	size_t frames;
-};
-
-static void cp(char *dst, size_t size, const char *s)
-{
-	snprintf(dst, size, "%s", s ? s : "(null)");
-}
-
-static void on_exchange(void *ctx, const struct http_exchange *e)
-{
-	struct recorder *r = ctx;
-	struct xrec *x;
-	size_t i;
-
-	assert_true(r->n < sizeof(r->x) / sizeof(r->x[0]));
-	x = &r->x[r->n++];
-	memset(x, 0, sizeof(*x));
-	cp(x->proto, sizeof(x->proto), e->proto);
-	cp(x->method, sizeof(x->method), e->method);
-	cp(x->path, sizeof(x->path), e->path);
-	cp(x->authority, sizeof(x->authority), e->authority);
-	x->status = e->status;
-	x->client_dir = e->client_dir;
-	x->incomplete = e->incomplete;
-	x->grpc = e->grpc;
-	x->grpc_status = e->grpc_status;
-	x->req_body_bytes = e->req_body_bytes;
-	x->resp_body_bytes = e->resp_body_bytes;
-	x->start_ns = e->start_ns;
-	x->end_ns = e->end_ns;
-	x->req_body_len = e->req_body_len < 64 ? e->req_body_len : 64;
-	x->resp_body_len = e->resp_body_len < 64 ? e->resp_body_len : 64;
-	if (x->req_body_len)
-		memcpy(x->req_body, e->req_body, x->req_body_len);
-	if (x->resp_body_len)
-		memcpy(x->resp_body, e->resp_body, x->resp_body_len);
-	x->n_req = e->n_req_headers;
-	x->n_resp = e->n_resp_headers;
-	x->n_trl = e->n_trailers;
-	for (i = 0; i < e->n_req_headers && i < 16; i++)
-		snprintf(x->hdr[i], sizeof(x->hdr[i]), "%s: %s", e->req_headers[i].name,
-			 e->req_headers[i].value);
-	for (i = 0; i < e->n_trailers && i < 8; i++)
-		snprintf(x->trl[i], sizeof(x->trl[i]), "%s: %s", e->trailers[i].name,
-			 e->trailers[i].value);
-}
-
-static void on_note(void *ctx, const char *note)
-{
-	struct recorder *r = ctx;
-
-	assert_true(r->nnotes < 8);
-	cp(r->notes[r->nnotes++], sizeof(r->notes[0]), note);
-}
-
-static void on_h2_frame(void *ctx, int dir, uint8_t type, uint8_t flags, uint32_t sid, uint32_t len)
-{
-	((struct recorder *)ctx)->frames++;
-}
-
-static const struct httpdec_callbacks cbs = {
-	.on_exchange = on_exchange, .on_note = on_note, .on_h2_frame = on_h2_frame,
-};
+/* ---- Driving the decoder */
 
 static struct recorder *rec_new(void)
 {
@@ -101,6 +21,12 @@ static struct recorder *rec_new(void)
 
 	assert_non_null(r);
 	return r;
+}
+
+static void rec_free(struct recorder *r)
+{
+	rec_release(r);
+	free(r);
 }
 
 static struct httpdec *dec(struct recorder *r, const struct httpdec_limits *lim, bool joined)
@@ -114,16 +40,6 @@ static struct httpdec *dec(struct recorder *r, const struct httpdec_limits *lim,
 static void feed(struct httpdec *d, int dir, const char *s, uint64_t ts)
 {
 	httpdec_feed(d, dir, (const uint8_t *)s, strlen(s), ts);
-}
-
-static bool has_note(const struct recorder *r, const char *prefix)
-{
-	size_t i;
-
-	for (i = 0; i < r->nnotes; i++)
-		if (!strncmp(r->notes[i], prefix, strlen(prefix)))
-			return true;
-	return false;
 }
 
 /* ---- tests */
@@ -140,20 +56,20 @@ static void test_http1_pipelined_responses_pair_in_request_order(void **state)
 		   "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", 30);
 	assert_int_equal(r->n, 3);
 	assert_string_equal(r->x[0].path, "/1");
-	assert_int_equal(r->x[0].status, 200);
+	assert_int_equal(r->x[0].e.status, 200);
 	assert_string_equal(r->x[1].path, "/2");
-	assert_int_equal(r->x[1].status, 500);
-	assert_int_equal(r->x[1].resp_body_bytes, 2);
+	assert_int_equal(r->x[1].e.status, 500);
+	assert_int_equal(r->x[1].e.resp_body_bytes, 2);
 	assert_string_equal(r->x[2].method, "HEAD");
-	assert_int_equal(r->x[2].resp_body_bytes, 0);
-	assert_false(r->x[2].incomplete);
+	assert_int_equal(r->x[2].e.resp_body_bytes, 0);
+	assert_false(r->x[2].e.incomplete);
 	/* Latency: first request byte to last response byte. */
-	assert_int_equal(r->x[0].start_ns, 10);
-	assert_int_equal(r->x[0].end_ns, 20);
-	assert_int_equal(r->x[1].end_ns, 30);
+	assert_int_equal(r->x[0].e.start_ns, 10);
+	assert_int_equal(r->x[0].e.end_ns, 20);
+	assert_int_equal(r->x[1].e.end_ns, 30);
 	assert_true(httpdec_is_http(d));
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_traced_server_sees_requests_inbound(void **state)
@@ -166,15 +82,15 @@ static void test_http1_traced_server_sees_requests_inbound(void **state)
 	assert_int_equal(r->n, 0);
 	httpdec_close(d, 3);
 	assert_int_equal(r->n, 1);
-	assert_int_equal(r->x[0].client_dir, 1);
+	assert_int_equal(r->x[0].e.client_dir, 1);
 	assert_string_equal(r->x[0].proto, "http/1.0");
-	assert_int_equal(r->x[0].req_body_bytes, 3);
-	assert_int_equal(r->x[0].resp_body_bytes, 11);
+	assert_int_equal(r->x[0].e.req_body_bytes, 3);
+	assert_int_equal(r->x[0].e.resp_body_bytes, 11);
 	/* A body that runs until the close is complete; its end is its last byte, not the close. */
-	assert_false(r->x[0].incomplete);
-	assert_int_equal(r->x[0].end_ns, 2);
+	assert_false(r->x[0].e.incomplete);
+	assert_int_equal(r->x[0].e.end_ns, 2);
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_unsolicited_response_is_reported_alone(void **state)
@@ -185,11 +101,11 @@ static void test_http1_unsolicited_response_is_reported_alone(void **state)
 	feed(d, 1, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 5);
 	assert_int_equal(r->n, 1);
 	assert_string_equal(r->x[0].method, "(null)");
-	assert_int_equal(r->x[0].status, 408);
-	assert_int_equal(r->x[0].client_dir, 0);
-	assert_true(r->x[0].incomplete);
+	assert_int_equal(r->x[0].e.status, 408);
+	assert_int_equal(r->x[0].e.client_dir, 0);
+	assert_true(r->x[0].e.incomplete);
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_obs_fold_joins_value_with_one_space(void **state)
@@ -200,11 +116,11 @@ static void test_http1_obs_fold_joins_value_with_one_space(void **state)
 	feed(d, 0, "GET / HTTP/1.1\r\nX-Folded: first\r\n  second\r\n\tthird\r\nHost: h\r\n\r\n", 1);
 	feed(d, 1, "HTTP/1.1 204 No Content\r\n\r\n", 2);
 	assert_int_equal(r->n, 1);
-	assert_int_equal(r->x[0].n_req, 2);
+	assert_int_equal(r->x[0].e.n_req_headers, 2);
 	assert_string_equal(r->x[0].hdr[0], "X-Folded: first second third");
 	assert_string_equal(r->x[0].authority, "h");
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_limits_drop_headers_but_keep_framing(void **state)
@@ -218,9 +134,9 @@ static void test_http1_limits_drop_headers_but_keep_framing(void **state)
 	feed(d, 0, "GET /again HTTP/1.1\r\n\r\n", 3);
 	feed(d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 4);
 	assert_int_equal(r->n, 2);
-	assert_int_equal(r->x[0].n_req, 2);
+	assert_int_equal(r->x[0].e.n_req_headers, 2);
 	/* Fields past the count limit still frame the message and name the authority. */
-	assert_int_equal(r->x[0].req_body_bytes, 6);
+	assert_int_equal(r->x[0].e.req_body_bytes, 6);
 	assert_string_equal(r->x[0].authority, "late");
 	assert_int_equal(r->x[0].req_body_len, 4);
 	assert_memory_equal(r->x[0].req_body, "abcd", 4);
@@ -228,7 +144,7 @@ static void test_http1_limits_drop_headers_but_keep_framing(void **state)
 	assert_int_equal(r->nnotes, 1);
 	assert_true(has_note(r, "headers over the limits"));
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_line_over_limit_is_not_http(void **state)
@@ -246,9 +162,9 @@ static void test_http1_line_over_limit_is_not_http(void **state)
 	assert_true(has_note(r, "not HTTP"));
 	/* The request it was reading is reported, incomplete. */
 	assert_int_equal(r->n, 1);
-	assert_true(r->x[0].incomplete);
+	assert_true(r->x[0].e.incomplete);
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_conflicting_content_lengths_are_not_http(void **state)
@@ -265,7 +181,7 @@ static void test_http1_conflicting_content_lengths_are_not_http(void **state)
 	assert_false(httpdec_is_http(d));
 	assert_true(has_note(r, "not HTTP: passing through (request with a transfer coding"));
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_binary_garbage_is_not_http_at_once(void **state)
@@ -285,7 +201,7 @@ static void test_http1_binary_garbage_is_not_http_at_once(void **state)
 	assert_int_equal(r->n, 0);
 	assert_int_equal(r->nnotes, 1);
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_connect_tunnel_stops_decoding(void **state)
@@ -297,11 +213,11 @@ static void test_http1_connect_tunnel_stops_decoding(void **state)
 	feed(d, 1, "HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03", 2);
 	assert_int_equal(r->n, 1);
 	assert_string_equal(r->x[0].path, "api.example:443");
-	assert_false(r->x[0].incomplete);
+	assert_false(r->x[0].e.incomplete);
 	assert_false(httpdec_is_http(d));
 	assert_true(has_note(r, "CONNECT tunnel: no longer HTTP/1"));
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_close_reports_pending_requests_incomplete(void **state)
@@ -313,14 +229,14 @@ static void test_http1_close_reports_pending_requests_incomplete(void **state)
 	feed(d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf", 2);
 	httpdec_close(d, 9);
 	assert_int_equal(r->n, 2);
-	assert_int_equal(r->x[0].status, 200);
-	assert_true(r->x[0].incomplete);	/* body cut short */
-	assert_int_equal(r->x[0].resp_body_bytes, 4);
-	assert_int_equal(r->x[1].status, 0);
-	assert_true(r->x[1].incomplete);
-	assert_int_equal(r->x[1].req_body_bytes, 5);
+	assert_int_equal(r->x[0].e.status, 200);
+	assert_true(r->x[0].e.incomplete);	/* body cut short */
+	assert_int_equal(r->x[0].e.resp_body_bytes, 4);
+	assert_int_equal(r->x[1].e.status, 0);
+	assert_true(r->x[1].e.incomplete);
+	assert_int_equal(r->x[1].e.req_body_bytes, 5);
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_gap_inside_chunk_keeps_sync(void **state)
@@ -335,14 +251,14 @@ static void test_http1_gap_inside_chunk_keeps_sync(void **state)
 	feed(d, 0, "GET /next HTTP/1.1\r\n\r\n", 4);
 	feed(d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 5);
 	assert_int_equal(r->n, 2);
-	assert_int_equal(r->x[0].resp_body_bytes, 16);
-	assert_true(r->x[0].incomplete);
+	assert_int_equal(r->x[0].e.resp_body_bytes, 16);
+	assert_true(r->x[0].e.incomplete);
 	assert_int_equal(r->x[0].resp_body_len, 4);	/* the preview stops at the hole */
 	assert_string_equal(r->x[1].path, "/next");
-	assert_false(r->x[1].incomplete);
+	assert_false(r->x[1].e.incomplete);
 	assert_int_equal(r->nnotes, 0);
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_bare_lf_and_leading_crlf_accepted(void **state)
@@ -357,7 +273,7 @@ static void test_http1_bare_lf_and_leading_crlf_accepted(void **state)
 	assert_string_equal(r->x[0].authority, "h");
 	assert_string_equal(r->x[1].path, "/two");
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_chunked_trailers_reported(void **state)
@@ -369,12 +285,12 @@ static void test_http1_chunked_trailers_reported(void **state)
 	feed(d, 1, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 		   "3\r\nabc\r\n0;last\r\nExpires: never\r\nX-Sum: 9\r\n\r\n", 2);
 	assert_int_equal(r->n, 1);
-	assert_int_equal(r->x[0].n_trl, 2);
+	assert_int_equal(r->x[0].e.n_trailers, 2);
 	assert_string_equal(r->x[0].trl[0], "Expires: never");
 	assert_string_equal(r->x[0].trl[1], "X-Sum: 9");
-	assert_int_equal(r->x[0].resp_body_bytes, 3);
+	assert_int_equal(r->x[0].e.resp_body_bytes, 3);
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_bad_chunk_size_is_not_http(void **state)
@@ -392,7 +308,7 @@ static void test_http1_bad_chunk_size_is_not_http(void **state)
 	feed(d, 1, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n", 2);
 	assert_false(httpdec_is_http(d));
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_whitespace_before_colon_rejected(void **state)
@@ -403,7 +319,7 @@ static void test_http1_whitespace_before_colon_rejected(void **state)
 	feed(d, 0, "GET / HTTP/1.1\r\nContent-Length : 5\r\n\r\n", 1);
 	assert_false(httpdec_is_http(d));
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_midstream_join_pairs_only_after_sync(void **state)
@@ -418,10 +334,10 @@ static void test_http1_midstream_join_pairs_only_after_sync(void **state)
 	feed(d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 4);
 	assert_int_equal(r->n, 1);
 	assert_string_equal(r->x[0].path, "/x");
-	assert_int_equal(r->x[0].status, 200);
+	assert_int_equal(r->x[0].e.status, 200);
 	assert_true(has_note(r, "HTTP/1 joined mid-stream"));
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_feed_after_close_ignored(void **state)
@@ -435,9 +351,9 @@ static void test_http1_feed_after_close_ignored(void **state)
 	feed(d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 4);
 	httpdec_gap(d, 1, 5);
 	assert_int_equal(r->n, 1);
-	assert_int_equal(r->x[0].status, 0);
+	assert_int_equal(r->x[0].e.status, 0);
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 static void test_http1_scan_finds_start_lines_not_lookalikes(void **state)
@@ -473,7 +389,7 @@ static void test_http1_default_limits_bound_line_memory(void **state)
 	assert_false(httpdec_is_http(d));
 	free(big);
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 /* ---- Work: bytes trickling in one at a time are looked at a bounded number of times. */
@@ -556,12 +472,12 @@ static void test_http1_long_lines_fed_bytewise_cost_linear_work(void **state)
 		assert_string_equal(r->x[r->n - 1].method, cases[k].method);
 		if (cases[k].path)
 			assert_string_equal(r->x[r->n - 1].path, cases[k].path);
-		assert_int_equal(r->x[r->n - 1].status, cases[k].status);
+		assert_int_equal(r->x[r->n - 1].e.status, cases[k].status);
 		if (!strcmp(cases[k].method, "POST"))
-			assert_int_equal(r->x[r->n - 1].req_body_bytes, 5);
+			assert_int_equal(r->x[r->n - 1].e.req_body_bytes, 5);
 		free(msg);
 		httpdec_free(d);
-		free(r);
+		rec_free(r);
 	}
 }
 
@@ -596,7 +512,7 @@ static void test_http1_lookalike_lines_while_resyncing_cost_linear_work(void **s
 	assert_string_equal(r->x[1].path, "/again");
 	free(junk);
 	httpdec_free(d);
-	free(r);
+	rec_free(r);
 }
 
 int main(void)

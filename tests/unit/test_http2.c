@@ -12,102 +12,7 @@
 #include <nghttp2/nghttp2.h>
 #include "httpdec.h"
 #include "http_grpc.h"
-
-/* ---- A recorder of what the decoder reported. */
-
-struct xrec {
-	uint32_t sid;
-	char method[16], path[128], authority[64];
-	int status, grpc_status, client_dir;
-	bool incomplete, grpc;
-	char svc[64], meth[64], msg[128];
-	uint32_t req_msgs, resp_msgs;
-	uint64_t req_body_bytes, resp_body_bytes;
-	size_t n_req, n_resp, n_trl;
-	char req[8][160];	/* "name: value" */
-};
-
-struct recorder {
-	struct xrec *x;
-	size_t n, cap;
-	char notes[8][256];
-	size_t nnotes;
-	size_t frames;
-	uint8_t frame_types[64];
-};
-
-static void cp(char *dst, size_t size, const char *s)
-{
-	snprintf(dst, size, "%s", s ? s : "(null)");
-}
-
-static void on_exchange(void *ctx, const struct http_exchange *e)
-{
-	struct recorder *r = ctx;
-	struct xrec *x;
-	size_t i;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 16;
-		r->x = realloc(r->x, r->cap * sizeof(*r->x));
-		assert_non_null(r->x);
-	}
-	x = &r->x[r->n++];
-	memset(x, 0, sizeof(*x));
-	x->sid = e->stream_id;
-	cp(x->method, sizeof(x->method), e->method);
-	cp(x->path, sizeof(x->path), e->path);
-	cp(x->authority, sizeof(x->authority), e->authority);
-	x->status = e->status;
-	x->client_dir = e->client_dir;
-	x->incomplete = e->incomplete;
-	x->grpc = e->grpc;
-	x->grpc_status = e->grpc_status;
-	cp(x->svc, sizeof(x->svc), e->grpc_service);
-	cp(x->meth, sizeof(x->meth), e->grpc_method);
-	cp(x->msg, sizeof(x->msg), e->grpc_message);
-	x->req_msgs = e->req_msgs;
-	x->resp_msgs = e->resp_msgs;
-	x->req_body_bytes = e->req_body_bytes;
-	x->resp_body_bytes = e->resp_body_bytes;
-	x->n_req = e->n_req_headers;
-	x->n_resp = e->n_resp_headers;
-	x->n_trl = e->n_trailers;
-	for (i = 0; i < e->n_req_headers && i < 8; i++)
-		snprintf(x->req[i], sizeof(x->req[i]), "%s: %s", e->req_headers[i].name,
-			 e->req_headers[i].value);
-}
-
-static void on_note(void *ctx, const char *note)
-{
-	struct recorder *r = ctx;
-
-	assert_true(r->nnotes < 8);
-	cp(r->notes[r->nnotes++], sizeof(r->notes[0]), note);
-}
-
-static void on_h2_frame(void *ctx, int dir, uint8_t type, uint8_t flags, uint32_t sid, uint32_t len)
-{
-	struct recorder *r = ctx;
-
-	if (r->frames < sizeof(r->frame_types))
-		r->frame_types[r->frames] = type;
-	r->frames++;
-}
-
-static const struct httpdec_callbacks cbs = {
-	.on_exchange = on_exchange, .on_note = on_note, .on_h2_frame = on_h2_frame,
-};
-
-static bool has_note(const struct recorder *r, const char *part)
-{
-	size_t i;
-
-	for (i = 0; i < r->nnotes; i++)
-		if (strstr(r->notes[i], part))
-			return true;
-	return false;
-}
+#include "http_test_util.h"
 
 /* ---- Building frames: the truth the decoder is checked against. */
 
@@ -197,7 +102,7 @@ static void done(struct httpdec *d, struct recorder *r, struct peer *c, struct p
 	httpdec_free(d);
 	nghttp2_hd_deflate_del(c->def);
 	nghttp2_hd_deflate_del(s->def);
-	free(r->x);
+	rec_release(r);
 }
 
 /* ---- tests */
@@ -222,13 +127,13 @@ static void test_h2_headers_decode_across_streams_with_dynamic_table(void **stat
 	/* Later blocks are mostly indexes into the dynamic table: decoded all the same. */
 	assert_int_equal(r.n, 5);
 	for (sid = 0; sid < 5; sid++) {
-		assert_int_equal(r.x[sid].sid, 1 + 2 * sid);
+		assert_int_equal(r.x[sid].e.stream_id, 1 + 2 * sid);
 		assert_string_equal(r.x[sid].path, "/same");
 		assert_string_equal(r.x[sid].authority, "x.example");
-		assert_string_equal(r.x[sid].req[4], "x-custom: a value the deflater indexes");
-		assert_int_equal(r.x[sid].status, 200);
-		assert_false(r.x[sid].incomplete);
-		assert_int_equal(r.x[sid].client_dir, 0);
+		assert_string_equal(r.x[sid].hdr[4], "x-custom: a value the deflater indexes");
+		assert_int_equal(r.x[sid].e.status, 200);
+		assert_false(r.x[sid].e.incomplete);
+		assert_int_equal(r.x[sid].e.client_dir, 0);
 	}
 	assert_int_equal(r.nnotes, 0);
 	assert_int_equal(r.frames, 0);
@@ -249,11 +154,11 @@ static void test_h2_table_size_beyond_settings_is_desync_not_garbage(void **stat
 	send(d, 0, &c, 10);
 	headers(&s, 1, 1, ok, 1);
 	send(d, 1, &s, 11);
-	assert_true(has_note(&r, "header compression error: frames only"));
+	assert_true(note_has(&r, "header compression error: frames only"));
 	/* What was open is reported without a response; nothing decoded from then on. */
 	assert_int_equal(r.n, 1);
-	assert_int_equal(r.x[0].status, 0);
-	assert_true(r.x[0].incomplete);
+	assert_int_equal(r.x[0].e.status, 0);
+	assert_true(r.x[0].e.incomplete);
 	headers(&c, 3, 1, get_root, 4);
 	send(d, 0, &c, 12);
 	assert_int_equal(r.n, 1);
@@ -282,7 +187,7 @@ static void test_h2_table_size_setting_followed_after_ack(void **state)
 	send(d, 1, &s, 11);
 	assert_int_equal(r.nnotes, 0);
 	assert_int_equal(r.n, 1);
-	assert_int_equal(r.x[0].status, 200);
+	assert_int_equal(r.x[0].e.status, 200);
 	done(d, &r, &c, &s);
 }
 
@@ -298,7 +203,7 @@ static void test_h2_bad_hpack_never_reports_headers(void **state)
 	headers(&s, 1, 1, ok, 1);
 	send(d, 1, &s, 11);
 	assert_int_equal(r.n, 0);
-	assert_true(has_note(&r, "frames only"));
+	assert_true(note_has(&r, "frames only"));
 	assert_int_equal(r.frames, 1);
 	assert_true(httpdec_is_http(d));
 	done(d, &r, &c, &s);
@@ -315,18 +220,18 @@ static void test_h2_open_streams_are_bounded(void **state)
 		headers(&c, 1 + 2 * i, 1, get_root, 4);
 		send(d, 0, &c, 10 + i);
 	}
-	assert_true(has_note(&r, "over 1000 open HTTP/2 streams"));
+	assert_true(note_has(&r, "over 1000 open HTTP/2 streams"));
 	/* The decoder kept following HPACK: a stream after the limit is freed is decoded. */
 	headers(&s, 1, 1, ok, 1);
 	send(d, 1, &s, 5000);
 	assert_int_equal(r.n, 1);
-	assert_int_equal(r.x[0].status, 200);
+	assert_int_equal(r.x[0].e.status, 200);
 	headers(&c, 3001, 1, get_root, 4);
 	send(d, 0, &c, 5001);
 	headers(&s, 3001, 1, ok, 1);
 	send(d, 1, &s, 5002);
 	assert_int_equal(r.n, 2);
-	assert_int_equal(r.x[1].sid, 3001);
+	assert_int_equal(r.x[1].e.stream_id, 3001);
 	httpdec_close(d, 6000);
 	assert_int_equal(r.n, 1001);
 	done(d, &r, &c, &s);
@@ -342,9 +247,9 @@ static void test_h2_padding_longer_than_frame_is_invalid(void **state)
 	headers(&c, 1, 0, get_root, 4);
 	frame(&c, 0, 8 | 1, 1, pl, sizeof(pl));
 	send(d, 0, &c, 10);
-	assert_true(has_note(&r, "padding longer than the frame"));
+	assert_true(note_has(&r, "padding longer than the frame"));
 	assert_int_equal(r.n, 1);
-	assert_true(r.x[0].incomplete);
+	assert_true(r.x[0].e.incomplete);
 	done(d, &r, &c, &s);
 }
 
@@ -361,7 +266,7 @@ static void test_h2_interrupted_header_block_is_invalid(void **state)
 	frame(&c, 8, 0, 0, "\0\0\0\1", 4);	/* WINDOW_UPDATE in the middle */
 	frame(&c, 9, 4, 1, b + n / 2, n - n / 2);
 	send(d, 0, &c, 10);
-	assert_true(has_note(&r, "header block interrupted"));
+	assert_true(note_has(&r, "header block interrupted"));
 	assert_int_equal(r.n, 0);
 	done(d, &r, &c, &s);
 }
@@ -376,7 +281,7 @@ static void test_h2_first_frame_must_be_settings(void **state)
 	/* An HTTP/1 server refusing the preface. */
 	httpdec_feed(d, 1, (const uint8_t *)"HTTP/1.1 400 Bad Request\r\n\r\n", 28, 2);
 	assert_false(httpdec_is_http(d));
-	assert_true(has_note(&r, "not HTTP"));
+	assert_true(note_has(&r, "not HTTP"));
 	httpdec_free(d);
 }
 
@@ -398,15 +303,15 @@ static void test_h2_rst_no_error_after_full_response_is_complete(void **state)
 	frame(&s, 3, 0, 1, "\0\0\0\0", 4);	/* RST_STREAM NO_ERROR */
 	send(d, 1, &s, 11);
 	assert_int_equal(r.n, 1);
-	assert_int_equal(r.x[0].status, 413);
-	assert_false(r.x[0].incomplete);
-	assert_int_equal(r.x[0].req_body_bytes, 4);
+	assert_int_equal(r.x[0].e.status, 413);
+	assert_false(r.x[0].e.incomplete);
+	assert_int_equal(r.x[0].e.req_body_bytes, 4);
 	/* Reset with an error before the response: incomplete. */
 	headers(&c, 3, 1, get_root, 4);
 	frame(&c, 3, 0, 3, "\0\0\0\x8", 4);
 	send(d, 0, &c, 12);
 	assert_int_equal(r.n, 2);
-	assert_true(r.x[1].incomplete);
+	assert_true(r.x[1].e.incomplete);
 	done(d, &r, &c, &s);
 }
 
@@ -435,12 +340,12 @@ static void test_h2_grpc_messages_counted_across_one_byte_frames(void **state)
 	headers(&s, 1, 1, trl, 2);
 	send(d, 1, &s, 11);
 	assert_int_equal(r.n, 1);
-	assert_true(r.x[0].grpc);
+	assert_true(r.x[0].e.grpc);
 	assert_string_equal(r.x[0].svc, "pkg.v1.Svc");
 	assert_string_equal(r.x[0].meth, "Do");
-	assert_int_equal(r.x[0].req_msgs, 3);
-	assert_int_equal(r.x[0].resp_msgs, 2);	/* the third one never finished */
-	assert_int_equal(r.x[0].grpc_status, 13);
+	assert_int_equal(r.x[0].e.req_msgs, 3);
+	assert_int_equal(r.x[0].e.resp_msgs, 2);	/* the third one never finished */
+	assert_int_equal(r.x[0].e.grpc_status, 13);
 	assert_string_equal(r.x[0].msg, "boom!%zz");
 	done(d, &r, &c, &s);
 }
@@ -465,7 +370,7 @@ static void test_h2_joined_midstream_reports_frames_never_headers(void **state)
 	httpdec_feed(d, 0, all + 3, n - 3, 1);
 	httpdec_close(d, 2);
 	assert_int_equal(r.n, 0);
-	assert_true(has_note(&r, "joined mid-stream: frames only"));
+	assert_true(note_has(&r, "joined mid-stream: frames only"));
 	assert_int_equal(r.frames, 3);
 	assert_int_equal(r.frame_types[0], 1);
 	httpdec_free(d);
@@ -489,7 +394,7 @@ static void test_h2_gap_in_header_block_stops_header_decoding(void **state)
 	c.len = 0;
 	headers(&c, 3, 1, get_root, 4);
 	send(d, 0, &c, 12);
-	assert_true(has_note(&r, "gap of 2 bytes in an HTTP/2 frame"));
+	assert_true(note_has(&r, "gap of 2 bytes in an HTTP/2 frame"));
 	assert_int_equal(r.n, 0);
 	assert_int_equal(r.frames, 1);	/* the HEADERS of stream 3 */
 	done(d, &r, &c, &s);
@@ -509,8 +414,8 @@ static void test_h2_large_frames_decode(void **state)
 	frame(&s, 0, 1, 1, big, sizeof(big));	/* as after SETTINGS_MAX_FRAME_SIZE 1 MiB */
 	send(d, 1, &s, 11);
 	assert_int_equal(r.n, 1);
-	assert_int_equal(r.x[0].resp_body_bytes, sizeof(big));
-	assert_false(r.x[0].incomplete);
+	assert_int_equal(r.x[0].e.resp_body_bytes, sizeof(big));
+	assert_false(r.x[0].e.incomplete);
 	done(d, &r, &c, &s);
 }
 
@@ -588,7 +493,7 @@ static void test_h2_over_budget_stops_decoding_with_a_note(void **state)
 	assert_true(mb.peak <= mb.limit);
 	assert_true(mb.refused > 0);
 	assert_int_equal(r.nnotes, 1);
-	assert_true(has_note(&r, "memory budget"));
+	assert_true(note_has(&r, "memory budget"));
 	done(d, &r, &c, &s);
 	assert_int_equal(mb.used, 0);
 }
