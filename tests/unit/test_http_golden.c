@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "httpdec.h"
+#include "http_hex.h"
 
 /*
  * Recording format (NAME.rec), one event per line, '#' starts a comment:
@@ -47,17 +48,6 @@ struct rec {
 
 /* ---- reading recordings */
 
-static int hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Appends the quoted strings of s to *out. Returns 0 or -EINVAL. */
 static int unquote(const char *s, uint8_t **out, uint64_t *len)
 {
@@ -90,7 +80,7 @@ static int unquote(const char *s, uint8_t **out, uint64_t *len)
 			case '\\': b[n++] = '\\'; s++; break;
 			case '"': b[n++] = '"'; s++; break;
 			case 'x':
-				if ((hi = hexv(s[1])) < 0 || (lo = hexv(s[2])) < 0)
+				if ((hi = http_hexval(s[1])) < 0 || (lo = http_hexval(s[2])) < 0)
 					goto invalid;
 				b[n++] = (uint8_t)(hi << 4 | lo);
 				s += 3;
@@ -255,10 +245,33 @@ static const char *dirname_(struct out *o, int dir)
 	return (dir ^ o->swapped) ? "in" : "out";
 }
 
+/* "  req name: value" lines, one a field. */
+static void out_fields(struct out *o, const char *what, const struct http_header *h, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		outf(o, "  %s ", what);
+		out_str(o, h[i].name);
+		outf(o, ": ");
+		out_str(o, h[i].value);
+		outf(o, "\n");
+	}
+}
+
+/* "  req-body ..." when there is a preview. */
+static void out_body(struct out *o, const char *what, const uint8_t *p, size_t n)
+{
+	if (!n)
+		return;
+	outf(o, "  %s-body ", what);
+	out_escaped(o, p, n);
+	outf(o, "\n");
+}
+
 static void on_exchange(void *ctx, const struct http_exchange *x)
 {
 	struct out *o = ctx;
-	size_t i;
 
 	outf(o, "exchange %s", x->proto);
 	if (x->stream_id)
@@ -275,37 +288,11 @@ static void on_exchange(void *ctx, const struct http_exchange *x)
 		outf(o, " start=%llu end=%llu", (unsigned long long)x->start_ns,
 		     (unsigned long long)x->end_ns);
 	outf(o, " %s\n", x->incomplete ? "incomplete" : "complete");
-	for (i = 0; i < x->n_req_headers; i++) {
-		outf(o, "  req ");
-		out_str(o, x->req_headers[i].name);
-		outf(o, ": ");
-		out_str(o, x->req_headers[i].value);
-		outf(o, "\n");
-	}
-	for (i = 0; i < x->n_resp_headers; i++) {
-		outf(o, "  resp ");
-		out_str(o, x->resp_headers[i].name);
-		outf(o, ": ");
-		out_str(o, x->resp_headers[i].value);
-		outf(o, "\n");
-	}
-	for (i = 0; i < x->n_trailers; i++) {
-		outf(o, "  trailer ");
-		out_str(o, x->trailers[i].name);
-		outf(o, ": ");
-		out_str(o, x->trailers[i].value);
-		outf(o, "\n");
-	}
-	if (x->req_body_len) {
-		outf(o, "  req-body ");
-		out_escaped(o, x->req_body, x->req_body_len);
-		outf(o, "\n");
-	}
-	if (x->resp_body_len) {
-		outf(o, "  resp-body ");
-		out_escaped(o, x->resp_body, x->resp_body_len);
-		outf(o, "\n");
-	}
+	out_fields(o, "req", x->req_headers, x->n_req_headers);
+	out_fields(o, "resp", x->resp_headers, x->n_resp_headers);
+	out_fields(o, "trailer", x->trailers, x->n_trailers);
+	out_body(o, "req", x->req_body, x->req_body_len);
+	out_body(o, "resp", x->resp_body, x->resp_body_len);
 	if (x->grpc) {
 		outf(o, "  grpc service=");
 		out_str(o, x->grpc_service);
