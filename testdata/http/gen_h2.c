@@ -236,6 +236,27 @@ static void headers(struct conn *c, int who, uint32_t sid, uint8_t flags, const 
 	}
 }
 
+/* A request's header block from who: :method, :scheme, :authority, :path as in req, then extra. */
+static void request(struct conn *c, int who, uint32_t sid, uint8_t flags, const char *const req[4],
+		    const nghttp2_nv *extra, size_t nextra, const struct hopts *o)
+{
+	static const char *const names[4] = { ":method", ":scheme", ":authority", ":path" };
+	nghttp2_nv nv[16];
+	size_t i;
+
+	if (nextra > 12)
+		die("too many fields");
+	for (i = 0; i < 4; i++)
+		nv[i] = (nghttp2_nv){ (uint8_t *)names[i], (uint8_t *)req[i], strlen(names[i]),
+				      strlen(req[i]), NGHTTP2_NV_FLAG_NONE };
+	if (nextra)
+		memcpy(nv + 4, extra, nextra * sizeof(*extra));
+	headers(c, who, sid, flags, nv, 4 + nextra, o);
+}
+
+/* The four request fields, as request() takes them. */
+#define REQ(...)	((const char *const[4]){ __VA_ARGS__ })
+
 static void data(struct conn *c, int who, uint32_t sid, uint8_t flags, const void *p, size_t n,
 		 uint8_t pad)
 {
@@ -311,25 +332,21 @@ static void handshake(struct conn *c)
 	flush(c, C);
 }
 
-static void gen_dyntable(const char *dir)
+static void gen_dyntable(struct conn *c)
 {
-	struct conn *c = open_rec(dir, "h2_dyntable",
-				  "Three GETs whose repeated fields come from the HPACK dynamic table.", 0);
 	static const char *paths[] = { "/index.html", "/style.css", "/app.js" };
 	char len[16];
 	int i;
 
 	handshake(c);
 	for (i = 0; i < 3; i++) {
-		nghttp2_nv req[] = {
-			NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "www.example.com"),
-			{ (uint8_t *)":path", (uint8_t *)paths[i], 5, strlen(paths[i]), 0 },
+		nghttp2_nv more[] = {
 			NV("user-agent", "tlstap-test/1.0 (a long enough value to be worth indexing)"),
 			NV("accept", "*/*"), NV("cookie", "session=0123456789abcdef"),
 		};
 		uint32_t sid = 1 + 2 * (uint32_t)i;
 
-		headers(c, C, sid, ES, req, sizeof(req) / sizeof(req[0]), NULL);
+		request(c, C, sid, ES, REQ("GET", "https", "www.example.com", paths[i]), more, 3, NULL);
 		flush(c, C);
 		snprintf(len, sizeof(len), "%d", 10 + i);
 		nghttp2_nv resp[] = {
@@ -341,31 +358,22 @@ static void gen_dyntable(const char *dir)
 		data(c, S, sid, ES, "0123456789abc", 10 + (size_t)i, 0);
 		flush(c, S);
 	}
-	close_rec(c);
 }
 
-static void gen_continuation_padding(const char *dir)
+static void gen_continuation_padding(struct conn *c)
 {
-	struct conn *c = open_rec(dir, "h2_continuation_padding",
-				  "HEADERS with padding and priority split over CONTINUATION frames, "
-				  "padded DATA, two streams interleaved, frames cut across reads.", 0);
 	struct hopts o = { .pad = 7, .prio = 1, .pieces = 3 };
 	struct hopts o2 = { .pieces = 2 };
-	nghttp2_nv req1[] = {
-		NV(":method", "POST"), NV(":scheme", "https"), NV(":authority", "api.example.com"),
-		NV(":path", "/v1/items"), NV("content-type", "application/json"),
+	nghttp2_nv more1[] = {
+		NV("content-type", "application/json"),
 		NV("x-long-header", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
-	};
-	nghttp2_nv req3[] = {
-		NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "api.example.com"),
-		NV(":path", "/v1/items/7"),
 	};
 	nghttp2_nv resp[] = { NV(":status", "201"), NV("location", "/v1/items/8") };
 	nghttp2_nv resp3[] = { NV(":status", "200"), NV("content-type", "application/json") };
 
 	handshake(c);
-	headers(c, C, 1, 0, req1, sizeof(req1) / sizeof(req1[0]), &o);
-	headers(c, C, 3, ES, req3, sizeof(req3) / sizeof(req3[0]), &o2);
+	request(c, C, 1, 0, REQ("POST", "https", "api.example.com", "/v1/items"), more1, 2, &o);
+	request(c, C, 3, ES, REQ("GET", "https", "api.example.com", "/v1/items/7"), NULL, 0, &o2);
 	data(c, C, 1, 0, "{\"name\":", 8, 16);
 	data(c, C, 1, ES, "\"x\"}", 4, 0);
 	flush_cut(c, C, 13);
@@ -374,19 +382,10 @@ static void gen_continuation_padding(const char *dir)
 	headers(c, S, 1, ES, resp, 2, &o);
 	data(c, S, 3, ES, "}", 1, 250);
 	flush_cut(c, S, 17);
-	close_rec(c);
 }
 
-static void gen_table_size(const char *dir)
+static void gen_table_size(struct conn *c)
 {
-	struct conn *c = open_rec(dir, "h2_table_size",
-				  "SETTINGS_HEADER_TABLE_SIZE changes: the client shrinks the server's "
-				  "table to 64 bytes, then grows it to 8192; dynamic table size updates follow "
-				  "each acknowledgement.", 0);
-	nghttp2_nv req[] = {
-		NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "t.example"),
-		NV(":path", "/t"),
-	};
 	nghttp2_nv resp[] = {
 		NV(":status", "200"), NV("x-big", "0123456789012345678901234567890123456789"),
 		NV("x-other", "value"),
@@ -404,84 +403,57 @@ static void gen_table_size(const char *dir)
 			/* The server's encoder applies the new limit once it has acknowledged it. */
 			nghttp2_hd_deflate_change_table_size(c->def[S], round == 1 ? 64 : 8192);
 		}
-		headers(c, C, sid, ES, req, 4, NULL);
+		request(c, C, sid, ES, REQ("GET", "https", "t.example", "/t"), NULL, 0, NULL);
 		flush(c, C);
 		headers(c, S, sid, ES, resp, 3, NULL);
 		flush(c, S);
 	}
-	close_rec(c);
 }
 
-static void gen_rst_push_goaway(const char *dir)
+static void gen_rst_push_goaway(struct conn *c)
 {
-	struct conn *c = open_rec(dir, "h2_rst_push_goaway",
-				  "A server push, a stream reset by the client, an interim 103, and a "
-				  "GOAWAY that leaves stream 7 unanswered.", 0);
-	nghttp2_nv req[] = {
-		NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "p.example"), NV(":path", "/"),
-	};
-	nghttp2_nv req5[] = {
-		NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "p.example"),
-		NV(":path", "/big"),
-	};
-	nghttp2_nv req7[] = {
-		NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "p.example"),
-		NV(":path", "/late"),
-	};
-	nghttp2_nv push[] = {
-		NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "p.example"),
-		NV(":path", "/pushed.css"),
-	};
 	nghttp2_nv early[] = { NV(":status", "103"), NV("link", "</pushed.css>; rel=preload") };
 	nghttp2_nv ok[] = { NV(":status", "200"), NV("content-type", "text/html") };
 	nghttp2_nv css[] = { NV(":status", "200"), NV("content-type", "text/css") };
 	struct hopts po = { .promised = 2, .pad = 2 };
 
 	handshake(c);
-	headers(c, C, 1, ES, req, 4, NULL);
+	request(c, C, 1, ES, REQ("GET", "https", "p.example", "/"), NULL, 0, NULL);
 	flush(c, C);
 	headers(c, S, 1, 0, early, 2, NULL);
-	headers(c, S, 1, 0, push, 4, &po);
+	request(c, S, 1, 0, REQ("GET", "https", "p.example", "/pushed.css"), NULL, 0, &po);
 	headers(c, S, 1, 0, ok, 2, NULL);
 	data(c, S, 1, ES, "<html></html>", 13, 0);
 	headers(c, S, 2, 0, css, 2, NULL);
 	data(c, S, 2, ES, "body{}", 6, 0);
 	flush(c, S);
-	headers(c, C, 5, ES, req5, 4, NULL);
+	request(c, C, 5, ES, REQ("GET", "https", "p.example", "/big"), NULL, 0, NULL);
 	flush(c, C);
 	headers(c, S, 5, 0, ok, 2, NULL);
 	data(c, S, 5, 0, "partial", 7, 0);
 	flush(c, S);
 	rst(c, C, 5, 8);	/* CANCEL */
-	headers(c, C, 7, ES, req7, 4, NULL);
+	request(c, C, 7, ES, REQ("GET", "https", "p.example", "/late"), NULL, 0, NULL);
 	flush(c, C);
 	goaway(c, S, 5, 0);
 	flush(c, S);
-	close_rec(c);
 }
 
-static void gen_server_first(const char *dir)
+static void gen_server_first(struct conn *c)
 {
-	struct conn *c = open_rec(dir, "h2_server_first",
-				  "Traced server (out = server): it sends SETTINGS before the client's "
-				  "preface arrives, as TLS servers do after ALPN.", 1);
-	nghttp2_nv req[] = {
-		NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "s.example"), NV(":path", "/s"),
-	};
 	nghttp2_nv resp[] = { NV(":status", "204") };
 
 	settings(c, S, 1, 3u, 100u);
 	flush(c, S);
 	preface(c);
 	settings(c, C, 0);
-	headers(c, C, 1, ES, req, 4, NULL);
+	request(c, C, 1, ES, REQ("GET", "https", "s.example", "/s"), NULL, 0, NULL);
 	flush(c, C);
 	settings_ack(c, S);
 	headers(c, S, 1, ES, resp, 1, NULL);
 	flush(c, S);
 	settings_ack(c, C);
 	flush(c, C);
-	close_rec(c);
 }
 
 /* A connection with GETs and bodies, for the join recording. */
@@ -497,11 +469,7 @@ static void busy_connection(struct conn *c)
 	for (i = 0; i < 4; i++) {
 		sid = 1 + 2 * (uint32_t)i;
 		snprintf(path, sizeof(path), "/file%d", i);
-		nghttp2_nv req[] = {
-			NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "g.example"),
-			{ (uint8_t *)":path", (uint8_t *)path, 5, strlen(path), 0 },
-		};
-		headers(c, C, sid, ES, req, 4, NULL);
+		request(c, C, sid, ES, REQ("GET", "https", "g.example", path), NULL, 0, NULL);
 		flush(c, C);
 		headers(c, S, sid, 0, resp, 2, NULL);
 		data(c, S, sid, 0, body, sizeof(body), 0);
@@ -510,24 +478,15 @@ static void busy_connection(struct conn *c)
 	}
 }
 
-static void gen_gap(const char *dir)
+static void gen_gap(struct conn *c)
 {
-	struct conn *c = open_rec(dir, "h2_gap",
-				  "A gap inside a DATA payload keeps the frame boundary and the headers; "
-				  "a gap across frames loses both: frames only from then on.", 0);
 	nghttp2_nv resp[] = { NV(":status", "200"), NV("content-type", "application/octet-stream") };
 	uint8_t body[3000];
-	nghttp2_nv req1[] = {
-		NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "g.example"), NV(":path", "/a"),
-	};
-	nghttp2_nv req3[] = {
-		NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "g.example"), NV(":path", "/b"),
-	};
 	size_t i;
 
 	memset(body, 'y', sizeof(body));
 	handshake(c);
-	headers(c, C, 1, ES, req1, 4, NULL);
+	request(c, C, 1, ES, REQ("GET", "https", "g.example", "/a"), NULL, 0, NULL);
 	flush(c, C);
 	headers(c, S, 1, 0, resp, 2, NULL);
 	data(c, S, 1, ES, body, sizeof(body), 0);
@@ -540,7 +499,7 @@ static void gen_gap(const char *dir)
 		write_line(c, S, c->q[S] + hlen + 9 + 1100, sizeof(body) - 1100);
 		c->qlen[S] = 0;
 	}
-	headers(c, C, 3, ES, req3, 4, NULL);
+	request(c, C, 3, ES, REQ("GET", "https", "g.example", "/b"), NULL, 0, NULL);
 	flush(c, C);
 	headers(c, S, 3, 0, resp, 2, NULL);
 	data(c, S, 3, 0, body, 500, 0);
@@ -553,15 +512,10 @@ static void gen_gap(const char *dir)
 	c->qlen[S] = 0;
 	window_update(c, C, 0, 100000);
 	flush(c, C);
-	close_rec(c);
 }
 
-static void gen_midstream(const char *dir)
+static void gen_midstream(struct conn *c)
 {
-	struct conn *c = open_rec(dir, "h2_midstream",
-				  "Joined mid-stream: each direction starts inside a frame. No headers "
-				  "can be decoded; frames are reported from the first boundary found.", 0);
-
 	fprintf(c->f, "joined\n");
 	/* Not seen: the handshake and the first exchange but part of its response. */
 	c->skip_reads = 6;
@@ -569,18 +523,12 @@ static void gen_midstream(const char *dir)
 	c->cut_first[S] = 700;
 	handshake(c);
 	busy_connection(c);
-	close_rec(c);
 }
 
-static void gen_grpc_unary(const char *dir)
+static void gen_grpc_unary(struct conn *c)
 {
-	struct conn *c = open_rec(dir, "grpc_unary",
-				  "gRPC unary call: one request message, one response message split across "
-				  "two DATA frames, grpc-status in trailers.", 0);
-	nghttp2_nv req[] = {
-		NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", "localhost:50051"),
-		NV(":path", "/helloworld.Greeter/SayHello"), NV("te", "trailers"),
-		NV("content-type", "application/grpc"), NV("grpc-timeout", "1S"),
+	nghttp2_nv more[] = {
+		NV("te", "trailers"), NV("content-type", "application/grpc"), NV("grpc-timeout", "1S"),
 		NV("user-agent", "grpc-c/1.51.1 (linux; chttp2)"),
 	};
 	nghttp2_nv resp[] = { NV(":status", "200"), NV("content-type", "application/grpc") };
@@ -589,7 +537,8 @@ static void gen_grpc_unary(const char *dir)
 	size_t n;
 
 	handshake(c);
-	headers(c, C, 1, 0, req, sizeof(req) / sizeof(req[0]), NULL);
+	request(c, C, 1, 0, REQ("POST", "http", "localhost:50051", "/helloworld.Greeter/SayHello"), more,
+		4, NULL);
 	n = grpc_msg(m, "\x0a\x05world");
 	data(c, C, 1, ES, m, n, 0);
 	flush(c, C);
@@ -599,25 +548,12 @@ static void gen_grpc_unary(const char *dir)
 	data(c, S, 1, 0, m + 3, n - 3, 0);
 	headers(c, S, 1, ES, trl, 1, NULL);
 	flush_cut(c, S, 20);
-	close_rec(c);
 }
 
-static void gen_grpc_streaming(const char *dir)
+static void gen_grpc_streaming(struct conn *c)
 {
-	struct conn *c = open_rec(dir, "grpc_server_streaming",
-				  "gRPC server streaming: one request, five response messages packed "
-				  "several to a DATA frame and across frames; then a second call that fails "
-				  "trailers-only with a percent-encoded grpc-message.", 0);
-	nghttp2_nv req[] = {
-		NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", "localhost:50051"),
-		NV(":path", "/routeguide.RouteGuide/ListFeatures"), NV("te", "trailers"),
-		NV("content-type", "application/grpc+proto"),
-	};
-	nghttp2_nv req3[] = {
-		NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", "localhost:50051"),
-		NV(":path", "/routeguide.RouteGuide/GetFeature"), NV("te", "trailers"),
-		NV("content-type", "application/grpc"),
-	};
+	nghttp2_nv more[] = { NV("te", "trailers"), NV("content-type", "application/grpc+proto") };
+	nghttp2_nv more3[] = { NV("te", "trailers"), NV("content-type", "application/grpc") };
 	nghttp2_nv resp[] = { NV(":status", "200"), NV("content-type", "application/grpc+proto") };
 	nghttp2_nv trl[] = { NV("grpc-status", "0"), NV("grpc-message", "") };
 	nghttp2_nv fail[] = {
@@ -629,7 +565,8 @@ static void gen_grpc_streaming(const char *dir)
 	int i;
 
 	handshake(c);
-	headers(c, C, 1, 0, req, sizeof(req) / sizeof(req[0]), NULL);
+	request(c, C, 1, 0, REQ("POST", "http", "localhost:50051", "/routeguide.RouteGuide/ListFeatures"),
+		more, 2, NULL);
 	n = grpc_msg(m, "\x0a\x02\x08\x01\x12\x02\x08\x02");
 	data(c, C, 1, ES, m, n, 0);
 	flush(c, C);
@@ -643,27 +580,62 @@ static void gen_grpc_streaming(const char *dir)
 	data(c, S, 1, 0, m + 30, n - 30, 0);
 	headers(c, S, 1, ES, trl, 2, NULL);
 	flush_cut(c, S, 7);
-	headers(c, C, 3, 0, req3, sizeof(req3) / sizeof(req3[0]), NULL);
+	request(c, C, 3, 0, REQ("POST", "http", "localhost:50051", "/routeguide.RouteGuide/GetFeature"),
+		more3, 2, NULL);
 	n = grpc_msg(m, "\x08\x01");
 	data(c, C, 3, ES, m, n, 0);
 	flush(c, C);
 	headers(c, S, 3, ES, fail, 4, NULL);
 	flush(c, S);
-	close_rec(c);
 }
+
+/* Each recording: file name, the client's direction (0: the traced process is the client), what it shows. */
+static const struct gen {
+	const char *name;
+	int client;
+	void (*fn)(struct conn *c);
+	const char *comment;
+} gens[] = {
+	{ "h2_dyntable", 0, gen_dyntable,
+	  "Three GETs whose repeated fields come from the HPACK dynamic table." },
+	{ "h2_continuation_padding", 0, gen_continuation_padding,
+	  "HEADERS with padding and priority split over CONTINUATION frames, "
+	  "padded DATA, two streams interleaved, frames cut across reads." },
+	{ "h2_table_size", 0, gen_table_size,
+	  "SETTINGS_HEADER_TABLE_SIZE changes: the client shrinks the server's "
+	  "table to 64 bytes, then grows it to 8192; dynamic table size updates follow "
+	  "each acknowledgement." },
+	{ "h2_rst_push_goaway", 0, gen_rst_push_goaway,
+	  "A server push, a stream reset by the client, an interim 103, and a "
+	  "GOAWAY that leaves stream 7 unanswered." },
+	{ "h2_server_first", 1, gen_server_first,
+	  "Traced server (out = server): it sends SETTINGS before the client's "
+	  "preface arrives, as TLS servers do after ALPN." },
+	{ "h2_gap", 0, gen_gap,
+	  "A gap inside a DATA payload keeps the frame boundary and the headers; "
+	  "a gap across frames loses both: frames only from then on." },
+	{ "h2_midstream", 0, gen_midstream,
+	  "Joined mid-stream: each direction starts inside a frame. No headers "
+	  "can be decoded; frames are reported from the first boundary found." },
+	{ "grpc_unary", 0, gen_grpc_unary,
+	  "gRPC unary call: one request message, one response message split across "
+	  "two DATA frames, grpc-status in trailers." },
+	{ "grpc_server_streaming", 0, gen_grpc_streaming,
+	  "gRPC server streaming: one request, five response messages packed "
+	  "several to a DATA frame and across frames; then a second call that fails "
+	  "trailers-only with a percent-encoded grpc-message." },
+};
 
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : ".";
+	struct conn *c;
+	size_t i;
 
-	gen_dyntable(dir);
-	gen_continuation_padding(dir);
-	gen_table_size(dir);
-	gen_rst_push_goaway(dir);
-	gen_server_first(dir);
-	gen_gap(dir);
-	gen_midstream(dir);
-	gen_grpc_unary(dir);
-	gen_grpc_streaming(dir);
+	for (i = 0; i < sizeof(gens) / sizeof(gens[0]); i++) {
+		c = open_rec(dir, gens[i].name, gens[i].comment, gens[i].client);
+		gens[i].fn(c);
+		close_rec(c);
+	}
 	return 0;
 }
