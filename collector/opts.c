@@ -39,18 +39,21 @@ static void append(char *out, size_t cap, size_t *len, const char *s, size_t n)
 	out[*len] = '\0';
 }
 
-/* The value of {key} (a placeholder of length n) for row d, written into num if a number. */
+/* Whether the n bytes at key are the placeholder lit. */
+#define IS(key, n, lit)	((n) == sizeof(lit) - 1 && !memcmp(key, lit, n))
+
+/* The value of the placeholder key (n bytes, "{...}") for row d; numbers are written into num. */
 static const char *placeholder(const char *key, size_t n, const struct opt_def *d, char *num, size_t cap)
 {
-	if (n == 6 && !strncmp(key, "{libs}", n))
+	if (IS(key, n, "{libs}"))
 		return opts_help_libs;
-	if (n == 8 && !strncmp(key, "{probes}", n))
+	if (IS(key, n, "{probes}"))
 		return opts_help_probes;
-	if (d && n == 5 && !strncmp(key, "{min}", n))
+	if (d && IS(key, n, "{min}"))
 		snprintf(num, cap, "%lld", (long long)d->min);
-	else if (d && n == 5 && !strncmp(key, "{max}", n))
+	else if (d && IS(key, n, "{max}"))
 		snprintf(num, cap, "%llu", (unsigned long long)d->max);
-	else if (d && n == 9 && !strncmp(key, "{default}", n))
+	else if (d && IS(key, n, "{default}"))
 		snprintf(num, cap, "%lld", (long long)d->def);
 	else
 		return NULL;

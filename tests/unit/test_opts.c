@@ -75,6 +75,12 @@ static void assert_values_rejected(const char *opt, const char *mentions, const 
 		assert_rejected(mentions);
 	}
 }
+/* The arguments parse, and leave field of the options at want. */
+#define ACCEPTED(field, want, ...)						\
+	do {									\
+		assert_int_equal(parse(__VA_ARGS__, NULL), OPTS_RUN);		\
+		assert_int_equal(P.o.field, want);				\
+	} while (0)
 #define REJECTED(opt, mentions, ...)								\
 	assert_values_rejected(opt, mentions, (const char *const[]){ __VA_ARGS__ },		\
 			       sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
@@ -99,13 +105,11 @@ static void test_opts_defaults_without_arguments(void **state)
 
 static void test_opts_pid_list_and_repeats_accumulate(void **state)
 {
-	assert_int_equal(parse("-p", "1,2", NULL), OPTS_RUN);
-	assert_int_equal(P.o.npids, 2);
+	ACCEPTED(npids, 2, "-p", "1,2");
 	assert_int_equal(P.o.pids[0], 1);
 	assert_int_equal(P.o.pids[1], 2);
 
-	assert_int_equal(parse("-p", "10,20", "--pid", "30", "-p40", NULL), OPTS_RUN);
-	assert_int_equal(P.o.npids, 4);
+	ACCEPTED(npids, 4, "-p", "10,20", "--pid", "30", "-p40");
 	assert_int_equal(P.o.pids[0], 10);
 	assert_int_equal(P.o.pids[1], 20);
 	assert_int_equal(P.o.pids[2], 30);
@@ -186,17 +190,12 @@ static void test_opts_comm_length_limit(void **state)
 
 static void test_opts_output_modes(void **state)
 {
-	assert_int_equal(parse("-o", "text", NULL), OPTS_RUN);
-	assert_int_equal(P.o.out, OUT_TEXT);
-	assert_int_equal(parse("-o", "json", NULL), OPTS_RUN);
-	assert_int_equal(P.o.out, OUT_JSON);
-	assert_int_equal(parse("--output", "hex", NULL), OPTS_RUN);
-	assert_int_equal(P.o.out, OUT_HEX);
-	assert_int_equal(parse("--output=none", NULL), OPTS_RUN);
-	assert_int_equal(P.o.out, OUT_NONE);
+	ACCEPTED(out, OUT_TEXT, "-o", "text");
+	ACCEPTED(out, OUT_JSON, "-o", "json");
+	ACCEPTED(out, OUT_HEX, "--output", "hex");
+	ACCEPTED(out, OUT_NONE, "--output=none");
 	/* The last one wins. */
-	assert_int_equal(parse("-o", "json", "-o", "hex", NULL), OPTS_RUN);
-	assert_int_equal(P.o.out, OUT_HEX);
+	ACCEPTED(out, OUT_HEX, "-o", "json", "-o", "hex");
 
 	parse("-o", "xml", NULL);
 	assert_rejected("--output");
@@ -207,8 +206,7 @@ static void test_opts_output_modes(void **state)
 
 static void test_opts_count_positive_only(void **state)
 {
-	assert_int_equal(parse("-c", "1", NULL), OPTS_RUN);
-	assert_int_equal(P.o.count, 1);
+	ACCEPTED(count, 1, "-c", "1");
 	assert_int_equal(parse("--count", "18446744073709551615", NULL), OPTS_RUN);
 	assert_true(P.o.count == UINT64_MAX);
 
@@ -217,27 +215,20 @@ static void test_opts_count_positive_only(void **state)
 
 static void test_opts_duration_decimals_to_ms(void **state)
 {
-	assert_int_equal(parse("-d", "0.5", NULL), OPTS_RUN);
-	assert_int_equal(P.o.duration_ms, 500);
-	assert_int_equal(parse("-d", "2", NULL), OPTS_RUN);
-	assert_int_equal(P.o.duration_ms, 2000);
-	assert_int_equal(parse("--duration", "1.25", NULL), OPTS_RUN);
-	assert_int_equal(P.o.duration_ms, 1250);
+	ACCEPTED(duration_ms, 500, "-d", "0.5");
+	ACCEPTED(duration_ms, 2000, "-d", "2");
+	ACCEPTED(duration_ms, 1250, "--duration", "1.25");
 	/* Less than a millisecond still stops: never rounded down to "unlimited". */
-	assert_int_equal(parse("-d", "0.0001", NULL), OPTS_RUN);
-	assert_int_equal(P.o.duration_ms, 1);
+	ACCEPTED(duration_ms, 1, "-d", "0.0001");
 
 	REJECTED("-d", "--duration", "0", "-1", "abc", "1s", "nan", "inf", "0x10", " 1", "31536001");
 }
 
 static void test_opts_snaplen(void **state)
 {
-	assert_int_equal(parse("-s", "0", NULL), OPTS_RUN);
-	assert_int_equal(P.o.snaplen, 0);
-	assert_int_equal(parse("-s", "64", NULL), OPTS_RUN);
-	assert_int_equal(P.o.snaplen, 64);
-	assert_int_equal(parse("--snaplen", "4294967295", NULL), OPTS_RUN);
-	assert_int_equal(P.o.snaplen, 4294967295u);
+	ACCEPTED(snaplen, 0, "-s", "0");
+	ACCEPTED(snaplen, 64, "-s", "64");
+	ACCEPTED(snaplen, 4294967295u, "--snaplen", "4294967295");
 
 	REJECTED("-s", "--snaplen", "4294967296", "-5", "1k");
 }
@@ -247,10 +238,8 @@ static void test_opts_buffer_size_bounds(void **state)
 	/* Smaller rings made the BPF side's reserve check wrap (-B 4 to 64). */
 	REJECTED("-B", "--buffer-size", "4", "127", "1048577", "0");
 	assert_rejected("from 128 to 1048576");
-	assert_int_equal(parse("-B", "128", NULL), OPTS_RUN);
-	assert_int_equal(P.o.buffer_kib, 128);
-	assert_int_equal(parse("--buffer-size", "1048576", NULL), OPTS_RUN);
-	assert_int_equal(P.o.buffer_kib, 1048576);
+	ACCEPTED(buffer_kib, 128, "-B", "128");
+	ACCEPTED(buffer_kib, 1048576, "--buffer-size", "1048576");
 }
 
 static void test_opts_max_memory_bounds_in_mib(void **state)
@@ -260,8 +249,7 @@ static void test_opts_max_memory_bounds_in_mib(void **state)
 	assert_true(opts_max_memory_bytes(&P.o) < (1ull << 30));	/* well under 1 GiB */
 	assert_int_equal(parse("--max-memory", "8", NULL), OPTS_RUN);
 	assert_int_equal(opts_max_memory_bytes(&P.o), 8u << 20);
-	assert_int_equal(parse("--max-memory=1048576", NULL), OPTS_RUN);
-	assert_int_equal(P.o.max_memory_mib, 1048576);
+	ACCEPTED(max_memory_mib, 1048576, "--max-memory=1048576");
 	REJECTED("--max-memory", "--max-memory", "7", "0", "1048577", "64M", "-1", "",
 		 "99999999999999999999999");
 	assert_rejected("from 8 to 1048576");
@@ -330,8 +318,7 @@ static void test_opts_reparse_after_error_is_clean(void **state)
 {
 	parse("-p", "1", "-x", NULL);
 	assert_rejected("-x");
-	assert_int_equal(parse("-p", "7", NULL), OPTS_RUN);
-	assert_int_equal(P.o.npids, 1);
+	ACCEPTED(npids, 1, "-p", "7");
 	assert_int_equal(P.o.pids[0], 7);
 	assert_string_equal(P.err, "");
 }
@@ -398,8 +385,7 @@ static void test_opts_table_kinds_store_their_fields(void **state)
 	assert_int_equal(P.o.nredact, 1);
 	assert_string_equal(P.o.redact_headers[0], "X-A");
 	assert_true(P.o.raw);
-	assert_int_equal(parse("-w", "f", "-G", "31622400", "--nice=19", NULL), OPTS_RUN);
-	assert_int_equal(P.o.rotate_secs, 86400 * 366);
+	ACCEPTED(rotate_secs, 86400 * 366, "-w", "f", "-G", "31622400", "--nice=19");
 	assert_int_equal(P.o.nice, 19);
 
 	REJECTED("--nice", "a niceness from -20 to 19", "20", "-21", "x", "");
