@@ -21,9 +21,12 @@
 #include "outstream.h"
 #include "pcap_out.h"
 #include "pcapng.h"
+#include "percpu.h"
 #include "probe_table.h"
 #include "replay.h"
 #include "sinks.h"
+#include "summary.h"
+#include "system.h"
 #include "rings.h"
 #include "targets.h"
 
@@ -61,45 +64,6 @@ static __u64 now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
-/* Whether the effective capability set has bit cap (from /proc/self/status). */
-/* A number from a line of /proc/self/status, read with fmt ("VmHWM: %llu kB"). */
-static bool self_status(const char *fmt, unsigned long long *v)
-{
-	char line[256];
-	bool found = false;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, fmt, v) == 1;
-	fclose(f);
-	return found;
-}
-
-/* Whether the effective capability set has bit cap. */
-static bool has_cap(int cap)
-{
-	unsigned long long caps = 0;
-
-	return self_status("CapEff: %llx", &caps) && (caps >> cap) & 1;
-}
-
-static int check_system(void)
-{
-	const int cap_sys_admin = 21, cap_perfmon = 38, cap_bpf = 39;
-
-	if (!has_cap(cap_sys_admin) && !(has_cap(cap_bpf) && has_cap(cap_perfmon))) {
-		pr_warn("needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs\n");
-		return -EPERM;
-	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		pr_warn("this kernel has no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y\n");
-		return -ENOTSUP;
-	}
-	return 0;
 }
 
 /* Each target keeps its file open and each probe is a perf event: the soft
@@ -383,36 +347,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/*
- * Slot 0 of a per-CPU array whose value is n __u64 counters, each summed
- * over every CPU into sum[0..n-1] (zeros if it cannot be read).
- */
-static void sum_percpu_u64(struct bpf_map *map, __u64 *sum, size_t n)
-{
-	int ncpus = libbpf_num_possible_cpus(), cpu;
-	__u64 *per;
-	__u32 zero = 0;
-	size_t i;
-
-	memset(sum, 0, n * sizeof(*sum));
-	if (ncpus <= 0)
-		return;
-	per = calloc((size_t)ncpus * n, sizeof(*per));
-	if (!per)
-		return;
-	if (!bpf_map_lookup_elem(bpf_map__fd(map), &zero, per))
-		for (cpu = 0; cpu < ncpus; cpu++)
-			for (i = 0; i < n; i++)
-				sum[i] += per[(size_t)cpu * n + i];
-	free(per);
-}
-
 /* Programs that may write to a ring right now, summed over CPUs. */
 static __u64 busy_programs(struct tlstap_bpf *skel)
 {
 	__u64 busy;
 
-	sum_percpu_u64(skel->maps.busy, &busy, 1);
+	percpu_sum_u64(skel->maps.busy, &busy, 1);
 	return busy;
 }
 
@@ -461,74 +401,6 @@ static int read_round(struct rings *rings, struct flow_table *ft, struct http_vi
 	else if (hv)
 		http_view_settle(hv, safe);
 	return all;	/* 1: every ring read to its end */
-}
-
-/* Every counter in struct tlstap_stats is a __u64: it is summed as an array. */
-_Static_assert(sizeof(struct tlstap_stats) % sizeof(__u64) == 0, "tlstap_stats holds __u64 only");
-
-static void read_bpf_stats(struct tlstap_bpf *skel, struct tlstap_stats *sum)
-{
-	sum_percpu_u64(skel->maps.stats, (__u64 *)sum, sizeof(*sum) / sizeof(__u64));
-}
-
-/* This process's resident high-water mark (VmHWM), in bytes; 0 if unknown. */
-static __u64 rss_peak_bytes(void)
-{
-	unsigned long long kib = 0;
-
-	return self_status("VmHWM: %llu kB", &kib) ? (__u64)kib * 1024 : 0;
-}
-
-static void print_summary(const struct output *out, const struct flow_stats *fs,
-			  const struct tlstap_stats *bs, const struct mem_budget *mb,
-			  const struct http_view *hv, FILE *json)
-{
-	unsigned long long untraced = bs->call_table_full + bs->bad_len + bs->conn_table_full +
-				      bs->unmatched_returns + bs->unfinished_calls;
-	struct http_view_stats hs = { 0 };
-	__u64 rss_peak = rss_peak_bytes();
-
-	fprintf(stderr,
-		"tlstap: %llu events, %llu bytes captured in %llu connections; lost %llu bytes "
-		"(ring full: %llu records, %llu bytes; unreadable: %llu; over 2 GiB: %llu); "
-		"snaplen left out %llu bytes; untraced calls: %llu; lost connection ends: %llu\n",
-		(unsigned long long)out->events, (unsigned long long)out->bytes,
-		(unsigned long long)fs->flows, (unsigned long long)fs->lost_bytes,
-		(unsigned long long)bs->ring_full_events, (unsigned long long)bs->ring_full_bytes,
-		(unsigned long long)bs->unreadable_bytes, (unsigned long long)bs->oversize_bytes,
-		(unsigned long long)fs->snap_bytes, untraced, (unsigned long long)bs->ctrl_lost);
-	if (hv)
-		http_view_stats(hv, &hs);
-	/* What the memory budget cost: decoding first, raw data only past it. */
-	fprintf(stderr,
-		"tlstap: memory: peak %.1f of %.0f MiB; not decoded for lack of memory: %llu connections, "
-		"%llu bytes (shown raw); holes given up to stay within it: %llu (%llu bytes); "
-		"shown before the rings' backlog was read: %llu times; resident peak %.1f MiB "
-		"(rings included)\n",
-		(double)mb->peak / (1 << 20), (double)mb->limit / (1 << 20),
-		(unsigned long long)hs.undecoded_conns, (unsigned long long)hs.undecoded_bytes,
-		(unsigned long long)fs->mem_gaps, (unsigned long long)fs->mem_gap_bytes,
-		(unsigned long long)hs.early_settles, (double)rss_peak / (1 << 20));
-	if (json)
-		fprintf(json, "{\"type\":\"stats\",\"events\":%llu,\"bytes\":%llu,\"connections\":%llu,"
-			"\"lost_bytes\":%llu,\"snaplen_bytes\":%llu,\"ring_full_records\":%llu,"
-			"\"ring_full_bytes\":%llu,\"unreadable_bytes\":%llu,\"oversize_bytes\":%llu,"
-			"\"untraced_calls\":%llu,\"unmatched_returns\":%llu,\"unfinished_calls\":%llu,"
-			"\"lost_ctrl_events\":%llu,\"bad_records\":%llu,"
-			"\"mem_limit_bytes\":%llu,\"mem_peak_bytes\":%llu,\"undecoded_conns\":%llu,"
-			"\"undecoded_bytes\":%llu,\"mem_gaps\":%llu,\"mem_gap_bytes\":%llu,"
-			"\"mem_early_settles\":%llu,\"rss_peak_bytes\":%llu}\n",
-			(unsigned long long)out->events, (unsigned long long)out->bytes,
-			(unsigned long long)fs->flows, (unsigned long long)fs->lost_bytes,
-			(unsigned long long)fs->snap_bytes, (unsigned long long)bs->ring_full_events,
-			(unsigned long long)bs->ring_full_bytes, (unsigned long long)bs->unreadable_bytes,
-			(unsigned long long)bs->oversize_bytes, untraced,
-			(unsigned long long)bs->unmatched_returns, (unsigned long long)bs->unfinished_calls,
-			(unsigned long long)bs->ctrl_lost, (unsigned long long)fs->bad_records,
-			(unsigned long long)mb->limit, (unsigned long long)mb->peak,
-			(unsigned long long)hs.undecoded_conns, (unsigned long long)hs.undecoded_bytes,
-			(unsigned long long)fs->mem_gaps, (unsigned long long)fs->mem_gap_bytes,
-			(unsigned long long)hs.early_settles, (unsigned long long)rss_peak);
 }
 
 /* Flushes f; returns 1 when the reader went away, -errno on a write error. */
@@ -609,6 +481,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	struct mem_budget mb;
 	struct output out;
 	struct tlstap_stats bs;
+	struct summary sum;
 	struct bpf_link *link;
 	struct outstream *ostream = NULL;
 	FILE *outf = stdout;
@@ -762,8 +635,11 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	output_finish(&out);
 	/* Even after a write error: the summary, then what the file lacks. */
 	pcap_out_finish(pcap);
-	read_bpf_stats(skel, &bs);
-	print_summary(&out, flows_stats(ft), &bs, &mb, hv, o->out == OUT_JSON && err == 0 ? outf : NULL);
+	percpu_read_stats(skel->maps.stats, &bs);
+	summary_collect(&sum, &out, flows_stats(ft), &bs, &mb, hv);
+	summary_print_text(&sum, stderr);
+	if (o->out == OUT_JSON && err == 0)
+		summary_print_json(&sum, outf);
 	err = flush_output(outf);
 	if (err < 0) {
 		pr_warn("cannot write the output: %s\n", strerror(-err));
@@ -856,7 +732,7 @@ int main(int argc, char **argv)
 		signal(SIGPIPE, SIG_IGN);
 		return run_replay(&o) ? 1 : 0;
 	}
-	if (!o.list_targets && check_system())
+	if (!o.list_targets && system_check())
 		return 1;
 	err = find_targets(&o, &tl);
 	if (err) {

@@ -1,160 +1,23 @@
-/* Parses and validates tlstap's command line; never touches the system. */
+/* Parses and validates tlstap's command line as the option table says; never touches the system. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/types.h>
 #include "opts.h"
-#include "tlstap.h"
+#include "opts_table.h"
 
 #ifndef TLSTAP_VERSION
 #define TLSTAP_VERSION "0.1.0"
 #endif
 
-enum {
-	OPT_UID = 0x100,
-	OPT_COMM,
-	OPT_LIST,
-	OPT_EMPTY_PROBES,
-	OPT_PROBE_MODE,
-	OPT_NICE,
-	OPT_RAW,
-	OPT_BODY,
-	OPT_NO_DATA,
-	OPT_REDACT,
-	OPT_REDACT_HEADER,
-	OPT_MAX_MEMORY,
-};
-
-static const struct option long_opts[] = {
-	{ "pid", required_argument, NULL, 'p' },
-	{ "uid", required_argument, NULL, OPT_UID },
-	{ "comm", required_argument, NULL, OPT_COMM },
-	{ "lib", required_argument, NULL, 'l' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "write", required_argument, NULL, 'w' },
-	{ "read", required_argument, NULL, 'r' },
-	{ "file-size", required_argument, NULL, 'C' },
-	{ "rotate-seconds", required_argument, NULL, 'G' },
-	{ "file-count", required_argument, NULL, 'W' },
-	{ "count", required_argument, NULL, 'c' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "snaplen", required_argument, NULL, 's' },
-	{ "buffer-size", required_argument, NULL, 'B' },
-	{ "list-targets", no_argument, NULL, OPT_LIST },
-	{ "empty-probes", no_argument, NULL, OPT_EMPTY_PROBES },
-	{ "probe-mode", required_argument, NULL, OPT_PROBE_MODE },
-	{ "nice", required_argument, NULL, OPT_NICE },
-	{ "raw", no_argument, NULL, OPT_RAW },
-	{ "body", required_argument, NULL, OPT_BODY },
-	{ "no-data", no_argument, NULL, OPT_NO_DATA },
-	{ "redact", no_argument, NULL, OPT_REDACT },
-	{ "redact-header", required_argument, NULL, OPT_REDACT_HEADER },
-	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
-};
-
-void opts_usage(FILE *f)
-{
-	fprintf(f,
-"Usage: tlstap [OPTION]...\n"
-"Show the plaintext of TLS connections on this host, without keys or proxies.\n"
-"tlstap puts uprobes on OpenSSL's SSL_read/SSL_write/SSL_read_ex/SSL_write_ex\n"
-"and GnuTLS's gnutls_record_recv/gnutls_record_send (and variants), and prints\n"
-"what every process sends and receives, with its connection.\n"
-"Needs root (CAP_BPF and CAP_PERFMON) and a kernel with BTF.\n"
-"\n"
-"What to trace (default: every process using OpenSSL or GnuTLS):\n"
-"  -p, --pid PID[,PID...]   only these processes (repeatable, up to %d); also\n"
-"                           probes their executables when a TLS library is\n"
-"                           linked in statically (node)\n"
-"      --uid UID|USER       only processes running as this user\n"
-"      --comm NAME          only processes whose command name is NAME\n"
-"  -l, --lib PATH           also probe this library or executable (repeatable)\n"
-"      --list-targets       print the files, versions and probe points that\n"
-"                           would be used, and why, then exit\n"
-"      --probe-mode MODE    auto (default): probe OpenSSL's internal read/write\n"
-"                           functions when the library's code proves it safe\n"
-"                           (cheaper traps; also sees the SSL BIO), else the\n"
-"                           exported ones; exported: always the exported ones\n"
-"\n"
-"Output (stdout; diagnostics go to stderr):\n"
-"  -o, --output MODE        text (default), json (one object per line), hex,\n"
-"                           or none (the default with -w)\n"
-"HTTP (HTTP/1.x and HTTP/2 with gRPC, decoded from the plaintext):\n"
-"      --raw                text: the raw bytes only, no decoded HTTP view\n"
-"      --body N             text: show at most N bytes of each body (default\n"
-"                           256; JSON never carries bodies in http objects)\n"
-"      --no-data            json: only conn/http/gap/close objects, no data\n"
-"      --redact             mask the values of Authorization, Proxy-Authorization,\n"
-"                           Cookie and Set-Cookie in decoded output\n"
-"      --redact-header NAME mask this header's values too (repeatable)\n"
-"\n"
-"pcapng:\n"
-"  -w, --write FILE         also write pcapng that Wireshark dissects: each\n"
-"                           connection a TCP connection whose sequence numbers\n"
-"                           are plaintext positions, one interface per process\n"
-"                           (mode 0600; - for stdout: tlstap -w - | wireshark -k -i -).\n"
-"                           An existing FILE is replaced only if it is your own\n"
-"                           regular file with one link, never through a symlink;\n"
-"                           a full disk stops tlstap (exit 1) with the file cut\n"
-"                           back to its last complete block\n"
-"  -C, --file-size MB       with -w: start a new file once one reaches MB\n"
-"                           (millions of bytes): FILE, FILE1, FILE2...\n"
-"  -G, --rotate-seconds S   with -w: start a new file every S seconds (FILE may\n"
-"                           hold strftime patterns such as %%H%%M%%S); a name\n"
-"                           the same as the last file's gets a number (FILE,\n"
-"                           FILE.1, FILE.2...) rather than replacing it\n"
-"  -W, --file-count N       with -C: reuse N file names in a ring; with -G:\n"
-"                           stop after N files\n"
-"  -r, --read FILE          print a pcapng file tlstap wrote, with -o, as if live\n"
-"                           (no root needed)\n"
-"  -s, --snaplen BYTES      capture at most BYTES of each TLS call (default 0:\n"
-"                           everything); bytes left out are counted as lost\n"
-"  -B, --buffer-size KIB    ring buffer per CPU in KiB, 128 or more, rounded\n"
-"                           up to a power of two (default %d)\n"
-"      --nice N             run the collector at niceness N, -20 to 19 (default\n"
-"                           %d: ahead of busy traced programs, so it keeps up\n"
-"                           with them; 0 leaves the priority alone)\n"
-"      --max-memory MIB     memory for reordering and HTTP decoding, %d to\n"
-"                           1048576 MiB (default %d; the ring buffers come on\n"
-"                           top). When it is short, the connections whose\n"
-"                           decoding holds the most are shown raw instead, and\n"
-"                           the summary counts them; raw data is kept\n"
-"  -c, --count N            stop after N data events\n"
-"  -d, --duration SECONDS   stop after SECONDS (decimals allowed)\n"
-"  -v, --verbose            say what is probed and why (twice: debug)\n"
-"  -h, --help               this help\n"
-"  -V, --version            print the version\n"
-"\n"
-"tlstap prints \"tlstap: tracing ...\" on stderr once every probe is attached.\n"
-"Ctrl-C (SIGINT) or SIGTERM drains the buffers, prints a summary of events,\n"
-"bytes and losses on stderr and exits 0, also when the reader of stdout goes\n"
-"away (| head). A stdout nobody reads holds the stop up 500 ms at most; what\n"
-"it did not take is dropped and counted. Exit status 2: bad usage; 1: failure,\n"
-"output dropped, or a -w file left incomplete. Captured bytes are indented in\n"
-"the text view; tlstap's own lines start in column 0.\n"
-"\n"
-"EXAMPLES:\n"
-"  tlstap                       # every TLS connection, as text\n"
-"  tlstap -p 1234 -o json       # one process, JSON lines\n"
-"  tlstap --comm nginx -o hex   # nginx only, hexdump\n"
-"  tlstap -l /opt/app/bin/app   # a program with OpenSSL linked in\n"
-"  tlstap -w tls.pcapng         # for Wireshark; then: tlstap -r tls.pcapng\n"
-"  tlstap -w - | wireshark -k -i -\n"
-"  tlstap -w cap -C 100 -W 5    # at most 5 files of 100 MB\n"
-"  tlstap -o json -c 100 | jq -r .data | base64 -d\n",
-		OPTS_MAX_PIDS, OPTS_DEFAULT_BUFFER_KIB, OPTS_DEFAULT_NICE, OPTS_MIN_MAX_MEMORY_MIB,
-		OPTS_DEFAULT_MAX_MEMORY_MIB);
-}
+/* The column where --help's option texts start. */
+#define HELP_INDENT	27
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -166,23 +29,130 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* Why getopt refused an option: unknown, or a flag given a value. */
-static int bad_option(const char *arg, int opt, char *err, size_t errlen)
+/* Appends s[0..n) to out (size cap, holding *len bytes), cut to fit. */
+static void append(char *out, size_t cap, size_t *len, const char *s, size_t n)
 {
-	const struct option *lo;
-	size_t len;
+	if (n > cap - 1 - *len)
+		n = cap - 1 - *len;
+	memcpy(out + *len, s, n);
+	*len += n;
+	out[*len] = '\0';
+}
 
-	if (!strncmp(arg, "--", 2)) {
-		len = strcspn(arg + 2, "=");
-		for (lo = long_opts; lo->name; lo++)
-			if (strlen(lo->name) == len && !strncmp(lo->name, arg + 2, len) &&
-			    lo->has_arg == no_argument)
-				return fail(err, errlen, "option '--%s' takes no value", lo->name);
-		return fail(err, errlen, "unknown option '%.*s'", (int)(len + 2), arg);
+/* Whether the n bytes at key are the placeholder lit. */
+#define IS(key, n, lit)	((n) == sizeof(lit) - 1 && !memcmp(key, lit, n))
+
+/* The value of the placeholder key (n bytes, "{...}") for row d; numbers are written into num. */
+static const char *placeholder(const char *key, size_t n, const struct opt_def *d, char *num, size_t cap)
+{
+	if (IS(key, n, "{libs}"))
+		return opts_help_libs;
+	if (IS(key, n, "{probes}"))
+		return opts_help_probes;
+	if (d && IS(key, n, "{min}"))
+		snprintf(num, cap, "%lld", (long long)d->min);
+	else if (d && IS(key, n, "{max}"))
+		snprintf(num, cap, "%llu", (unsigned long long)d->max);
+	else if (d && IS(key, n, "{default}"))
+		snprintf(num, cap, "%lld", (long long)d->def);
+	else
+		return NULL;
+	return num;
+}
+
+/* tmpl into out (size cap) with its placeholders filled in for row d (NULL: none of the row's). */
+static void expand(char *out, size_t cap, const char *tmpl, const struct opt_def *d)
+{
+	const char *p = tmpl, *end, *v;
+	char num[32];
+	size_t len = 0;
+
+	out[0] = '\0';
+	while (*p) {
+		end = *p == '{' ? strchr(p, '}') : NULL;
+		v = end ? placeholder(p, end + 1 - p, d, num, sizeof(num)) : NULL;
+		if (v) {
+			append(out, cap, &len, v, strlen(v));
+			p = end + 1;
+			continue;
+		}
+		end = strchr(p + 1, '{');
+		if (!end)
+			end = p + strlen(p);
+		append(out, cap, &len, p, end - p);
+		p = end;
 	}
-	if (opt > 0x20 && opt < 0x7f)
-		return fail(err, errlen, "unknown option '-%c'", opt);
-	return fail(err, errlen, "unknown option '%.64s'", arg);
+}
+
+/* "  -p, --pid PID[,PID...]   only these..." with the text's further lines indented. */
+static void usage_option(FILE *f, const struct opt_def *d)
+{
+	char names[64], text[1024];
+	const char *line, *nl;
+
+	snprintf(names, sizeof(names), "%c%c%c --%s%s%s", d->short_name ? '-' : ' ',
+		 d->short_name ? d->short_name : ' ', d->short_name ? ',' : ' ', d->name,
+		 d->arg ? " " : "", d->arg ? d->arg : "");
+	fprintf(f, "  %-*s ", HELP_INDENT - 3, names);
+	expand(text, sizeof(text), d->help, d);
+	for (line = text; (nl = strchr(line, '\n')); line = nl + 1)
+		fprintf(f, "%.*s\n%*s", (int)(nl - line), line, HELP_INDENT, "");
+	fprintf(f, "%s\n", line);
+}
+
+void opts_usage(FILE *f)
+{
+	char text[1024];
+	size_t i;
+
+	expand(text, sizeof(text), opts_help_head, NULL);
+	fputs(text, f);
+	for (i = 0; i < opt_defs_n; i++) {
+		if (opt_defs[i].section) {
+			expand(text, sizeof(text), opt_defs[i].section, &opt_defs[i]);
+			fprintf(f, "%s\n", text);
+		}
+		if (opt_defs[i].help)
+			usage_option(f, &opt_defs[i]);
+	}
+	fputs(opts_help_tail, f);
+}
+
+/* "--NAME: 'ARG' is not WHAT", with the row's numbers in WHAT. */
+static int bad_value(const struct opt_def *d, const char *arg, char *err, size_t errlen)
+{
+	char what[128];
+
+	expand(what, sizeof(what), d->what, d);
+	return fail(err, errlen, "--%s: '%s' is not %s", d->name, arg, what);
+}
+
+static void *field(const struct opt_def *d, struct tlstap_opts *o)
+{
+	return (char *)o + d->at;
+}
+
+/* Stores v in the row's field, whatever its width (bool, int, uint32_t, uint64_t...). */
+static void store(const struct opt_def *d, struct tlstap_opts *o, uint64_t v)
+{
+	uint8_t v8 = (uint8_t)v;
+	uint16_t v16 = (uint16_t)v;
+	uint32_t v32 = (uint32_t)v;
+
+	memcpy(field(d, o), d->size == 1 ? (void *)&v8 : d->size == 2 ? (void *)&v16 :
+	       d->size == 4 ? (void *)&v32 : (void *)&v, d->size < 8 ? d->size : 8);
+}
+
+int opt_flag(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	store(d, o, 1);
+	return 0;
+}
+
+int opt_count(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	(*(int *)field(d, o))++;
+	return 0;
 }
 
 /* A whole decimal number in [min, max], nothing else around it. */
@@ -201,13 +171,112 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static int parse_pids(const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+int opt_number(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, (uint64_t)d->min, d->max, &v))
+		return bad_value(d, arg, err, errlen);
+	store(d, o, v * (d->scale ? d->scale : 1));
+	return 0;
+}
+
+/* A signed number in range, as strtol reads it. */
+int opt_signed(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < d->min || v > (long)d->max)
+		return bad_value(d, arg, err, errlen);
+	store(d, o, (uint64_t)v);
+	return 0;
+}
+
+/* Seconds, decimals allowed, into milliseconds rounded up (never down to 0: "unlimited"). */
+int opt_duration(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	double secs;
+	char *end;
+
+	/* Plain decimals only: strtod would also take "0x10", " 1" and "inf". */
+	if (!*arg || strspn(arg, "0123456789.") != strlen(arg))
+		return bad_value(d, arg, err, errlen);
+	errno = 0;
+	secs = strtod(arg, &end);
+	if (errno || *end || !isfinite(secs) || secs <= 0 || secs > (double)d->max)
+		return bad_value(d, arg, err, errlen);
+	store(d, o, (uint64_t)ceil(secs * 1000.0));
+	return 0;
+}
+
+/* One of the names in d->choices: the field gets its index. */
+int opt_choice(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	char what[128];
+	size_t i, n, len = 0;
+
+	for (n = 0; d->choices[n]; n++)
+		if (!strcmp(arg, d->choices[n])) {
+			store(d, o, n);
+			return 0;
+		}
+	/* "auto or exported", "one of text, json, hex, none" */
+	what[0] = '\0';
+	if (n > 2)
+		append(what, sizeof(what), &len, "one of ", 7);
+	for (i = 0; i < n; i++) {
+		if (i)
+			append(what, sizeof(what), &len, n > 2 ? ", " : " or ", n > 2 ? 2 : 4);
+		append(what, sizeof(what), &len, d->choices[i], strlen(d->choices[i]));
+	}
+	return fail(err, errlen, "--%s: '%s' is not %s", d->name, arg, what);
+}
+
+/* A string that must not be empty; the field points into argv. */
+int opt_string(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	if (!*arg)
+		return fail(err, errlen, "--%s: empty %s", d->name, d->empty);
+	memcpy(field(d, o), &arg, sizeof(arg));
+	return 0;
+}
+
+/* A repeatable string: the field is an array of d->max pointers into argv, counted at d->count. */
+int opt_strings(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	int *n = (int *)((char *)o + d->count);
+
+	if (d->what && (!*arg || strlen(arg) > d->len))
+		return bad_value(d, arg, err, errlen);
+	if (!*arg)
+		return fail(err, errlen, "--%s: empty %s", d->name, d->empty);
+	if (*n >= (int)d->max)
+		return fail(err, errlen, "--%s: at most %d %s", d->name, (int)d->max, d->items);
+	((const char **)field(d, o))[(*n)++] = arg;
+	return 0;
+}
+
+/* A command name, copied into the field (a char array the kernel's size). */
+int opt_name(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	if (!*arg || strlen(arg) >= d->size)
+		return fail(err, errlen, "--%s: '%s' must be 1 to %d characters (the kernel's command name)",
+			    d->name, arg, (int)d->size - 1);
+	strcpy(field(d, o), arg);
+	return 0;
+}
+
+/* Process ids, comma-separated, repeatable: at most d->max in all. */
+int opt_pids(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
 {
 	char buf[1024], *tok, *next;
 	uint64_t v;
 
 	if (strlen(arg) >= sizeof(buf))
-		return fail(err, errlen, "--pid: list too long");
+		return fail(err, errlen, "--%s: list too long", d->name);
 	strcpy(buf, arg);
 	/* Split by hand: strtok would let "1,,2" and ",1" through. */
 	for (tok = buf; tok; tok = next) {
@@ -215,30 +284,97 @@ static int parse_pids(const char *arg, struct tlstap_opts *o, char *err, size_t 
 		if (next)
 			*next++ = '\0';
 		if (!*tok)
-			return fail(err, errlen, "--pid: empty entry in '%s'", arg);
+			return fail(err, errlen, "--%s: empty entry in '%s'", d->name, arg);
 		if (parse_u64(tok, 1, INT_MAX, &v))
-			return fail(err, errlen, "--pid: '%s' is not a process id", tok);
-		if (o->npids >= OPTS_MAX_PIDS)
-			return fail(err, errlen, "--pid: at most %d processes", OPTS_MAX_PIDS);
+			return fail(err, errlen, "--%s: '%s' is not a process id", d->name, tok);
+		if (o->npids >= (int)d->max)
+			return fail(err, errlen, "--%s: at most %d processes", d->name, (int)d->max);
 		o->pids[o->npids++] = (pid_t)v;
 	}
 	return 0;
 }
 
-static int parse_duration(const char *arg, uint64_t *ms)
+/* A user id, or a user name looked up in the password database. */
+int opt_user(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
 {
-	double secs;
-	char *end;
+	struct passwd *pw;
+	uint64_t v;
 
-	/* Plain decimals only: strtod would also take "0x10", " 1" and "inf". */
-	if (!*arg || strspn(arg, "0123456789.") != strlen(arg))
-		return -EINVAL;
-	errno = 0;
-	secs = strtod(arg, &end);
-	if (errno || *end || !isfinite(secs) || secs <= 0 || secs > 86400.0 * 365)
-		return -EINVAL;
-	*ms = (uint64_t)ceil(secs * 1000.0);
+	if (parse_u64(arg, 0, UINT32_MAX - 1, &v)) {
+		pw = getpwnam(arg);
+		if (!pw)
+			return fail(err, errlen, "--%s: no user '%s'", d->name, arg);
+		v = pw->pw_uid;
+	}
+	store(d, o, v);
 	return 0;
+}
+
+int opt_help(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	opts_usage(stdout);
+	return OPTS_EXIT_OK;
+}
+
+int opt_version(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	printf("tlstap %s\n", TLSTAP_VERSION);
+	return OPTS_EXIT_OK;
+}
+
+/* What getopt_long returns for row i: its short name, or past every char for a long-only one. */
+#define LONG_ONLY(i)	(0x100 + (int)(i))
+
+/* getopt_long's tables from opt_defs: lo (OPT_DEFS_MAX + 1) and shorts (3 * OPT_DEFS_MAX + 2). */
+static void getopt_tables(struct option *lo, char *shorts)
+{
+	const struct opt_def *d;
+	size_t i, n = 0;
+
+	shorts[n++] = ':';	/* a missing value is ':', not '?' */
+	for (i = 0; i < opt_defs_n; i++) {
+		d = &opt_defs[i];
+		lo[i] = (struct option){ d->name, d->arg ? required_argument : no_argument, NULL,
+					 d->short_name ? d->short_name : LONG_ONLY(i) };
+		if (d->short_name) {
+			shorts[n++] = (char)d->short_name;
+			if (d->arg)
+				shorts[n++] = ':';
+		}
+	}
+	lo[i] = (struct option){ 0 };
+	shorts[n] = '\0';
+}
+
+/* The row of what getopt_long returned; NULL for '?' (unknown) and anything else. */
+static const struct opt_def *def_of(int c)
+{
+	size_t i;
+
+	if (c >= LONG_ONLY(0))
+		return c < LONG_ONLY(opt_defs_n) ? &opt_defs[c - LONG_ONLY(0)] : NULL;
+	for (i = 0; i < opt_defs_n; i++)
+		if (opt_defs[i].short_name && opt_defs[i].short_name == c)
+			return &opt_defs[i];
+	return NULL;
+}
+
+/* Why getopt refused an option: unknown, or a flag given a value. */
+static int bad_option(const char *arg, int opt, char *err, size_t errlen)
+{
+	size_t len, i;
+
+	if (!strncmp(arg, "--", 2)) {
+		len = strcspn(arg + 2, "=");
+		for (i = 0; i < opt_defs_n; i++)
+			if (strlen(opt_defs[i].name) == len && !strncmp(opt_defs[i].name, arg + 2, len) &&
+			    !opt_defs[i].arg)
+				return fail(err, errlen, "option '--%s' takes no value", opt_defs[i].name);
+		return fail(err, errlen, "unknown option '%.*s'", (int)(len + 2), arg);
+	}
+	if (opt > 0x20 && opt < 0x7f)
+		return fail(err, errlen, "unknown option '-%c'", opt);
+	return fail(err, errlen, "unknown option '%.64s'", arg);
 }
 
 /* Options that only make sense together, or not at all. */
@@ -265,178 +401,31 @@ static int check_combinations(struct tlstap_opts *o, char *err, size_t errlen)
 
 int opts_parse(int argc, char **argv, struct tlstap_opts *o, char *err, size_t errlen)
 {
-	struct passwd *pw;
-	uint64_t v;
-	int c;
+	struct option lo[OPT_DEFS_MAX + 1];
+	char shorts[3 * OPT_DEFS_MAX + 2];
+	const struct opt_def *d;
+	size_t i;
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
-	o->out = OUT_TEXT;
-	o->buffer_kib = OPTS_DEFAULT_BUFFER_KIB;
-	o->nice = OPTS_DEFAULT_NICE;
-	o->body_preview = 256;
-	o->max_memory_mib = OPTS_DEFAULT_MAX_MEMORY_MIB;
+	for (i = 0; i < opt_defs_n; i++)
+		if (opt_defs[i].def)
+			store(&opt_defs[i], o, (uint64_t)opt_defs[i].def);
 	err[0] = '\0';
+	getopt_tables(lo, shorts);
 	optind = 0;	/* full reset: opts_parse may run more than once */
 	opterr = 0;
-
-	while ((c = getopt_long(argc, argv, ":p:l:o:w:r:C:G:W:c:d:s:B:vhV", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (parse_pids(optarg, o, err, errlen))
-				return -EINVAL;
-			break;
-		case OPT_UID:
-			if (parse_u64(optarg, 0, UINT32_MAX - 1, &v) == 0) {
-				o->uid = (uid_t)v;
-			} else {
-				pw = getpwnam(optarg);
-				if (!pw)
-					return fail(err, errlen, "--uid: no user '%s'", optarg);
-				o->uid = pw->pw_uid;
-			}
-			o->has_uid = true;
-			break;
-		case OPT_COMM:
-			if (!*optarg || strlen(optarg) >= OPTS_COMM_LEN)
-				return fail(err, errlen,
-					    "--comm: '%s' must be 1 to %d characters (the kernel's command name)",
-					    optarg, OPTS_COMM_LEN - 1);
-			strcpy(o->comm, optarg);
-			o->has_comm = true;
-			break;
-		case 'l':
-			if (!*optarg)
-				return fail(err, errlen, "--lib: empty path");
-			if (o->nlibs >= OPTS_MAX_LIBS)
-				return fail(err, errlen, "--lib: at most %d files", OPTS_MAX_LIBS);
-			o->libs[o->nlibs++] = optarg;
-			break;
-		case 'w':
-			if (!*optarg)
-				return fail(err, errlen, "--write: empty file name");
-			o->write_path = optarg;
-			break;
-		case 'r':
-			if (!*optarg)
-				return fail(err, errlen, "--read: empty file name");
-			o->read_path = optarg;
-			break;
-		case 'C':
-			if (parse_u64(optarg, 1, 1000000, &v))
-				return fail(err, errlen, "--file-size: '%s' is not a size in MB from 1 to 1000000",
-					    optarg);
-			o->rotate_bytes = v * 1000000;
-			break;
-		case 'G':
-			if (parse_u64(optarg, 1, 86400 * 366, &o->rotate_secs))
-				return fail(err, errlen, "--rotate-seconds: '%s' is not a positive number of seconds",
-					    optarg);
-			break;
-		case 'W':
-			if (parse_u64(optarg, 1, 1000000, &v))
-				return fail(err, errlen, "--file-count: '%s' is not a count from 1 to 1000000", optarg);
-			o->max_files = (unsigned int)v;
-			break;
-		case 'o':
-			o->out_given = true;
-			if (!strcmp(optarg, "text"))
-				o->out = OUT_TEXT;
-			else if (!strcmp(optarg, "json"))
-				o->out = OUT_JSON;
-			else if (!strcmp(optarg, "hex"))
-				o->out = OUT_HEX;
-			else if (!strcmp(optarg, "none"))
-				o->out = OUT_NONE;
-			else
-				return fail(err, errlen,
-					    "--output: '%s' is not one of text, json, hex, none", optarg);
-			break;
-		case 'c':
-			if (parse_u64(optarg, 1, UINT64_MAX, &o->count))
-				return fail(err, errlen, "--count: '%s' is not a positive number", optarg);
-			break;
-		case 'd':
-			if (parse_duration(optarg, &o->duration_ms))
-				return fail(err, errlen, "--duration: '%s' is not a positive number of seconds",
-					    optarg);
-			break;
-		case 's':
-			if (parse_u64(optarg, 0, UINT32_MAX, &v))
-				return fail(err, errlen, "--snaplen: '%s' is not a number of bytes", optarg);
-			o->snaplen = (uint32_t)v;
-			break;
-		case 'B':
-			/* Big enough for the control headroom and whole records; at
-			 * most 1 GiB (the kernel's limit is higher). */
-			if (parse_u64(optarg, TLSTAP_MIN_RING_KIB, 1024 * 1024, &o->buffer_kib))
-				return fail(err, errlen,
-					    "--buffer-size: '%s' is not a size in KiB from %d to 1048576",
-					    optarg, TLSTAP_MIN_RING_KIB);
-			break;
-		case OPT_LIST:
-			o->list_targets = true;
-			break;
-		case OPT_EMPTY_PROBES:
-			o->empty_probes = true;
-			break;
-		case OPT_NICE: {
-			long v;
-			char *end;
-
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < -20 || v > 19)
-				return fail(err, errlen, "--nice: '%s' is not a niceness from -20 to 19", optarg);
-			o->nice = (int)v;
-			break;
-		}
-		case OPT_RAW:
-			o->raw = true;
-			break;
-		case OPT_NO_DATA:
-			o->no_data = true;
-			break;
-		case OPT_BODY:
-			if (parse_u64(optarg, 0, 1 << 20, &o->body_preview))
-				return fail(err, errlen, "--body: '%s' is not a byte count from 0 to 1048576", optarg);
-			break;
-		case OPT_REDACT:
-			o->redact = true;
-			break;
-		case OPT_REDACT_HEADER:
-			if (!*optarg || strlen(optarg) > 128)
-				return fail(err, errlen, "--redact-header: '%s' is not a header name", optarg);
-			if (o->nredact >= OPTS_MAX_REDACT)
-				return fail(err, errlen, "--redact-header: at most %d names", OPTS_MAX_REDACT);
-			o->redact_headers[o->nredact++] = optarg;
-			break;
-		case OPT_MAX_MEMORY:
-			if (parse_u64(optarg, OPTS_MIN_MAX_MEMORY_MIB, 1024 * 1024, &o->max_memory_mib))
-				return fail(err, errlen, "--max-memory: '%s' is not a size in MiB from %d to 1048576",
-					    optarg, OPTS_MIN_MAX_MEMORY_MIB);
-			break;
-		case OPT_PROBE_MODE:
-			if (!strcmp(optarg, "auto"))
-				o->probe_exported = false;
-			else if (!strcmp(optarg, "exported"))
-				o->probe_exported = true;
-			else
-				return fail(err, errlen, "--probe-mode: '%s' is not auto or exported", optarg);
-			break;
-		case 'v':
-			o->verbose++;
-			break;
-		case 'h':
-			opts_usage(stdout);
-			return OPTS_EXIT_OK;
-		case 'V':
-			printf("tlstap %s\n", TLSTAP_VERSION);
-			return OPTS_EXIT_OK;
-		case ':':
+	while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		if (c == ':')
 			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-		default:
+		d = def_of(c);
+		if (!d)
 			return bad_option(argv[optind - 1], optopt, err, errlen);
-		}
+		rc = d->parse(d, d->arg ? optarg : NULL, o, err, errlen);
+		if (rc)
+			return rc;
+		if (d->seen)
+			*(bool *)((char *)o + d->seen - 1) = true;
 	}
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);

@@ -134,22 +134,30 @@ struct tlstap_ctrl_event {
 	__u64 end_pos[2];	/* CLOSE only: bytes the streams reached, per dir */
 };
 
-/* Per-CPU counters of what could not be delivered, read by the collector. */
+/*
+ * Per-CPU counters of what could not be delivered, read by the collector:
+ * X(name, untraced) for each, declared once here. untraced 1 marks the calls
+ * not traced at all (their bytes unknown, positions not moved), which the
+ * summary adds up as "untraced calls".
+ */
+#define TLSTAP_STATS(X) \
+	X(ring_full_events, 0)	/* data records that found the ring full */ \
+	X(ring_full_bytes, 0)	/* plaintext bytes in those records */ \
+	X(snap_bytes, 0)	/* bytes not captured because of snaplen */ \
+	X(unreadable_bytes, 0)	/* user memory that could not be read */ \
+	X(oversize_bytes, 0)	/* bytes of calls beyond 2 GiB */ \
+	X(ctrl_lost, 0)		/* close/exit events that found the ring full */ \
+	X(call_table_full, 1)	/* per-thread table full, or nested too deep */ \
+	X(bad_len, 1)		/* byte count of an _ex call unreadable */ \
+	X(conn_table_full, 1)	/* no room for the connection's state */ \
+	/* Calls seen at one end only: begun before the probes were attached, \
+	 * or left without returning (longjmp); each costs that call alone. */ \
+	X(unmatched_returns, 1)	/* a return probe without its entry */ \
+	X(unfinished_calls, 1)	/* an entry whose return never came */
+
+#define TLSTAP_STATS_FIELD(name, untraced)	__u64 name;
 struct tlstap_stats {
-	__u64 ring_full_events;	/* data records that found the ring full */
-	__u64 ring_full_bytes;	/* plaintext bytes in those records */
-	__u64 snap_bytes;	/* bytes not captured because of snaplen */
-	__u64 unreadable_bytes;	/* user memory that could not be read */
-	__u64 oversize_bytes;	/* bytes of calls beyond 2 GiB */
-	__u64 ctrl_lost;	/* close/exit events that found the ring full */
-	/* Calls not traced at all: their bytes are unknown, positions not moved. */
-	__u64 call_table_full;	/* per-thread table full, or nested too deep */
-	__u64 bad_len;		/* byte count of an _ex call unreadable */
-	__u64 conn_table_full;	/* no room for the connection's state */
-	/* Calls seen at one end only: begun before the probes were attached,
-	 * or left without returning (longjmp); each costs that call alone. */
-	__u64 unmatched_returns;	/* a return probe without its entry */
-	__u64 unfinished_calls;		/* an entry whose return never came */
+	TLSTAP_STATS(TLSTAP_STATS_FIELD)
 };
 
 #endif /* TLSTAP_H */

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "opts.h"
+#include "opts_table.h"
 
 #define MAX_ARGS	16
 
@@ -61,6 +63,28 @@ static void assert_rejected(const char *mentions)
 	assert_true(strncmp(P.err, "tlstap", 6) != 0);
 }
 
+/* Option opt given each of the n values: every one rejected, the message naming mentions. */
+static void assert_values_rejected(const char *opt, const char *mentions, const char *const *vals, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		parse(opt, vals[i], NULL);
+		if (P.rc != -EINVAL)
+			fail_msg("%s '%s' accepted", opt, vals[i]);
+		assert_rejected(mentions);
+	}
+}
+/* The arguments parse, and leave field of the options at want. */
+#define ACCEPTED(field, want, ...)						\
+	do {									\
+		assert_int_equal(parse(__VA_ARGS__, NULL), OPTS_RUN);		\
+		assert_int_equal(P.o.field, want);				\
+	} while (0)
+#define REJECTED(opt, mentions, ...)								\
+	assert_values_rejected(opt, mentions, (const char *const[]){ __VA_ARGS__ },		\
+			       sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
 static void test_opts_defaults_without_arguments(void **state)
 {
 	assert_int_equal(parse(NULL), OPTS_RUN);
@@ -81,13 +105,11 @@ static void test_opts_defaults_without_arguments(void **state)
 
 static void test_opts_pid_list_and_repeats_accumulate(void **state)
 {
-	assert_int_equal(parse("-p", "1,2", NULL), OPTS_RUN);
-	assert_int_equal(P.o.npids, 2);
+	ACCEPTED(npids, 2, "-p", "1,2");
 	assert_int_equal(P.o.pids[0], 1);
 	assert_int_equal(P.o.pids[1], 2);
 
-	assert_int_equal(parse("-p", "10,20", "--pid", "30", "-p40", NULL), OPTS_RUN);
-	assert_int_equal(P.o.npids, 4);
+	ACCEPTED(npids, 4, "-p", "10,20", "--pid", "30", "-p40");
 	assert_int_equal(P.o.pids[0], 10);
 	assert_int_equal(P.o.pids[1], 20);
 	assert_int_equal(P.o.pids[2], 30);
@@ -99,17 +121,7 @@ static void test_opts_pid_list_and_repeats_accumulate(void **state)
 
 static void test_opts_pid_bad_values_rejected(void **state)
 {
-	static const char *const bad[] = {
-		"0", "-1", "abc", "1,,x", "", ",", "1x", "+1", " 1", "2147483648", "1,-2",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		parse("-p", bad[i], NULL);
-		if (P.rc != -EINVAL)
-			fail_msg("-p '%s' accepted", bad[i]);
-		assert_rejected("--pid");
-	}
+	REJECTED("-p", "--pid", "0", "-1", "abc", "1,,x", "", ",", "1x", "+1", " 1", "2147483648", "1,-2");
 	/* The bad token itself is quoted back; an empty entry quotes the list. */
 	parse("-p", "1,x", NULL);
 	assert_rejected("'x'");
@@ -173,108 +185,61 @@ static void test_opts_comm_length_limit(void **state)
 	assert_int_equal(parse("--comm", "x", NULL), OPTS_RUN);
 	assert_string_equal(P.o.comm, "x");
 
-	parse("--comm", "abcdefghijklmnop", NULL);	/* 16 */
-	assert_rejected("--comm");
-	parse("--comm", "", NULL);
-	assert_rejected("--comm");
+	REJECTED("--comm", "--comm", "abcdefghijklmnop" /* 16 */, "");
 }
 
 static void test_opts_output_modes(void **state)
 {
-	assert_int_equal(parse("-o", "text", NULL), OPTS_RUN);
-	assert_int_equal(P.o.out, OUT_TEXT);
-	assert_int_equal(parse("-o", "json", NULL), OPTS_RUN);
-	assert_int_equal(P.o.out, OUT_JSON);
-	assert_int_equal(parse("--output", "hex", NULL), OPTS_RUN);
-	assert_int_equal(P.o.out, OUT_HEX);
-	assert_int_equal(parse("--output=none", NULL), OPTS_RUN);
-	assert_int_equal(P.o.out, OUT_NONE);
+	ACCEPTED(out, OUT_TEXT, "-o", "text");
+	ACCEPTED(out, OUT_JSON, "-o", "json");
+	ACCEPTED(out, OUT_HEX, "--output", "hex");
+	ACCEPTED(out, OUT_NONE, "--output=none");
 	/* The last one wins. */
-	assert_int_equal(parse("-o", "json", "-o", "hex", NULL), OPTS_RUN);
-	assert_int_equal(P.o.out, OUT_HEX);
+	ACCEPTED(out, OUT_HEX, "-o", "json", "-o", "hex");
 
 	parse("-o", "xml", NULL);
 	assert_rejected("--output");
 	assert_rejected("xml");
-	parse("-o", "JSON", NULL);
-	assert_rejected("--output");
+	REJECTED("-o", "--output", "JSON", "", "tex");
+	assert_rejected("is not one of text, json, hex, none");
 }
 
 static void test_opts_count_positive_only(void **state)
 {
-	assert_int_equal(parse("-c", "1", NULL), OPTS_RUN);
-	assert_int_equal(P.o.count, 1);
+	ACCEPTED(count, 1, "-c", "1");
 	assert_int_equal(parse("--count", "18446744073709551615", NULL), OPTS_RUN);
 	assert_true(P.o.count == UINT64_MAX);
 
-	parse("-c", "0", NULL);
-	assert_rejected("--count");
-	parse("-c", "-1", NULL);
-	assert_rejected("--count");
-	parse("-c", "18446744073709551616", NULL);	/* UINT64_MAX + 1 */
-	assert_rejected("--count");
-	parse("-c", "ten", NULL);
-	assert_rejected("--count");
+	REJECTED("-c", "--count", "0", "-1", "18446744073709551616" /* UINT64_MAX + 1 */, "ten");
 }
 
 static void test_opts_duration_decimals_to_ms(void **state)
 {
-	assert_int_equal(parse("-d", "0.5", NULL), OPTS_RUN);
-	assert_int_equal(P.o.duration_ms, 500);
-	assert_int_equal(parse("-d", "2", NULL), OPTS_RUN);
-	assert_int_equal(P.o.duration_ms, 2000);
-	assert_int_equal(parse("--duration", "1.25", NULL), OPTS_RUN);
-	assert_int_equal(P.o.duration_ms, 1250);
+	ACCEPTED(duration_ms, 500, "-d", "0.5");
+	ACCEPTED(duration_ms, 2000, "-d", "2");
+	ACCEPTED(duration_ms, 1250, "--duration", "1.25");
 	/* Less than a millisecond still stops: never rounded down to "unlimited". */
-	assert_int_equal(parse("-d", "0.0001", NULL), OPTS_RUN);
-	assert_int_equal(P.o.duration_ms, 1);
+	ACCEPTED(duration_ms, 1, "-d", "0.0001");
 
-	parse("-d", "0", NULL);
-	assert_rejected("--duration");
-	parse("-d", "-1", NULL);
-	assert_rejected("--duration");
-	parse("-d", "abc", NULL);
-	assert_rejected("--duration");
-	parse("-d", "1s", NULL);
-	assert_rejected("--duration");
-	parse("-d", "nan", NULL);
-	assert_rejected("--duration");
-	parse("-d", "inf", NULL);
-	assert_rejected("--duration");
+	REJECTED("-d", "--duration", "0", "-1", "abc", "1s", "nan", "inf", "0x10", " 1", "31536001");
 }
 
 static void test_opts_snaplen(void **state)
 {
-	assert_int_equal(parse("-s", "0", NULL), OPTS_RUN);
-	assert_int_equal(P.o.snaplen, 0);
-	assert_int_equal(parse("-s", "64", NULL), OPTS_RUN);
-	assert_int_equal(P.o.snaplen, 64);
-	assert_int_equal(parse("--snaplen", "4294967295", NULL), OPTS_RUN);
-	assert_int_equal(P.o.snaplen, 4294967295u);
+	ACCEPTED(snaplen, 0, "-s", "0");
+	ACCEPTED(snaplen, 64, "-s", "64");
+	ACCEPTED(snaplen, 4294967295u, "--snaplen", "4294967295");
 
-	parse("-s", "4294967296", NULL);
-	assert_rejected("--snaplen");
-	parse("-s", "-5", NULL);
-	assert_rejected("--snaplen");
-	parse("-s", "1k", NULL);
-	assert_rejected("--snaplen");
+	REJECTED("-s", "--snaplen", "4294967296", "-5", "1k");
 }
 
 static void test_opts_buffer_size_bounds(void **state)
 {
 	/* Smaller rings made the BPF side's reserve check wrap (-B 4 to 64). */
-	parse("-B", "4", NULL);
-	assert_rejected("--buffer-size");
-	parse("-B", "127", NULL);
-	assert_rejected("--buffer-size");
-	assert_int_equal(parse("-B", "128", NULL), OPTS_RUN);
-	assert_int_equal(P.o.buffer_kib, 128);
-	assert_int_equal(parse("--buffer-size", "1048576", NULL), OPTS_RUN);
-	assert_int_equal(P.o.buffer_kib, 1048576);
-	parse("-B", "1048577", NULL);
-	assert_rejected("--buffer-size");
-	parse("-B", "0", NULL);
-	assert_rejected("--buffer-size");
+	REJECTED("-B", "--buffer-size", "4", "127", "1048577", "0");
+	assert_rejected("from 128 to 1048576");
+	ACCEPTED(buffer_kib, 128, "-B", "128");
+	ACCEPTED(buffer_kib, 1048576, "--buffer-size", "1048576");
 }
 
 static void test_opts_max_memory_bounds_in_mib(void **state)
@@ -284,22 +249,10 @@ static void test_opts_max_memory_bounds_in_mib(void **state)
 	assert_true(opts_max_memory_bytes(&P.o) < (1ull << 30));	/* well under 1 GiB */
 	assert_int_equal(parse("--max-memory", "8", NULL), OPTS_RUN);
 	assert_int_equal(opts_max_memory_bytes(&P.o), 8u << 20);
-	assert_int_equal(parse("--max-memory=1048576", NULL), OPTS_RUN);
-	assert_int_equal(P.o.max_memory_mib, 1048576);
-	parse("--max-memory", "7", NULL);
-	assert_rejected("--max-memory");
-	parse("--max-memory", "0", NULL);
-	assert_rejected("--max-memory");
-	parse("--max-memory", "1048577", NULL);
-	assert_rejected("--max-memory");
-	parse("--max-memory", "64M", NULL);
-	assert_rejected("--max-memory");
-	parse("--max-memory", "-1", NULL);
-	assert_rejected("--max-memory");
-	parse("--max-memory", "", NULL);
-	assert_rejected("--max-memory");
-	parse("--max-memory", "99999999999999999999999", NULL);
-	assert_rejected("--max-memory");
+	ACCEPTED(max_memory_mib, 1048576, "--max-memory=1048576");
+	REJECTED("--max-memory", "--max-memory", "7", "0", "1048577", "64M", "-1", "",
+		 "99999999999999999999999");
+	assert_rejected("from 8 to 1048576");
 	parse("--max-memory", NULL);
 	assert_rejected("--max-memory");
 }
@@ -365,8 +318,7 @@ static void test_opts_reparse_after_error_is_clean(void **state)
 {
 	parse("-p", "1", "-x", NULL);
 	assert_rejected("-x");
-	assert_int_equal(parse("-p", "7", NULL), OPTS_RUN);
-	assert_int_equal(P.o.npids, 1);
+	ACCEPTED(npids, 1, "-p", "7");
 	assert_int_equal(P.o.pids[0], 7);
 	assert_string_equal(P.err, "");
 }
@@ -413,6 +365,137 @@ static void test_opts_help_and_version_exit_ok(void **state)
 	assert_int_equal(P.rc, OPTS_EXIT_OK);
 	assert_true(strncmp(out, "tlstap ", 7) == 0);
 	free(out);
+}
+
+/* The numbers and names the table gives the options other tests leave out. */
+static void test_opts_table_kinds_store_their_fields(void **state)
+{
+	assert_int_equal(parse(NULL), OPTS_RUN);
+	assert_int_equal(P.o.nice, -10);
+	assert_int_equal(P.o.body_preview, 256);
+	assert_false(P.o.probe_exported);
+	assert_int_equal(parse("-w", "f", "-C", "3", "-W", "4", "--nice", "-20", "--body", "0",
+			       "--probe-mode", "exported", "--redact-header", "X-A", "--raw", NULL), OPTS_RUN);
+	assert_string_equal(P.o.write_path, "f");
+	assert_int_equal(P.o.rotate_bytes, 3000000);
+	assert_int_equal(P.o.max_files, 4);
+	assert_int_equal(P.o.nice, -20);
+	assert_int_equal(P.o.body_preview, 0);
+	assert_true(P.o.probe_exported);
+	assert_int_equal(P.o.nredact, 1);
+	assert_string_equal(P.o.redact_headers[0], "X-A");
+	assert_true(P.o.raw);
+	ACCEPTED(rotate_secs, 86400 * 366, "-w", "f", "-G", "31622400", "--nice=19");
+	assert_int_equal(P.o.nice, 19);
+
+	REJECTED("--nice", "a niceness from -20 to 19", "20", "-21", "x", "");
+	REJECTED("--probe-mode", "is not auto or exported", "Auto", "");
+	REJECTED("-C", "a size in MB from 1 to 1000000", "0", "1000001");
+	REJECTED("-G", "a positive number of seconds", "0", "31622401");
+	REJECTED("-W", "a count from 1 to 1000000", "0", "1000001");
+	REJECTED("--body", "a byte count from 0 to 1048576", "1048577", "-1");
+	REJECTED("-w", "--write: empty file name", "");
+	REJECTED("-r", "--read: empty file name", "");
+	REJECTED("--redact-header", "'' is not a header name", "");
+}
+
+/* testdata/NAME, from the repository root (tests run from there) or $TLSTAP_TESTDATA; caller frees. */
+static char *read_testdata(const char *name, long *len)
+{
+	const char *root = getenv("TLSTAP_TESTDATA");
+	char path[512], *text;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root && *root ? root : "testdata", name);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot open %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	*len = ftell(f);
+	assert_true(*len >= 0);
+	rewind(f);
+	text = calloc(1, *len + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, *len, f), *len);
+	fclose(f);
+	return text;
+}
+
+/* --help byte for byte as in testdata/help.txt (after a deliberate change: tlstap --help > testdata/help.txt). */
+static void test_opts_help_matches_golden_file(void **state)
+{
+	char *out, *want;
+	long len, i, line = 1;
+
+	want = read_testdata("help.txt", &len);
+	out = parse_capturing_stdout("--help");
+	assert_int_equal(P.rc, OPTS_EXIT_OK);
+	for (i = 0; i < len && out[i] == want[i]; i++)
+		line += want[i] == '\n';
+	if (i < len || out[i])
+		fail_msg("--help differs from testdata/help.txt at line %ld", line);
+	free(out);
+	free(want);
+}
+
+/* Whether text holds name followed by none of the characters that would make it a longer name. */
+static bool holds_word(const char *text, const char *name)
+{
+	const char *p;
+	size_t n = strlen(name);
+
+	for (p = strstr(text, name); p; p = strstr(p + 1, name))
+		if (!isalnum((unsigned char)p[n]) && p[n] != '-' && p[n] != '\\')
+			return true;
+	return false;
+}
+
+/* "--list-targets" as groff writes it: "\-\-list\-targets". */
+static void groff_escape(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 3 < cap; s++) {
+		if (*s == '-')
+			out[n++] = '\\';
+		out[n++] = *s;
+	}
+	out[n] = '\0';
+}
+
+/* Every option of the table, long and short name, in --help and in the man page; hidden ones in neither. */
+static void test_opts_every_option_in_help_and_man_page(void **state)
+{
+	char *help, *man, name[64], esc[128];
+	const struct opt_def *d;
+	long len;
+	size_t i, k;
+
+	help = parse_capturing_stdout("--help");
+	man = read_testdata("../docs/tlstap.8", &len);
+	for (i = 0; i < opt_defs_n; i++) {
+		d = &opt_defs[i];
+		for (k = 0; k < i; k++)
+			assert_true(strcmp(opt_defs[k].name, d->name) &&
+				    (!d->short_name || opt_defs[k].short_name != d->short_name));
+		snprintf(name, sizeof(name), "--%s", d->name);
+		groff_escape(esc, sizeof(esc), name);
+		if (!d->help) {
+			assert_false(holds_word(help, name) || holds_word(man, esc));
+			continue;
+		}
+		if (!holds_word(help, name) || !holds_word(man, esc))
+			fail_msg("%s missing from --help or docs/tlstap.8", name);
+		snprintf(name, sizeof(name), "-%c, --%s", d->short_name, d->name);
+		if (d->short_name && !strstr(help, name))
+			fail_msg("%s missing from --help", name);
+		snprintf(name, sizeof(name), "-%c", d->short_name);
+		groff_escape(esc, sizeof(esc), name);
+		if (d->short_name && !holds_word(man, esc))
+			fail_msg("%s missing from docs/tlstap.8", name);
+	}
+	free(help);
+	free(man);
 }
 
 static void test_opts_ring_bytes_power_of_two(void **state)
@@ -467,6 +550,9 @@ int main(void)
 		cmocka_unit_test(test_opts_stray_argument_rejected),
 		cmocka_unit_test(test_opts_reparse_after_error_is_clean),
 		cmocka_unit_test(test_opts_help_and_version_exit_ok),
+		cmocka_unit_test(test_opts_table_kinds_store_their_fields),
+		cmocka_unit_test(test_opts_help_matches_golden_file),
+		cmocka_unit_test(test_opts_every_option_in_help_and_man_page),
 		cmocka_unit_test(test_opts_ring_bytes_power_of_two),
 	};
 
