@@ -8,8 +8,9 @@ Relays only to 127.0.0.1.
 import argparse
 import socket
 import ssl
-import sys
 import threading
+
+import tlsutil
 
 
 def pipe(src, dst):
@@ -54,22 +55,8 @@ def main():
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     args = ap.parse_args()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    print(srv.getsockname()[1], flush=True)
-    while True:
-        c, _ = srv.accept()
-        try:
-            t = ctx.wrap_socket(c, server_side=True)
-        except (OSError, ssl.SSLError) as e:
-            print("proxy: handshake: %s" % e, file=sys.stderr)
-            c.close()
-            continue
-        threading.Thread(target=handle, args=(t,), daemon=True).start()
+    tlsutil.serve_forever(tlsutil.listen(backlog=16), tlsutil.server_context(args.cert, args.key),
+                          handle, "proxy")
 
 
 if __name__ == "__main__":
