@@ -43,6 +43,9 @@ def test_libraries_in_other_mount_namespaces(tmp):
         # It prints the echo once its read has returned.
         read_until(gcli.stdout, line, 30, "namespaced gnutls-cli did not get the echo")
         tr.stop()
+        for p in (held, gcli):
+            p.kill()
+            p.wait()
     check("/proc/%d/root" % held.pid in tr.stderr and "/proc/%d/root" % gcli.pid in tr.stderr,
           "the namespaced copies were not probed:\n" + tr.stderr)
     cap = Capture(tr.events())
