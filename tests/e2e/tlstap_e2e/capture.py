@@ -48,6 +48,12 @@ class Capture:
             out.append(conn)
         return sorted(out)
 
+    def only(self, what, pid=None, comm=None):
+        """The one connection of that process (or of all captured)."""
+        conns = self.conns(pid, comm)
+        check(len(conns) == 1, "want one %s connection, got %d: %s" % (what, len(conns), conns))
+        return conns[0]
+
     def stream(self, conn, d):
         return bytes(self.streams.get((conn, d), b""))
 
@@ -100,6 +106,13 @@ def no_loss(tr, cap):
           "no summary on stderr: %s" % tr.stderr)
     for conn in cap.meta:
         closed_with(cap, conn, len(cap.stream(conn, "out")), len(cap.stream(conn, "in")), "close record")
+
+
+def clean_capture(tr):
+    """The capture of a stopped Tracer that must have lost nothing (see no_loss)."""
+    cap = Capture(tr.events())
+    no_loss(tr, cap)
+    return cap
 
 
 def as_sent(cap, conn, sent, received, what):

@@ -1,5 +1,6 @@
 """The test registry, the run's settings, failures, and waiting for a readiness signal."""
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -96,3 +97,23 @@ def accepts(port):
 def wait_port(port, timeout=15):
     """For servers that say nothing when ready (nginx, gnutls-serv, s_server, nghttpd)."""
     wait_until(lambda: accepts(port), timeout, "nothing listens on port %d" % port)
+
+
+class Peer:
+    """A server process (self.proc) a test runs in a with block: stopped at the block's end."""
+    stop_signal = signal.SIGTERM
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(self.stop_signal)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -3,7 +3,7 @@ import os
 import signal
 import subprocess
 
-from .core import CERT, KEY, Fail, free_port, wait_port, wait_until
+from .core import CERT, KEY, Fail, Peer, free_port, wait_port, wait_until
 
 CONF = """
 user root;
@@ -32,10 +32,11 @@ http {
 """
 
 
-class Nginx:
+class Nginx(Peer):
     """With log_requests, each request is logged once its response is sent whole (nginx writes
     the access log after its last SSL_write returned): wait_requests() is the signal that
     nginx's side of an exchange is over. The benchmark runs without it."""
+    stop_signal = signal.SIGQUIT     # graceful
 
     def __init__(self, tmp, root, http2=True, log_requests=True):
         self.port = free_port()
@@ -65,18 +66,3 @@ class Nginx:
 
     def wait_requests(self, n, timeout=30):
         wait_until(lambda: self.requests_logged() >= n, timeout, "nginx logged fewer than %d requests" % n)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()

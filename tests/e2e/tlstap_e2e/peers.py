@@ -5,10 +5,10 @@ import subprocess
 import threading
 import time
 
-from .core import CERT, KEY, PY, Fail, check, free_port, script, spawn, wait_port, wait_until
+from .core import CERT, KEY, PY, Fail, Peer, check, free_port, script, spawn, wait_port, wait_until
 
 
-class EchoServer:
+class EchoServer(Peer):
     """tls_echo_server.py: logs every byte each connection moved (the truth), and says when a
     connection is over, so a test knows every TLS call of the server's end has returned."""
 
@@ -38,6 +38,11 @@ class EchoServer:
         with open(os.path.join(self.log, "%d.%s" % (peer_port, d)), "rb") as f:
             return f.read()
 
+    def truth(self, peer_port, side):
+        """(sent, received) by the client at peer_port, or by the server's end of its connection."""
+        sent, received = self.logged(peer_port, "in"), self.logged(peer_port, "out")
+        return (sent, received) if side == "client" else (received, sent)
+
     def wait_logged(self, peer_port, d, cond, timeout=30):
         """For a connection still open: waits until cond(what it logged so far) holds (it logs a
         response once sendall returned)."""
@@ -48,23 +53,8 @@ class EchoServer:
                 return False
         wait_until(ok, timeout, "the echo server's log of port %d %s" % (peer_port, d))
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-class GnutlsServ:
+class GnutlsServ(Peer):
     """gnutls-serv (GnuTLS server) on a free port: --http with a file, or --echo."""
 
     def __init__(self, tmp, args):
@@ -73,17 +63,6 @@ class GnutlsServ:
                           + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         self.pid = self.proc.pid
         wait_port(self.port)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def www(tmp, files, name="www"):

@@ -4,7 +4,7 @@ import re
 import shutil
 import subprocess
 
-from .capture import Capture, as_sent, no_loss
+from .capture import as_sent, clean_capture
 from .core import PY, Fail, cfg, check, script, spawn, test, test_in
 from .peers import EchoServer, GnutlsServ, held_client, read_file, read_until, say
 from .tracer import Tracer
@@ -48,8 +48,7 @@ def test_libraries_in_other_mount_namespaces(tmp):
             p.wait()
     check("/proc/%d/root" % held.pid in tr.stderr and "/proc/%d/root" % gcli.pid in tr.stderr,
           "the namespaced copies were not probed:\n" + tr.stderr)
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
+    cap = clean_capture(tr)
     hc = cap.conns(pid=held.pid)
     check(len(hc) == 1, "namespaced OpenSSL client: %d connections" % len(hc))
     as_sent(cap, hc[0], read_file(os.path.join(tmp, "held.out")), read_file(os.path.join(tmp, "held.in")),

@@ -2,40 +2,27 @@
 import os
 import subprocess
 
-from .capture import Capture, as_sent, both_ends, no_loss, same
+from .capture import as_sent, both_ends, clean_capture
 from .core import PY, check, funcs_for, script, spawn, test
-from .nginx import Nginx
-from .peers import GnutlsServ, curl, read_file, read_until, say, www
+from .scenes import check_download, download_traced
+from .peers import GnutlsServ, curl, read_until, say, www
 from .tracer import Tracer
 
 
 @test
 def test_gnutls_wget_from_nginx_1mib(tmp):
-    root, files = www(tmp, {"big.bin": 1 << 20})
-    body = files["big.bin"]
-    got = os.path.join(tmp, "got.bin")
-    with Nginx(tmp, root) as ngx:
-        tr = Tracer(tmp)
-        wget = spawn(["wget", "-q", "--no-check-certificate", "-O", got, "https://127.0.0.1:%d/big.bin" % ngx.port])
-        check(wget.wait(60) == 0, "wget failed")
-        ngx.wait_requests(1)
-        tr.stop()
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
-    conns = cap.conns(pid=wget.pid)
-    check(len(conns) == 1, "want 1 wget connection, got %d" % len(conns))
-    c = conns[0]
+    wget = []
+
+    def fetch(url, path):
+        wget.append(spawn(["wget", "-q", "--no-check-certificate", "-O", path, url]))
+        check(wget[0].wait(60) == 0, "wget failed")
+    cap, _, body = download_traced(tmp, fetch)
+    c = cap.only("wget", pid=wget[0].pid)
     want = funcs_for({"gnutls_record_send", "gnutls_record_recv"}, {"gnutls_record_send2", "gnutls_record_recv"})
     check(cap.meta[c]["funcs"] == want, "wget's functions: %s, want %s" % (cap.meta[c]["funcs"], want))
     evs = [e for e in cap.events if e["type"] == "data" and e["conn"] == c]
     check(all(e["lib"] == "gnutls" for e in evs), "lib is not gnutls")
-    check(read_file(got) == body, "wget's own download differs")
-    head, _, rbody = cap.stream(c, "in").partition(b"\r\n\r\n")
-    check(head.startswith(b"HTTP/1.1 200"), "no status line captured")
-    same(rbody, body, "wget's captured body vs the file")
-    check(cap.stream(c, "out").startswith(b"GET /big.bin HTTP/1.1\r\n"), "wget's captured request line wrong")
-    peer = both_ends(cap, c, "wget/nginx")
-    check(cap.meta[peer]["comm"] == "nginx", "the other end is not nginx")
+    check_download(cap, c, body, "wget")
 
 
 @test
@@ -49,11 +36,8 @@ def test_gnutls_serv_http_to_curl(tmp):
         # gnutls-serv says nothing when done: its last send is out once tlstap shows it.
         tr.wait_capture(lambda cap: any(cap.stream(s, "out").endswith(body) for s in cap.conns(pid=srv.pid)))
         tr.stop()
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
-    sconns = cap.conns(pid=srv.pid)
-    check(len(sconns) == 1, "want 1 gnutls-serv connection, got %d" % len(sconns))
-    s = sconns[0]
+    cap = clean_capture(tr)
+    s = cap.only("gnutls-serv", pid=srv.pid)
     check(all(e["lib"] == "gnutls" for e in cap.events if e["type"] == "data" and e["conn"] == s),
           "server events not marked gnutls")
     check(cap.stream(s, "out").endswith(body), "server's captured out does not end with the page")
@@ -84,11 +68,8 @@ def test_gnutls_cli_line_to_echo_server(tmp):
     text = tt.raw.decode(errors="replace")
     check(text.count(line.decode().strip()) >= 4,
           "text view does not show the non-HTTP line raw from both ends, both ways:\n" + text[:800])
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
-    conns = cap.conns(pid=cli.pid)
-    check(len(conns) == 1, "want 1 gnutls-cli connection, got %d" % len(conns))
-    c = conns[0]
+    cap = clean_capture(tr)
+    c = cap.only("gnutls-cli", pid=cli.pid)
     as_sent(cap, c, line, line, "gnutls-cli: the line it was given, and the echo")
     peer = both_ends(cap, c, "gnutls-cli/gnutls-serv")
     check(srv.pid in cap.meta[peer]["pids"], "the other end is not gnutls-serv")
@@ -108,8 +89,5 @@ def test_both_libraries_in_one_call_counted_once(tmp):
         tr.stop()       # only the client is traced, and it is gone: the drain has all
     check("libgnutls-openssl" in tr.stderr and "gnutls_record_send" in tr.stderr,
           "both libraries were not probed:\n" + tr.stderr)
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
-    check(len(cap.meta) == 1, "want one connection, got %d: %s" % (len(cap.meta), cap.meta))
-    c = list(cap.meta)[0]
-    as_sent(cap, c, b"compat line\n", b"compat line\n", "captured once each way")
+    cap = clean_capture(tr)
+    as_sent(cap, cap.only("compat client"), b"compat line\n", b"compat line\n", "captured once each way")

@@ -4,7 +4,7 @@ import re
 import subprocess
 
 from .core import CERT, KEY, check, free_port, spawn, test_in, wait_port
-from .nginx import Nginx
+from .scenes import nginx_serving
 from .peers import EchoServer, curl, urllib_post, www
 from .tracer import Tracer
 
@@ -16,8 +16,7 @@ def http_objects(tr):
 @test_in("auto")
 def test_http_decoded_curl_http1_and_http2_against_nginx(tmp):
     sizes = {"one.txt": 1234, "two.bin": 70000}
-    root, _ = www(tmp, sizes)
-    with Nginx(tmp, root) as ngx:
+    with nginx_serving(tmp, sizes) as ngx:
         tr = Tracer(tmp, ["--no-data"])
         for proto in ("--http1.1", "--http2"):
             urls = ["https://127.0.0.1:%d/%s" % (ngx.port, n) for n in sorted(sizes)]

@@ -11,8 +11,8 @@ import termios
 
 from .capture import Capture, same, stream_extent
 from .core import CERT, KEY, PY, Fail, cfg, check, script, spawn, test, test_in, wait_until
-from .nginx import Nginx
-from .peers import EchoServer, held_client, read_file, say, tshark, urllib_post, www
+from .scenes import nginx_serving
+from .peers import EchoServer, held_client, read_file, say, tshark, urllib_post
 from .tracer import Tracer
 
 from busy_echo import MSG, message     # the client's own messages (tests/e2e is on the path: run.py)
@@ -191,9 +191,8 @@ def test_stop_is_honoured_while_nobody_reads_stdout(tmp):
 
 @test_in("auto")
 def test_pcapng_interrupted_under_load_is_valid(tmp):
-    root, _ = www(tmp, {"big.bin": 4 << 20})
     pcap = os.path.join(tmp, "load.pcapng")
-    with Nginx(tmp, root, log_requests=False) as ngx:
+    with nginx_serving(tmp, {"big.bin": 4 << 20}, log_requests=False) as ngx:
         tr = Tracer(tmp, ["-w", pcap])
         curls = [spawn(["curl", "-sk"] + ["https://127.0.0.1:%d/big.bin" % ngx.port] * 20, stdout=subprocess.DEVNULL)
                  for _ in range(4)]
@@ -220,9 +219,8 @@ def test_pcapng_interrupted_under_load_is_valid(tmp):
 
 @test_in("auto")
 def test_pcapng_forced_loss_is_a_sequence_gap_and_a_drop_count(tmp):
-    root, _ = www(tmp, {"big.bin": 2 << 20})
     pcap = os.path.join(tmp, "loss.pcapng")
-    with Nginx(tmp, root) as ngx:
+    with nginx_serving(tmp, {"big.bin": 2 << 20}) as ngx:
         # The smallest rings and nobody reading them while curl runs: most
         # records find them full, every time.
         tr = Tracer(tmp, ["-w", pcap, "-B", "128", "--comm", "curl"])

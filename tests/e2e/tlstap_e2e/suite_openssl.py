@@ -2,38 +2,21 @@
 import os
 import subprocess
 
-from .capture import Capture, as_sent, both_ends, no_loss, port_of, same, short
+from .capture import Capture, as_sent, both_ends, clean_capture, port_of, short
 from .core import CERT, KEY, PY, check, free_port, funcs_for, script, spawn, test, test_in, wait_port
-from .nginx import Nginx
+from .scenes import check_download, download_traced
 from .peers import EchoServer, curl, held_client, read_file, say, www
 from .tracer import Tracer
 
 
 @test
 def test_curl_nginx_1mib_both_ends(tmp):
-    root, files = www(tmp, {"big.bin": 1 << 20})
-    body = files["big.bin"]
-    got = os.path.join(tmp, "got.bin")
-    with Nginx(tmp, root) as ngx:
-        tr = Tracer(tmp)
-        c = curl(["--http1.1", "-o", got, "https://127.0.0.1:%d/big.bin" % ngx.port])
-        check(c.returncode == 0, "curl failed")
-        ngx.wait_requests(1)
-        tr.stop()
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
-    conns = cap.conns(comm="curl")
-    check(len(conns) == 1, "want 1 curl connection, got %d" % len(conns))
-    c = conns[0]
+    def fetch(url, path):
+        check(curl(["--http1.1", "-o", path, url]).returncode == 0, "curl failed")
+    cap, ngx, body = download_traced(tmp, fetch)
+    c = cap.only("curl", comm="curl")
     check(port_of(cap.meta[c]["remote"]) == ngx.port, "curl's remote is not nginx's port")
-    check(read_file(got) == body, "curl's own download differs from the file")
-    head, _, rbody = cap.stream(c, "in").partition(b"\r\n\r\n")
-    check(head.startswith(b"HTTP/1.1 200"), "captured response does not start with a status line")
-    same(rbody, body, "captured response body vs file served")
-    req = cap.stream(c, "out")
-    check(req.startswith(b"GET /big.bin HTTP/1.1\r\n"), "captured request line wrong: %r" % req[:40])
-    peer = both_ends(cap, c, "curl/nginx")
-    check(cap.meta[peer]["comm"] == "nginx", "the other end is not nginx")
+    check_download(cap, c, body, "curl")
 
 
 @test
@@ -44,17 +27,14 @@ def test_python_urllib_post_1mib_ex_functions(tmp):
         check(cli.wait(60) == 0, "python client failed")
         srv.wait_closed(1)
         tr.stop()
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
-    conns = cap.conns(pid=cli.pid)
-    check(len(conns) == 1, "want 1 client connection, got %d" % len(conns))
-    c = conns[0]
+    cap = clean_capture(tr)
+    c = cap.only("client", pid=cli.pid)
     want = funcs_for({"SSL_write_ex", "SSL_read_ex"}, {"ssl_write_internal", "ssl_read_internal"})
     check(cap.meta[c]["funcs"] == want, "python's calls should be %s, saw %s" % (want, cap.meta[c]["funcs"]))
     local_port = port_of(cap.meta[c]["local"])
     body = read_file(os.path.join(tmp, "urllib.body"))
     check(cap.stream(c, "out").endswith(body), "captured request does not end with the 1 MiB body")
-    as_sent(cap, c, srv.logged(local_port, "in"), srv.logged(local_port, "out"), "python client")
+    as_sent(cap, c, *srv.truth(local_port, "client"), what="python client")
     peer = both_ends(cap, c, "urllib/echo")
     check(srv.pid in cap.meta[peer]["pids"], "the other end is not the echo server")
 
@@ -71,19 +51,16 @@ def test_node_static_openssl_with_pid(tmp):
         check(node.wait(30) == 0, "node client failed")
         srv.wait_closed(1)      # its logs are complete
         tr.stop()
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
+    cap = clean_capture(tr)
     check(all(m["pids"] == {node.pid} for m in cap.meta.values()), "events of other processes with -p")
-    conns = cap.conns(pid=node.pid)
-    check(len(conns) == 1, "want 1 node connection, got %d" % len(conns))
-    c = conns[0]
+    c = cap.only("node", pid=node.pid)
     m = cap.meta[c]
     check(m["local"] and m["remote"], "node's connection never got its addresses")
     check(port_of(m["remote"]) == srv.port, "node's remote is not the server's port")
     body = read_file(os.path.join(tmp, "node.body"))
     check(cap.stream(c, "out").endswith(body), "node's captured request does not end with its body")
     peer_port = port_of(m["local"])
-    as_sent(cap, c, srv.logged(peer_port, "in"), srv.logged(peer_port, "out"), "node")
+    as_sent(cap, c, *srv.truth(peer_port, "client"), what="node")
 
 
 @test
@@ -99,11 +76,8 @@ def test_connection_opened_before_tlstap(tmp):
         tr.stop()
         say(cli, b"bye\n")
         cli.wait(10)
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
-    conns = cap.conns(pid=cli.pid)
-    check(len(conns) == 1, "want 1 client connection, got %d" % len(conns))
-    c = conns[0]
+    cap = clean_capture(tr)
+    c = cap.only("client", pid=cli.pid)
     m = cap.meta[c]
     check(m["local"] == "127.0.0.1:%d" % local_port, "local %s, want port %d" % (m["local"], local_port))
     check(m["remote"] == "127.0.0.1:%d" % srv.port, "remote %s" % m["remote"])
@@ -144,10 +118,8 @@ def test_call_left_by_longjmp_costs_that_call_only(tmp):
     p.wait(10)
     check(tr.rc == 0, "tlstap exited %d: %s" % (tr.rc, tr.stderr))
     cap = Capture(tr.events())
-    conns = cap.conns(pid=p.pid)
-    check(len(conns) == 1, "want one connection, got %s" % conns)
     want = b"".join(b"message %02d ....................." % i for i in range(20) if i != 5)
-    as_sent(cap, conns[0], b"", want, "captured reads (all but the one left by longjmp)")
+    as_sent(cap, cap.only("reader", pid=p.pid), b"", want, "captured reads (all but the one left by longjmp)")
     stats = cap.stats()
     check(stats["unfinished_calls"] == 1 and stats["untraced_calls"] == 1 and stats["lost_bytes"] == 0,
           "want exactly the one call counted: %s" % stats)
@@ -168,8 +140,7 @@ def test_nested_tls_through_https_proxy(tmp):
         check(c.returncode == 0 and c.stdout == body, "curl through the proxy failed: %s" % c.stderr)
         srv.wait_closed(1)      # its logs are complete
         tr.stop()
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
+    cap = clean_capture(tr)
     check(len(cap.meta) == 2, "want curl's 2 sessions (proxy, server), got %d" % len(cap.meta))
     inner = [c for c in cap.meta if cap.stream(c, "out").startswith(b"POST /nested ")]
     outer = [c for c in cap.meta if cap.stream(c, "out").startswith(b"CONNECT 127.0.0.1:%d" % srv.port)]
@@ -184,7 +155,7 @@ def test_nested_tls_through_https_proxy(tmp):
     echo_logs = os.listdir(srv.log)
     check(len([n for n in echo_logs if n.endswith(".in")]) == 1, "echo server saw another count of connections")
     port = int(echo_logs[0].split(".")[0])
-    as_sent(cap, i, srv.logged(port, "in"), srv.logged(port, "out"), "curl's inner session")
+    as_sent(cap, i, *srv.truth(port, "client"), what="curl's inner session")
 
 
 @test_in("auto")
@@ -206,11 +177,8 @@ def test_openssl_s_server_www_through_the_ssl_bio(tmp):
     tr.stop()
     srv.kill()
     srv.wait()
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
-    sconns = cap.conns(pid=srv.pid)
-    check(len(sconns) == 1, "want s_server's connection captured, got %d" % len(sconns))
-    s_ = sconns[0]
+    cap = clean_capture(tr)
+    s_ = cap.only("s_server", pid=srv.pid)
     check(cap.meta[s_]["funcs"] == {"ssl_read_internal", "ssl_write_internal"},
           "s_server's functions: %s" % cap.meta[s_]["funcs"])
     check(cap.stream(s_, "out").endswith(body), "s_server's captured out does not end with the file")

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from .capture import Capture, as_sent, no_loss, port_of
+from .capture import as_sent, clean_capture, port_of
 from .core import PY, ROOT, Fail, cfg, check, funcs_for, script, test, test_in
 from .peers import EchoServer, curl, urllib_post
 from .tracer import Tracer, drop_to_nobody, run_bad, world_readable_copy
@@ -22,15 +22,14 @@ def test_pid_filter_captures_only_that_process(tmp):
         check(c.returncode == 0 and c.stdout == b"hello from curl", "curl against echo failed")
         srv.wait_closed(3)
         tr.stop()
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
+    cap = clean_capture(tr)
     check(cap.meta, "nothing captured")
     for conn, m in cap.meta.items():
         check(m["pids"] == {srv.pid}, "conn %d belongs to %s, not only the server" % (conn, m["pids"]))
     check(len(cap.meta) == 3, "want the server's 3 connections, got %d" % len(cap.meta))
     for conn, m in cap.meta.items():
         peer_port = port_of(m["remote"])
-        as_sent(cap, conn, srv.logged(peer_port, "out"), srv.logged(peer_port, "in"), "server, conn %d" % conn)
+        as_sent(cap, conn, *srv.truth(peer_port, "server"), what="server, conn %d" % conn)
 
 
 @test
@@ -91,13 +90,11 @@ def test_sigterm_drains_and_summarises(tmp):
         srv.wait_closed(1)
         rc = tr.stop(signal.SIGTERM)
     check(rc == 0, "SIGTERM exit status %d" % rc)
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
+    cap = clean_capture(tr)
     check(cap.events[-1]["type"] == "stats", "stats is not the last line")
-    conns = cap.conns(pid=srv.pid)
-    check(len(conns) == 1, "want the server's connection captured, got %d" % len(conns))
-    peer_port = port_of(cap.meta[conns[0]]["remote"])
-    as_sent(cap, conns[0], srv.logged(peer_port, "out"), srv.logged(peer_port, "in"), "the server, SIGTERM")
+    conn = cap.only("server", pid=srv.pid)
+    peer_port = port_of(cap.meta[conn]["remote"])
+    as_sent(cap, conn, *srv.truth(peer_port, "server"), what="the server, SIGTERM")
     check(len(srv.logged(peer_port, "in")) > 100000, "the server did not receive the client's POST")
 
 
@@ -138,15 +135,14 @@ def test_ipv6_with_comm_filter(tmp):
         check(c.returncode == 0 and c.stdout == body, "curl over IPv6 failed")
         srv.wait_closed(1)      # its logs are complete
         tr.stop()
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
-    check(len(cap.meta) == 1, "--comm curl: want only curl's connection, got %d" % len(cap.meta))
-    conn, m = list(cap.meta.items())[0]
+    cap = clean_capture(tr)
+    conn = cap.only("--comm curl: only curl's")
+    m = cap.meta[conn]
     check(m["comm"] == "curl", "--comm curl captured %s" % m["comm"])
     check(m["remote"] == "[::1]:%d" % srv.port, "IPv6 remote is %s" % m["remote"])
     check(re.match(r"^\[::1\]:\d+$", m["local"] or ""), "IPv6 local is %s" % m["local"])
     peer_port = port_of(m["local"])
-    as_sent(cap, conn, srv.logged(peer_port, "in"), srv.logged(peer_port, "out"), "curl over IPv6")
+    as_sent(cap, conn, *srv.truth(peer_port, "client"), what="curl over IPv6")
 
 
 @test
@@ -165,12 +161,10 @@ def test_uid_filter(tmp):
         check(root_cli.returncode == 0, "curl as root failed")
         srv.wait_closed(2)      # its logs are complete
         tr.stop()
-    cap = Capture(tr.events())
-    no_loss(tr, cap)
-    check(len(cap.meta) == 1, "--uid 65534: want only nobody's connection, got %d" % len(cap.meta))
-    conn, m = list(cap.meta.items())[0]
-    peer_port = port_of(m["local"])
-    as_sent(cap, conn, srv.logged(peer_port, "in"), srv.logged(peer_port, "out"), "nobody's client")
+    cap = clean_capture(tr)
+    conn = cap.only("--uid 65534: only nobody's")
+    peer_port = port_of(cap.meta[conn]["local"])
+    as_sent(cap, conn, *srv.truth(peer_port, "client"), what="nobody's client")
 
 
 

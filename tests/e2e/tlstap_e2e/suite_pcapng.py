@@ -7,16 +7,16 @@ import time
 
 from .capture import same
 from .core import cfg, check, spawn, test_in
-from .nginx import Nginx
-from .peers import EchoServer, curl, read_file, request_uris, tshark, urllib_post, www
+from .scenes import nginx_serving
+from .peers import EchoServer, curl, read_file, request_uris, tshark, urllib_post
 from .tracer import Tracer, run_bad, tracer_until_exit
 
 
 @test_in("auto")
 def test_pcapng_three_keepalive_requests_export_objects(tmp):
-    root, bodies = www(tmp, {"a.bin": 1000, "b.bin": 70000, "c.bin": 300000})
     pcap = os.path.join(tmp, "cap.pcapng")
-    with Nginx(tmp, root) as ngx:
+    with nginx_serving(tmp, {"a.bin": 1000, "b.bin": 70000, "c.bin": 300000}) as ngx:
+        bodies = ngx.bodies
         tr = Tracer(tmp, ["-w", pcap])
         outs = []
         for n in sorted(bodies):
@@ -47,9 +47,8 @@ def test_pcapng_three_keepalive_requests_export_objects(tmp):
 
 @test_in("auto")
 def test_pcapng_http2_headers_decoded(tmp):
-    root, _ = www(tmp, {"h2.txt": b"hello over h2\n" * 100})
     pcap = os.path.join(tmp, "h2.pcapng")
-    with Nginx(tmp, root) as ngx:
+    with nginx_serving(tmp, {"h2.txt": b"hello over h2\n" * 100}) as ngx:
         tr = Tracer(tmp, ["-w", pcap])
         c = curl(["--http2", "https://127.0.0.1:%d/h2.txt" % ngx.port])
         check(c.returncode == 0 and c.stdout.startswith(b"hello over h2"), "curl --http2 failed")
@@ -90,9 +89,8 @@ def test_pcapng_read_back_reproduces_live_json(tmp):
 
 @test_in("auto")
 def test_pcapng_rotation_files_open_on_their_own(tmp):
-    root, _ = www(tmp, {"big.bin": 1 << 20})
     base = os.path.join(tmp, "rot")
-    with Nginx(tmp, root) as ngx:
+    with nginx_serving(tmp, {"big.bin": 1 << 20}) as ngx:
         tr = Tracer(tmp, ["-w", base, "-C", "1", "--comm", "curl"])
         c = curl(["-o", "/dev/null"] * 3 + ["https://127.0.0.1:%d/big.bin" % ngx.port] * 3)
         check(c.returncode == 0, "curl failed")
@@ -128,16 +126,21 @@ def each_file_has_request(tmp, files, uri):
         check(rc == 0 and uri in out, "%s: no request readable by tshark (%s)" % (f, err))
 
 
-@test_in("auto")
-def test_pcapng_time_rotation_stops_after_count(tmp):
-    pattern = os.path.join(tmp, "g-%H%M%S.pcapng")
+def rotate_each_second(tmp, name, files, timeout, uri):
+    """tlstap -w NAME -G 1 -W files on requests to uri until it stops by itself; returns the
+    names of the files in tmp that start as NAME does."""
     with EchoServer(tmp) as srv:
-        tr = Tracer(tmp, ["-p", str(srv.pid), "-w", pattern, "-G", "1", "-W", "2"])
-        requests_until_exit(tr.proc, srv.port, "/g", 6)
-        check(tr.proc.poll() is not None, "tlstap -G 1 -W 2 did not stop after 2 files")
+        tr = Tracer(tmp, ["-p", str(srv.pid), "-w", os.path.join(tmp, name), "-G", "1", "-W", str(files)])
+        requests_until_exit(tr.proc, srv.port, uri, timeout)
+        check(tr.proc.poll() is not None, "tlstap -G 1 -W %d did not stop after %d files" % (files, files))
         tr.stop()
     check(tr.rc == 0, "tlstap -G -W exited %s: %s" % (tr.rc, tr.stderr))
-    files = sorted(f for f in os.listdir(tmp) if f.startswith("g-"))
+    return sorted(f for f in os.listdir(tmp) if f.startswith(name.split("%")[0]))
+
+
+@test_in("auto")
+def test_pcapng_time_rotation_stops_after_count(tmp):
+    files = rotate_each_second(tmp, "g-%H%M%S.pcapng", 2, 6, "/g")
     check(len(files) == 2, "-G 1 -W 2 wrote %s" % files)
     each_file_has_request(tmp, files, "/g")
 
@@ -145,14 +148,7 @@ def test_pcapng_time_rotation_stops_after_count(tmp):
 @test_in("auto")
 def test_pcapng_time_rotation_without_pattern_numbers_files(tmp):
     """-G with a name that does not change: FILE, FILE1, FILE2, not one file reopened and lost."""
-    base = os.path.join(tmp, "same.pcapng")
-    with EchoServer(tmp) as srv:
-        tr = Tracer(tmp, ["-p", str(srv.pid), "-w", base, "-G", "1", "-W", "3"])
-        requests_until_exit(tr.proc, srv.port, "/n", 10)
-        check(tr.proc.poll() is not None, "tlstap -G 1 -W 3 did not stop after 3 files")
-        tr.stop()
-    check(tr.rc == 0, "tlstap -G -W exited %s: %s" % (tr.rc, tr.stderr))
-    files = sorted(f for f in os.listdir(tmp) if f.startswith("same.pcapng"))
+    files = rotate_each_second(tmp, "same.pcapng", 3, 10, "/n")
     check(files == ["same.pcapng", "same.pcapng.1", "same.pcapng.2"],
           "-G 1 -W 3 without a pattern wrote %s" % files)
     each_file_has_request(tmp, files, "/n")
