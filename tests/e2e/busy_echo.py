@@ -34,17 +34,9 @@ def message(t, i):
 
 
 def serve(conn):
-    try:
-        while True:
-            d = conn.recv(65536)
-            if not d:
-                break
-            conn.sendall(d)
-    except (OSError, ssl.SSLError):
-        pass
-    finally:
-        conn.close()
-        tlsutil.say("closed")
+    tlsutil.copy(conn, conn)
+    conn.close()
+    tlsutil.say("closed")
 
 
 def server(args):

@@ -14,20 +14,12 @@ import tlsutil
 
 
 def pipe(src, dst):
-    try:
-        while True:
-            d = src.recv(65536)
-            if not d:
-                break
-            dst.sendall(d)
-    except (OSError, ssl.SSLError):
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except (OSError, ssl.SSLError, ValueError):
-                pass
+    tlsutil.copy(src, dst)
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except (OSError, ssl.SSLError, ValueError):
+            pass
 
 
 def handle(c):

@@ -42,6 +42,18 @@ def serve_forever(srv, ctx, handle, who):
         threading.Thread(target=handle, args=(t,), daemon=True).start()
 
 
+def copy(src, dst):
+    """Sends dst every byte src reads until src ends or fails (an echo when src is dst)."""
+    try:
+        while True:
+            d = src.recv(65536)
+            if not d:
+                break
+            dst.sendall(d)
+    except (OSError, ssl.SSLError):
+        pass
+
+
 _print_lock = threading.Lock()
 
 
