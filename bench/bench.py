@@ -20,6 +20,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
 from tlstap_e2e.core import Fail  # noqa: E402
 from tlstap_e2e.nginx import Nginx  # noqa: E402

@@ -11,6 +11,9 @@ Ends with "N passed, N failed".
 import os
 import sys
 
+# No __pycache__ (root-owned) left in the checkout, by this runner or the peers it starts.
+sys.dont_write_bytecode = True
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tlstap_e2e.runner import main  # noqa: E402
