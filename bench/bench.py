@@ -14,69 +14,27 @@ import argparse
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-CERT = os.path.join(ROOT, "testdata", "certs", "cert.pem")
-KEY = os.path.join(ROOT, "testdata", "certs", "key.pem")
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
+from tlstap_e2e.core import Fail  # noqa: E402
+from tlstap_e2e.nginx import Nginx  # noqa: E402
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def start_nginx(tmp, root):
-    port = free_port()
-    prefix = os.path.join(tmp, "nginx")
-    os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
-    conf = os.path.join(prefix, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("""
-user root;
-worker_processes 1;
-daemon off;
-pid %(p)s/nginx.pid;
-error_log %(p)s/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    default_type application/octet-stream;
-    client_body_temp_path %(p)s/body;
-    proxy_temp_path %(p)s/proxy;
-    fastcgi_temp_path %(p)s/fastcgi;
-    uwsgi_temp_path %(p)s/uwsgi;
-    scgi_temp_path %(p)s/scgi;
-    keepalive_requests 10000000;
-    keepalive_timeout 300;
-    server {
-        listen 127.0.0.1:%(port)d ssl;
-        ssl_certificate %(cert)s;
-        ssl_certificate_key %(key)s;
-        root %(root)s;
-    }
-}
-""" % {"p": prefix, "port": port, "cert": CERT, "key": KEY, "root": root})
-    proc = subprocess.Popen(["nginx", "-p", prefix, "-c", conf, "-e",
-                             os.path.join(prefix, "logs", "error.log")])
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    sys.exit("bench: nginx did not start")
+    """The e2e tests' nginx, as HTTP/1.1 only and without an access log."""
+    try:
+        ngx = Nginx(tmp, root, http2=False, log_requests=False)
+    except Fail as e:
+        sys.exit("bench: %s" % e)
+    return ngx.proc, ngx.port
 
 
 def cpu_ticks(pid):

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """Threads that are busy with tight TLS round trips before tlstap starts.
 
-  busy_echo.py server --cert C --key K    echoes every read; prints its port
+  busy_echo.py server --cert C --key K    echoes every read; prints its port,
+                                          then "closed" as each connection ends
   busy_echo.py client --port P --threads N
 
 The client's threads each open their own connection and send 32-byte
 messages (message i of thread t is a function of t and i), reading each echo
-before the next. SIGUSR1 makes it note how many round trips each thread has
-finished (the test sends it once tlstap says it is tracing); a line on stdin
+before the next. It prints "started" once every thread has made a round trip.
+SIGUSR1 makes it note how many round trips each thread has finished (the test
+sends it once tlstap says it is tracing). On stdin, "wait N" makes it print
+"busy" once every thread has made N more round trips since the note, "stop"
 stops it. It then prints one JSON object: per thread its local port, the
 round trips done and the count noted at SIGUSR1.
 """
@@ -18,6 +21,9 @@ import socket
 import ssl
 import sys
 import threading
+import time
+
+import tlsutil
 
 MSG = 32
 
@@ -28,40 +34,24 @@ def message(t, i):
 
 
 def serve(conn):
-    try:
-        while True:
-            d = conn.recv(65536)
-            if not d:
-                break
-            conn.sendall(d)
-    except (OSError, ssl.SSLError):
-        pass
-    finally:
-        conn.close()
+    tlsutil.copy(conn, conn)
+    conn.close()
+    tlsutil.say("closed")
 
 
 def server(args):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(64)
-    print(srv.getsockname()[1], flush=True)
-    while True:
-        c, _ = srv.accept()
-        try:
-            t = ctx.wrap_socket(c, server_side=True)
-        except (OSError, ssl.SSLError):
-            c.close()
-            continue
-        threading.Thread(target=serve, args=(t,), daemon=True).start()
+    tlsutil.serve_forever(tlsutil.listen(), tlsutil.server_context(args.cert, args.key), serve, "busy server")
+
+
+def wait_all(cond, errors, timeout=60):
+    """Polls the threads' counters (a condition variable would cost every round trip a wake-up)."""
+    end = time.time() + timeout
+    while not cond() and not errors and time.time() < end:
+        time.sleep(0.01)
 
 
 def client(args):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = tlsutil.client_context()
     stop = threading.Event()
     counts = [0] * args.threads
     noted = [None] * args.threads
@@ -97,8 +87,15 @@ def client(args):
     threads = [threading.Thread(target=run, args=(t,)) for t in range(args.threads)]
     for th in threads:
         th.start()
+    wait_all(lambda: min(counts) > 0, errors)
     print("started", flush=True)
-    sys.stdin.readline()
+    for line in sys.stdin:
+        if line.startswith("wait "):
+            more = int(line.split()[1])
+            wait_all(lambda: None not in noted and all(c >= n + more for c, n in zip(counts, noted)), errors)
+            print("busy", flush=True)
+        else:
+            break
     stop.set()
     for th in threads:
         th.join()

@@ -8,25 +8,18 @@ Relays only to 127.0.0.1.
 import argparse
 import socket
 import ssl
-import sys
 import threading
+
+import tlsutil
 
 
 def pipe(src, dst):
-    try:
-        while True:
-            d = src.recv(65536)
-            if not d:
-                break
-            dst.sendall(d)
-    except (OSError, ssl.SSLError):
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except (OSError, ssl.SSLError, ValueError):
-                pass
+    tlsutil.copy(src, dst)
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except (OSError, ssl.SSLError, ValueError):
+            pass
 
 
 def handle(c):
@@ -54,22 +47,8 @@ def main():
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     args = ap.parse_args()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    print(srv.getsockname()[1], flush=True)
-    while True:
-        c, _ = srv.accept()
-        try:
-            t = ctx.wrap_socket(c, server_side=True)
-        except (OSError, ssl.SSLError) as e:
-            print("proxy: handshake: %s" % e, file=sys.stderr)
-            c.close()
-            continue
-        threading.Thread(target=handle, args=(t,), daemon=True).start()
+    tlsutil.serve_forever(tlsutil.listen(backlog=16), tlsutil.server_context(args.cert, args.key),
+                          handle, "proxy")
 
 
 if __name__ == "__main__":

@@ -3,14 +3,16 @@
 
 Answers each request with its body. Logs the exact plaintext bytes received
 from and sent to each connection as LOG/<peer port>.in and .out, the truth the
-end-to-end tests compare tlstap's capture with. Prints its port on stdout.
+end-to-end tests compare tlstap's capture with. Prints its port on stdout,
+then "closed <peer port>" once a connection is over: every TLS call on it has
+returned and its logs are complete.
 """
 import argparse
 import os
-import socket
 import ssl
 import sys
-import threading
+
+import tlsutil
 
 MAX_HEAD = 64 * 1024
 MAX_BODY = 64 * 1024 * 1024
@@ -64,6 +66,7 @@ def serve(conn, logdir):
             conn.close()
         except OSError:
             pass
+        tlsutil.say("closed %d" % port)
 
 
 def main():
@@ -73,23 +76,9 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--host", default="127.0.0.1")
     args = ap.parse_args()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    srv = socket.socket(family)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((args.host, 0))
-    srv.listen(64)
-    print(srv.getsockname()[1], flush=True)
-    while True:
-        c, _ = srv.accept()
-        try:
-            t = ctx.wrap_socket(c, server_side=True)
-        except (OSError, ssl.SSLError) as e:
-            print("echo server: handshake: %s" % e, file=sys.stderr)
-            c.close()
-            continue
-        threading.Thread(target=serve, args=(t, args.log), daemon=True).start()
+    srv = tlsutil.listen(args.host)
+    tlsutil.serve_forever(srv, tlsutil.server_context(args.cert, args.key),
+                          lambda t: serve(t, args.log), "echo server")
 
 
 if __name__ == "__main__":

@@ -17,9 +17,10 @@ closes, never answering.
 import argparse
 import os
 import socket
-import ssl
 import sys
 import threading
+
+import tlsutil
 
 MARK = 8
 RECORD = 2048
@@ -31,9 +32,7 @@ def head(i):
 
 
 def client(args):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = tlsutil.client_context()
     held = []
     for i in range(1, args.conns + 1):
         t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", args.port)))
@@ -49,12 +48,8 @@ def client(args):
 
 
 def server(args):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(args.conns)
-    print(srv.getsockname()[1], flush=True)
+    ctx = tlsutil.server_context(args.cert, args.key)
+    srv = tlsutil.listen(backlog=args.conns)
     want = len(head(1)) + args.size
     left = [args.conns]
     lock = threading.Lock()

@@ -1,0 +1,1 @@
+"""End-to-end tests of tlstap: fixtures (core, tracer, capture, peers, nginx) and one suite_* module per subject."""
