@@ -84,6 +84,9 @@ def main():
     ap.add_argument("--secs", type=int, default=5)
     ap.add_argument("--conns", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--baseline", metavar="TLSTAP",
+                    help="another tlstap binary (an older build) also run with -o json and -w, "
+                         "interleaved, so a change is compared with it in the same run")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root to load BPF programs")
@@ -96,6 +99,9 @@ def main():
         ("tlstap -o json, exported", ["-o", "json", "--probe-mode", "exported"]),
         ("tlstap -w", ["-w", "PCAP"]),
     ]
+    if args.baseline:
+        modes += [("baseline -o json", ["BASELINE", "-o", "json"]),
+                  ("baseline -w", ["BASELINE", "-w", "PCAP"])]
     sizes = [("tiny", "/tiny", 16), ("64 KiB", "/64k", 64 * 1024)]
     tmp = tempfile.mkdtemp(prefix="tlstap-bench-")
     root = os.path.join(tmp, "www")
@@ -112,7 +118,10 @@ def main():
                 for mode, targs in modes:
                     pcap = os.path.join(tmp, "bench.pcapng")
                     targs = [pcap if a == "PCAP" else a for a in targs] if targs else None
-                    tracer = Tracer(args.tlstap, targs) if targs else None
+                    binary = args.tlstap
+                    if targs and targs[0] == "BASELINE":
+                        binary, targs = args.baseline, targs[1:]
+                    tracer = Tracer(binary, targs) if targs else None
                     rate = wrk(port, path, args.secs, args.conns, args.threads)
                     cpu = lost_rec = lost_bytes = None
                     if tracer:
