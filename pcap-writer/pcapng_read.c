@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "pcapng_read.h"
+#include "pcapng_file.h"
 #include "pcapng_format.h"
 
 #define IN_BUF_SIZE	(64 * 1024)
@@ -83,11 +84,6 @@ static uint64_t get64(const uint8_t *p, bool be)
 static uint64_t get_ts(const uint8_t *p, bool be)
 {
 	return (uint64_t)get32(p, be) << 32 | get32(p + 4, be);
-}
-
-static size_t pad4(size_t n)
-{
-	return (4 - (n & 3)) & 3;
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -174,11 +170,11 @@ static int opt_next(struct pcapng_reader *r, struct opt_it *it, uint64_t off, co
 		it->done = true;
 		return 0;
 	}
-	if ((size_t)*len + pad4(*len) > room - 4)
+	if ((size_t)*len + pcapng_pad4(*len) > room - 4)
 		return fail(r, -EINVAL, off, "%s: option %u of length %u runs past the block end",
 			    blk, *code, *len);
 	*val = it->p + it->pos + 4;
-	it->pos += 4 + (size_t)*len + pad4(*len);
+	it->pos += 4 + (size_t)*len + pcapng_pad4(*len);
 	return 1;
 }
 
@@ -381,7 +377,7 @@ static int parse_epb(struct pcapng_reader *r, uint64_t off, const uint8_t *body,
 			    b->caplen, room);
 	b->data = body + 20;
 	/* room is a multiple of 4, so the padded data fits too. */
-	data_end = 20 + (size_t)b->caplen + pad4(b->caplen);
+	data_end = 20 + (size_t)b->caplen + pcapng_pad4(b->caplen);
 	opt_start(&it, body + data_end, len - data_end, r->be);
 	while ((ret = opt_next(r, &it, off, "enhanced packet", &code, &val, &olen)) > 0) {
 		if (code == PCAPNG_OPT_COMMENT) {
@@ -568,40 +564,32 @@ int pcapng_reader_next(struct pcapng_reader *r, struct pcapng_block *b)
 	return 1;
 }
 
+static int open_read(const char *path, int *fd)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	return *fd < 0 ? -errno : 0;
+}
+
 int pcapng_reader_open(struct pcapng_reader **rp, const char *path)
 {
 	struct pcapng_reader *r;
 	int err;
 
-	if (!rp || !path || !*path)
+	if (!rp)
 		return -EINVAL;
 	*rp = NULL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->fd = -1;
 	r->in = malloc(IN_BUF_SIZE);
-	if (!r->in) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	if (strcmp(path, "-") == 0) {
-		r->fd = STDIN_FILENO;
-	} else {
-		r->fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (r->fd < 0) {
-			err = -errno;
-			goto cleanup;
-		}
-		r->own_fd = true;
+	err = r->in ? pcapng_file_fd(path, STDIN_FILENO, open_read, &r->fd, &r->own_fd) : -ENOMEM;
+	if (err) {
+		free(r->in);
+		free(r);
+		return err;
 	}
 	*rp = r;
 	return 0;
-
-cleanup:
-	free(r->in);
-	free(r);
-	return err;
 }
 
 const char *pcapng_reader_error(const struct pcapng_reader *r)
