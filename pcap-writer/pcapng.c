@@ -20,13 +20,11 @@ struct wr_iface {
 };
 
 struct pcapng_writer {
-	int fd;
-	bool own_fd;			/* false for "-": fd 1 stays open */
+	struct pcapng_file file;	/* "-": fd 1, which stays open */
 	struct nbfd out;		/* how fd is written: never blocking for good */
 	bool regular;			/* a regular file: cut back after a failed write */
 	int err;			/* first I/O error, returned from then on */
-	uint8_t *buf;
-	size_t used;
+	size_t used;			/* bytes in file.buf */
 	uint64_t bytes;
 	uint64_t kept;			/* bytes in the file as whole blocks: where the buffer starts */
 	struct pcapng_unwritten lost;
@@ -121,7 +119,7 @@ static void fail(struct pcapng_writer *w, int err, bool partial)
 	w->err = err;
 	w->used = 0;
 	if (w->regular) {
-		if (ftruncate(w->fd, (off_t)w->kept))
+		if (ftruncate(w->file.fd, (off_t)w->kept))
 			w->lost.torn = true;
 	} else if (partial) {
 		w->lost.torn = true;	/* the reader of the pipe has half a block */
@@ -138,14 +136,14 @@ static void fail_buffer(struct pcapng_writer *w, int err, size_t done)
 	uint32_t blen;
 
 	while (w->used - off >= PCAPNG_BLOCK_OVERHEAD) {
-		memcpy(&blen, w->buf + off + 4, sizeof(blen));
+		memcpy(&blen, w->file.buf + off + 4, sizeof(blen));
 		/* Blocks built here: never short or past the buffer; stop if ever. */
 		if (blen < PCAPNG_BLOCK_OVERHEAD || blen > w->used - off)
 			break;
 		if (off + blen <= done)
 			whole = off + blen;
 		else
-			count_lost(w, w->buf + off, blen, blen);
+			count_lost(w, w->file.buf + off, blen, blen);
 		off += blen;
 	}
 	w->kept += whole;
@@ -154,7 +152,7 @@ static void fail_buffer(struct pcapng_writer *w, int err, size_t done)
 
 static int out_flush(struct pcapng_writer *w)
 {
-	struct iovec iov = { .iov_base = w->buf, .iov_len = w->used };
+	struct iovec iov = { .iov_base = w->file.buf, .iov_len = w->used };
 	size_t done;
 	int err;
 
@@ -180,7 +178,7 @@ static int emit(struct pcapng_writer *w, struct blk *b)
 		err = out_flush(w);
 	if (!err && b->len <= OUT_BUF_SIZE) {
 		for (i = 0; i < b->niov; i++) {
-			memcpy(w->buf + w->used, b->iov[i].iov_base, b->iov[i].iov_len);
+			memcpy(w->file.buf + w->used, b->iov[i].iov_base, b->iov[i].iov_len);
 			w->used += b->iov[i].iov_len;
 		}
 	} else if (!err) {
@@ -216,14 +214,19 @@ static int usable(const struct pcapng_writer *w)
 
 /*
  * How the blocks of an interface (EPB, ISB) begin: interface id and
- * timestamp; the comment's length checked first, as the file is untouched
- * on -EINVAL.
+ * timestamp, once w, the interface and the comment's length are checked.
+ * Nothing is written yet: after -EINVAL the file is untouched.
  */
-static int blk_begin_if(struct blk *b, uint32_t type, uint32_t if_id, uint64_t ts_ns,
-			const char *comment, uint16_t *comment_len)
+static int blk_begin_if(struct pcapng_writer *w, struct blk *b, uint32_t type, uint32_t if_id,
+			uint64_t ts_ns, const char *comment, uint16_t *comment_len)
 {
-	int err = str_len(comment, comment_len);
+	int err = usable(w);
 
+	if (err)
+		return err;
+	if (if_id >= w->nif)
+		return -EINVAL;
+	err = str_len(comment, comment_len);
 	if (err)
 		return err;
 	blk_begin(b, type);
@@ -261,13 +264,11 @@ int pcapng_open(struct pcapng_writer **wp, const char *path, const char *app_nam
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->buf = malloc(OUT_BUF_SIZE);
-	err = w->buf ? pcapng_file_fd(path, STDOUT_FILENO, pcapng_file_create, &w->fd, &w->own_fd)
-		     : -ENOMEM;
+	err = pcapng_file_open(&w->file, path, STDOUT_FILENO, pcapng_file_create, OUT_BUF_SIZE);
 	if (err)
 		goto cleanup;
-	w->regular = w->own_fd;
-	nbfd_init(&w->out, w->fd, NULL);
+	w->regular = w->file.own_fd;
+	nbfd_init(&w->out, w->file.fd, NULL);
 	err = write_shb(w, app_name);
 	if (err)
 		goto cleanup;
@@ -276,9 +277,7 @@ int pcapng_open(struct pcapng_writer **wp, const char *path, const char *app_nam
 
 cleanup:
 	nbfd_close(&w->out);
-	if (w->own_fd)
-		close(w->fd);
-	free(w->buf);
+	pcapng_file_close(&w->file);
 	free(w);
 	return err;
 }
@@ -351,18 +350,14 @@ int pcapng_write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
 	struct blk b;
 	int err;
 
-	err = usable(w);
+	err = blk_begin_if(w, &b, PCAPNG_BT_EPB, if_id, ts_ns, comment, &comment_len);
 	if (err)
 		return err;
 	/* Checked before any length arithmetic or any read of data. */
-	if (if_id >= w->nif || caplen > origlen || (caplen && !data) ||
-	    caplen >= PCAPNG_MAX_BLOCK ||
+	if (caplen > origlen || (caplen && !data) || caplen >= PCAPNG_MAX_BLOCK ||
 	    (w->ifs[if_id].snaplen && caplen > w->ifs[if_id].snaplen) ||
 	    direction < PCAPNG_DIR_UNKNOWN || direction > PCAPNG_DIR_OUTBOUND)
 		return -EINVAL;
-	err = blk_begin_if(&b, PCAPNG_BT_EPB, if_id, ts_ns, comment, &comment_len);
-	if (err)
-		return err;
 	blk_u32(&b, caplen);
 	blk_u32(&b, origlen);
 	blk_add(&b, data, caplen);
@@ -382,14 +377,10 @@ int pcapng_write_stats(struct pcapng_writer *w, uint32_t if_id, uint64_t start_n
 {
 	uint16_t comment_len;
 	struct blk b;
-	int err;
+	int err = blk_begin_if(w, &b, PCAPNG_BT_ISB, if_id, end_ns, comment, &comment_len);
 
-	err = usable(w);
-	if (err)
-		return err;
-	if (if_id >= w->nif || start_ns > end_ns)
-		return -EINVAL;
-	err = blk_begin_if(&b, PCAPNG_BT_ISB, if_id, end_ns, comment, &comment_len);
+	if (!err && start_ns > end_ns)
+		err = -EINVAL;
 	if (err)
 		return err;
 	blk_opt_ref(&b, PCAPNG_OPT_COMMENT, comment, comment_len);
@@ -423,17 +414,17 @@ void pcapng_unwritten(const struct pcapng_writer *w, struct pcapng_unwritten *u)
 
 int pcapng_close(struct pcapng_writer *w)
 {
-	int err;
+	int err, e;
 
 	if (!w)
 		return 0;
 	err = out_flush(w);
 	nbfd_close(&w->out);
+	e = pcapng_file_close(&w->file);
 	/* Linux closes the fd even when close() says EINTR: nothing to retry. */
-	if (w->own_fd && close(w->fd) && !err && errno != EINTR)
-		err = -errno;
+	if (!err && e != -EINTR)
+		err = e;
 	free(w->ifs);
-	free(w->buf);
 	free(w);
 	return err;
 }

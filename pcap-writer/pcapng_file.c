@@ -1,24 +1,43 @@
-/* Opening the file of a pcapng writer or reader: "-", or a path, safely for a capture. */
+/* Opening the file of a pcapng writer or reader: "-", or a path (safely, for a capture), and its buffer. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "pcapng.h"
 #include "pcapng_file.h"
 
-int pcapng_file_fd(const char *path, int std_fd, int (*open_path)(const char *path, int *fd),
-		   int *fd, bool *own)
+int pcapng_file_open(struct pcapng_file *f, const char *path, int std_fd,
+		     int (*open_path)(const char *path, int *fd), size_t buf_size)
 {
 	int err = 0;
 
+	memset(f, 0, sizeof(*f));
 	if (!path || !*path)
 		return -EINVAL;
+	f->buf = malloc(buf_size);
+	if (!f->buf)
+		return -ENOMEM;
 	if (strcmp(path, "-"))
-		err = open_path(path, fd);
+		err = open_path(path, &f->fd);
 	else
-		*fd = std_fd;
-	*own = !err && strcmp(path, "-");
+		f->fd = std_fd;
+	if (err) {
+		free(f->buf);
+		f->buf = NULL;
+		return err;
+	}
+	f->own_fd = strcmp(path, "-");
+	return 0;
+}
+
+int pcapng_file_close(struct pcapng_file *f)
+{
+	int err = f->own_fd && close(f->fd) ? -errno : 0;
+
+	free(f->buf);
+	memset(f, 0, sizeof(*f));
 	return err;
 }
 

@@ -20,9 +20,7 @@ struct rd_iface {
 };
 
 struct pcapng_reader {
-	int fd;
-	bool own_fd;			/* false for "-": fd 0 stays open */
-	uint8_t *in;			/* read-ahead, so a block costs no syscall */
+	struct pcapng_file file;	/* "-": fd 0, which stays open; buf: read-ahead */
 	size_t in_pos, in_len;
 	bool in_eof;
 	uint8_t *blk;			/* the current block, whole */
@@ -99,7 +97,7 @@ static ssize_t in_read(struct pcapng_reader *r, uint8_t *dst, size_t n)
 		if (r->in_pos == r->in_len) {
 			if (r->in_eof)
 				break;
-			rd = read(r->fd, r->in, IN_BUF_SIZE);
+			rd = read(r->file.fd, r->file.buf, IN_BUF_SIZE);
 			if (rd < 0) {
 				if (errno == EINTR)
 					continue;
@@ -115,7 +113,7 @@ static ssize_t in_read(struct pcapng_reader *r, uint8_t *dst, size_t n)
 		k = r->in_len - r->in_pos;
 		if (k > n - got)
 			k = n - got;
-		memcpy(dst + got, r->in + r->in_pos, k);
+		memcpy(dst + got, r->file.buf + r->in_pos, k);
 		r->in_pos += k;
 		got += k;
 	}
@@ -538,19 +536,14 @@ int pcapng_reader_open(struct pcapng_reader **rp, const char *path)
 
 	if (!rp)
 		return -EINVAL;
-	*rp = NULL;
 	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->in = malloc(IN_BUF_SIZE);
-	err = r->in ? pcapng_file_fd(path, STDIN_FILENO, open_read, &r->fd, &r->own_fd) : -ENOMEM;
+	err = r ? pcapng_file_open(&r->file, path, STDIN_FILENO, open_read, IN_BUF_SIZE) : -ENOMEM;
 	if (err) {
-		free(r->in);
 		free(r);
-		return err;
+		r = NULL;
 	}
 	*rp = r;
-	return 0;
+	return err;
 }
 
 const char *pcapng_reader_error(const struct pcapng_reader *r)
@@ -562,9 +555,7 @@ void pcapng_reader_close(struct pcapng_reader *r)
 {
 	if (!r)
 		return;
-	if (r->own_fd)
-		close(r->fd);
-	free(r->in);
+	pcapng_file_close(&r->file);
 	free(r->blk);
 	free(r->strs);
 	free(r->ifs);
