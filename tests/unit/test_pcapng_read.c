@@ -588,56 +588,57 @@ static void test_pcapng_read_options_past_block_end(void **state)
 	free(f.p);
 }
 
+/*
+ * f (an SHB, or the base file) and a block of type: fixed fields as given,
+ * then one option; the reader must refuse it, saying expect.
+ */
+static void expect_bad_option(struct fb *f, uint32_t type, const void *fixed, size_t fixed_len,
+			      uint16_t code, const void *val, uint16_t len, int blocks_before,
+			      const char *expect)
+{
+	fb_begin(f, type);
+	fb_bytes(f, fixed, fixed_len);
+	fb_opt(f, code, val, len);
+	fb_opt_end(f);
+	fb_end(f);
+	expect_einval(f, blocks_before, expect);
+	free(f->p);
+}
+
+/* An SHB and an IDB with this if_tsresol: the reader must refuse it, saying expect. */
+static void expect_bad_tsresol(int tsresol, const char *expect)
+{
+	struct fb f = { 0 };
+
+	fb_shb(&f, NULL);
+	fb_idb(&f, 101, NULL, tsresol);
+	expect_einval(&f, 1, expect);
+	free(f.p);
+}
+
 static void test_pcapng_read_fixed_size_options(void **state)
 {
 	static const uint8_t two[2] = { 9, 9 }, four[4] = { 2, 0, 0, 0 };
+	/* Little-endian: IDB linktype 101, reserved, snaplen 0; EPB, ISB all zero. */
+	static const uint8_t idb_fixed[8] = { 101 }, zeros[20];
 	struct fb f;
 
 	memset(&f, 0, sizeof(f));
 	fb_shb(&f, NULL);
-	fb_begin(&f, 1);
-	fb_u16(&f, 101);
-	fb_u16(&f, 0);
-	fb_u32(&f, 0);
-	fb_opt(&f, 9, two, 2);
-	fb_opt_end(&f);
-	fb_end(&f);
-	expect_einval(&f, 1, "if_tsresol has length 2");
-	free(f.p);
+	expect_bad_option(&f, 1, idb_fixed, sizeof(idb_fixed), 9, two, 2, 1,
+			  "if_tsresol has length 2");
 
 	/* Resolutions finer than 64 bits can count. */
-	memset(&f, 0, sizeof(f));
-	fb_shb(&f, NULL);
-	fb_idb(&f, 101, NULL, 20);
-	expect_einval(&f, 1, "if_tsresol 0x14 is too fine");
-	free(f.p);
-	memset(&f, 0, sizeof(f));
-	fb_shb(&f, NULL);
-	fb_idb(&f, 101, NULL, 0x80 | 64);
-	expect_einval(&f, 1, "if_tsresol 0xc0 is too fine");
-	free(f.p);
+	expect_bad_tsresol(20, "if_tsresol 0x14 is too fine");
+	expect_bad_tsresol(0x80 | 64, "if_tsresol 0xc0 is too fine");
 
+	/* EPB: interface, timestamp (2 words), captured and original lengths. */
 	base_file(&f, false);
-	fb_begin(&f, 6);
-	fb_u32(&f, 0);
-	fb_u64(&f, 0);
-	fb_u32(&f, 0);
-	fb_u32(&f, 0);
-	fb_opt(&f, 2, four, 2);
-	fb_opt_end(&f);
-	fb_end(&f);
-	expect_einval(&f, 4, "epb_flags has length 2");
-	free(f.p);
+	expect_bad_option(&f, 6, zeros, 20, 2, four, 2, 4, "epb_flags has length 2");
 
+	/* ISB: interface, timestamp (2 words). */
 	base_file(&f, false);
-	fb_begin(&f, 5);
-	fb_u32(&f, 0);
-	fb_u64(&f, 0);
-	fb_opt(&f, 5, four, 4);
-	fb_opt_end(&f);
-	fb_end(&f);
-	expect_einval(&f, 4, "statistics option 5 has length 4");
-	free(f.p);
+	expect_bad_option(&f, 5, zeros, 12, 5, four, 4, 4, "statistics option 5 has length 4");
 }
 
 /* Seconds-resolution timestamps that overflow 64-bit nanoseconds are refused. */
