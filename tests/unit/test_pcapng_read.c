@@ -43,37 +43,30 @@ static void fb_u8(struct fb *f, uint8_t v)
 	fb_bytes(f, &v, 1);
 }
 
+/* The low n bytes of v in the file's byte order. */
+static void fb_uint(struct fb *f, uint64_t v, int n)
+{
+	uint8_t b[8];
+	int i;
+
+	for (i = 0; i < n; i++)
+		b[f->be ? n - 1 - i : i] = (uint8_t)(v >> (8 * i));
+	fb_bytes(f, b, (size_t)n);
+}
+
 static void fb_u16(struct fb *f, uint16_t v)
 {
-	uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-
-	if (f->be) {
-		b[0] = (uint8_t)(v >> 8);
-		b[1] = (uint8_t)v;
-	}
-	fb_bytes(f, b, 2);
+	fb_uint(f, v, 2);
 }
 
 static void fb_u32(struct fb *f, uint32_t v)
 {
-	if (f->be) {
-		fb_u16(f, (uint16_t)(v >> 16));
-		fb_u16(f, (uint16_t)v);
-	} else {
-		fb_u16(f, (uint16_t)v);
-		fb_u16(f, (uint16_t)(v >> 16));
-	}
+	fb_uint(f, v, 4);
 }
 
 static void fb_u64(struct fb *f, uint64_t v)
 {
-	if (f->be) {
-		fb_u32(f, (uint32_t)(v >> 32));
-		fb_u32(f, (uint32_t)v);
-	} else {
-		fb_u32(f, (uint32_t)v);
-		fb_u32(f, (uint32_t)(v >> 32));
-	}
+	fb_uint(f, v, 8);
 }
 
 static void fb_pad(struct fb *f)
