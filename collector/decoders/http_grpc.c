@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
-#include "hexdigit.h"
 #include "http_grpc.h"
 
 bool grpc_is_content_type(const char *v, size_t len)
@@ -38,6 +37,17 @@ int grpc_split_path(const char *path, char *service, char *method, size_t size)
 	return 0;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void grpc_percent_decode(const char *src, char *dst, size_t size)
 {
 	size_t o = 0;
@@ -46,8 +56,7 @@ void grpc_percent_decode(const char *src, char *dst, size_t size)
 	if (!size)
 		return;
 	while (*src && o + 1 < size) {
-		if (src[0] == '%' && (hi = hex_digit_value(src[1])) >= 0 &&
-		    (lo = hex_digit_value(src[2])) >= 0) {
+		if (src[0] == '%' && (hi = hexval(src[1])) >= 0 && (lo = hexval(src[2])) >= 0) {
 			dst[o++] = (char)(hi << 4 | lo);
 			src += 3;
 		} else {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "hexdigit.h"
+#include "http_hex.h"
 #include "pcap_comment.h"
 #include "probe_table.h"
 
@@ -269,8 +269,8 @@ static int comment_value(const char *comment, const char *key, char *out, size_t
 		if (o + 1 >= len)
 			return -EINVAL;
 		if (*p == '%') {
-			hi = hex_digit_value(p[1]);
-			lo = hi < 0 ? -1 : hex_digit_value(p[2]);
+			hi = http_hexval(p[1]);
+			lo = hi < 0 ? -1 : http_hexval(p[2]);
 			if (lo < 0)
 				return -EINVAL;
 			out[o++] = (char)(hi << 4 | lo);

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hexdigit.h"
 #include "httpdec.h"
 
 /*
@@ -48,6 +47,17 @@ struct rec {
 
 /* ---- reading recordings */
 
+static int hexv(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Appends the quoted strings of s to *out. Returns 0 or -EINVAL. */
 static int unquote(const char *s, uint8_t **out, uint64_t *len)
 {
@@ -80,7 +90,7 @@ static int unquote(const char *s, uint8_t **out, uint64_t *len)
 			case '\\': b[n++] = '\\'; s++; break;
 			case '"': b[n++] = '"'; s++; break;
 			case 'x':
-				if ((hi = hex_digit_value(s[1])) < 0 || (lo = hex_digit_value(s[2])) < 0)
+				if ((hi = hexv(s[1])) < 0 || (lo = hexv(s[2])) < 0)
 					goto invalid;
 				b[n++] = (uint8_t)(hi << 4 | lo);
 				s += 3;
