@@ -1,38 +1,18 @@
 /* pcapng writer: builds each block as an iovec list, then buffers or writes it. */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "pcapng.h"
 #include "nbfd.h"
+#include "pcapng_blk.h"
+#include "pcapng_file.h"
 #include "pcapng_format.h"
 
 /* Large enough that a busy capture costs few syscalls, small enough to flush often. */
 #define OUT_BUF_SIZE	(256 * 1024)
-
-/*
- * A block in construction: pieces that reference the caller's bytes (packet
- * data, strings) without copying, and a scratch area for the fixed fields.
- * The blocks built here need at most 80 scratch bytes (an ISB with every
- * option) and 7 pieces (an EPB with padding, a comment and flags).
- */
-#define BLK_MAX_IOV	24
-#define BLK_SCRATCH	160
-
-struct blk {
-	struct iovec iov[BLK_MAX_IOV];
-	int niov;
-	size_t len;			/* total so far: the block's length when done */
-	uint8_t scratch[BLK_SCRATCH];
-	size_t used;
-	bool has_opts;
-	bool overflow;			/* a bug in this file, never input-driven */
-};
 
 struct wr_iface {
 	uint32_t snaplen;
@@ -40,142 +20,17 @@ struct wr_iface {
 };
 
 struct pcapng_writer {
-	int fd;
-	bool own_fd;			/* false for "-": fd 1 stays open */
+	struct pcapng_file file;	/* "-": fd 1, which stays open */
 	struct nbfd out;		/* how fd is written: never blocking for good */
 	bool regular;			/* a regular file: cut back after a failed write */
 	int err;			/* first I/O error, returned from then on */
-	uint8_t *buf;
-	size_t used;
+	size_t used;			/* bytes in file.buf */
 	uint64_t bytes;
 	uint64_t kept;			/* bytes in the file as whole blocks: where the buffer starts */
 	struct pcapng_unwritten lost;
 	struct wr_iface *ifs;
 	uint32_t nif, ifs_cap;
 };
-
-static const uint8_t zeros[4];
-
-static size_t pad4(size_t n)
-{
-	return (4 - (n & 3)) & 3;
-}
-
-static void blk_add(struct blk *b, const void *p, size_t n)
-{
-	if (!n)
-		return;
-	if (b->niov == BLK_MAX_IOV) {
-		b->overflow = true;
-		return;
-	}
-	b->iov[b->niov].iov_base = (void *)p;
-	b->iov[b->niov].iov_len = n;
-	b->niov++;
-	b->len += n;
-}
-
-/* Copies n bytes into scratch; extends the last piece when it ends there. */
-static void blk_copy(struct blk *b, const void *p, size_t n)
-{
-	uint8_t *dst = b->scratch + b->used;
-	struct iovec *last = b->niov ? &b->iov[b->niov - 1] : NULL;
-
-	if (n > BLK_SCRATCH - b->used) {
-		b->overflow = true;
-		return;
-	}
-	memcpy(dst, p, n);
-	b->used += n;
-	if (last && (uint8_t *)last->iov_base + last->iov_len == dst) {
-		last->iov_len += n;
-		b->len += n;
-	} else {
-		blk_add(b, dst, n);
-	}
-}
-
-static void blk_u16(struct blk *b, uint16_t v)
-{
-	blk_copy(b, &v, sizeof(v));
-}
-
-static void blk_u32(struct blk *b, uint32_t v)
-{
-	blk_copy(b, &v, sizeof(v));
-}
-
-static void blk_u64(struct blk *b, uint64_t v)
-{
-	blk_copy(b, &v, sizeof(v));
-}
-
-static void blk_pad(struct blk *b)
-{
-	blk_add(b, zeros, pad4(b->len));
-}
-
-/* Type and a length patched by blk_end; always the first 8 scratch bytes. */
-static void blk_begin(struct blk *b, uint32_t type)
-{
-	b->niov = 0;
-	b->len = 0;
-	b->used = 0;
-	b->has_opts = false;
-	b->overflow = false;
-	blk_u32(b, type);
-	blk_u32(b, 0);
-}
-
-/* An option whose value is referenced, not copied: it must outlive the write. */
-static void blk_opt_ref(struct blk *b, uint16_t code, const void *val, uint16_t len)
-{
-	blk_u16(b, code);
-	blk_u16(b, len);
-	blk_add(b, val, len);
-	blk_pad(b);
-	b->has_opts = true;
-}
-
-static void blk_opt_u64(struct blk *b, uint16_t code, uint64_t v)
-{
-	blk_u16(b, code);
-	blk_u16(b, 8);
-	blk_u64(b, v);
-	b->has_opts = true;
-}
-
-/* pcapng timestamps are two 32-bit words, high first, even inside options. */
-static void blk_opt_ts(struct blk *b, uint16_t code, uint64_t ts)
-{
-	blk_u16(b, code);
-	blk_u16(b, 8);
-	blk_u32(b, (uint32_t)(ts >> 32));
-	blk_u32(b, (uint32_t)ts);
-	b->has_opts = true;
-}
-
-/* Terminates the options, appends the trailing length, patches the leading one. */
-static int blk_end(struct blk *b)
-{
-	uint32_t total;
-	size_t trailer;
-
-	if (b->has_opts) {
-		blk_u16(b, PCAPNG_OPT_ENDOFOPT);
-		blk_u16(b, 0);
-	}
-	trailer = b->used;
-	blk_u32(b, 0);
-	if (b->overflow)
-		return -EOVERFLOW;
-	if (b->len >= PCAPNG_MAX_BLOCK)
-		return -EINVAL;
-	total = (uint32_t)b->len;
-	memcpy(b->scratch + 4, &total, sizeof(total));
-	memcpy(b->scratch + trailer, &total, sizeof(total));
-	return 0;
-}
 
 /* Option strings are bounded by the 16-bit option length. */
 static int str_len(const char *s, uint16_t *len)
@@ -264,7 +119,7 @@ static void fail(struct pcapng_writer *w, int err, bool partial)
 	w->err = err;
 	w->used = 0;
 	if (w->regular) {
-		if (ftruncate(w->fd, (off_t)w->kept))
+		if (ftruncate(w->file.fd, (off_t)w->kept))
 			w->lost.torn = true;
 	} else if (partial) {
 		w->lost.torn = true;	/* the reader of the pipe has half a block */
@@ -281,14 +136,14 @@ static void fail_buffer(struct pcapng_writer *w, int err, size_t done)
 	uint32_t blen;
 
 	while (w->used - off >= PCAPNG_BLOCK_OVERHEAD) {
-		memcpy(&blen, w->buf + off + 4, sizeof(blen));
+		memcpy(&blen, w->file.buf + off + 4, sizeof(blen));
 		/* Blocks built here: never short or past the buffer; stop if ever. */
 		if (blen < PCAPNG_BLOCK_OVERHEAD || blen > w->used - off)
 			break;
 		if (off + blen <= done)
 			whole = off + blen;
 		else
-			count_lost(w, w->buf + off, blen, blen);
+			count_lost(w, w->file.buf + off, blen, blen);
 		off += blen;
 	}
 	w->kept += whole;
@@ -297,7 +152,7 @@ static void fail_buffer(struct pcapng_writer *w, int err, size_t done)
 
 static int out_flush(struct pcapng_writer *w)
 {
-	struct iovec iov = { .iov_base = w->buf, .iov_len = w->used };
+	struct iovec iov = { .iov_base = w->file.buf, .iov_len = w->used };
 	size_t done;
 	int err;
 
@@ -323,7 +178,7 @@ static int emit(struct pcapng_writer *w, struct blk *b)
 		err = out_flush(w);
 	if (!err && b->len <= OUT_BUF_SIZE) {
 		for (i = 0; i < b->niov; i++) {
-			memcpy(w->buf + w->used, b->iov[i].iov_base, b->iov[i].iov_len);
+			memcpy(w->file.buf + w->used, b->iov[i].iov_base, b->iov[i].iov_len);
 			w->used += b->iov[i].iov_len;
 		}
 	} else if (!err) {
@@ -343,6 +198,43 @@ static int emit(struct pcapng_writer *w, struct blk *b)
 	return 0;
 }
 
+/* Ends the block and hands it to the file. */
+static int blk_emit(struct pcapng_writer *w, struct blk *b)
+{
+	int err = blk_end(b);
+
+	return err ? err : emit(w, b);
+}
+
+/* 0 if w can take a block; the error that stopped it otherwise. */
+static int usable(const struct pcapng_writer *w)
+{
+	return !w ? -EINVAL : w->err;
+}
+
+/*
+ * How the blocks of an interface (EPB, ISB) begin: interface id and
+ * timestamp, once w, the interface and the comment's length are checked.
+ * Nothing is written yet: after -EINVAL the file is untouched.
+ */
+static int blk_begin_if(struct pcapng_writer *w, struct blk *b, uint32_t type, uint32_t if_id,
+			uint64_t ts_ns, const char *comment, uint16_t *comment_len)
+{
+	int err = usable(w);
+
+	if (err)
+		return err;
+	if (if_id >= w->nif)
+		return -EINVAL;
+	err = str_len(comment, comment_len);
+	if (err)
+		return err;
+	blk_begin(b, type);
+	blk_u32(b, if_id);
+	blk_ts(b, ts_ns);
+	return 0;
+}
+
 static int write_shb(struct pcapng_writer *w, const char *app_name)
 {
 	struct blk b;
@@ -357,106 +249,26 @@ static int write_shb(struct pcapng_writer *w, const char *app_name)
 	blk_u16(&b, PCAPNG_VERSION_MAJOR);
 	blk_u16(&b, PCAPNG_VERSION_MINOR);
 	blk_u64(&b, UINT64_MAX);	/* section length unknown: we stream */
-	if (len)
-		blk_opt_ref(&b, PCAPNG_SHB_USERAPPL, app_name, len);
-	err = blk_end(&b);
-	if (err)
-		return err;
-	return emit(w, &b);
-}
-
-/*
- * An existing name, reused only if it is our own plain file. O_NONBLOCK: a
- * FIFO without a reader fails at once (ENXIO) instead of hanging; O_NOCTTY:
- * a terminal never becomes ours. The checks are made on the descriptor, so
- * whatever the name points to by now is not what gets truncated.
- */
-static int reuse_existing(const char *path, int *fdp)
-{
-	struct stat st;
-	int fd, err = 0;
-
-	fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == EPERM ? -EACCES : -errno;	/* -EPERM is kept for the owner */
-	if (fstat(fd, &st))
-		err = -errno;
-	else if (!S_ISREG(st.st_mode))
-		err = -ENXIO;
-	else if (st.st_uid != geteuid())
-		err = -EPERM;
-	else if (st.st_nlink != 1)
-		err = -EMLINK;
-	/* Narrowed before any byte of the capture goes in. */
-	else if ((st.st_mode & 07177) && fchmod(fd, st.st_mode & 0600))
-		err = -errno;
-	else if (ftruncate(fd, 0) || fcntl(fd, F_SETFL, 0))
-		err = -errno;
-	if (err) {
-		close(fd);
-		return err;
-	}
-	*fdp = fd;
-	return 0;
-}
-
-/* A new name is created exclusively, mode 0600 from the start (the umask can only narrow it). */
-static int open_capture(const char *path, int *fdp)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-
-	if (fd >= 0) {
-		*fdp = fd;
-		return 0;
-	}
-	if (errno != EEXIST)
-		return -errno;
-	return reuse_existing(path, fdp);
-}
-
-const char *pcapng_open_strerror(int err)
-{
-	switch (err) {
-	case -ELOOP:
-		return "it is a symbolic link (tlstap never writes through one)";
-	case -ENXIO:
-		return "it is not a regular file (to write to a pipe or FIFO, use -w - and redirect)";
-	case -EPERM:
-		return "it belongs to another user (tlstap only reuses its own files)";
-	case -EMLINK:
-		return "it has more than one hard link (tlstap only reuses files with one)";
-	default:
-		return strerror(-err);
-	}
+	blk_opt_ref(&b, PCAPNG_SHB_USERAPPL, app_name, len);
+	return blk_emit(w, &b);
 }
 
 int pcapng_open(struct pcapng_writer **wp, const char *path, const char *app_name)
 {
-	struct pcapng_writer *w = NULL;
+	struct pcapng_writer *w;
 	int err;
 
-	if (!wp || !path || !*path)
+	if (!wp)
 		return -EINVAL;
 	*wp = NULL;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->fd = -1;
-	w->buf = malloc(OUT_BUF_SIZE);
-	if (!w->buf) {
-		err = -ENOMEM;
+	err = pcapng_file_open(&w->file, path, STDOUT_FILENO, pcapng_file_create, OUT_BUF_SIZE);
+	if (err)
 		goto cleanup;
-	}
-	if (strcmp(path, "-") == 0) {
-		w->fd = STDOUT_FILENO;
-	} else {
-		err = open_capture(path, &w->fd);
-		if (err)
-			goto cleanup;
-		w->own_fd = true;
-		w->regular = true;
-	}
-	nbfd_init(&w->out, w->fd, NULL);
+	w->regular = w->file.own_fd;
+	nbfd_init(&w->out, w->file.fd, NULL);
 	err = write_shb(w, app_name);
 	if (err)
 		goto cleanup;
@@ -465,9 +277,7 @@ int pcapng_open(struct pcapng_writer **wp, const char *path, const char *app_nam
 
 cleanup:
 	nbfd_close(&w->out);
-	if (w->own_fd)
-		close(w->fd);
-	free(w->buf);
+	pcapng_file_close(&w->file);
 	free(w);
 	return err;
 }
@@ -503,11 +313,11 @@ int pcapng_add_interface(struct pcapng_writer *w, uint16_t linktype, uint32_t sn
 	struct blk b;
 	int err;
 
-	if (!w || !if_id)
+	if (!if_id)
 		return -EINVAL;
-	if (w->err)
-		return w->err;
-	err = str_len(name, &name_len);
+	err = usable(w);
+	if (!err)
+		err = str_len(name, &name_len);
 	if (!err)
 		err = str_len(description, &desc_len);
 	if (!err)
@@ -519,14 +329,10 @@ int pcapng_add_interface(struct pcapng_writer *w, uint16_t linktype, uint32_t sn
 	blk_u16(&b, linktype);
 	blk_u16(&b, 0);		/* reserved */
 	blk_u32(&b, snaplen);
-	if (name_len)
-		blk_opt_ref(&b, PCAPNG_IF_NAME, name, name_len);
-	if (desc_len)
-		blk_opt_ref(&b, PCAPNG_IF_DESCRIPTION, description, desc_len);
+	blk_opt_ref(&b, PCAPNG_IF_NAME, name, name_len);
+	blk_opt_ref(&b, PCAPNG_IF_DESCRIPTION, description, desc_len);
 	blk_opt_ref(&b, PCAPNG_IF_TSRESOL, &tsresol_ns, 1);
-	err = blk_end(&b);
-	if (!err)
-		err = emit(w, &b);
+	err = blk_emit(w, &b);
 	if (err)
 		return err;
 
@@ -544,41 +350,22 @@ int pcapng_write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
 	struct blk b;
 	int err;
 
-	if (!w)
-		return -EINVAL;
-	if (w->err)
-		return w->err;
+	err = blk_begin_if(w, &b, PCAPNG_BT_EPB, if_id, ts_ns, comment, &comment_len);
+	if (err)
+		return err;
 	/* Checked before any length arithmetic or any read of data. */
-	if (if_id >= w->nif || caplen > origlen || (caplen && !data) ||
-	    caplen >= PCAPNG_MAX_BLOCK ||
+	if (caplen > origlen || (caplen && !data) || caplen >= PCAPNG_MAX_BLOCK ||
 	    (w->ifs[if_id].snaplen && caplen > w->ifs[if_id].snaplen) ||
 	    direction < PCAPNG_DIR_UNKNOWN || direction > PCAPNG_DIR_OUTBOUND)
 		return -EINVAL;
-	err = str_len(comment, &comment_len);
-	if (err)
-		return err;
-
-	blk_begin(&b, PCAPNG_BT_EPB);
-	blk_u32(&b, if_id);
-	blk_u32(&b, (uint32_t)(ts_ns >> 32));
-	blk_u32(&b, (uint32_t)ts_ns);
 	blk_u32(&b, caplen);
 	blk_u32(&b, origlen);
 	blk_add(&b, data, caplen);
 	blk_pad(&b);
-	if (comment_len)
-		blk_opt_ref(&b, PCAPNG_OPT_COMMENT, comment, comment_len);
-	if (direction != PCAPNG_DIR_UNKNOWN) {
-		uint32_t flags = (uint32_t)direction;
-
-		blk_u16(&b, PCAPNG_EPB_FLAGS);
-		blk_u16(&b, 4);
-		blk_u32(&b, flags);
-		b.has_opts = true;
-	}
-	err = blk_end(&b);
-	if (!err)
-		err = emit(w, &b);
+	blk_opt_ref(&b, PCAPNG_OPT_COMMENT, comment, comment_len);
+	if (direction != PCAPNG_DIR_UNKNOWN)
+		blk_opt_u32(&b, PCAPNG_EPB_FLAGS, (uint32_t)direction);
+	err = blk_emit(w, &b);
 	if (err)
 		return err;
 	w->ifs[if_id].recv++;
@@ -590,32 +377,18 @@ int pcapng_write_stats(struct pcapng_writer *w, uint32_t if_id, uint64_t start_n
 {
 	uint16_t comment_len;
 	struct blk b;
-	int err;
+	int err = blk_begin_if(w, &b, PCAPNG_BT_ISB, if_id, end_ns, comment, &comment_len);
 
-	if (!w)
-		return -EINVAL;
-	if (w->err)
-		return w->err;
-	if (if_id >= w->nif || start_ns > end_ns)
-		return -EINVAL;
-	err = str_len(comment, &comment_len);
+	if (!err && start_ns > end_ns)
+		err = -EINVAL;
 	if (err)
 		return err;
-
-	blk_begin(&b, PCAPNG_BT_ISB);
-	blk_u32(&b, if_id);
-	blk_u32(&b, (uint32_t)(end_ns >> 32));
-	blk_u32(&b, (uint32_t)end_ns);
-	if (comment_len)
-		blk_opt_ref(&b, PCAPNG_OPT_COMMENT, comment, comment_len);
+	blk_opt_ref(&b, PCAPNG_OPT_COMMENT, comment, comment_len);
 	blk_opt_ts(&b, PCAPNG_ISB_STARTTIME, start_ns);
 	blk_opt_ts(&b, PCAPNG_ISB_ENDTIME, end_ns);
 	blk_opt_u64(&b, PCAPNG_ISB_IFRECV, w->ifs[if_id].recv);
 	blk_opt_u64(&b, PCAPNG_ISB_IFDROP, ifdrop);
-	err = blk_end(&b);
-	if (err)
-		return err;
-	return emit(w, &b);
+	return blk_emit(w, &b);
 }
 
 int pcapng_flush(struct pcapng_writer *w)
@@ -641,17 +414,17 @@ void pcapng_unwritten(const struct pcapng_writer *w, struct pcapng_unwritten *u)
 
 int pcapng_close(struct pcapng_writer *w)
 {
-	int err;
+	int err, e;
 
 	if (!w)
 		return 0;
 	err = out_flush(w);
 	nbfd_close(&w->out);
+	e = pcapng_file_close(&w->file);
 	/* Linux closes the fd even when close() says EINTR: nothing to retry. */
-	if (w->own_fd && close(w->fd) && !err && errno != EINTR)
-		err = -errno;
+	if (!err && e != -EINTR)
+		err = e;
 	free(w->ifs);
-	free(w->buf);
 	free(w);
 	return err;
 }

@@ -2,6 +2,8 @@
 #ifndef TLSTAP_PCAPNG_FORMAT_H
 #define TLSTAP_PCAPNG_FORMAT_H
 
+#include <stddef.h>
+
 /*
  * Numbers from the pcapng specification (draft-ietf-opsawg-pcapng). Only the
  * writer and the reader include this file; callers see pcapng.h and
@@ -53,5 +55,11 @@
  * the writer's, so it never writes what the reader refuses.
  */
 #define PCAPNG_MAX_INTERFACES	(1u << 20)
+
+/* Bytes of padding after n bytes: blocks and option values end on 4-byte boundaries. */
+static inline size_t pcapng_pad4(size_t n)
+{
+	return (4 - (n & 3)) & 3;
+}
 
 #endif /* TLSTAP_PCAPNG_FORMAT_H */

@@ -8,33 +8,19 @@
 #include <string.h>
 #include <unistd.h>
 #include "pcapng_read.h"
+#include "pcapng_file.h"
 #include "pcapng_format.h"
+#include "pcapng_ts.h"
 
 #define IN_BUF_SIZE	(64 * 1024)
-#define NSEC_PER_SEC	1000000000u
-
-/* Smallest valid block of each kind: header, fixed fields, trailer. */
-#define SHB_MIN_LEN	28u
-#define IDB_MIN_LEN	20u
-#define EPB_MIN_LEN	32u
-#define ISB_MIN_LEN	24u
-
-/* if_tsresol exponents whose unit (10^-n or 2^-n s) we can convert exactly enough. */
-#define TSRESOL_MAX_POW10	19
-#define TSRESOL_MAX_POW2	63
-#define TSRESOL_DEFAULT		6	/* 10^-6 s when an IDB has no if_tsresol */
 
 struct rd_iface {
 	uint16_t linktype;
-	bool pow2;			/* if_tsresol unit is 2^-exp s, else 10^-exp s */
-	uint8_t exp;
-	int64_t tsoffset;		/* if_tsoffset, seconds */
+	struct pcapng_ts_unit unit;	/* if_tsresol, if_tsoffset */
 };
 
 struct pcapng_reader {
-	int fd;
-	bool own_fd;			/* false for "-": fd 0 stays open */
-	uint8_t *in;			/* read-ahead, so a block costs no syscall */
+	struct pcapng_file file;	/* "-": fd 0, which stays open; buf: read-ahead */
 	size_t in_pos, in_len;
 	bool in_eof;
 	uint8_t *blk;			/* the current block, whole */
@@ -85,11 +71,6 @@ static uint64_t get_ts(const uint8_t *p, bool be)
 	return (uint64_t)get32(p, be) << 32 | get32(p + 4, be);
 }
 
-static size_t pad4(size_t n)
-{
-	return (4 - (n & 3)) & 3;
-}
-
 __attribute__((format(printf, 4, 5)))
 static int fail(struct pcapng_reader *r, int err, uint64_t off, const char *fmt, ...)
 {
@@ -116,7 +97,7 @@ static ssize_t in_read(struct pcapng_reader *r, uint8_t *dst, size_t n)
 		if (r->in_pos == r->in_len) {
 			if (r->in_eof)
 				break;
-			rd = read(r->fd, r->in, IN_BUF_SIZE);
+			rd = read(r->file.fd, r->file.buf, IN_BUF_SIZE);
 			if (rd < 0) {
 				if (errno == EINTR)
 					continue;
@@ -132,7 +113,7 @@ static ssize_t in_read(struct pcapng_reader *r, uint8_t *dst, size_t n)
 		k = r->in_len - r->in_pos;
 		if (k > n - got)
 			k = n - got;
-		memcpy(dst + got, r->in + r->in_pos, k);
+		memcpy(dst + got, r->file.buf + r->in_pos, k);
 		r->in_pos += k;
 		got += k;
 	}
@@ -174,11 +155,11 @@ static int opt_next(struct pcapng_reader *r, struct opt_it *it, uint64_t off, co
 		it->done = true;
 		return 0;
 	}
-	if ((size_t)*len + pad4(*len) > room - 4)
+	if ((size_t)*len + pcapng_pad4(*len) > room - 4)
 		return fail(r, -EINVAL, off, "%s: option %u of length %u runs past the block end",
 			    blk, *code, *len);
 	*val = it->p + it->pos + 4;
-	it->pos += 4 + (size_t)*len + pad4(*len);
+	it->pos += 4 + (size_t)*len + pcapng_pad4(*len);
 	return 1;
 }
 
@@ -211,39 +192,6 @@ static void opt_comment(struct pcapng_reader *r, struct pcapng_block *b,
 {
 	if (!b->comment)
 		b->comment = copy_str(r, val, len);
-}
-
-/* The value in nanoseconds since the epoch of a timestamp in ifc's units. */
-static int ts_to_ns(const struct rd_iface *ifc, uint64_t ts, uint64_t *ns)
-{
-	static const uint64_t pow10[TSRESOL_MAX_POW10 + 1] = {
-		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
-		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull,
-		1000000000000ull, 10000000000000ull, 100000000000000ull,
-		1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
-		1000000000000000000ull, 10000000000000000000ull,
-	};
-	unsigned __int128 v, off;
-
-	if (ifc->pow2)
-		v = ((unsigned __int128)ts * NSEC_PER_SEC) >> ifc->exp;
-	else if (ifc->exp <= 9)
-		v = (unsigned __int128)ts * pow10[9 - ifc->exp];
-	else
-		v = ts / pow10[ifc->exp - 9];
-	if (ifc->tsoffset >= 0) {
-		v += (unsigned __int128)ifc->tsoffset * NSEC_PER_SEC;
-	} else {
-		/* -(x + 1) + 1: no overflow for INT64_MIN. */
-		off = ((unsigned __int128)(uint64_t)(-(ifc->tsoffset + 1)) + 1) * NSEC_PER_SEC;
-		if (v < off)
-			return -ERANGE;
-		v -= off;
-	}
-	if (v > UINT64_MAX)
-		return -ERANGE;
-	*ns = (uint64_t)v;
-	return 0;
 }
 
 static int parse_shb(struct pcapng_reader *r, uint64_t off, const uint8_t *body, size_t len,
@@ -294,7 +242,7 @@ static int grow_ifaces(struct pcapng_reader *r, uint64_t off)
 static int parse_idb(struct pcapng_reader *r, uint64_t off, const uint8_t *body, size_t len,
 		     struct pcapng_block *b)
 {
-	struct rd_iface ifc = { .exp = TSRESOL_DEFAULT };
+	struct rd_iface ifc = { .unit = PCAPNG_TS_UNIT_DEFAULT };
 	uint16_t code, olen;
 	const uint8_t *val;
 	struct opt_it it;
@@ -319,15 +267,13 @@ static int parse_idb(struct pcapng_reader *r, uint64_t off, const uint8_t *body,
 		case PCAPNG_IF_TSRESOL:
 			if (olen != 1)
 				return fail(r, -EINVAL, off, "if_tsresol has length %u, not 1", olen);
-			ifc.pow2 = val[0] & 0x80;
-			ifc.exp = val[0] & 0x7f;
-			if (ifc.exp > (ifc.pow2 ? TSRESOL_MAX_POW2 : TSRESOL_MAX_POW10))
+			if (pcapng_ts_resol(&ifc.unit, val[0]))
 				return fail(r, -EINVAL, off, "if_tsresol 0x%02x is too fine", val[0]);
 			break;
 		case PCAPNG_IF_TSOFFSET:
 			if (olen != 8)
 				return fail(r, -EINVAL, off, "if_tsoffset has length %u, not 8", olen);
-			ifc.tsoffset = (int64_t)get64(val, r->be);
+			ifc.unit.offset_s = (int64_t)get64(val, r->be);
 			break;
 		}
 	}
@@ -355,7 +301,7 @@ static int block_iface(struct pcapng_reader *r, uint64_t off, const uint8_t *bod
 			    b->if_id, r->nif);
 	b->linktype = r->ifs[b->if_id].linktype;
 	ts = get_ts(body + 4, r->be);
-	if (ts_to_ns(&r->ifs[b->if_id], ts, &b->ts_ns))
+	if (pcapng_ts_to_ns(&r->ifs[b->if_id].unit, ts, &b->ts_ns))
 		return fail(r, -EINVAL, off, "timestamp %llu out of range",
 			    (unsigned long long)ts);
 	return 0;
@@ -381,7 +327,7 @@ static int parse_epb(struct pcapng_reader *r, uint64_t off, const uint8_t *body,
 			    b->caplen, room);
 	b->data = body + 20;
 	/* room is a multiple of 4, so the padded data fits too. */
-	data_end = 20 + (size_t)b->caplen + pad4(b->caplen);
+	data_end = 20 + (size_t)b->caplen + pcapng_pad4(b->caplen);
 	opt_start(&it, body + data_end, len - data_end, r->be);
 	while ((ret = opt_next(r, &it, off, "enhanced packet", &code, &val, &olen)) > 0) {
 		if (code == PCAPNG_OPT_COMMENT) {
@@ -433,11 +379,35 @@ static int parse_isb(struct pcapng_reader *r, uint64_t off, const uint8_t *body,
 	}
 	if (ret < 0)
 		return ret;
-	if (has_end && ts_to_ns(&r->ifs[b->if_id], endtime, &b->ts_ns))
+	if (has_end && pcapng_ts_to_ns(&r->ifs[b->if_id].unit, endtime, &b->ts_ns))
 		return fail(r, -EINVAL, off, "isb_endtime %llu out of range",
 			    (unsigned long long)endtime);
 	b->kind = PCAPNG_ISB;
 	return 0;
+}
+
+/* The blocks read field by field: the smallest valid length (header, fixed fields, trailer) and the parser of the body. */
+static const struct block_kind {
+	uint32_t type;
+	uint32_t min_len;
+	int (*parse)(struct pcapng_reader *r, uint64_t off, const uint8_t *body, size_t len,
+		     struct pcapng_block *b);
+} block_kinds[] = {
+	{ PCAPNG_BT_SHB, 28, parse_shb },
+	{ PCAPNG_BT_IDB, 20, parse_idb },
+	{ PCAPNG_BT_EPB, 32, parse_epb },
+	{ PCAPNG_BT_ISB, 24, parse_isb },
+};
+
+/* NULL for a block type that is skipped (kind PCAPNG_OTHER). */
+static const struct block_kind *block_kind(uint32_t type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(block_kinds) / sizeof(block_kinds[0]); i++)
+		if (block_kinds[i].type == type)
+			return &block_kinds[i];
+	return NULL;
 }
 
 /* Why the first 8 bytes of a file are not a section header. */
@@ -451,13 +421,10 @@ static int not_pcapng(struct pcapng_reader *r, const uint8_t *hdr)
 		    "not a section header)", m);
 }
 
-/* Reads the rest of the block whose first have bytes are in hdr; validates its lengths. */
+/* Reads the rest of the block whose first have bytes are in hdr; validates its lengths (min: its kind's). */
 static int read_block(struct pcapng_reader *r, uint64_t off, const uint8_t *hdr, size_t have,
-		      uint32_t type, uint32_t total)
+		      uint32_t type, uint32_t min, uint32_t total)
 {
-	uint32_t min = type == PCAPNG_BT_SHB ? SHB_MIN_LEN : type == PCAPNG_BT_IDB ? IDB_MIN_LEN :
-		       type == PCAPNG_BT_EPB ? EPB_MIN_LEN : type == PCAPNG_BT_ISB ? ISB_MIN_LEN :
-		       PCAPNG_BLOCK_OVERHEAD;
 	uint32_t trail;
 	ssize_t got;
 	int err;
@@ -493,6 +460,7 @@ static int read_block(struct pcapng_reader *r, uint64_t off, const uint8_t *hdr,
 
 int pcapng_reader_next(struct pcapng_reader *r, struct pcapng_block *b)
 {
+	const struct block_kind *kind;
 	uint64_t off;
 	uint8_t hdr[12];
 	size_t have = 8;
@@ -538,29 +506,16 @@ int pcapng_reader_next(struct pcapng_reader *r, struct pcapng_block *b)
 	}
 	type = get32(hdr, r->be);
 	total = get32(hdr + 4, r->be);
-	err = read_block(r, off, hdr, have, type, total);
+	kind = block_kind(type);
+	err = read_block(r, off, hdr, have, type, kind ? kind->min_len : PCAPNG_BLOCK_OVERHEAD, total);
 	if (err)
 		return err;
 	r->off += total;
 
 	/* body: between the 8-byte header and the 4-byte trailer. */
-	switch (type) {
-	case PCAPNG_BT_SHB:
-		err = parse_shb(r, off, r->blk + 8, total - 12, b);
-		break;
-	case PCAPNG_BT_IDB:
-		err = parse_idb(r, off, r->blk + 8, total - 12, b);
-		break;
-	case PCAPNG_BT_EPB:
-		err = parse_epb(r, off, r->blk + 8, total - 12, b);
-		break;
-	case PCAPNG_BT_ISB:
-		err = parse_isb(r, off, r->blk + 8, total - 12, b);
-		break;
-	default:
-		b->kind = PCAPNG_OTHER;
-		break;
-	}
+	b->kind = PCAPNG_OTHER;
+	if (kind)
+		err = kind->parse(r, off, r->blk + 8, total - 12, b);
 	if (err) {
 		memset(b, 0, sizeof(*b));
 		return err;
@@ -568,39 +523,26 @@ int pcapng_reader_next(struct pcapng_reader *r, struct pcapng_block *b)
 	return 1;
 }
 
+static int open_read(const char *path, int *fd)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	return *fd < 0 ? -errno : 0;
+}
+
 int pcapng_reader_open(struct pcapng_reader **rp, const char *path)
 {
 	struct pcapng_reader *r;
 	int err;
 
-	if (!rp || !path || !*path)
+	if (!rp)
 		return -EINVAL;
-	*rp = NULL;
 	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->fd = -1;
-	r->in = malloc(IN_BUF_SIZE);
-	if (!r->in) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	if (strcmp(path, "-") == 0) {
-		r->fd = STDIN_FILENO;
-	} else {
-		r->fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (r->fd < 0) {
-			err = -errno;
-			goto cleanup;
-		}
-		r->own_fd = true;
+	err = r ? pcapng_file_open(&r->file, path, STDIN_FILENO, open_read, IN_BUF_SIZE) : -ENOMEM;
+	if (err) {
+		free(r);
+		r = NULL;
 	}
 	*rp = r;
-	return 0;
-
-cleanup:
-	free(r->in);
-	free(r);
 	return err;
 }
 
@@ -613,9 +555,7 @@ void pcapng_reader_close(struct pcapng_reader *r)
 {
 	if (!r)
 		return;
-	if (r->own_fd)
-		close(r->fd);
-	free(r->in);
+	pcapng_file_close(&r->file);
 	free(r->blk);
 	free(r->strs);
 	free(r->ifs);

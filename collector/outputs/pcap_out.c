@@ -1,21 +1,17 @@
 /* Writes each flow as a TCP connection whose sequence numbers are the plaintext positions. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <sys/socket.h>
 #include "wallclock.h"
+#include "pcap_comment.h"
+#include "pcap_files.h"
 #include "pcap_out.h"
+#include "pcap_proc.h"
 #include "pcapng.h"
-#include "probe_table.h"
 #include "tcpsynth.h"
-
-#ifndef TLSTAP_VERSION
-#define TLSTAP_VERSION "0.1.0"
-#endif
 
 #define NBUCKETS	4096
 #define FRAME_MAX	(TCPSYNTH_ETH_HLEN + TCPSYNTH_MAX_PACKET)
@@ -51,14 +47,9 @@ struct tcp_state {
 struct pcap_out {
 	struct pcap_out_opts o;
 	struct pcapng_writer *w;
+	struct pcap_files files;
 	__u64 gen;		/* bumps with every new file */
-	unsigned int file_index;
-	time_t file_start;
 	int err;
-	bool err_at_open;	/* err came from opening name */
-	char name[4200];	/* the file being (or last) opened */
-	char last_base[4096];	/* -G: the name before numbering, of the last file */
-	unsigned int repeat;	/* -G: how many files in a row had that name */
 	/* Since the first I/O error: packets that were not written, and their bytes. */
 	__u64 unwritten_pkts, unwritten_bytes;
 	bool torn;
@@ -77,65 +68,13 @@ static __u64 real_ns(const struct pcap_out *po, __u64 mono_ns)
 	return (__u64)wallclock_ns(mono_ns, po->o.mono_to_real_ns);
 }
 
-static int file_name(struct pcap_out *po, char *name, size_t len)
-{
-	struct tm tm;
-	time_t now = time(NULL);
-	char base[4096];
-	int width = 1;
-	unsigned int w;
-
-	if (!strcmp(po->o.path, "-"))
-		return snprintf(name, len, "-") < (int)len ? 0 : -ENAMETOOLONG;
-	localtime_r(&now, &tm);
-	if (po->o.rotate_secs && strchr(po->o.path, '%')) {
-		if (!strftime(base, sizeof(base), po->o.path, &tm))
-			return -ENAMETOOLONG;
-	} else if (snprintf(base, sizeof(base), "%s", po->o.path) >= (int)sizeof(base)) {
-		return -ENAMETOOLONG;
-	}
-	/*
-	 * -G alone: a name that did not change since the last file (no pattern,
-	 * or one coarser than the interval) gets a number, FILE, FILE.1, FILE.2...
-	 * tcpdump would reopen and so destroy the file just written. The dot
-	 * keeps numbered names apart from what the pattern makes later (an
-	 * unpadded %-H: "cap-1" numbered must not become hour 11's "cap-11").
-	 */
-	if (!po->o.rotate_bytes && po->o.rotate_secs) {
-		if (po->file_index && !strcmp(base, po->last_base)) {
-			po->repeat++;
-		} else {
-			po->repeat = 0;
-			memcpy(po->last_base, base, sizeof(base));
-		}
-		if (po->repeat)
-			return snprintf(name, len, "%s.%u", base, po->repeat) < (int)len ? 0 : -ENAMETOOLONG;
-	}
-	if (!po->o.rotate_bytes)
-		return snprintf(name, len, "%s", base) < (int)len ? 0 : -ENAMETOOLONG;
-	/* -C: like tcpdump, the first file has the name, the next ones a number. */
-	if (po->file_index == 0)
-		return snprintf(name, len, "%s", base) < (int)len ? 0 : -ENAMETOOLONG;
-	for (w = po->o.max_files; w >= 10; w /= 10)
-		width++;
-	return snprintf(name, len, "%s%0*u", base, po->o.max_files ? width : 1, po->file_index) <
-	       (int)len ? 0 : -ENAMETOOLONG;
-}
-
 static int open_file(struct pcap_out *po)
 {
-	int err = file_name(po, po->name, sizeof(po->name));
+	int err = pcap_files_open(&po->files, &po->w);
 
 	if (!err)
-		err = pcapng_open(&po->w, po->name, "tlstap " TLSTAP_VERSION);
-	if (err) {
-		po->err_at_open = true;
-		return err;
-	}
-	pcapng_set_stop(po->w, po->o.stop);
-	po->gen++;
-	po->file_start = time(NULL);
-	return 0;
+		po->gen++;
+	return err;
 }
 
 int pcap_out_open(struct pcap_out **out, const struct pcap_out_opts *o)
@@ -147,6 +86,7 @@ int pcap_out_open(struct pcap_out **out, const struct pcap_out_opts *o)
 	if (!po)
 		return -ENOMEM;
 	po->o = *o;
+	pcap_files_init(&po->files, &po->o);
 	err = open_file(po);
 	if (err) {
 		free(po);
@@ -160,8 +100,8 @@ void pcap_out_status(const struct pcap_out *po, struct pcap_out_status *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->err = po->err == -ECANCELED ? 0 : po->err;
-	st->at_open = po->err_at_open;
-	st->file = po->name;
+	st->at_open = po->files.err_at_open;
+	st->file = po->files.name;
 	st->unwritten_packets = po->unwritten_pkts;
 	st->unwritten_bytes = po->unwritten_bytes;
 	st->torn = po->torn;
@@ -187,7 +127,7 @@ static int write_stats(struct pcap_out *po)
 				 "tlstap: lost %llu bytes in %llu gaps; snaplen left out %llu bytes",
 				 (unsigned long long)p->lost_bytes, (unsigned long long)p->gaps,
 				 (unsigned long long)p->snap_bytes);
-			e = pcapng_write_stats(po->w, p->if_id, (__u64)po->file_start * 1000000000ull, now,
+			e = pcapng_write_stats(po->w, p->if_id, (__u64)po->files.start * 1000000000ull, now,
 					       p->gaps, comment);
 			if (e && !err)
 				err = e;
@@ -238,15 +178,9 @@ static int rotate(struct pcap_out *po)
 {
 	int err = close_file(po);
 
-	if (err)
-		return err;
-	po->file_index++;
-	if (po->o.rotate_bytes && po->o.max_files)
-		po->file_index %= po->o.max_files;
-	if (po->o.rotate_secs && !po->o.rotate_bytes && po->o.max_files &&
-	    po->file_index >= po->o.max_files)
-		return -ECANCELED;	/* tcpdump -G -W: stop after that many files */
-	return open_file(po);
+	if (!err)
+		err = pcap_files_next(&po->files);
+	return err ? err : open_file(po);
 }
 
 static void set_err(struct pcap_out *po, int err)
@@ -259,7 +193,7 @@ int pcap_out_tick(struct pcap_out *po)
 {
 	if (po->err)
 		return po->err;
-	if (po->o.rotate_secs && time(NULL) - po->file_start >= (time_t)po->o.rotate_secs)
+	if (pcap_files_time_up(&po->files))
 		set_err(po, rotate(po));
 	if (!po->err && po->w)
 		set_err(po, pcapng_flush(po->w));
@@ -299,195 +233,10 @@ int pcap_out_close(struct pcap_out *po)
 	return err;
 }
 
-/* Bytes that are not [A-Za-z0-9._/-] as %XX: comments stay ASCII and parseable. */
-static size_t pct_encode(char *out, size_t len, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0, i;
-	unsigned char c;
-
-	for (i = 0; i < n && s[i]; i++) {
-		c = (unsigned char)s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '_' || c == '-' || c == '/') {
-			if (o + 1 >= len)
-				break;
-			out[o++] = (char)c;
-		} else {
-			if (o + 3 >= len)
-				break;
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	if (len)
-		out[o < len ? o : len - 1] = '\0';
-	return o;
-}
-
-int pcap_out_comment(char *buf, size_t len, const struct tlstap_data_event *ev)
-{
-	char comm[3 * TLSTAP_COMM_LEN + 1];
-
-	pct_encode(comm, sizeof(comm), ev->comm, TLSTAP_COMM_LEN);
-	return snprintf(buf, len,
-			"tlstap data pid=%u tid=%u uid=%u comm=%s lib=%s func=%s conn=%llu fd=%d "
-			"dir=%s pos=%llu len=%u lost=%llu skipped=%llu addr=%s",
-			ev->pid, ev->tid, ev->uid, comm, probe_lib_name(ev->lib),
-			probe_func_name(ev->func_id), (unsigned long long)ev->conn_id, ev->fd,
-			ev->dir ? "in" : "out", (unsigned long long)ev->pos, ev->len,
-			(unsigned long long)ev->lost, (unsigned long long)ev->skipped,
-			ev->addr.family == AF_INET || ev->addr.family == AF_INET6 ? "known" : "unknown")
-	       < (int)len ? 0 : -ENOSPC;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* The value of key in a "k=v k=v" comment, decoded into out. */
-static int comment_value(const char *comment, const char *key, char *out, size_t len)
-{
-	size_t klen = strlen(key), o = 0;
-	const char *p = comment;
-	int hi, lo;
-
-	while ((p = strstr(p, key))) {
-		if ((p == comment || p[-1] == ' ') && p[klen] == '=')
-			break;
-		p += klen;
-	}
-	if (!p || !len)
-		return -EINVAL;
-	for (p += klen + 1; *p && *p != ' '; p++) {
-		if (o + 1 >= len)
-			return -EINVAL;
-		if (*p == '%') {
-			hi = hexval(p[1]);
-			lo = hi < 0 ? -1 : hexval(p[2]);
-			if (lo < 0)
-				return -EINVAL;
-			out[o++] = (char)(hi << 4 | lo);
-			p += 2;
-		} else {
-			out[o++] = *p;
-		}
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-static int comment_u64(const char *comment, const char *key, unsigned long long max,
-		       unsigned long long *v)
-{
-	char buf[32], *end;
-
-	if (comment_value(comment, key, buf, sizeof(buf)) || !buf[0])
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(buf, &end, 10);
-	return errno || *end || *v > max || buf[0] == '-' ? -EINVAL : 0;
-}
-
-int pcap_out_parse_close(const char *comment, struct tlstap_ctrl_event *ev)
-{
-	unsigned long long v;
-	char reason[16];
-
-	if (strncmp(comment, "tlstap close ", 13))
-		return -EINVAL;
-	memset(ev, 0, sizeof(*ev));
-	if (comment_value(comment, "reason", reason, sizeof(reason)))
-		return -EINVAL;
-	ev->type = !strcmp(reason, "exit") ? TLSTAP_EV_EXIT : TLSTAP_EV_CLOSE;
-	if (comment_u64(comment, "conn", UINT64_MAX, &v))
-		return -EINVAL;
-	ev->conn_id = v;
-	if (comment_u64(comment, "pid", UINT32_MAX, &v))
-		return -EINVAL;
-	ev->pid = (__u32)v;
-	if (comment_u64(comment, "out", 1ull << 62, &v))
-		return -EINVAL;
-	ev->end_pos[0] = v;
-	if (comment_u64(comment, "in", 1ull << 62, &v))
-		return -EINVAL;
-	ev->end_pos[1] = v;
-	return 0;
-}
-
-int pcap_out_parse_comment(const char *comment, struct tlstap_data_event *ev)
-{
-	unsigned long long v;
-	char buf[64];
-	int id;
-
-	if (strncmp(comment, "tlstap data ", 12))
-		return -EINVAL;
-	memset(ev, 0, sizeof(*ev));
-	ev->type = TLSTAP_EV_DATA;
-	if (comment_u64(comment, "pid", UINT32_MAX, &v))
-		return -EINVAL;
-	ev->pid = (__u32)v;
-	if (comment_u64(comment, "tid", UINT32_MAX, &v))
-		return -EINVAL;
-	ev->tid = (__u32)v;
-	if (comment_u64(comment, "uid", UINT32_MAX, &v))
-		return -EINVAL;
-	ev->uid = (__u32)v;
-	if (comment_u64(comment, "conn", UINT64_MAX, &v))
-		return -EINVAL;
-	ev->conn_id = v;
-	if (comment_u64(comment, "pos", 1ull << 62, &v))
-		return -EINVAL;
-	ev->pos = v;
-	if (comment_u64(comment, "len", TLSTAP_CHUNK_MAX, &v))
-		return -EINVAL;
-	ev->len = (__u32)v;
-	if (comment_u64(comment, "lost", 1ull << 60, &v))
-		return -EINVAL;
-	ev->lost = v;
-	if (comment_u64(comment, "skipped", 1ull << 60, &v))
-		return -EINVAL;
-	ev->skipped = v;
-	if (comment_value(comment, "fd", buf, sizeof(buf)))
-		return -EINVAL;
-	ev->fd = (__s32)strtol(buf, NULL, 10);
-	if (comment_value(comment, "comm", buf, sizeof(buf)))
-		return -EINVAL;
-	/* comm is 16 bytes, NUL-padded, not always NUL-terminated (as the kernel's). */
-	memset(ev->comm, 0, sizeof(ev->comm));
-	memcpy(ev->comm, buf, strnlen(buf, sizeof(ev->comm)));
-	if (comment_value(comment, "dir", buf, sizeof(buf)) || (strcmp(buf, "in") && strcmp(buf, "out")))
-		return -EINVAL;
-	ev->dir = !strcmp(buf, "in");
-	if (comment_value(comment, "lib", buf, sizeof(buf)))
-		return -EINVAL;
-	ev->lib = !strcmp(buf, "gnutls") ? TLSTAP_LIB_GNUTLS : TLSTAP_LIB_OPENSSL;
-	if (comment_value(comment, "func", buf, sizeof(buf)))
-		return -EINVAL;
-	for (id = 0; id < probe_funcs_n; id++)
-		if (!strcmp(probe_funcs[id].name, buf))
-			break;
-	ev->func_id = (__u8)(id < probe_funcs_n ? id : 255);
-	if (comment_value(comment, "addr", buf, sizeof(buf)))
-		return -EINVAL;
-	ev->addr.family = !strcmp(buf, "known") ? 1 : 0;	/* the caller fills it from the packet */
-	return 0;
-}
-
 static struct proc_if *proc_if_for(struct pcap_out *po, const struct flow *f)
 {
 	struct proc_if *p;
-	char name[64], descr[600], exe[256], path[64], comm[TLSTAP_COMM_LEN * 3 + 1];
-	ssize_t n;
+	char name[64], descr[600];
 	size_t b = bucket(f->pid);
 	int err;
 
@@ -504,31 +253,7 @@ static struct proc_if *proc_if_for(struct pcap_out *po, const struct flow *f)
 	/* After a write error nothing is added to the file: its packets are only counted. */
 	if (p->gen == po->gen || po->err)
 		return p;
-	pct_encode(comm, sizeof(comm), f->meta.comm, TLSTAP_COMM_LEN);
-	snprintf(name, sizeof(name), "%s[%u]", comm, f->pid);
-	snprintf(path, sizeof(path), "/proc/%u/exe", f->pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	{
-		char cmdline[400] = "", raw[400];
-		int fd;
-		ssize_t r = -1, i;
-
-		snprintf(path, sizeof(path), "/proc/%u/cmdline", f->pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			r = read(fd, raw, sizeof(raw) - 1);
-			close(fd);
-		}
-		for (i = 0; i < r; i++)
-			raw[i] = raw[i] ? raw[i] : ' ';
-		if (r > 0) {
-			raw[r] = '\0';
-			pct_encode(cmdline, sizeof(cmdline), raw, (size_t)r);
-		}
-		snprintf(descr, sizeof(descr), "pid %u exe %s cmdline %s", f->pid,
-			 exe[0] ? exe : "?", cmdline[0] ? cmdline : "?");
-	}
+	pcap_proc_describe(f->pid, f->meta.comm, name, sizeof(name), descr, sizeof(descr));
 	err = pcapng_add_interface(po->w, PCAPNG_LINKTYPE_ETHERNET, 0, name, descr, &p->if_id);
 	if (err) {
 		set_err(po, err);
@@ -707,7 +432,7 @@ static void announce(struct pcap_out *po, struct proc_if *p, struct tcp_state *c
  */
 static int before_write(struct pcap_out *po)
 {
-	if (!po->err && po->o.rotate_bytes && pcapng_bytes_written(po->w) >= po->o.rotate_bytes)
+	if (!po->err && pcap_files_full(&po->files, po->w))
 		set_err(po, rotate(po));
 	return po->err == -ECANCELED;
 }
@@ -758,9 +483,21 @@ static void on_gap(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 le
 	}
 }
 
+/* What -r reads back from a FIN: where both streams ended, and why (close or exit). */
+static void close_comment(char *buf, size_t len, const struct flow *f, enum close_reason why)
+{
+	struct tlstap_ctrl_event end = {
+		.type = why == CLOSE_EXIT ? TLSTAP_EV_EXIT : TLSTAP_EV_CLOSE,
+		.pid = f->pid,
+		.conn_id = f->conn_id,
+		.end_pos = { f->s[0].next, f->s[1].next },
+	};
+
+	pcap_out_close_comment(buf, len, &end);
+}
+
 static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 {
-	static const char *const reasons[] = { "close", "exit", "end", "evicted" };
 	struct pcap_out *po = ctx;
 	struct proc_if *p;
 	struct tcp_state *c;
@@ -781,10 +518,7 @@ static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 		/* Still open when tlstap stopped (or evicted): no FIN, nothing ended. */
 		if (p && c && c->gen == po->gen && !c->shadow_of && (why == CLOSE_FD || why == CLOSE_EXIT)) {
 			cli = c->local_is_client ? 0 : 1;
-			snprintf(comment, sizeof(comment),
-				 "tlstap close conn=%llu pid=%u reason=%s out=%llu in=%llu",
-				 (unsigned long long)f->conn_id, f->pid, reasons[why & 3],
-				 (unsigned long long)f->s[0].next, (unsigned long long)f->s[1].next);
+			close_comment(comment, sizeof(comment), f, why);
 			segment(po, p, c, cli, TCPSYNTH_FIN | TCPSYNTH_ACK, seq_at(c, cli, f->s[cli].next),
 				seq_at(c, !cli, f->s[!cli].next), NULL, 0, ts, comment);
 			segment(po, p, c, !cli, TCPSYNTH_FIN | TCPSYNTH_ACK,

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include "flows.h"
+#include "pcap_comment.h"	/* the comment codec, for -r (replay.c) */
 
 struct pcap_out_opts {
 	const char *path;	/* "-" = stdout; strftime patterns with -G (repeated names numbered) */
@@ -54,15 +55,5 @@ void pcap_out_status(const struct pcap_out *po, struct pcap_out_status *st);
 
 /* The callbacks to give the flow table, with the struct pcap_out as ctx. */
 extern const struct flow_callbacks pcap_out_callbacks;
-
-/*
- * The metadata of a data packet's comment, which -r reads back: key=value
- * pairs, values percent-encoded. Writes at most len bytes, NUL included.
- */
-int pcap_out_comment(char *buf, size_t len, const struct tlstap_data_event *ev);
-/* Parses such a comment into ev's header fields; 0 or -EINVAL. */
-int pcap_out_parse_comment(const char *comment, struct tlstap_data_event *ev);
-/* Parses the comment of a connection's FIN into a close or exit event. */
-int pcap_out_parse_close(const char *comment, struct tlstap_ctrl_event *ev);
 
 #endif

@@ -1,4 +1,4 @@
-/* libFuzzer target: hostile pcapng files through the strict reader, and each packet through tcpsynth_parse_frame. */
+/* libFuzzer target: hostile pcapng files through the strict reader, each packet through tcpsynth_parse_frame, each comment through the -r codec. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "pcap_comment.h"
 #include "pcapng_read.h"
 #include "tcpsynth.h"
 
@@ -47,6 +48,26 @@ static void touch_packet(const struct pcapng_block *b, volatile uint64_t *sink)
 		 seg.sport + seg.dport + seg.seq + seg.ack + seg.flags + seg.window;
 }
 
+/*
+ * What -r reads from a comment, written again and read again, writes the
+ * same comment: the codec's table reads every key it writes.
+ */
+static void touch_comment(const char *comment, volatile uint64_t *sink)
+{
+	struct tlstap_data_event ev, again;
+	struct tlstap_ctrl_event ctrl;
+	char first[400], second[400];
+
+	if (!pcap_out_parse_close(comment, &ctrl))
+		*sink += ctrl.type + ctrl.pid + ctrl.conn_id + ctrl.end_pos[0] + ctrl.end_pos[1];
+	if (pcap_out_parse_comment(comment, &ev))
+		return;
+	if (pcap_out_comment(first, sizeof(first), &ev) || pcap_out_parse_comment(first, &again) ||
+	    pcap_out_comment(second, sizeof(second), &again) || strcmp(first, second))
+		__builtin_trap();
+	*sink += touch_str(first);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static volatile uint64_t sink;
@@ -70,6 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			touch_packet(&b, &sink);
 		else if (b.data || b.caplen)
 			__builtin_trap();	/* only EPBs carry packet data */
+		if (b.comment)
+			touch_comment(b.comment, &sink);
 	}
 	/* Every failure says why; the end of a file does not. */
 	if ((ret < 0) != (pcapng_reader_error(r)[0] != '\0'))

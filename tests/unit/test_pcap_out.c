@@ -6,7 +6,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "test_util.h"
 #include "flows.h"
 #include "pcap_out.h"
 #include "pcapng_read.h"
@@ -21,32 +21,9 @@
 #define NEVENTS		100
 #define EVENT_LEN	4000
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-	static char buf[4][128];
-	static int next;
-	char *out = buf[next++ % 4];
-
-	snprintf(out, sizeof(buf[0]), "%s/%s", tmpdir, name);
-	return out;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int setup_dir(void **state)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tlstap-test-pcap-out-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-	return nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return test_tmpdir_create("pcap-out");
 }
 
 static void feed_data(struct flow_table *ft, int dir, __u64 pos)
@@ -190,5 +167,5 @@ int main(void)
 		cmocka_unit_test(test_pcap_out_refused_name_is_an_open_error),
 	};
 
-	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+	return cmocka_run_group_tests(tests, setup_dir, test_tmpdir_remove);
 }

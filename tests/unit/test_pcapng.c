@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pcap/pcap.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -21,6 +20,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "test_util.h"
 #include "pcapng.h"
 #include "pcapng_read.h"
 #include "tcpsynth.h"
@@ -31,32 +31,9 @@
 #define T0		1700000000123456789ull	/* 2023-11-14, high word non-zero */
 #define UTF8_COMMENT	"\xc3\xbcn\xc3\xaf" "code \xe2\x9c\x93 pid 7 comm python3"
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-	static char buf[4][128];
-	static int next;
-	char *out = buf[next++ % 4];
-
-	snprintf(out, sizeof(buf[0]), "%s/%s", tmpdir, name);
-	return out;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int setup_dir(void **state)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tlstap-test-pcapng-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-	return nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return test_tmpdir_create("pcapng");
 }
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -268,6 +245,18 @@ static void test_pcapng_libpcap_reads_two_ethernet_interfaces(void **state)
 
 /* ---- the strict reader ---- */
 
+/* A sample with nif interfaces of these link types, written to name in the scratch directory, then checked. */
+static void write_and_check(uint32_t nif, const uint16_t *linktypes, const char *name,
+			    void (*check)(const struct sample *s, const char *path))
+{
+	struct sample s;
+
+	make_sample(&s, nif, linktypes);
+	write_sample(&s, tmp_path(name));
+	check(&s, tmp_path(name));
+	free_sample(&s);
+}
+
 static void check_with_reader(const struct sample *s, const char *path)
 {
 	struct pcapng_reader *r = NULL;
@@ -329,20 +318,10 @@ static void test_pcapng_strict_reader_reads_back_every_field(void **state)
 	static const uint16_t eth[] = { PCAPNG_LINKTYPE_ETHERNET, PCAPNG_LINKTYPE_ETHERNET };
 	static const uint16_t mixed[] = { PCAPNG_LINKTYPE_RAW, PCAPNG_LINKTYPE_ETHERNET,
 					  PCAPNG_LINKTYPE_RAW };
-	struct sample s;
 
-	make_sample(&s, 1, raw);
-	write_sample(&s, tmp_path("r1.pcapng"));
-	check_with_reader(&s, tmp_path("r1.pcapng"));
-	free_sample(&s);
-	make_sample(&s, 2, eth);
-	write_sample(&s, tmp_path("r2.pcapng"));
-	check_with_reader(&s, tmp_path("r2.pcapng"));
-	free_sample(&s);
-	make_sample(&s, 3, mixed);
-	write_sample(&s, tmp_path("r3.pcapng"));
-	check_with_reader(&s, tmp_path("r3.pcapng"));
-	free_sample(&s);
+	write_and_check(1, raw, "r1.pcapng", check_with_reader);
+	write_and_check(2, eth, "r2.pcapng", check_with_reader);
+	write_and_check(3, mixed, "r3.pcapng", check_with_reader);
 }
 
 /* ---- tshark ---- */
@@ -438,21 +417,14 @@ static void test_pcapng_tshark_dissects_fields_comments_checksums(void **state)
 {
 	static const uint16_t raw[] = { PCAPNG_LINKTYPE_RAW };
 	static const uint16_t mixed[] = { PCAPNG_LINKTYPE_RAW, PCAPNG_LINKTYPE_ETHERNET };
-	struct sample s;
 
 	if (!tshark_available()) {
 		skip();
 		return;
 	}
-	make_sample(&s, 1, raw);
-	write_sample(&s, tmp_path("t1.pcapng"));
-	check_with_tshark(&s, tmp_path("t1.pcapng"));
-	free_sample(&s);
+	write_and_check(1, raw, "t1.pcapng", check_with_tshark);
 	/* Interfaces of different link types: fine for Wireshark. */
-	make_sample(&s, 2, mixed);
-	write_sample(&s, tmp_path("t2.pcapng"));
-	check_with_tshark(&s, tmp_path("t2.pcapng"));
-	free_sample(&s);
+	write_and_check(2, mixed, "t2.pcapng", check_with_tshark);
 }
 
 /* ---- the bytes, parsed by hand ---- */
@@ -1352,5 +1324,5 @@ int main(void)
 		cmocka_unit_test(test_pcapng_pipe_with_signals_loses_nothing),
 	};
 
-	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+	return cmocka_run_group_tests(tests, setup_dir, test_tmpdir_remove);
 }

@@ -43,37 +43,30 @@ static void fb_u8(struct fb *f, uint8_t v)
 	fb_bytes(f, &v, 1);
 }
 
+/* The low n bytes of v in the file's byte order. */
+static void fb_uint(struct fb *f, uint64_t v, int n)
+{
+	uint8_t b[8];
+	int i;
+
+	for (i = 0; i < n; i++)
+		b[f->be ? n - 1 - i : i] = (uint8_t)(v >> (8 * i));
+	fb_bytes(f, b, (size_t)n);
+}
+
 static void fb_u16(struct fb *f, uint16_t v)
 {
-	uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-
-	if (f->be) {
-		b[0] = (uint8_t)(v >> 8);
-		b[1] = (uint8_t)v;
-	}
-	fb_bytes(f, b, 2);
+	fb_uint(f, v, 2);
 }
 
 static void fb_u32(struct fb *f, uint32_t v)
 {
-	if (f->be) {
-		fb_u16(f, (uint16_t)(v >> 16));
-		fb_u16(f, (uint16_t)v);
-	} else {
-		fb_u16(f, (uint16_t)v);
-		fb_u16(f, (uint16_t)(v >> 16));
-	}
+	fb_uint(f, v, 4);
 }
 
 static void fb_u64(struct fb *f, uint64_t v)
 {
-	if (f->be) {
-		fb_u32(f, (uint32_t)(v >> 32));
-		fb_u32(f, (uint32_t)v);
-	} else {
-		fb_u32(f, (uint32_t)v);
-		fb_u32(f, (uint32_t)(v >> 32));
-	}
+	fb_uint(f, v, 8);
 }
 
 static void fb_pad(struct fb *f)
@@ -588,56 +581,57 @@ static void test_pcapng_read_options_past_block_end(void **state)
 	free(f.p);
 }
 
+/*
+ * f (an SHB, or the base file) and a block of type: fixed fields as given,
+ * then one option; the reader must refuse it, saying expect.
+ */
+static void expect_bad_option(struct fb *f, uint32_t type, const void *fixed, size_t fixed_len,
+			      uint16_t code, const void *val, uint16_t len, int blocks_before,
+			      const char *expect)
+{
+	fb_begin(f, type);
+	fb_bytes(f, fixed, fixed_len);
+	fb_opt(f, code, val, len);
+	fb_opt_end(f);
+	fb_end(f);
+	expect_einval(f, blocks_before, expect);
+	free(f->p);
+}
+
+/* An SHB and an IDB with this if_tsresol: the reader must refuse it, saying expect. */
+static void expect_bad_tsresol(int tsresol, const char *expect)
+{
+	struct fb f = { 0 };
+
+	fb_shb(&f, NULL);
+	fb_idb(&f, 101, NULL, tsresol);
+	expect_einval(&f, 1, expect);
+	free(f.p);
+}
+
 static void test_pcapng_read_fixed_size_options(void **state)
 {
 	static const uint8_t two[2] = { 9, 9 }, four[4] = { 2, 0, 0, 0 };
+	/* Little-endian: IDB linktype 101, reserved, snaplen 0; EPB, ISB all zero. */
+	static const uint8_t idb_fixed[8] = { 101 }, zeros[20];
 	struct fb f;
 
 	memset(&f, 0, sizeof(f));
 	fb_shb(&f, NULL);
-	fb_begin(&f, 1);
-	fb_u16(&f, 101);
-	fb_u16(&f, 0);
-	fb_u32(&f, 0);
-	fb_opt(&f, 9, two, 2);
-	fb_opt_end(&f);
-	fb_end(&f);
-	expect_einval(&f, 1, "if_tsresol has length 2");
-	free(f.p);
+	expect_bad_option(&f, 1, idb_fixed, sizeof(idb_fixed), 9, two, 2, 1,
+			  "if_tsresol has length 2");
 
 	/* Resolutions finer than 64 bits can count. */
-	memset(&f, 0, sizeof(f));
-	fb_shb(&f, NULL);
-	fb_idb(&f, 101, NULL, 20);
-	expect_einval(&f, 1, "if_tsresol 0x14 is too fine");
-	free(f.p);
-	memset(&f, 0, sizeof(f));
-	fb_shb(&f, NULL);
-	fb_idb(&f, 101, NULL, 0x80 | 64);
-	expect_einval(&f, 1, "if_tsresol 0xc0 is too fine");
-	free(f.p);
+	expect_bad_tsresol(20, "if_tsresol 0x14 is too fine");
+	expect_bad_tsresol(0x80 | 64, "if_tsresol 0xc0 is too fine");
 
+	/* EPB: interface, timestamp (2 words), captured and original lengths. */
 	base_file(&f, false);
-	fb_begin(&f, 6);
-	fb_u32(&f, 0);
-	fb_u64(&f, 0);
-	fb_u32(&f, 0);
-	fb_u32(&f, 0);
-	fb_opt(&f, 2, four, 2);
-	fb_opt_end(&f);
-	fb_end(&f);
-	expect_einval(&f, 4, "epb_flags has length 2");
-	free(f.p);
+	expect_bad_option(&f, 6, zeros, 20, 2, four, 2, 4, "epb_flags has length 2");
 
+	/* ISB: interface, timestamp (2 words). */
 	base_file(&f, false);
-	fb_begin(&f, 5);
-	fb_u32(&f, 0);
-	fb_u64(&f, 0);
-	fb_opt(&f, 5, four, 4);
-	fb_opt_end(&f);
-	fb_end(&f);
-	expect_einval(&f, 4, "statistics option 5 has length 4");
-	free(f.p);
+	expect_bad_option(&f, 5, zeros, 12, 5, four, 4, 4, "statistics option 5 has length 4");
 }
 
 /* Seconds-resolution timestamps that overflow 64-bit nanoseconds are refused. */

@@ -1,0 +1,44 @@
+/* Reads /proc for the name and description of a traced process's pcapng interface. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include "pcap_comment.h"
+#include "pcap_proc.h"
+
+/* The command line, its NULs as spaces, percent-encoded; "" if unreadable. */
+static void read_cmdline(__u32 pid, char *cmdline, size_t len)
+{
+	char path[64], raw[400];
+	ssize_t r = -1, i;
+	int fd;
+
+	cmdline[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		r = read(fd, raw, sizeof(raw) - 1);
+		close(fd);
+	}
+	for (i = 0; i < r; i++)
+		raw[i] = raw[i] ? raw[i] : ' ';
+	if (r > 0) {
+		raw[r] = '\0';
+		pcap_pct_encode(cmdline, len, raw, (size_t)r);
+	}
+}
+
+void pcap_proc_describe(__u32 pid, const char *comm, char *name, size_t name_len, char *descr,
+			size_t descr_len)
+{
+	char exe[256], path[64], cmdline[400], enc[TLSTAP_COMM_LEN * 3 + 1];
+	ssize_t n;
+
+	pcap_pct_encode(enc, sizeof(enc), comm, TLSTAP_COMM_LEN);
+	snprintf(name, name_len, "%s[%u]", enc, pid);
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	read_cmdline(pid, cmdline, sizeof(cmdline));
+	snprintf(descr, descr_len, "pid %u exe %s cmdline %s", pid, exe[0] ? exe : "?",
+		 cmdline[0] ? cmdline : "?");
+}
