@@ -12,9 +12,7 @@
 #include "opts.h"
 #include "opts_table.h"
 
-#ifndef TLSTAP_VERSION
-#define TLSTAP_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 /* The column where --help's option texts start. */
 #define HELP_INDENT	27

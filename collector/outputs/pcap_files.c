@@ -4,9 +4,7 @@
 #include <string.h>
 #include "pcap_files.h"
 
-#ifndef TLSTAP_VERSION
-#define TLSTAP_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 void pcap_files_init(struct pcap_files *pf, const struct pcap_out_opts *o)
 {
