@@ -5,6 +5,7 @@
 #include <string.h>
 #include "flows.h"
 #include "output.h"
+#include "raw_view.h"
 
 /*
  * Input: a sequence of [u16 little-endian size][size bytes] records; a size
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!devnull)
 		devnull = fopen("/dev/null", "w");
 	output_init(&out, (enum out_mode)(data[0] % 4), devnull, data[0] & 0x80 ? 3 : 0);
-	ft = flows_new(&output_callbacks, &out, 1 + (data[0] & 7));
+	ft = flows_new(&raw_view_callbacks, &out, 1 + (data[0] & 7));
 	if (!ft)
 		return 0;
 	while (off + 2 <= size) {

@@ -13,6 +13,7 @@
 #include "http_view.h"
 #include "mem_budget.h"
 #include "output.h"
+#include "raw_view.h"
 #include "sinks.h"
 
 /* ---- The collector's pipeline as main.c builds it: flows -> HTTP view + printer. */
@@ -32,23 +33,23 @@ struct pipe {
 
 static void pipe_open(struct pipe *p, enum out_mode mode, size_t limit)
 {
-	struct http_view_opts ho = { .mode = mode, .body_preview = 256, .budget = &p->mb };
+	struct http_view_opts ho = { .body_preview = 256, .budget = &p->mb };
 
 	memset(p, 0, sizeof(*p));
 	p->f = open_memstream(&p->buf, &p->len);
 	assert_non_null(p->f);
 	mem_budget_init(&p->mb, limit);
 	output_init(&p->out, mode, p->f, 0);
+	p->out.body_preview = 256;
+	p->out.data_to_view = mode == OUT_TEXT;
 	assert_int_equal(http_view_new(&p->hv, &ho, &p->out), 0);
-	p->out.hv = p->hv;
-	assert_int_equal(sinks_add(&p->sinks, &http_view_callbacks, p->hv, NULL), 0);
-	assert_int_equal(sinks_add(&p->sinks, &output_callbacks, &p->out, NULL), 0);
-	p->ft = flows_new(&sinks_callbacks, &p->sinks, 4096);
+	assert_int_equal(http_view_attach(p->hv, &p->sinks), 0);
+	assert_int_equal(sinks_add(&p->sinks, &raw_view_callbacks, &p->out, NULL), 0);
+	p->ft = flows_new(sinks_callbacks(&p->sinks), &p->sinks, 4096);
 	assert_non_null(p->ft);
 	flows_set_budget(p->ft, &p->mb);
 	p->round = 1;
 	flows_set_stamp(p->ft, p->round);
-	http_view_set_stamp(p->hv, p->round);
 }
 
 /* One record of conn, in order; the view decodes it at once (the round is settled). */
@@ -77,9 +78,7 @@ static void pipe_data(struct pipe *p, __u64 conn, int dir, __u64 pos, const void
 	free(ev);
 	p->round++;
 	flows_resolve(p->ft, p->round);
-	http_view_settle(p->hv, p->round);
 	flows_set_stamp(p->ft, p->round);
-	http_view_set_stamp(p->hv, p->round);
 	if (p->mb.used > p->max_used)
 		p->max_used = p->mb.used;
 }

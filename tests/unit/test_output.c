@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "output.h"
+#include "raw_view.h"
 
 /* ---- Independent decoders: what a consumer of tlstap's output would run. */
 
@@ -462,7 +463,7 @@ static void test_output_json_data_line_fields_and_payload(void **state)
 		payload[i] = (__u8)(i * 7 + 3);
 	cap_open(&c);
 	output_init(&out, OUT_JSON, c.f, 0);
-	ft = flows_new(&output_callbacks, &out, 16);
+	ft = flows_new(&raw_view_callbacks, &out, 16);
 	assert_non_null(ft);
 	feed_event(ft, 42, TLSTAP_DIR_OUT, 0, payload, sizeof(payload));
 	feed_event(ft, 42, TLSTAP_DIR_IN, 0, (const __u8 *)"HTTP", 4);
@@ -531,7 +532,7 @@ static void test_output_json_nulls_and_gap_line(void **state)
 
 	cap_open(&c);
 	output_init(&out, OUT_JSON, c.f, 0);
-	ft = flows_new(&output_callbacks, &out, 16);
+	ft = flows_new(&raw_view_callbacks, &out, 16);
 	ev = make_event(5, TLSTAP_DIR_IN, 0, NULL, 3, &size);
 	ev->fd = -1;
 	ev->addr.family = 0;
@@ -577,7 +578,7 @@ static void test_output_count_limit_stops_after_n_events(void **state)
 
 	cap_open(&c);
 	output_init(&out, OUT_JSON, c.f, 2);
-	ft = flows_new(&output_callbacks, &out, 16);
+	ft = flows_new(&raw_view_callbacks, &out, 16);
 	assert_false(output_done(&out));
 	feed_event(ft, 1, TLSTAP_DIR_OUT, 0, NULL, 10);
 	assert_false(output_done(&out));
@@ -620,7 +621,7 @@ static void test_output_hex_dump_layout(void **state)
 
 	cap_open(&c);
 	output_init(&out, OUT_HEX, c.f, 0);
-	ft = flows_new(&output_callbacks, &out, 16);
+	ft = flows_new(&raw_view_callbacks, &out, 16);
 	feed_event(ft, 1, TLSTAP_DIR_OUT, 0, (const __u8 *)"GET / HTTP/1.1\r\nHost", 20);
 	flows_finish(ft);
 	flows_free(ft);
@@ -649,7 +650,7 @@ static void test_output_text_payload_escaping(void **state)
 
 	cap_open(&c);
 	output_init(&out, OUT_TEXT, c.f, 0);
-	ft = flows_new(&output_callbacks, &out, 16);
+	ft = flows_new(&raw_view_callbacks, &out, 16);
 	feed_event(ft, 1, TLSTAP_DIR_IN, 0, (const __u8 *)payload, sizeof(payload) - 1);
 	flows_finish(ft);
 	flows_free(ft);
@@ -683,7 +684,7 @@ static void test_output_text_payload_cannot_forge_tlstap_lines(void **state)
 
 	cap_open(&c);
 	output_init(&out, OUT_TEXT, c.f, 0);
-	ft = flows_new(&output_callbacks, &out, 16);
+	ft = flows_new(&raw_view_callbacks, &out, 16);
 	feed_event(ft, 1, TLSTAP_DIR_OUT, 0, (const __u8 *)forged, sizeof(forged) - 1);
 	flows_finish(ft);
 	output_finish(&out);
