@@ -13,7 +13,6 @@
 #include "tlstap_empty.skel.h"
 #include "attach.h"
 #include "flows.h"
-#include "http_view.h"
 #include "log.h"
 #include "mem_budget.h"
 #include "opts.h"
@@ -22,9 +21,9 @@
 #include "pcap_out.h"
 #include "pcapng.h"
 #include "percpu.h"
+#include "pipeline.h"
 #include "probe_table.h"
 #include "replay.h"
-#include "sinks.h"
 #include "summary.h"
 #include "system.h"
 #include "rings.h"
@@ -375,31 +374,20 @@ static void stop_emitters(struct tlstap_bpf *skel, struct link_list *links)
 	links_destroy(links);
 }
 
-/* One round: every ring read once (fairly), then whatever that settles. */
-static int read_round(struct rings *rings, struct flow_table *ft, struct http_view *hv,
-		      const struct mem_budget *mb, __u64 round)
+/*
+ * One round: every ring read once (fairly), then whatever that settles,
+ * on the clock -r drives too: one stamp per round, resolved up to the
+ * latest round every ring has been read past.
+ */
+static int read_round(struct rings *rings, struct flow_table *ft, __u64 round)
 {
-	__u64 safe;
 	int all;
 
 	flows_set_stamp(ft, round);
-	if (hv)
-		http_view_set_stamp(hv, round);
 	all = rings_read_round(rings, round);
 	if (all < 0)
 		return all;
-	safe = rings_safe_round(rings);
-	flows_resolve(ft, safe);
-	/*
-	 * With a backlog in the rings, the safe round lags until it is read
-	 * through, and the view would hold all of it. Short of memory, it shows
-	 * what it holds now: the two directions of a connection may then
-	 * interleave a little out of time order (counted), never lose bytes.
-	 */
-	if (hv && mb && mem_budget_pressed(mb))
-		http_view_settle_now(hv);
-	else if (hv)
-		http_view_settle(hv, safe);
+	flows_resolve(ft, rings_safe_round(rings));
 	return all;	/* 1: every ring read to its end */
 }
 
@@ -439,47 +427,15 @@ static int report_pcap(const struct pcap_out *pcap)
 	return st.err;
 }
 
-/* The decoded HTTP view for the printer, when it has one (text, json; not --raw). */
-static int setup_http(const struct tlstap_opts *o, struct output *out, struct sinks *sinks,
-		      struct mem_budget *mb, struct http_view **hv)
-{
-	static const char *const defaults[] = { "Authorization", "Proxy-Authorization", "Cookie",
-						"Set-Cookie" };
-	static const char *names[OPTS_MAX_REDACT + 4];
-	struct http_view_opts ho = { .mode = o->out, .body_preview = o->body_preview,
-				     .redact = names, .budget = mb };
-	int i, err;
-
-	*hv = NULL;
-	out->no_data = o->no_data;
-	if (o->raw || (o->out != OUT_TEXT && o->out != OUT_JSON))
-		return 0;
-	if (o->redact)
-		for (i = 0; i < 4; i++)
-			names[ho.nredact++] = defaults[i];
-	for (i = 0; i < o->nredact; i++)
-		names[ho.nredact++] = o->redact_headers[i];
-	err = http_view_new(hv, &ho, out);
-	if (err)
-		return err;
-	out->hv = *hv;
-	/* First: it decides before the printer asks whether a chunk is HTTP. */
-	return sinks_add(sinks, &http_view_callbacks, *hv, NULL);
-}
-
 static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 {
 	size_t ring_bytes = opts_ring_bytes(o);
 	struct link_list links = {};
 	struct rings rings = {};
 	struct tlstap_bpf *skel;
-	struct flow_table *ft = NULL;
 	struct consumer consumer = {};
 	struct pcap_out *pcap = NULL;
-	struct http_view *hv = NULL;
-	struct sinks sinks = {};
-	struct mem_budget mb;
-	struct output out;
+	struct pipeline pipe = {};
 	struct tlstap_stats bs;
 	struct summary sum;
 	struct bpf_link *link;
@@ -528,17 +484,14 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 			goto cleanup;
 		}
 	}
-	output_init(&out, o->out, outf, o->count);
-	mem_budget_init(&mb, opts_max_memory_bytes(o));
-	err = setup_http(o, &out, &sinks, &mb, &hv);
+	err = pipeline_init(&pipe, o, outf);
 	if (err)
 		goto cleanup;
-	sinks_add(&sinks, &output_callbacks, &out, NULL);
 	if (o->write_path) {
 		struct pcap_out_opts po = {
 			.path = o->write_path, .rotate_bytes = o->rotate_bytes,
 			.rotate_secs = o->rotate_secs, .max_files = o->max_files,
-			.mono_to_real_ns = out.mono_to_real_ns,
+			.mono_to_real_ns = pipe.out.mono_to_real_ns,
 			.stop = &exiting,
 		};
 
@@ -547,22 +500,19 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 			pr_warn("cannot write %s: %s\n", o->write_path, pcapng_open_strerror(err));
 			goto cleanup;
 		}
-		sinks_add(&sinks, &pcap_out_callbacks, pcap, NULL);
+		pcap_out_attach(pcap, &pipe.sinks);
 	}
-	ft = flows_new(&sinks_callbacks, &sinks, MAX_FLOWS);
-	if (!ft) {
-		err = -ENOMEM;
+	err = pipeline_start(&pipe, MAX_FLOWS);
+	if (err)
 		goto cleanup;
-	}
-	flows_set_budget(ft, &mb);
-	consumer.ft = ft;
+	consumer.ft = pipe.ft;
 	consumer.skel = skel;
 	consumer.rings = &rings;
-	consumer.mb = &mb;
+	consumer.mb = &pipe.mb;
 	/* What one round may bring in: an eighth of the budget over all rings,
 	 * so that records waiting to be ordered stay well within it. */
-	if (mb.limit && rings.ncpus > 0) {
-		rings.byte_budget = mb.limit / 8 / (size_t)rings.ncpus;
+	if (pipe.mb.limit && rings.ncpus > 0) {
+		rings.byte_budget = pipe.mb.limit / 8 / (size_t)rings.ncpus;
 		if (rings.byte_budget < 64 * 1024)
 			rings.byte_budget = 64 * 1024;
 	}
@@ -599,10 +549,10 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 
 	if (o->duration_ms)
 		deadline = now_ms() + o->duration_ms;
-	while (!exiting && !output_done(&out)) {
+	while (!exiting && !output_done(&pipe.out)) {
 		err = rings_wait(&rings, POLL_MS);
 		if (!err)
-			err = read_round(&rings, ft, hv, &mb, round++);
+			err = read_round(&rings, pipe.ft, round++);
 		if (err < 0 && err != -EINTR) {
 			pr_warn("reading the ring buffers failed: %s\n", strerror(-err));
 			goto cleanup;
@@ -624,19 +574,18 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 	 * The probes are detached after the summary: that takes ~0.05 s each. */
 	stop_emitters(skel, &links);
 	for (i = 0, drained = 0; i < 100000 && drained != 1; i++) {
-		drained = read_round(&rings, ft, hv, &mb, round++);
+		drained = read_round(&rings, pipe.ft, round++);
 		if (drained < 0)
 			break;
 		sweep_exited(&consumer);
 	}
 	/* Bytes of open connections that never reached a ring are gaps too. */
 	note_all_conn_ends(&consumer);
-	flows_finish(ft);
-	output_finish(&out);
+	pipeline_finish(&pipe);
 	/* Even after a write error: the summary, then what the file lacks. */
 	pcap_out_finish(pcap);
 	percpu_read_stats(skel->maps.stats, &bs);
-	summary_collect(&sum, &out, flows_stats(ft), &bs, &mb, hv);
+	summary_collect(&sum, &pipe.out, flows_stats(pipe.ft), &bs, &pipe.mb, pipe.hv);
 	summary_print_text(&sum, stderr);
 	if (o->out == OUT_JSON && err == 0)
 		summary_print_json(&sum, outf);
@@ -657,9 +606,8 @@ cleanup:
 	outstream_close(ostream, outf == stdout ? NULL : outf);
 	links_destroy(&links);
 	rings_free(&rings);
-	flows_free(ft);
+	pipeline_free(&pipe);
 	pcap_out_close(pcap);
-	http_view_free(hv);
 	tlstap_bpf__destroy(skel);
 	return err;
 }
@@ -667,42 +615,32 @@ cleanup:
 /* -r: the same flows and printers, fed from a file. */
 static int run_replay(const struct tlstap_opts *o)
 {
-	struct flow_table *ft;
-	struct http_view *hv = NULL;
-	struct sinks sinks = {};
-	struct mem_budget mb;
-	struct output out;
+	struct pipeline pipe;
 	char why[256] = "";
 	long n;
-	int err = 0;
+	int err;
 
-	output_init(&out, o->out, stdout, o->count);
-	out.mono_to_real_ns = 0;	/* file times are wall-clock already */
-	mem_budget_init(&mb, opts_max_memory_bytes(o));
-	err = setup_http(o, &out, &sinks, &mb, &hv);
+	err = pipeline_init(&pipe, o, stdout);
+	pipe.out.mono_to_real_ns = 0;	/* file times are wall-clock already */
 	if (!err)
-		err = sinks_add(&sinks, &output_callbacks, &out, NULL);
-	ft = err ? NULL : flows_new(&sinks_callbacks, &sinks, MAX_FLOWS);
-	if (!ft) {
-		http_view_free(hv);
-		return err ? err : -ENOMEM;
+		err = pipeline_start(&pipe, MAX_FLOWS);
+	if (err) {
+		pipeline_free(&pipe);
+		return err;
 	}
-	flows_set_budget(ft, &mb);
-	n = replay_file(o->read_path, ft, hv, why, sizeof(why));
+	n = replay_file(o->read_path, pipe.ft, why, sizeof(why));
 	if (n < 0) {
 		pr_warn("cannot read %s: %s\n", o->read_path, why[0] ? why : strerror((int)-n));
 		err = (int)n;
 	} else if (n == 0) {
 		pr_warn("%s holds no tlstap data packets\n", o->read_path);
 	}
-	flows_finish(ft);
-	output_finish(&out);
+	pipeline_finish(&pipe);
 	if (!err && flush_output(stdout) < 0) {
 		pr_warn("cannot write the output: %s\n", strerror(errno));
 		err = -EIO;
 	}
-	flows_free(ft);
-	http_view_free(hv);
+	pipeline_free(&pipe);
 	return err;
 }
 

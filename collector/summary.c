@@ -46,7 +46,7 @@ void summary_print_text(const struct summary *s, FILE *f)
 		"shown before the rings' backlog was read: %llu times; resident peak %.1f MiB "
 		"(rings included)\n",
 		MIB(s->mem_peak), MIB(s->mem_limit), U(s->hs.undecoded_conns), U(s->hs.undecoded_bytes),
-		U(s->fs.mem_gaps), U(s->fs.mem_gap_bytes), U(s->hs.early_settles), MIB(s->rss_peak));
+		U(s->fs.mem_gaps), U(s->fs.mem_gap_bytes), U(s->fs.early_settles), MIB(s->rss_peak));
 }
 
 /* The JSON stats line, in this order: its key and where the value is in struct summary. */
@@ -75,7 +75,7 @@ static const struct {
 	{ "undecoded_bytes", AT(hs.undecoded_bytes) },
 	{ "mem_gaps", AT(fs.mem_gaps) },
 	{ "mem_gap_bytes", AT(fs.mem_gap_bytes) },
-	{ "mem_early_settles", AT(hs.early_settles) },
+	{ "mem_early_settles", AT(fs.early_settles) },
 	{ "rss_peak_bytes", AT(rss_peak) },
 };
 

@@ -1,24 +1,20 @@
-/* Decoded HTTP/1.x and HTTP/2 (gRPC) exchanges in the live text and JSON output. */
+/* The decoded view: HTTP/1.x and HTTP/2 (gRPC) exchanges of every flow, as printer records. */
 #ifndef TLSTAP_HTTP_VIEW_H
 #define TLSTAP_HTTP_VIEW_H
 
 #include <stdbool.h>
-#include <stdio.h>
 #include "flows.h"
 #include "mem_budget.h"
-#include "opts.h"
-
-struct output;
+#include "output.h"
+#include "sinks.h"
 
 struct http_view_opts {
-	enum out_mode mode;		/* OUT_TEXT or OUT_JSON */
-	size_t body_preview;		/* --body */
-	const char *const *redact;	/* header names whose values are masked */
-	int nredact;
+	size_t body_preview;		/* --body: body bytes each decoder keeps */
 	/*
-	 * Decoders and held bytes are charged to it (NULL: no limit); the view
-	 * becomes its reclaimer and stops decoding the biggest connections
-	 * first when it is short.
+	 * Decoders are charged to it (NULL: no limit), and it must be the flow
+	 * table's, which charged the chunks the view holds. The view becomes its
+	 * reclaimer and stops decoding the biggest connections first when it is
+	 * short.
 	 */
 	struct mem_budget *budget;
 };
@@ -27,27 +23,20 @@ struct http_view_opts {
 struct http_view_stats {
 	__u64 undecoded_conns;	/* connections shown raw instead */
 	__u64 undecoded_bytes;	/* their bytes shown raw after decoding stopped */
-	__u64 early_settles;	/* times it showed what it held without waiting (memory) */
 };
 
 struct http_view;
 
+/*
+ * A view printing to out (text or JSON). In text it shows every chunk, HTTP
+ * or not, in time order: the raw view must leave them to it (data_to_view).
+ */
 int http_view_new(struct http_view **hv, const struct http_view_opts *o, struct output *out);
 void http_view_free(struct http_view *hv);
-/* The flow callbacks, ctx = the http_view; add them before the output's. */
+/* Adds the view to s (before the raw view: its notes come before raw lines); it asks for time order. */
+int http_view_attach(struct http_view *hv, struct sinks *s);
+/* The flow callbacks, ctx = the http_view, state in slot 0 (without sinks). */
 extern const struct flow_callbacks http_view_callbacks;
-/* The consumer's round, stamped on what arrives now (as flows_set_stamp). */
-void http_view_set_stamp(struct http_view *hv, __u64 stamp);
-/* Decodes what arrived in rounds before `before`, in time order across directions. */
-void http_view_settle(struct http_view *hv, __u64 before);
-/*
- * Text mode: whether the output should leave this event's bytes to the
- * decoded view (HTTP, or not decided yet: the view keeps them and hands
- * them back to the raw printer if it turns out not to be HTTP).
- */
-bool http_view_takes(struct http_view *hv, const struct flow *f, const struct tlstap_data_event *ev);
 void http_view_stats(const struct http_view *hv, struct http_view_stats *st);
-/* Memory is short: shows everything held now, without waiting for the rings (counted). */
-void http_view_settle_now(struct http_view *hv);
 
 #endif

@@ -1,44 +1,15 @@
-/* Flow table: per-connection streams, reordering across CPU rings, gap accounting. */
+/* Flow table: one record per connection, found by id, evicted when idle, ended by close and exit events. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "flows.h"
-#include "ghosts.h"
+#include "flows_int.h"
 
-#define NBUCKETS	65536
-/* Without a budget: out-of-order bytes held at most before the missing ones are declared lost. */
-#define MAX_PENDING_BYTES	(256ull << 20)
+const char *flow_close_name(enum close_reason why)
+{
+	static const char *const names[] = { "close", "exit", "end", "evicted" };
 
-struct pending {
-	struct pending *next;
-	__u64 stamp;		/* the consumer's round when it arrived */
-	size_t cost;		/* charged to the budget */
-	struct tlstap_data_event ev;	/* followed by ev.len bytes */
-};
-
-struct ctrl {
-	struct ctrl *next;
-	__u64 stamp;
-	struct tlstap_ctrl_event ev;
-};
-
-struct flow_table {
-	struct flow_callbacks cb;
-	void *ctx;
-	struct flow *buckets[NBUCKETS];
-	struct flow *lru_head, *lru_tail;	/* head: most recently active */
-	size_t nflows, max_flows;
-	struct ctrl *ctrl_head, *ctrl_tail;
-	__u64 stamp;		/* given to records arriving now */
-	__u64 pending_bytes;
-	__u64 pending_chunks;	/* 0: nothing held anywhere, no flow to walk */
-	/* Evicted flows, so one seen again goes on from where it was, and
-	 * connections whose ends were noted before any of their records came. */
-	struct ghosts ghosts;
-	size_t pending_cost;	/* as charged to the budget */
-	struct mem_budget *budget;	/* NULL: MAX_PENDING_BYTES */
-	struct flow_stats st;
-};
+	return (unsigned int)why < 4 ? names[why] : "end";
+}
 
 static size_t bucket_of(__u64 conn_id)
 {
@@ -54,22 +25,14 @@ struct flow_table *flows_new(const struct flow_callbacks *cb, void *ctx, size_t 
 	ft->cb = *cb;
 	ft->ctx = ctx;
 	ft->max_flows = max_flows ? max_flows : 1;
+	ft->timed_tail = &ft->timed_head;
+	ft->ctrl_tail = &ft->ctrl_head;
 	return ft;
 }
 
 void flows_set_budget(struct flow_table *ft, struct mem_budget *b)
 {
 	ft->budget = b;
-}
-
-/* A held chunk leaves the table: delivered or dropped. */
-static void unhold(struct flow_table *ft, struct pending *p)
-{
-	ft->pending_bytes -= p->ev.len;
-	ft->pending_chunks--;
-	ft->pending_cost -= p->cost;
-	if (ft->budget)
-		mem_budget_release(ft->budget, p->cost);
 }
 
 static struct flow *find(struct flow_table *ft, __u64 conn_id)
@@ -80,136 +43,6 @@ static struct flow *find(struct flow_table *ft, __u64 conn_id)
 		if (f->conn_id == conn_id)
 			return f;
 	return NULL;
-}
-
-static void lru_unlink(struct flow_table *ft, struct flow *f)
-{
-	if (f->lprev)
-		f->lprev->lnext = f->lnext;
-	else
-		ft->lru_head = f->lnext;
-	if (f->lnext)
-		f->lnext->lprev = f->lprev;
-	else
-		ft->lru_tail = f->lprev;
-	f->lprev = f->lnext = NULL;
-}
-
-static void lru_push_front(struct flow_table *ft, struct flow *f)
-{
-	f->lnext = ft->lru_head;
-	f->lprev = NULL;
-	if (ft->lru_head)
-		ft->lru_head->lprev = f;
-	ft->lru_head = f;
-	if (!ft->lru_tail)
-		ft->lru_tail = f;
-}
-
-/*
- * The bytes after a chunk that no record carries: lost ones, then ones the
- * snaplen left out. Only the part beyond what was delivered counts.
- */
-static void tail_gaps(struct flow_table *ft, struct flow *f, int dir, __u64 start,
-		      __u64 lost, __u64 skipped)
-{
-	struct flow_stream *s = &f->s[dir];
-	__u64 ranges[2][2] = { { start, start + lost }, { start + lost, start + lost + skipped } };
-	__u64 from, len;
-	int k;
-
-	for (k = 0; k < 2; k++) {
-		from = ranges[k][0] > s->next ? ranges[k][0] : s->next;
-		if (ranges[k][1] <= from)
-			continue;
-		len = ranges[k][1] - from;
-		ft->st.gaps++;
-		if (k == 0) {
-			ft->st.lost_bytes += len;
-			s->lost_bytes += len;
-		} else {
-			ft->st.snap_bytes += len;
-		}
-		if (ft->cb.on_gap)
-			ft->cb.on_gap(ft->ctx, f, dir, from, len, k == 0 ? GAP_LOST : GAP_SNAPLEN);
-		s->next = ranges[k][1];
-	}
-}
-
-static void deliver(struct flow_table *ft, struct flow *f, const struct tlstap_data_event *ev)
-{
-	struct flow_stream *s = &f->s[ev->dir];
-
-	memcpy(&f->meta, ev, sizeof(f->meta));
-	f->meta.len = 0;
-	if (ft->cb.on_data && ev->len)
-		ft->cb.on_data(ft->ctx, f, ev);
-	s->next = ev->pos + ev->len;
-	if (ev->lost || ev->skipped)
-		tail_gaps(ft, f, ev->dir, s->next, ev->lost, ev->skipped);
-}
-
-static void gap(struct flow_table *ft, struct flow *f, int dir, __u64 upto)
-{
-	struct flow_stream *s = &f->s[dir];
-
-	if (upto <= s->next)
-		return;
-	ft->st.gaps++;
-	ft->st.lost_bytes += upto - s->next;
-	s->lost_bytes += upto - s->next;
-	if (ft->cb.on_gap)
-		ft->cb.on_gap(ft->ctx, f, dir, s->next, upto - s->next, GAP_LOST);
-	s->next = upto;
-}
-
-/* Delivers a chunk that starts at or before next, trimming bytes already seen. */
-static void deliver_overlapping(struct flow_table *ft, struct flow *f, struct tlstap_data_event *ev)
-{
-	struct flow_stream *s = &f->s[ev->dir];
-	__u64 seen;
-
-	if (ev->pos < s->next) {
-		seen = s->next - ev->pos;
-		if (seen >= ev->len) {
-			ft->st.dup_bytes += ev->len;
-			/* Its tail may still reach past what was delivered. */
-			tail_gaps(ft, f, ev->dir, ev->pos + ev->len, ev->lost, ev->skipped);
-			return;
-		}
-		ft->st.dup_bytes += seen;
-		memmove(ev->data, ev->data + seen, ev->len - seen);
-		ev->len -= (__u32)seen;
-		ev->pos = s->next;
-	}
-	deliver(ft, f, ev);
-}
-
-/* Delivers the pending chunks that have become contiguous. */
-static void drain(struct flow_table *ft, struct flow *f, int dir)
-{
-	struct flow_stream *s = &f->s[dir];
-	struct pending *p;
-
-	while ((p = s->head) && p->ev.pos <= s->next) {
-		s->head = p->next;
-		if (!s->head)
-			s->tail = NULL;
-		unhold(ft, p);
-		deliver_overlapping(ft, f, &p->ev);
-		free(p);
-	}
-}
-
-/* Declares lost whatever is missing before pending chunks older than stamp. */
-static void resolve(struct flow_table *ft, struct flow *f, int dir, __u64 before_stamp)
-{
-	struct flow_stream *s = &f->s[dir];
-
-	while (s->head && s->head->stamp < before_stamp) {
-		gap(ft, f, dir, s->head->ev.pos);
-		drain(ft, f, dir);
-	}
 }
 
 /*
@@ -252,32 +85,27 @@ static void bury(struct flow_table *ft, const struct flow *f)
 static void remove_flow(struct flow_table *ft, struct flow *f, enum close_reason why)
 {
 	struct flow **pp = &ft->buckets[bucket_of(f->conn_id)];
-	struct pending *p;
 	int dir;
 
 	for (dir = 0; dir < 2; dir++) {
-		resolve(ft, f, dir, UINT64_MAX);
+		fl_stream_resolve(ft, f, dir, UINT64_MAX);
 		/* Evicted flows may come back: their missing tail is not lost yet. */
 		if (why != CLOSE_EVICTED)
-			gap(ft, f, dir, f->s[dir].end);
+			fl_stream_gap(ft, f, dir, f->s[dir].end);
 	}
 	if (why == CLOSE_EVICTED)
 		bury(ft, f);
+	/* What waits for time order goes before the end. */
+	if (ft->cb.on_timed)
+		fl_time_flush(ft, f);
 	if (ft->cb.on_close)
 		ft->cb.on_close(ft->ctx, f, why);
 	while (*pp && *pp != f)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = f->hnext;
-	lru_unlink(ft, f);
-	for (dir = 0; dir < 2; dir++) {
-		while ((p = f->s[dir].head)) {
-			f->s[dir].head = p->next;
-			unhold(ft, p);
-			free(p);
-		}
-		f->s[dir].tail = NULL;
-	}
+	lru_unlink(&ft->lru, &f->lru);
+	fl_stream_drop(ft, f);
 	ft->nflows--;
 	free(f);
 }
@@ -290,9 +118,9 @@ static struct flow *new_flow(struct flow_table *ft, const struct tlstap_data_eve
 	size_t b;
 	int dir;
 
-	if (ft->nflows >= ft->max_flows && ft->lru_tail) {
+	if (ft->nflows >= ft->max_flows && ft->lru.tail) {
 		ft->st.evicted++;
-		remove_flow(ft, ft->lru_tail, CLOSE_EVICTED);
+		remove_flow(ft, lru_flow(ft->lru.tail), CLOSE_EVICTED);
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f)
@@ -313,7 +141,7 @@ static struct flow *new_flow(struct flow_table *ft, const struct tlstap_data_eve
 	b = bucket_of(ev->conn_id);
 	f->hnext = ft->buckets[b];
 	ft->buckets[b] = f;
-	lru_push_front(ft, f);
+	lru_push_front(&ft->lru, &f->lru);
 	ft->nflows++;
 	ft->st.flows++;
 	if (ft->cb.on_open)
@@ -338,79 +166,17 @@ static struct flow *get_flow(struct flow_table *ft, const struct tlstap_data_eve
 	struct ghost *g;
 
 	if (f) {
-		lru_unlink(ft, f);
-		lru_push_front(ft, f);
+		lru_unlink(&ft->lru, &f->lru);
+		lru_push_front(&ft->lru, &f->lru);
 		return f;
 	}
 	g = ghosts_find(&ft->ghosts, ev->conn_id);
 	return g ? revive(ft, g, ev) : new_flow(ft, ev, NULL);
 }
 
-static int hold(struct flow_table *ft, struct flow *f, const struct tlstap_data_event *ev)
-{
-	struct flow_stream *s = &f->s[ev->dir];
-	struct pending *p, **pp;
-
-	p = malloc(sizeof(*p) + ev->len);
-	if (!p)
-		return -ENOMEM;
-	memcpy(&p->ev, ev, sizeof(*ev) + ev->len);
-	p->stamp = ft->stamp;
-	p->cost = MEM_COST(sizeof(*p) + ev->len);
-	/* Chunks mostly come in order behind a hole: append in O(1). */
-	if (s->tail && s->tail->ev.pos <= ev->pos) {
-		p->next = NULL;
-		s->tail->next = p;
-		s->tail = p;
-	} else {
-		for (pp = &s->head; *pp && (*pp)->ev.pos <= ev->pos; pp = &(*pp)->next)
-			;
-		p->next = *pp;
-		*pp = p;
-		if (!p->next)
-			s->tail = p;
-	}
-	ft->pending_chunks++;
-	ft->pending_bytes += ev->len;
-	ft->pending_cost += p->cost;
-	/* Raw data is kept whatever the budget says: decoders make room for it. */
-	if (ft->budget)
-		mem_budget_force(ft->budget, p->cost);
-	return 0;
-}
-
-/*
- * Whether waiting for missing bytes takes the whole memory budget by
- * itself: decoders have given way already, and the data read this round
- * (also charged) is on its way out.
- */
-static bool too_much_held(const struct flow_table *ft)
-{
-	if (ft->budget && ft->budget->limit)
-		return ft->pending_cost > ft->budget->limit;
-	return ft->pending_bytes > MAX_PENDING_BYTES;
-}
-
-/* Declares lost at once what this stream waits for, and delivers what it held. */
-static void give_up_waiting(struct flow_table *ft, struct flow *f, int dir)
-{
-	struct flow_stream *s = &f->s[dir];
-
-	while (s->head) {
-		if (s->head->ev.pos > s->next) {
-			ft->st.mem_gaps++;
-			ft->st.mem_gap_bytes += s->head->ev.pos - s->next;
-		}
-		gap(ft, f, dir, s->head->ev.pos);
-		drain(ft, f, dir);
-	}
-}
-
 static int data_record(struct flow_table *ft, const struct tlstap_data_event *ev, size_t size)
 {
 	struct flow *f;
-	struct flow_stream *s;
-	int dir, err;
 
 	/* Bounds that keep every later sum of positions far from overflow. */
 	if (size < sizeof(*ev) || ev->len > TLSTAP_CHUNK_MAX || ev->len > size - sizeof(*ev) ||
@@ -422,31 +188,7 @@ static int data_record(struct flow_table *ft, const struct tlstap_data_event *ev
 	f = get_flow(ft, ev);
 	if (!f)
 		return -ENOMEM;
-	dir = ev->dir;
-	s = &f->s[dir];
-	if (ev->pos <= s->next && !s->head) {
-		struct tlstap_data_event *copy;
-
-		if (ev->pos == s->next) {
-			deliver(ft, f, ev);
-			return 0;
-		}
-		/* Overlap: trim on a private copy, the ring record is read-only. */
-		copy = malloc(sizeof(*ev) + ev->len);
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, ev, sizeof(*ev) + ev->len);
-		deliver_overlapping(ft, f, copy);
-		free(copy);
-		return 0;
-	}
-	err = hold(ft, f, ev);
-	if (err)
-		return err;
-	drain(ft, f, dir);
-	if (too_much_held(ft))
-		give_up_waiting(ft, f, dir);
-	return 0;
+	return fl_stream_data(ft, f, ev);
 }
 
 static int ctrl_record(struct flow_table *ft, const struct tlstap_ctrl_event *ev, size_t size)
@@ -462,11 +204,8 @@ static int ctrl_record(struct flow_table *ft, const struct tlstap_ctrl_event *ev
 		return -ENOMEM;
 	c->ev = *ev;
 	c->stamp = ft->stamp;
-	if (ft->ctrl_tail)
-		ft->ctrl_tail->next = c;
-	else
-		ft->ctrl_head = c;
-	ft->ctrl_tail = c;
+	*ft->ctrl_tail = c;
+	ft->ctrl_tail = &c->next;
 	return 0;
 }
 
@@ -506,8 +245,8 @@ static void bury_ghosts(struct flow_table *ft, __u32 pid, bool all, enum close_r
 	/* Reviving may evict a flow and so add (or forget) ghosts: ids first. */
 	if (ft->ghosts.n)
 		ids = calloc(ft->ghosts.n, sizeof(*ids));
-	for (g = ft->ghosts.oldest; g && ids; g = newer) {
-		newer = g->newer;
+	for (g = ghosts_oldest(&ft->ghosts); g && ids; g = newer) {
+		newer = ghosts_newer(g);
 		if (!all && g->meta.pid != pid)
 			continue;
 		if (g->end[0] > g->next[0] || g->end[1] > g->next[1]) {
@@ -542,15 +281,15 @@ static void apply_ctrl(struct flow_table *ft, const struct tlstap_ctrl_event *ev
 		if (!f)
 			return;
 		for (dir = 0; dir < 2; dir++) {
-			resolve(ft, f, dir, UINT64_MAX);
+			fl_stream_resolve(ft, f, dir, UINT64_MAX);
 			if (ev->end_pos[dir] < UINT64_MAX / 2)
-				gap(ft, f, dir, ev->end_pos[dir]);
+				fl_stream_gap(ft, f, dir, ev->end_pos[dir]);
 		}
 		remove_flow(ft, f, CLOSE_FD);
 		return;
 	}
-	for (f = ft->lru_head; f; f = next) {
-		next = f->lnext;
+	for (f = lru_flow(ft->lru.head); f; f = next) {
+		next = lru_flow(f->lru.next);
 		if (f->pid == ev->pid)
 			remove_flow(ft, f, CLOSE_EXIT);
 	}
@@ -605,17 +344,19 @@ void flows_resolve(struct flow_table *ft, __u64 before)
 	int dir;
 
 	/* Most rounds hold nothing: no walk over every open flow then. */
-	for (f = ft->pending_chunks ? ft->lru_head : NULL; f; f = f->lnext)
+	for (f = ft->pending_chunks ? lru_flow(ft->lru.head) : NULL; f; f = lru_flow(f->lru.next))
 		for (dir = 0; dir < 2; dir++)
 			if (f->s[dir].head)
-				resolve(ft, f, dir, before);
+				fl_stream_resolve(ft, f, dir, before);
 	while ((c = ft->ctrl_head) && c->stamp < before) {
 		ft->ctrl_head = c->next;
 		if (!ft->ctrl_head)
-			ft->ctrl_tail = NULL;
+			ft->ctrl_tail = &ft->ctrl_head;
 		apply_ctrl(ft, &c->ev);
 		free(c);
 	}
+	if (ft->cb.on_timed)
+		fl_time_settle(ft, before);
 }
 
 void flows_sweep(struct flow_table *ft)
@@ -633,9 +374,9 @@ void flows_finish(struct flow_table *ft)
 		apply_ctrl(ft, &c->ev);
 		free(c);
 	}
-	ft->ctrl_tail = NULL;
-	while (ft->lru_head)
-		remove_flow(ft, ft->lru_head, CLOSE_END);
+	ft->ctrl_tail = &ft->ctrl_head;
+	while (ft->lru.head)
+		remove_flow(ft, lru_flow(ft->lru.head), CLOSE_END);
 	/* The table is empty now: reviving evicts nothing. */
 	bury_ghosts(ft, 0, true, CLOSE_END);
 }
@@ -644,20 +385,14 @@ void flows_free(struct flow_table *ft)
 {
 	struct ctrl *c;
 	struct flow *f;
-	struct pending *p;
-	int dir;
 
 	if (!ft)
 		return;
-	while ((f = ft->lru_head)) {
-		lru_unlink(ft, f);
-		for (dir = 0; dir < 2; dir++) {
-			while ((p = f->s[dir].head)) {
-				f->s[dir].head = p->next;
-				unhold(ft, p);
-				free(p);
-			}
-		}
+	/* Queued chunks point at their flows: they go first. */
+	fl_time_free(ft);
+	while ((f = lru_flow(ft->lru.head))) {
+		lru_unlink(&ft->lru, &f->lru);
+		fl_stream_drop(ft, f);
 		free(f);
 	}
 	while ((c = ft->ctrl_head)) {

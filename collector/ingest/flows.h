@@ -1,4 +1,4 @@
-/* Orders chunks per (connection, direction) stream by byte position and finds gaps exactly. */
+/* Orders chunks per (connection, direction) stream by byte position, finds gaps exactly, and on request orders both directions by time. */
 #ifndef TLSTAP_FLOWS_H
 #define TLSTAP_FLOWS_H
 
@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include "tlstap.h"
 #include "mem_budget.h"
+#include "lru.h"
 
 enum gap_reason {
 	GAP_LOST = 0,		/* never arrived: ring full, unreadable memory */
@@ -20,6 +21,9 @@ enum close_reason {
 	CLOSE_END = 2,		/* tlstap stopped */
 	CLOSE_EVICTED = 3,	/* too many open flows: the idlest was dropped */
 };
+
+/* "close", "exit", "end", "evicted": how outputs name a close reason. */
+const char *flow_close_name(enum close_reason why);
 
 /* Consumers of one flow table (live printer, decoded view, pcapng file). */
 #define FLOW_SINKS_MAX	4
@@ -49,9 +53,40 @@ struct flow {
 	 */
 	void *sink_state[FLOW_SINKS_MAX];
 	/* private */
+	__u64 data_ts;		/* of the latest chunk with bytes: where its gaps stand in time */
+	size_t timed;		/* its chunks waiting in the time order */
 	struct flow *hnext;
-	struct flow *lprev, *lnext;
+	struct lru_link lru;
 };
+
+/*
+ * A chunk (or a gap: gap bytes missing, no data) in time order. The
+ * consumer may keep it past the callback (a decoder holding bytes until it
+ * knows what they are): it then frees it with flow_chunk_free. Its memory
+ * stays charged to the flow table's budget until then.
+ */
+struct flow_chunk {
+	struct flow_chunk *next;	/* the keeper's to use */
+	struct flow *flow;		/* private */
+	__u64 stamp, seq;		/* the round it arrived in; arrival order */
+	__u64 gap;
+	struct tlstap_data_event ev;	/* header (+ ev.len bytes) */
+};
+
+/* What c is charged to the budget. */
+static inline size_t flow_chunk_cost(const struct flow_chunk *c)
+{
+	return MEM_COST(sizeof(*c) + c->ev.len);
+}
+
+/* Frees c and gives its memory back to b, the flow table's budget (NULL: none). */
+void flow_chunk_free(struct flow_chunk *c, struct mem_budget *b);
+
+/* A sink's own slot: the one field of a flow its callbacks may write. */
+static inline void **flow_sink_state(const struct flow *f, int slot)
+{
+	return (void **)&((struct flow *)f)->sink_state[slot];
+}
 
 struct flow_callbacks {
 	void (*on_open)(void *ctx, const struct flow *f);
@@ -60,6 +95,18 @@ struct flow_callbacks {
 	void (*on_gap)(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 len,
 		       enum gap_reason why);
 	void (*on_close)(void *ctx, const struct flow *f, enum close_reason why);
+	/*
+	 * Time order across both directions, for a consumer that needs it (a
+	 * decoder must read a request before its response, and the two may come
+	 * from different CPUs' rings). Only when on_timed is set does the table
+	 * keep that order: admit is asked, as each chunk (ev) or gap (ev NULL)
+	 * is delivered in its stream's byte order, whether to pass it on again;
+	 * what it admits comes to on_timed by time once no earlier record can
+	 * arrive (flows_resolve), and before the flow's on_close. on_timed
+	 * returns true when it keeps the chunk.
+	 */
+	bool (*admit)(void *ctx, const struct flow *f, int dir, const struct tlstap_data_event *ev);
+	bool (*on_timed)(void *ctx, const struct flow *f, struct flow_chunk *c);
 };
 
 struct flow_stats {
@@ -75,6 +122,8 @@ struct flow_stats {
 	/* Holes declared before their time: waiting would have passed the memory budget. */
 	__u64 mem_gaps;
 	__u64 mem_gap_bytes;
+	/* Times the time order was given out without waiting for the rings (memory). */
+	__u64 early_settles;
 };
 
 struct flow_table;
@@ -94,13 +143,17 @@ void flows_set_budget(struct flow_table *ft, struct mem_budget *b);
 int flows_record(struct flow_table *ft, const void *rec, size_t size);
 
 /*
- * The reordering protocol. Records are stamped with the consumer's current
+ * The reordering protocol, the one clock of the collector (live rounds and
+ * -r packets alike). Records are stamped with the consumer's current
  * round (flows_set_stamp). A chunk waiting for earlier bytes of its stream
  * was committed after them, so once every ring has been read to its end in
  * a pass that began after the chunk arrived, the earlier bytes can no
  * longer come: flows_resolve(before) declares lost what is missing in front
- * of chunks stamped before `before`, delivers them, then applies the close
- * and exit events stamped before it.
+ * of chunks stamped before `before`, delivers them, applies the close and
+ * exit events stamped before it, then hands on in time order what was
+ * admitted before it. With a budget that is pressed, all that waits for
+ * time order goes at once (the two directions of a connection may then
+ * interleave a little out of time order; counted in early_settles).
  */
 void flows_set_stamp(struct flow_table *ft, __u64 stamp);
 void flows_resolve(struct flow_table *ft, __u64 before);

@@ -26,15 +26,8 @@ void ghosts_remove(struct ghosts *g, struct ghost *x)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = x->hnext;
-	if (x->older)
-		x->older->newer = x->newer;
-	else
-		g->oldest = x->newer;
-	if (x->newer)
-		x->newer->older = x->older;
-	else
-		g->newest = x->older;
-	x->hnext = x->older = x->newer = NULL;
+	lru_unlink(&g->age, &x->age);
+	x->hnext = NULL;
 	g->n--;
 }
 
@@ -48,21 +41,16 @@ struct ghost *ghosts_add(struct ghosts *g, const struct tlstap_data_event *meta,
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return NULL;
-	if (g->n >= GHOSTS_MAX && g->oldest) {
-		*forgotten = g->oldest;
-		ghosts_remove(g, g->oldest);
+	if (g->n >= GHOSTS_MAX && g->age.tail) {
+		*forgotten = ghosts_oldest(g);
+		ghosts_remove(g, *forgotten);
 	}
 	memcpy(&x->meta, meta, sizeof(x->meta));
 	x->meta.len = 0;
 	b = bucket(meta->conn_id);
 	x->hnext = g->buckets[b];
 	g->buckets[b] = x;
-	x->older = g->newest;
-	if (g->newest)
-		g->newest->newer = x;
-	else
-		g->oldest = x;
-	g->newest = x;
+	lru_push_front(&g->age, &x->age);
 	g->n++;
 	return x;
 }
@@ -71,7 +59,7 @@ void ghosts_free(struct ghosts *g)
 {
 	struct ghost *x;
 
-	while ((x = g->oldest)) {
+	while ((x = ghosts_oldest(g))) {
 		ghosts_remove(g, x);
 		free(x);
 	}

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "tlstap.h"
+#include "lru.h"
 
 /* At most this many; then the oldest is forgotten (the caller accounts for it). */
 #define GHOSTS_MAX	65536
@@ -18,7 +19,7 @@
  */
 struct ghost {
 	struct ghost *hnext;		/* in its bucket */
-	struct ghost *older, *newer;	/* by age */
+	struct lru_link age;		/* prev: newer */
 	struct tlstap_data_event meta;	/* header of its latest event; len 0 */
 	__u64 next[2];			/* per direction: delivered up to here */
 	__u64 end[2];			/* where the BPF side says it got to */
@@ -27,9 +28,20 @@ struct ghost {
 
 struct ghosts {
 	struct ghost *buckets[GHOSTS_BUCKETS];
-	struct ghost *oldest, *newest;
+	struct lru age;			/* head: the newest */
 	size_t n;
 };
+
+/* The oldest ghost, and the one after g by age (NULL at the end). */
+static inline struct ghost *ghosts_oldest(const struct ghosts *g)
+{
+	return g->age.tail ? lru_entry(g->age.tail, struct ghost, age) : NULL;
+}
+
+static inline struct ghost *ghosts_newer(const struct ghost *x)
+{
+	return x->age.prev ? lru_entry(x->age.prev, struct ghost, age) : NULL;
+}
 
 struct ghost *ghosts_find(const struct ghosts *g, __u64 conn_id);
 /*

@@ -4,19 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "http_view.h"
 #include "pcap_out.h"
 #include "pcapng_read.h"
 #include "replay.h"
 #include "tcpsynth.h"
 
-static void settle(struct flow_table *ft, struct http_view *hv)
+/*
+ * One packet is one round of the live loop's clock, read to its end:
+ * everything up to it is in, so missing bytes are gaps now and what waits
+ * for time order goes.
+ */
+static void settle(struct flow_table *ft, __u64 *round)
 {
-	/* Everything before this packet is in: missing bytes are gaps now. */
-	flows_sweep(ft);
-	flows_sweep(ft);
-	if (hv)
-		http_view_settle(hv, UINT64_MAX);
+	flows_resolve(ft, *round + 1);
+	flows_set_stamp(ft, ++*round);
 }
 
 static int data_packet(struct flow_table *ft, const struct pcapng_block *b,
@@ -52,19 +53,20 @@ static int data_packet(struct flow_table *ft, const struct pcapng_block *b,
 	return flows_record(ft, ev, sizeof(*ev) + ev->len);
 }
 
-long replay_file(const char *path, struct flow_table *ft, struct http_view *hv, char *err,
-		 size_t errlen)
+long replay_file(const char *path, struct flow_table *ft, char *err, size_t errlen)
 {
 	struct pcapng_reader *r = NULL;
 	struct tlstap_data_event *ev;
 	struct tlstap_ctrl_event ctrl;
 	struct pcapng_block b;
 	long packets = 0;
+	__u64 round = 1;
 	int rc;
 
 	ev = malloc(sizeof(*ev) + TLSTAP_CHUNK_MAX);
 	if (!ev)
 		return -ENOMEM;
+	flows_set_stamp(ft, round);
 	rc = pcapng_reader_open(&r, path);
 	if (rc) {
 		snprintf(err, errlen, "%s", r ? pcapng_reader_error(r) : strerror(-rc));
@@ -78,11 +80,11 @@ long replay_file(const char *path, struct flow_table *ft, struct http_view *hv, 
 			if (rc)
 				goto cleanup;
 			packets++;
-			settle(ft, hv);
+			settle(ft, &round);
 		} else if (!pcap_out_parse_close(b.comment, &ctrl)) {
 			ctrl.ts_ns = b.ts_ns;
 			flows_record(ft, &ctrl, sizeof(ctrl));
-			settle(ft, hv);
+			settle(ft, &round);
 		}
 	}
 	if (rc < 0) {

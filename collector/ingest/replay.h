@@ -6,13 +6,11 @@
 #include "flows.h"
 
 /*
- * Feeds every data packet and connection end of path ("-" = stdin) to ft
- * (and lets hv, if any, decode what came in after each packet).
+ * Feeds every data packet and connection end of path ("-" = stdin) to ft,
+ * each settled as it comes (see flows_resolve).
  * Event times are wall-clock nanoseconds (give the printer a zero offset).
  * Returns the number of data packets, or -errno with a reason in err.
  */
-struct http_view;
-long replay_file(const char *path, struct flow_table *ft, struct http_view *hv, char *err,
-		 size_t errlen);
+long replay_file(const char *path, struct flow_table *ft, char *err, size_t errlen);
 
 #endif

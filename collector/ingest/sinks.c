@@ -6,6 +6,10 @@ int sinks_add(struct sinks *s, const struct flow_callbacks *cb, void *ctx, int *
 {
 	if (s->n >= SINKS_MAX)
 		return -ENOSPC;
+	if (cb->on_timed && s->timed)
+		return -EBUSY;
+	if (cb->on_timed)
+		s->timed = s->n + 1;
 	if (slot)
 		*slot = s->n;
 	s->cb[s->n] = cb;
@@ -55,9 +59,32 @@ static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 			s->cb[i]->on_close(s->ctx[i], f, why);
 }
 
-const struct flow_callbacks sinks_callbacks = {
-	.on_open = on_open,
-	.on_data = on_data,
-	.on_gap = on_gap,
-	.on_close = on_close,
+static bool admit(void *ctx, const struct flow *f, int dir, const struct tlstap_data_event *ev)
+{
+	struct sinks *s = ctx;
+	int t = s->timed - 1;
+
+	return !s->cb[t]->admit || s->cb[t]->admit(s->ctx[t], f, dir, ev);
+}
+
+static bool on_timed(void *ctx, const struct flow *f, struct flow_chunk *c)
+{
+	struct sinks *s = ctx;
+	int t = s->timed - 1;
+
+	return s->cb[t]->on_timed(s->ctx[t], f, c);
+}
+
+static const struct flow_callbacks plain = {
+	.on_open = on_open, .on_data = on_data, .on_gap = on_gap, .on_close = on_close,
 };
+
+static const struct flow_callbacks timed = {
+	.on_open = on_open, .on_data = on_data, .on_gap = on_gap, .on_close = on_close,
+	.admit = admit, .on_timed = on_timed,
+};
+
+const struct flow_callbacks *sinks_callbacks(const struct sinks *s)
+{
+	return s->timed ? &timed : &plain;
+}

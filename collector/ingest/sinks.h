@@ -1,4 +1,4 @@
-/* Hands every flow event to each output in use: live printer and pcapng file. */
+/* Hands every flow event to each output in use: decoded view, live printer, pcapng file. */
 #ifndef TLSTAP_SINKS_H
 #define TLSTAP_SINKS_H
 
@@ -10,14 +10,20 @@ struct sinks {
 	const struct flow_callbacks *cb[SINKS_MAX];
 	void *ctx[SINKS_MAX];
 	int n;
+	/* The one sink that asks for time order (its callbacks have on_timed), + 1; 0: none. */
+	int timed;
 };
 
 /*
- * Adds a consumer; returns -ENOSPC past SINKS_MAX. *slot (if not NULL) is
- * its index in every flow's sink_state[].
+ * Adds a consumer; returns -ENOSPC past SINKS_MAX, -EBUSY for a second one
+ * that asks for time order. *slot (if not NULL) is its index in every
+ * flow's sink_state[]. Events reach the sinks in the order they were added.
  */
 int sinks_add(struct sinks *s, const struct flow_callbacks *cb, void *ctx, int *slot);
-/* The callbacks to give flows_new(), with the struct sinks as ctx. */
-extern const struct flow_callbacks sinks_callbacks;
+/*
+ * The callbacks to give flows_new(), with the struct sinks as ctx: the
+ * table keeps time order only if a sink asks for it.
+ */
+const struct flow_callbacks *sinks_callbacks(const struct sinks *s);
 
 #endif

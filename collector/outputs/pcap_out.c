@@ -9,8 +9,11 @@
 #include "pcap_comment.h"
 #include "pcap_files.h"
 #include "pcap_out.h"
+#include "pcap_conns.h"
 #include "pcap_proc.h"
 #include "pcapng.h"
+#include "probe_table.h"
+#include "sinks.h"
 #include "tcpsynth.h"
 
 #define NBUCKETS	4096
@@ -25,25 +28,6 @@ struct proc_if {
 	__u64 gaps, lost_bytes, snap_bytes;	/* in the current file */
 };
 
-/* A flow's synthetic TCP connection. */
-struct tcp_state {
-	struct tcp_state *next;
-	__u64 conn_id;
-	__u64 gen;		/* file generation its handshake was written in */
-	__u32 isn[2];		/* per direction (out = the traced process sends) */
-	__u16 family;
-	__u8 laddr[16], raddr[16];
-	__u16 lport, rport;
-	bool known_addr;
-	bool local_is_client;
-	/*
-	 * Both ends of a connection on this host are traced (curl and nginx):
-	 * one TCP connection in the file, written from the end seen first; the
-	 * other is its shadow until that one ends.
-	 */
-	__u64 shadow_of;
-};
-
 struct pcap_out {
 	struct pcap_out_opts o;
 	struct pcapng_writer *w;
@@ -54,7 +38,7 @@ struct pcap_out {
 	__u64 unwritten_pkts, unwritten_bytes;
 	bool torn;
 	struct proc_if *procs[NBUCKETS];
-	struct tcp_state *conns[NBUCKETS];
+	struct pcap_conns conns;	/* per flow, in its sink slot */
 	uint8_t frame[FRAME_MAX];
 };
 
@@ -212,7 +196,6 @@ int pcap_out_finish(struct pcap_out *po)
 int pcap_out_close(struct pcap_out *po)
 {
 	struct proc_if *p;
-	struct tcp_state *c;
 	size_t b;
 	int err;
 
@@ -224,11 +207,8 @@ int pcap_out_close(struct pcap_out *po)
 			po->procs[b] = p->next;
 			free(p);
 		}
-		while ((c = po->conns[b])) {
-			po->conns[b] = c->next;
-			free(c);
-		}
 	}
+	pcap_conns_free(&po->conns);
 	free(po);
 	return err;
 }
@@ -262,106 +242,6 @@ static struct proc_if *proc_if_for(struct pcap_out *po, const struct flow *f)
 	p->gen = po->gen;
 	p->gaps = p->lost_bytes = p->snap_bytes = 0;
 	return p;
-}
-
-static struct tcp_state *tcp_for(struct pcap_out *po, const struct flow *f, int first_dir)
-{
-	struct tcp_state *c;
-	size_t b = bucket(f->conn_id);
-	const struct tlstap_addr *a = &f->meta.addr;
-
-	for (c = po->conns[b]; c && c->conn_id != f->conn_id; c = c->next)
-		;
-	if (c)
-		return c;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	c->conn_id = f->conn_id;
-	c->isn[0] = (__u32)(f->conn_id * 0x9E3779B1u) ^ 0x10000000u;
-	c->isn[1] = (__u32)(f->conn_id * 0x85EBCA77u) ^ 0x20000000u;
-	if (a->family == AF_INET || a->family == AF_INET6) {
-		c->family = a->family;
-		memcpy(c->laddr, a->laddr, 16);
-		memcpy(c->raddr, a->raddr, 16);
-		c->lport = a->lport;
-		c->rport = a->rport;
-		c->known_addr = true;
-	} else {
-		/* Unknown socket: addresses from the benchmarking range 198.18.0.0/15. */
-		c->family = AF_INET;
-		c->laddr[0] = 198, c->laddr[1] = 18;
-		c->laddr[2] = (__u8)(f->conn_id >> 8), c->laddr[3] = (__u8)f->conn_id;
-		c->raddr[0] = 198, c->raddr[1] = 19;
-		c->raddr[2] = (__u8)(f->conn_id >> 8), c->raddr[3] = (__u8)f->conn_id;
-		c->lport = (__u16)(49152 + f->conn_id % 16384);
-		c->rport = 443;
-	}
-	/*
-	 * The SYN comes from the client: the side that sent the first byte
-	 * (HTTP, HTTP/2 and most TLS protocols are client-first; the kernel
-	 * does not say who connected).
-	 */
-	c->local_is_client = first_dir == TLSTAP_DIR_OUT;
-	c->next = po->conns[b];
-	po->conns[b] = c;
-	return c;
-}
-
-/* The live connection that is c seen from its other end, if traced too. */
-static struct tcp_state *mirror_of(struct pcap_out *po, const struct tcp_state *c)
-{
-	size_t alen = c->family == AF_INET ? 4 : 16, b;
-	struct tcp_state *m;
-
-	if (!c->known_addr)
-		return NULL;
-	for (b = 0; b < NBUCKETS; b++)
-		for (m = po->conns[b]; m; m = m->next)
-			if (m != c && m->known_addr && !m->shadow_of && m->family == c->family &&
-			    m->lport == c->rport && m->rport == c->lport &&
-			    !memcmp(m->laddr, c->raddr, alen) && !memcmp(m->raddr, c->laddr, alen))
-				return m;
-	return NULL;
-}
-
-static struct tcp_state *find_tcp(struct pcap_out *po, __u64 conn_id)
-{
-	struct tcp_state *c;
-
-	for (c = po->conns[bucket(conn_id)]; c && c->conn_id != conn_id; c = c->next)
-		;
-	return c;
-}
-
-/* Whether c writes its packets: not while its other end's connection does. */
-static bool writes(struct pcap_out *po, struct tcp_state *c)
-{
-	struct tcp_state *m;
-
-	if (c->shadow_of && find_tcp(po, c->shadow_of))
-		return false;
-	c->shadow_of = 0;
-	m = mirror_of(po, c);
-	if (m) {
-		c->shadow_of = m->conn_id;
-		return false;
-	}
-	return true;
-}
-
-static void forget_tcp(struct pcap_out *po, __u64 conn_id)
-{
-	struct tcp_state **pp = &po->conns[bucket(conn_id)], *c;
-
-	while ((c = *pp)) {
-		if (c->conn_id == conn_id) {
-			*pp = c->next;
-			free(c);
-			return;
-		}
-		pp = &c->next;
-	}
 }
 
 /* One segment from the traced process (dir 0) or to it (dir 1). */
@@ -449,8 +329,8 @@ static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_ev
 	if (before_write(po))
 		return;
 	p = proc_if_for(po, f);
-	c = tcp_for(po, f, ev->dir);
-	if (!p || !c || !writes(po, c))
+	c = pcap_conns_get(&po->conns, f, ev->dir);
+	if (!p || !c || !pcap_conns_writes(&po->conns, c))
 		return;
 	announce(po, p, c, f, ts);
 	pcap_out_comment(comment, sizeof(comment), ev);
@@ -510,7 +390,7 @@ static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 	ts = (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec;
 	if (!before_write(po)) {
 		p = proc_if_for(po, f);
-		c = find_tcp(po, f->conn_id);
+		c = pcap_conns_find(&po->conns, f);
 		/* A rotation just now: the new file needs the connection before its FIN. */
 		if (p && c && c->gen && c->gen != po->gen && !c->shadow_of &&
 		    (why == CLOSE_FD || why == CLOSE_EXIT))
@@ -528,7 +408,12 @@ static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 				seq_at(c, !cli, f->s[!cli].next) + 1, NULL, 0, ts, NULL);
 		}
 	}
-	forget_tcp(po, f->conn_id);
+	pcap_conns_forget(&po->conns, f);
+}
+
+int pcap_out_attach(struct pcap_out *po, struct sinks *s)
+{
+	return sinks_add(s, &pcap_out_callbacks, po, &po->conns.slot);
 }
 
 const struct flow_callbacks pcap_out_callbacks = {

@@ -53,7 +53,10 @@ struct pcap_out_status {
 
 void pcap_out_status(const struct pcap_out *po, struct pcap_out_status *st);
 
-/* The callbacks to give the flow table, with the struct pcap_out as ctx. */
+/* The callbacks to give the flow table, with the struct pcap_out as ctx (state in slot 0). */
 extern const struct flow_callbacks pcap_out_callbacks;
+struct sinks;
+/* Adds po to s, its state in the slot s gives it. */
+int pcap_out_attach(struct pcap_out *po, struct sinks *s);
 
 #endif

@@ -137,10 +137,8 @@ static const struct flow_callbacks rec_cb = {
 
 static void rec_free(struct recorder *r)
 {
-	int i;
-
-	for (i = 0; i < r->ns; i++)
-		free(r->s[i].bytes);
+	while (r->ns > 0)
+		free(r->s[--r->ns].bytes);
 	free(r->log);
 	memset(r, 0, sizeof(*r));
 }
@@ -158,6 +156,14 @@ static void assert_no_violation(const struct recorder *r)
 {
 	if (r->violations)
 		fail_msg("%d contract violations, first: %s", r->violations, r->first_violation);
+}
+
+/* The end of a test: no callback broke the contract; the table and recorder go. */
+static void end_checked(struct flow_table *ft, struct recorder *r)
+{
+	assert_no_violation(r);
+	flows_free(ft);
+	rec_free(r);
 }
 
 /* ---- Records, built exactly as the BPF side lays them out. */
@@ -320,9 +326,7 @@ static void test_flows_in_order_delivered_as_is(void **state)
 	assert_int_equal(st->lost_bytes, 0);
 	assert_int_equal(st->dup_bytes, 0);
 	assert_int_equal(st->bad_records, 0);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 /* pos 10 first, then pos 0 before the next sweep: in order, no gap. */
@@ -346,9 +350,7 @@ static void test_flows_out_of_order_within_sweep_no_gap(void **state)
 	assert_stream_is_ref(&r, 1, 0, 20);
 	assert_int_equal(count(&r, K_GAP), 0);
 	assert_int_equal(flows_stats(ft)->gaps, 0);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 
 	/* Three chunks in reverse order within one pass. */
 	memset(&r, 0, sizeof(r));
@@ -360,9 +362,7 @@ static void test_flows_out_of_order_within_sweep_no_gap(void **state)
 	flows_finish(ft);
 	assert_stream_is_ref(&r, 2, 1, 25);
 	assert_int_equal(count(&r, K_GAP), 0);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 /* A chunk still missing a full sweep after a later one came: one gap, then the later data. */
@@ -401,9 +401,7 @@ static void test_flows_missing_for_full_sweep_is_one_lost_gap(void **state)
 	flows_finish(ft);
 	assert_int_equal(r.log[r.n - 1].kind, K_CLOSE);
 	assert_int_equal(st->gaps, 1);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 static void test_flows_snaplen_skipped_is_exact_snaplen_gap(void **state)
@@ -429,9 +427,7 @@ static void test_flows_snaplen_skipped_is_exact_snaplen_gap(void **state)
 	assert_int_equal(st->snap_bytes, 936);
 	assert_int_equal(st->lost_bytes, 0);
 	assert_int_equal(st->gaps, 1);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 /* A close reaching past what was delivered: a tail gap, and the close only after a full pass. */
@@ -465,9 +461,7 @@ static void test_flows_close_tail_gap_and_deferred_close(void **state)
 	assert_int_equal(count(&r, K_CLOSE), 1);
 	assert_stream_is_ref(&r, 9, 0, 18);
 	assert_stream_is_ref(&r, 9, 1, 5);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 /* A close of a connection never seen, and one whose end is unknown: no effect, no gap. */
@@ -485,9 +479,7 @@ static void test_flows_close_unknown_conn_or_end_is_harmless(void **state)
 	assert_int_equal(r.log[r.n - 1].conn, 1);
 	assert_int_equal(count(&r, K_GAP), 0);
 	flows_finish(ft);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 static void test_flows_exit_closes_only_that_pids_flows(void **state)
@@ -520,9 +512,7 @@ static void test_flows_exit_closes_only_that_pids_flows(void **state)
 	assert_int_equal(count(&r, K_CLOSE), 3);
 	assert_int_equal(r.log[r.n - 1].conn, 2);
 	assert_int_equal(r.log[r.n - 1].why, CLOSE_END);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 /* Duplicates and overlaps, in order and while waiting: no byte delivered twice or lost. */
@@ -553,9 +543,7 @@ static void test_flows_overlaps_trimmed_and_counted(void **state)
 	flows_finish(ft);
 	assert_stream_is_ref(&r, 1, 0, 220);
 	assert_int_equal(count(&r, K_GAP), 0);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 /* One malformed record: refused, counted, and nothing else happens. */
@@ -633,9 +621,7 @@ static void test_flows_malformed_records_rejected(void **state)
 	assert_int_equal(count(&r, K_DATA), 1);
 	flows_finish(ft);
 	assert_int_equal(flows_stats(ft)->bad_records, bad);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 /* Room for two flows: a third closes the least recently active, resolving what it held. */
@@ -667,9 +653,7 @@ static void test_flows_eviction_closes_least_recent(void **state)
 	flows_finish(ft);
 	assert_int_equal(count(&r, K_CLOSE), 3);
 	assert_int_equal(flows_stats(ft)->flows, 3);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 /* An evicted flow seen again goes on from its positions: no fake gap from 0. */
@@ -690,9 +674,7 @@ static void test_flows_evicted_flow_seen_again_goes_on_without_a_fake_gap(void *
 	assert_int_equal(flows_stats(ft)->lost_bytes, 0);
 	assert_int_equal(stream_of(&r, 1, 0)->len, 20);
 	assert_int_equal(stream_of(&r, 1, 1)->len, 10);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 static void note_end(struct flow_table *ft, __u64 conn, __u32 pid, __u64 out, __u64 in)
@@ -733,9 +715,7 @@ static void test_flows_noted_end_makes_the_missing_tail_a_gap(void **state)
 	flows_finish(ft);
 	assert_int_equal(flows_stats(ft)->lost_bytes, 20 + 5 + 50 + 8);
 	assert_int_equal(flows_stats(ft)->flows, 3);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 /*
@@ -800,9 +780,7 @@ static void test_flows_close_of_an_evicted_flow_reports_its_tail(void **state)
 	assert_int_equal(stream_of(&r, 1, 0)->cursor, 5000);
 	flows_finish(ft);
 	assert_int_equal(flows_stats(ft)->lost_bytes, 4900);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 /*
@@ -832,9 +810,7 @@ static void test_flows_noted_ends_open_nothing_early_and_evict_nothing(void **st
 	assert_int_equal(stream_of(&r, 3, 0)->len, 30);
 	flows_finish(ft);
 	assert_int_equal(flows_stats(ft)->lost_bytes, 7);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 /* ---- The random test */
@@ -930,9 +906,7 @@ static void test_flows_random_reordering_reassembles_exactly(void **state)
 		assert_int_equal(st->dup_bytes, 0);
 		assert_int_equal(count(&r, K_OPEN), 2);
 		assert_int_equal(count(&r, K_CLOSE), 2);
-		assert_no_violation(&r);
-		flows_free(ft);
-		rec_free(&r);
+		end_checked(ft, &r);
 		free(v);
 	}
 }
@@ -1008,9 +982,7 @@ static void test_flows_reordering_within_memory_budget_decoders_first(void **sta
 	assert_int_equal(count(&r, K_DATA), 2 + gap_at);
 	assert_int_equal(mb.used, 0);
 	flows_finish(ft);
-	assert_no_violation(&r);
-	flows_free(ft);
-	rec_free(&r);
+	end_checked(ft, &r);
 }
 
 static void test_flows_free_with_pending_state(void **state)

@@ -13,6 +13,7 @@
 #include "http_view.h"
 #include "mem_budget.h"
 #include "output.h"
+#include "raw_view.h"
 #include "sinks.h"
 
 /* ---- The collector's pipeline as main.c builds it: flows -> HTTP view + printer. */
@@ -32,23 +33,23 @@ struct pipe {
 
 static void pipe_open(struct pipe *p, enum out_mode mode, size_t limit)
 {
-	struct http_view_opts ho = { .mode = mode, .body_preview = 256, .budget = &p->mb };
+	struct http_view_opts ho = { .body_preview = 256, .budget = &p->mb };
 
 	memset(p, 0, sizeof(*p));
 	p->f = open_memstream(&p->buf, &p->len);
 	assert_non_null(p->f);
 	mem_budget_init(&p->mb, limit);
 	output_init(&p->out, mode, p->f, 0);
+	p->out.body_preview = 256;
+	p->out.data_to_view = mode == OUT_TEXT;
 	assert_int_equal(http_view_new(&p->hv, &ho, &p->out), 0);
-	p->out.hv = p->hv;
-	assert_int_equal(sinks_add(&p->sinks, &http_view_callbacks, p->hv, NULL), 0);
-	assert_int_equal(sinks_add(&p->sinks, &output_callbacks, &p->out, NULL), 0);
-	p->ft = flows_new(&sinks_callbacks, &p->sinks, 4096);
+	assert_int_equal(http_view_attach(p->hv, &p->sinks), 0);
+	assert_int_equal(sinks_add(&p->sinks, &raw_view_callbacks, &p->out, NULL), 0);
+	p->ft = flows_new(sinks_callbacks(&p->sinks), &p->sinks, 4096);
 	assert_non_null(p->ft);
 	flows_set_budget(p->ft, &p->mb);
 	p->round = 1;
 	flows_set_stamp(p->ft, p->round);
-	http_view_set_stamp(p->hv, p->round);
 }
 
 /* One record of conn, in order; the view decodes it at once (the round is settled). */
@@ -77,9 +78,7 @@ static void pipe_data(struct pipe *p, __u64 conn, int dir, __u64 pos, const void
 	free(ev);
 	p->round++;
 	flows_resolve(p->ft, p->round);
-	http_view_settle(p->hv, p->round);
 	flows_set_stamp(p->ft, p->round);
-	http_view_set_stamp(p->hv, p->round);
 	if (p->mb.used > p->max_used)
 		p->max_used = p->mb.used;
 }
@@ -92,12 +91,14 @@ static void pipe_finish(struct pipe *p)
 	fflush(p->f);
 }
 
+/* Frees the pipe; everything charged to the budget must have been given back. */
 static void pipe_close(struct pipe *p)
 {
 	flows_free(p->ft);
 	http_view_free(p->hv);
 	fclose(p->f);
 	free(p->buf);
+	assert_int_equal(p->mb.used, 0);
 }
 
 static size_t occurrences(const char *hay, const char *needle)
@@ -181,6 +182,14 @@ static void read_output(const char *out, size_t len, struct seen *s)
 	}
 }
 
+/* Ends every flow, then reads what the output and the view's counters say. */
+static void pipe_end(struct pipe *p, struct seen *seen, struct http_view_stats *st)
+{
+	pipe_finish(p);
+	http_view_stats(p->hv, st);
+	read_output(p->buf, p->len, seen);
+}
+
 /* ---- Tests */
 
 #define BODY_CHUNK	16000	/* a multiple of MARK_LEN: marks never straddle records */
@@ -226,11 +235,8 @@ static void test_http_view_undecided_bodies_stay_within_budget(void **state)
 	assert_true(p.mb.peak <= limit);
 	/* Without a budget this holds every body: 200 x 320 KB. */
 	assert_true(per_conn * NCONN > 10 * limit);
-	pipe_finish(&p);
-	http_view_stats(p.hv, &st);
-
+	pipe_end(&p, &seen, &st);
 	/* Each connection: given up on (said once, every byte raw) or decoded in full. */
-	read_output(p.buf, p.len, &seen);
 	for (c = 1; c <= NCONN; c++) {
 		total += per_conn + hlen[c];
 		if (seen.notes[c]) {
@@ -255,8 +261,6 @@ static void test_http_view_undecided_bodies_stay_within_budget(void **state)
 	assert_int_equal(flows_stats(p.ft)->lost_bytes, 0);
 	assert_int_equal(p.out.bytes, total);
 	pipe_close(&p);
-	/* Everything charged was given back. */
-	assert_int_equal(p.mb.used, 0);
 }
 
 /* Sends conn's upload head and body (a byte pattern of its own) in chunks of len; returns the bytes. */
@@ -294,9 +298,7 @@ static void test_http_view_biggest_connection_is_given_up_first(void **state)
 	for (c = 2; c <= 40; c++)
 		upload(&p, c, 16000, BODY_CHUNK);
 	assert_true(p.mb.peak <= p.mb.limit);
-	pipe_finish(&p);
-	http_view_stats(p.hv, &st);
-	read_output(p.buf, p.len, &seen);
+	pipe_end(&p, &seen, &st);
 	assert_int_equal(seen.notes[1], 1);
 	assert_int_equal(seen.marks[1], 640000 / MARK_LEN);
 	assert_int_equal(seen.exchanges[1], 0);
@@ -306,7 +308,6 @@ static void test_http_view_biggest_connection_is_given_up_first(void **state)
 	}
 	assert_int_equal(st.undecoded_conns, 1);
 	pipe_close(&p);
-	assert_int_equal(p.mb.used, 0);
 }
 
 /*
@@ -343,9 +344,7 @@ static void test_http_view_json_decoder_buffers_stay_within_budget(void **state)
 	}
 	print_message("budget %zu, peak %zu\n", p.mb.limit, p.mb.peak);
 	assert_true(p.mb.peak <= p.mb.limit);
-	pipe_finish(&p);
-	http_view_stats(p.hv, &st);
-	read_output(p.buf, p.len, &seen);
+	pipe_end(&p, &seen, &st);
 	for (c = 1; c <= 100; c++) {
 		assert_true(seen.notes[c] <= 1);
 		degraded += seen.notes[c];
@@ -364,7 +363,6 @@ static void test_http_view_json_decoder_buffers_stay_within_budget(void **state)
 	assert_int_equal(occurrences(p.buf, "\"incomplete\":true}"), 100);
 	assert_int_equal(p.out.bytes, total);
 	pipe_close(&p);
-	assert_int_equal(p.mb.used, 0);
 }
 
 /* One connection alone outgrows the budget: nobody else can make room, so it stops itself. */
@@ -383,9 +381,7 @@ static void test_http_view_connection_over_whole_budget_stops_itself(void **stat
 	for (k = 0; k < 15; k++)
 		pipe_data(&p, 1, 0, strlen(head) + k * sizeof(line), line, sizeof(line));
 	assert_true(p.mb.peak <= p.mb.limit);
-	pipe_finish(&p);
-	http_view_stats(p.hv, &st);
-	read_output(p.buf, p.len, &seen);
+	pipe_end(&p, &seen, &st);
 	assert_int_equal(seen.notes[1], 1);
 	/* The request it was reading is still reported, incomplete. */
 	assert_int_equal(occurrences(p.buf, "{\"type\":\"http\""), 1);
@@ -395,7 +391,6 @@ static void test_http_view_connection_over_whole_budget_stops_itself(void **stat
 	assert_true(seen.raw_after[1] > 0 && seen.raw_after[1] < 15 * sizeof(line));
 	assert_int_equal(st.undecoded_bytes, seen.raw_after[1]);
 	pipe_close(&p);
-	assert_int_equal(p.mb.used, 0);
 }
 
 int main(void)

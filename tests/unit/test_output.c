@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "output.h"
+#include "raw_view.h"
 
 /* ---- Independent decoders: what a consumer of tlstap's output would run. */
 
@@ -414,28 +415,33 @@ static void *make_event(__u64 conn, int dir, __u64 pos, const __u8 *bytes, __u32
 	*size = sizeof(*ev) + len;
 	ev = calloc(1, *size);
 	assert_non_null(ev);
-	ev->type = TLSTAP_EV_DATA;
-	ev->dir = (__u8)dir;
-	ev->func_id = dir == TLSTAP_DIR_OUT ? 0 : 1;	/* SSL_write, SSL_read */
-	ev->lib = TLSTAP_LIB_OPENSSL;
-	ev->flags = TLSTAP_F_CALL_START | TLSTAP_F_CALL_END;
-	ev->ts_ns = 123456789;
-	ev->pid = 1234;
-	ev->tid = 1235;
-	ev->uid = 1000;
-	ev->fd = 7;
-	ev->conn_id = conn;
-	ev->pos = pos;
-	ev->len = len;
-	ev->addr.family = AF_INET;
-	ev->addr.lport = 5555;
-	ev->addr.rport = 443;
+	*ev = (struct tlstap_data_event){
+		.type = TLSTAP_EV_DATA, .dir = (__u8)dir, .lib = TLSTAP_LIB_OPENSSL,
+		.func_id = dir == TLSTAP_DIR_OUT ? 0 : 1,	/* SSL_write, SSL_read */
+		.flags = TLSTAP_F_CALL_START | TLSTAP_F_CALL_END, .ts_ns = 123456789,
+		.pid = 1234, .tid = 1235, .uid = 1000, .fd = 7,
+		.conn_id = conn, .pos = pos, .len = len,
+		.addr = { .family = AF_INET, .lport = 5555, .rport = 443 },
+	};
 	assert_int_equal(inet_pton(AF_INET, "10.0.0.1", ev->addr.laddr), 1);
 	assert_int_equal(inet_pton(AF_INET, "192.0.2.80", ev->addr.raddr), 1);
 	memcpy(ev->comm, "cu\"rl\\\x01", 7);	/* hostile: must come back as sent */
 	for (i = 0; i < len; i++)
 		ev->data[i] = bytes ? bytes[i] : (__u8)i;
 	return ev;
+}
+
+/* The raw view printing in mode to a fresh capture, -c max. */
+static struct flow_table *printing(struct capture *c, struct output *out, enum out_mode mode,
+				   __u64 max)
+{
+	struct flow_table *ft;
+
+	cap_open(c);
+	output_init(out, mode, c->f, max);
+	ft = flows_new(&raw_view_callbacks, out, 16);
+	assert_non_null(ft);
+	return ft;
 }
 
 static void feed_event(struct flow_table *ft, __u64 conn, int dir, __u64 pos, const __u8 *bytes,
@@ -460,10 +466,7 @@ static void test_output_json_data_line_fields_and_payload(void **state)
 
 	for (i = 0; i < (int)sizeof(payload); i++)
 		payload[i] = (__u8)(i * 7 + 3);
-	cap_open(&c);
-	output_init(&out, OUT_JSON, c.f, 0);
-	ft = flows_new(&output_callbacks, &out, 16);
-	assert_non_null(ft);
+	ft = printing(&c, &out, OUT_JSON, 0);
 	feed_event(ft, 42, TLSTAP_DIR_OUT, 0, payload, sizeof(payload));
 	feed_event(ft, 42, TLSTAP_DIR_IN, 0, (const __u8 *)"HTTP", 4);
 	flows_finish(ft);
@@ -529,9 +532,7 @@ static void test_output_json_nulls_and_gap_line(void **state)
 	size_t size;
 	int n;
 
-	cap_open(&c);
-	output_init(&out, OUT_JSON, c.f, 0);
-	ft = flows_new(&output_callbacks, &out, 16);
+	ft = printing(&c, &out, OUT_JSON, 0);
 	ev = make_event(5, TLSTAP_DIR_IN, 0, NULL, 3, &size);
 	ev->fd = -1;
 	ev->addr.family = 0;
@@ -575,9 +576,7 @@ static void test_output_count_limit_stops_after_n_events(void **state)
 	char **lines;
 	int n, i, data = 0;
 
-	cap_open(&c);
-	output_init(&out, OUT_JSON, c.f, 2);
-	ft = flows_new(&output_callbacks, &out, 16);
+	ft = printing(&c, &out, OUT_JSON, 2);
 	assert_false(output_done(&out));
 	feed_event(ft, 1, TLSTAP_DIR_OUT, 0, NULL, 10);
 	assert_false(output_done(&out));
@@ -618,9 +617,7 @@ static void test_output_hex_dump_layout(void **state)
 	char **lines;
 	int n;
 
-	cap_open(&c);
-	output_init(&out, OUT_HEX, c.f, 0);
-	ft = flows_new(&output_callbacks, &out, 16);
+	ft = printing(&c, &out, OUT_HEX, 0);
 	feed_event(ft, 1, TLSTAP_DIR_OUT, 0, (const __u8 *)"GET / HTTP/1.1\r\nHost", 20);
 	flows_finish(ft);
 	flows_free(ft);
@@ -647,9 +644,7 @@ static void test_output_text_payload_escaping(void **state)
 	char **lines;
 	int n;
 
-	cap_open(&c);
-	output_init(&out, OUT_TEXT, c.f, 0);
-	ft = flows_new(&output_callbacks, &out, 16);
+	ft = printing(&c, &out, OUT_TEXT, 0);
 	feed_event(ft, 1, TLSTAP_DIR_IN, 0, (const __u8 *)payload, sizeof(payload) - 1);
 	flows_finish(ft);
 	flows_free(ft);
@@ -681,9 +676,7 @@ static void test_output_text_payload_cannot_forge_tlstap_lines(void **state)
 	char **lines;
 	int n, i, own = 0;
 
-	cap_open(&c);
-	output_init(&out, OUT_TEXT, c.f, 0);
-	ft = flows_new(&output_callbacks, &out, 16);
+	ft = printing(&c, &out, OUT_TEXT, 0);
 	feed_event(ft, 1, TLSTAP_DIR_OUT, 0, (const __u8 *)forged, sizeof(forged) - 1);
 	flows_finish(ft);
 	output_finish(&out);

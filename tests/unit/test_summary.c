@@ -46,7 +46,7 @@ static void fill(struct summary *s)
 	s->hs.undecoded_bytes = 18;
 	s->fs.mem_gaps = 19;
 	s->fs.mem_gap_bytes = 20;
-	s->hs.early_settles = 21;
+	s->fs.early_settles = 21;
 	s->rss_peak = 5ull << 30;
 	s->bs.snap_bytes = 1001;	/* the flow table's count is the one shown */
 	s->fs.gaps = 1002;

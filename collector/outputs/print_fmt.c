@@ -1,0 +1,110 @@
+/* Formatting shared by the printers: addresses, base64, JSON strings, escaped names. */
+#include <arpa/inet.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include "print.h"
+
+void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, __u16 port)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (family == AF_INET && inet_ntop(AF_INET, addr, ip, sizeof(ip)))
+		snprintf(buf, len, "%s:%u", ip, port);
+	else if (family == AF_INET6 && inet_ntop(AF_INET6, addr, ip, sizeof(ip)))
+		snprintf(buf, len, "[%s]:%u", ip, port);
+	else if (family == AF_UNIX)
+		snprintf(buf, len, "unix");
+	else if (len)
+		buf[0] = '\0';
+}
+
+/* Base64 digit pairs for every 12-bit value: two output characters per lookup. */
+static char b64_pairs[4096][2];
+
+static void b64_init(void)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	int i;
+
+	for (i = 0; i < 4096; i++) {
+		b64_pairs[i][0] = tbl[i >> 6];
+		b64_pairs[i][1] = tbl[i & 63];
+	}
+}
+
+/* Encoding is the JSON output's hottest loop: 3 bytes per step, 2 lookups. */
+void output_base64(char *out, const __u8 *in, size_t len)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static bool ready;
+	size_t i;
+	__u32 v;
+
+	if (!ready) {
+		b64_init();
+		ready = true;
+	}
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (__u32)in[i] << 16 | (__u32)in[i + 1] << 8 | in[i + 2];
+		memcpy(out, b64_pairs[v >> 12], 2);
+		memcpy(out + 2, b64_pairs[v & 0xfff], 2);
+		out += 4;
+	}
+	if (len - i == 1) {
+		v = (__u32)in[i] << 16;
+		*out++ = tbl[v >> 18];
+		*out++ = tbl[(v >> 12) & 63];
+		*out++ = '=';
+		*out++ = '=';
+	} else if (len - i == 2) {
+		v = (__u32)in[i] << 16 | (__u32)in[i + 1] << 8;
+		*out++ = tbl[v >> 18];
+		*out++ = tbl[(v >> 12) & 63];
+		*out++ = tbl[(v >> 6) & 63];
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+void output_json_string(FILE *f, const char *s, size_t len)
+{
+	size_t i;
+	unsigned char c;
+
+	fputc('"', f);
+	for (i = 0; i < len && s[i]; i++) {
+		c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			/* Bytes, not UTF-8: each one its own code point, never invalid JSON. */
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* comm is chosen by the traced process: never send its control bytes to a terminal. */
+void output_safe_comm(char *out, const char *comm)
+{
+	log_escape(out, OUTPUT_COMM_SIZE, comm, TLSTAP_COMM_LEN);
+}
+
+bool output_redacted(const struct output *o, const char *name)
+{
+	int i;
+
+	for (i = 0; i < o->nredact; i++)
+		if (!strcasecmp(o->redact[i], name))
+			return true;
+	return false;
+}
+
+const char *print_dir_name(int dir)
+{
+	return dir ? "in" : "out";
+}
