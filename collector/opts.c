@@ -10,6 +10,7 @@
 #include <string.h>
 #include <linux/types.h>
 #include "opts.h"
+#include "probe_table.h"
 #include "tlstap.h"
 
 #ifndef TLSTAP_VERSION
@@ -64,15 +65,19 @@ static const struct option long_opts[] = {
 
 void opts_usage(FILE *f)
 {
+	char probed[512], libs[256];
+
+	/* The libraries' part comes from their table entries. */
+	probe_libs_join(probed, sizeof(probed), offsetof(struct tls_lib, help), ",\n", "\nand ");
+	probe_libs_join(libs, sizeof(libs), offsetof(struct tls_lib, display), ", ", " or ");
 	fprintf(f,
 "Usage: tlstap [OPTION]...\n"
 "Show the plaintext of TLS connections on this host, without keys or proxies.\n"
-"tlstap puts uprobes on OpenSSL's SSL_read/SSL_write/SSL_read_ex/SSL_write_ex\n"
-"and GnuTLS's gnutls_record_recv/gnutls_record_send (and variants), and prints\n"
+"tlstap puts uprobes on %s, and prints\n"
 "what every process sends and receives, with its connection.\n"
 "Needs root (CAP_BPF and CAP_PERFMON) and a kernel with BTF.\n"
 "\n"
-"What to trace (default: every process using OpenSSL or GnuTLS):\n"
+"What to trace (default: every process using %s):\n"
 "  -p, --pid PID[,PID...]   only these processes (repeatable, up to %d); also\n"
 "                           probes their executables when a TLS library is\n"
 "                           linked in statically (node)\n"
@@ -152,7 +157,7 @@ void opts_usage(FILE *f)
 "  tlstap -w - | wireshark -k -i -\n"
 "  tlstap -w cap -C 100 -W 5    # at most 5 files of 100 MB\n"
 "  tlstap -o json -c 100 | jq -r .data | base64 -d\n",
-		OPTS_MAX_PIDS, OPTS_DEFAULT_BUFFER_KIB, OPTS_DEFAULT_NICE, OPTS_MIN_MAX_MEMORY_MIB,
+		probed, libs, OPTS_MAX_PIDS, OPTS_DEFAULT_BUFFER_KIB, OPTS_DEFAULT_NICE, OPTS_MIN_MAX_MEMORY_MIB,
 		OPTS_DEFAULT_MAX_MEMORY_MIB);
 }
 

@@ -139,7 +139,7 @@ static void json_common(struct output *o, const struct tlstap_data_event *m)
 	addrs(m, local, remote, sizeof(local));
 	fprintf(o->f, ",\"pid\":%u,\"tid\":%u,\"comm\":", m->pid, m->tid);
 	output_json_string(o->f, m->comm, sizeof(m->comm));
-	fprintf(o->f, ",\"lib\":\"%s\",\"conn\":%llu", probe_lib_name(m->lib),
+	fprintf(o->f, ",\"lib\":\"%s\",\"conn\":%llu", probe_func_lib_name(m->func_id),
 		(unsigned long long)m->conn_id);
 	if (m->fd >= 0)
 		fprintf(o->f, ",\"fd\":%d", m->fd);
@@ -183,7 +183,7 @@ static void text_header(struct output *o, const struct tlstap_data_event *ev)
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	fprintf(o->f, "%s.%06lld %s[%u/%u] %s %s %s %s %s %s %u bytes conn %llu pos %llu\n",
 		when, (long long)(real % 1000000000) / 1000, comm,
-		ev->pid, ev->tid, probe_lib_name(ev->lib), probe_func_name(ev->func_id),
+		ev->pid, ev->tid, probe_func_lib_name(ev->func_id), probe_func_name(ev->func_id),
 		local[0] ? local : "?", ev->dir ? "<-" : "->", remote[0] ? remote : "?",
 		dir_name(ev->dir), ev->len, (unsigned long long)ev->conn_id,
 		(unsigned long long)ev->pos);

@@ -334,7 +334,7 @@ int pcap_out_comment(char *buf, size_t len, const struct tlstap_data_event *ev)
 	return snprintf(buf, len,
 			"tlstap data pid=%u tid=%u uid=%u comm=%s lib=%s func=%s conn=%llu fd=%d "
 			"dir=%s pos=%llu len=%u lost=%llu skipped=%llu addr=%s",
-			ev->pid, ev->tid, ev->uid, comm, probe_lib_name(ev->lib),
+			ev->pid, ev->tid, ev->uid, comm, probe_func_lib_name(ev->func_id),
 			probe_func_name(ev->func_id), (unsigned long long)ev->conn_id, ev->fd,
 			ev->dir ? "in" : "out", (unsigned long long)ev->pos, ev->len,
 			(unsigned long long)ev->lost, (unsigned long long)ev->skipped,
@@ -427,7 +427,6 @@ int pcap_out_parse_comment(const char *comment, struct tlstap_data_event *ev)
 {
 	unsigned long long v;
 	char buf[64];
-	int id;
 
 	if (strncmp(comment, "tlstap data ", 12))
 		return -EINVAL;
@@ -468,15 +467,12 @@ int pcap_out_parse_comment(const char *comment, struct tlstap_data_event *ev)
 	if (comment_value(comment, "dir", buf, sizeof(buf)) || (strcmp(buf, "in") && strcmp(buf, "out")))
 		return -EINVAL;
 	ev->dir = !strcmp(buf, "in");
+	/* The library is the function's (func_id names both): lib= is only checked. */
 	if (comment_value(comment, "lib", buf, sizeof(buf)))
 		return -EINVAL;
-	ev->lib = !strcmp(buf, "gnutls") ? TLSTAP_LIB_GNUTLS : TLSTAP_LIB_OPENSSL;
 	if (comment_value(comment, "func", buf, sizeof(buf)))
 		return -EINVAL;
-	for (id = 0; id < probe_funcs_n; id++)
-		if (!strcmp(probe_funcs[id].name, buf))
-			break;
-	ev->func_id = (__u8)(id < probe_funcs_n ? id : 255);
+	ev->func_id = probe_func_id_by_name(buf);
 	if (comment_value(comment, "addr", buf, sizeof(buf)))
 		return -EINVAL;
 	ev->addr.family = !strcmp(buf, "known") ? 1 : 0;	/* the caller fills it from the packet */

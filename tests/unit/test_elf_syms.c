@@ -270,15 +270,14 @@ static int tl_teardown(void **state)
 	return 0;
 }
 
+/* The index of OpenSSL's function name in its table entry (and a target's offsets). */
 static int func_id(const char *name)
 {
-	int i;
+	int fi = tls_lib_func(tls_libs[probe_lib_by_name("openssl")], name, -1);
 
-	for (i = 0; i < probe_funcs_n; i++)
-		if (!strcmp(probe_funcs[i].name, name) && probe_funcs[i].lib == TLSTAP_LIB_OPENSSL)
-			return i;
-	fail_msg("%s not in the probe table", name);
-	return -1;
+	if (fi < 0)
+		fail_msg("%s not in OpenSSL's table entry", name);
+	return fi;
 }
 
 static void test_targets_add_file_ssl_lib_is_one_target(void **state)
@@ -293,12 +292,12 @@ static void test_targets_add_file_ssl_lib_is_one_target(void **state)
 	assert_int_equal(stat(td("fake_ssl.so"), &st), 0);
 	assert_int_equal(tl->v[0].dev, st.st_dev);
 	assert_int_equal(tl->v[0].ino, st.st_ino);
-	assert_int_equal(tl->v[0].lib, TLSTAP_LIB_OPENSSL);
+	assert_string_equal(tls_libs[tl->v[0].lib]->name, "openssl");
 	assert_string_equal(tl->v[0].path, td("fake_ssl.so"));
 	assert_string_equal(tl->v[0].origin, "test");
 	for (i = 0; i < NNAMES; i++) {
 		id = func_id(ssl_names[i]);
-		assert_int_equal(tl->v[0].offsets[id],
+		assert_int_equal(tl->v[0].pts.offsets[id],
 				 ref_offset(td("fake_ssl.so"), SHT_DYNSYM, ssl_names[i]));
 	}
 }
@@ -310,12 +309,12 @@ static void test_targets_add_file_without_ex_is_target(void **state)
 
 	assert_int_equal(targets_add_file(tl, td("fake_ssl11.so"), "test", true), 1);
 	assert_int_equal(tl->n, 1);
-	assert_int_equal(tl->v[0].offsets[func_id("SSL_read")],
+	assert_int_equal(tl->v[0].pts.offsets[func_id("SSL_read")],
 			 ref_offset(td("fake_ssl11.so"), SHT_DYNSYM, "SSL_read"));
-	assert_int_equal(tl->v[0].offsets[func_id("SSL_write")],
+	assert_int_equal(tl->v[0].pts.offsets[func_id("SSL_write")],
 			 ref_offset(td("fake_ssl11.so"), SHT_DYNSYM, "SSL_write"));
-	assert_int_equal(tl->v[0].offsets[func_id("SSL_read_ex")], 0);
-	assert_int_equal(tl->v[0].offsets[func_id("SSL_write_ex")], 0);
+	assert_int_equal(tl->v[0].pts.offsets[func_id("SSL_read_ex")], 0);
+	assert_int_equal(tl->v[0].pts.offsets[func_id("SSL_write_ex")], 0);
 }
 
 static void test_targets_add_file_strict_errors(void **state)

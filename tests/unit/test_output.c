@@ -417,7 +417,6 @@ static void *make_event(__u64 conn, int dir, __u64 pos, const __u8 *bytes, __u32
 	ev->type = TLSTAP_EV_DATA;
 	ev->dir = (__u8)dir;
 	ev->func_id = dir == TLSTAP_DIR_OUT ? 0 : 1;	/* SSL_write, SSL_read */
-	ev->lib = TLSTAP_LIB_OPENSSL;
 	ev->flags = TLSTAP_F_CALL_START | TLSTAP_F_CALL_END;
 	ev->ts_ns = 123456789;
 	ev->pid = 1234;

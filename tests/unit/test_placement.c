@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "openssl.h"
 #include "placement.h"
 
 #define MAX_BLOBS 16
