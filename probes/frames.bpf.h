@@ -47,25 +47,34 @@ struct call_stack {
 	struct call_frame f[TLSTAP_MAX_NESTING];
 };
 
-/* Argument n (1-based, as the cookie numbers them) of the probed function. */
-static __always_inline __u64 arg_at(struct pt_regs *ctx, __u8 n)
+/* The probed function's first arguments, read from the registers at entry. */
+struct call_args {
+	__u64 a1, a2, a3, a4, a5;
+};
+_Static_assert(TLSTAP_MAX_ARG == 5, "struct call_args holds arguments 1 to TLSTAP_MAX_ARG");
+
+/*
+ * Each register is read on its own, and the values chosen afterwards: code
+ * that picked the register by index would add an offset to the context
+ * pointer, which the verifier refuses.
+ */
+static __always_inline struct call_args read_args(struct pt_regs *ctx)
 {
-	switch (n) {
-	case 1:
-		return PT_REGS_PARM1(ctx);
-	case 2:
-		return PT_REGS_PARM2(ctx);
-	case 3:
-		return PT_REGS_PARM3(ctx);
-	case 4:
-		return PT_REGS_PARM4(ctx);
-	case 5:
-		return PT_REGS_PARM5(ctx);
-	default:
-		return 0;
-	}
+	struct call_args a = {
+		.a1 = PT_REGS_PARM1(ctx), .a2 = PT_REGS_PARM2(ctx), .a3 = PT_REGS_PARM3(ctx),
+		.a4 = PT_REGS_PARM4(ctx), .a5 = PT_REGS_PARM5(ctx),
+	};
+
+	asm volatile("" : "+r"(a.a1), "+r"(a.a2), "+r"(a.a3), "+r"(a.a4), "+r"(a.a5));
+	return a;
 }
-_Static_assert(TLSTAP_MAX_ARG == 5, "arg_at() reads arguments 1 to TLSTAP_MAX_ARG");
+
+/* Argument n (1-based, as the cookie numbers them); 0 for none. */
+static __always_inline __u64 arg_at(const struct call_args *a, __u8 n)
+{
+	return n == 1 ? a->a1 : n == 2 ? a->a2 : n == 3 ? a->a3 : n == 4 ? a->a4 :
+	       n == 5 ? a->a5 : 0;
+}
 
 static __always_inline struct tlstap_cookie read_cookie(struct pt_regs *ctx)
 {

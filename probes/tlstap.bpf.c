@@ -27,6 +27,7 @@ int tls_entry(struct pt_regs *ctx)
 	__u64 sp = PT_REGS_SP(ctx), session, buf;
 	__u32 tid = (__u32)id, d, dead;
 	struct tlstap_cookie ck;
+	struct call_args args;
 	struct call_stack *cs;
 	struct call_frame *f;
 	struct tlstap_stats *st;
@@ -42,8 +43,9 @@ int tls_entry(struct pt_regs *ctx)
 	if (!cs)
 		return 0;	/* no room: its return counts it as unmatched */
 	ck = read_cookie(ctx);
-	session = arg_at(ctx, ck.session_arg);
-	buf = arg_at(ctx, ck.buf_arg);
+	args = read_args(ctx);
+	session = arg_at(&args, ck.session_arg);
+	buf = arg_at(&args, ck.buf_arg);
 	dead = pop_dead_frames(ctx, cs, sp, session, buf, ck.dir);
 	if (dead && st)
 		__sync_fetch_and_add(&st->unfinished_calls, dead);
@@ -61,7 +63,7 @@ int tls_entry(struct pt_regs *ctx)
 	f->session = session;
 	f->buf = buf;
 	f->ck = ck;
-	f->outlen_ptr = ck.result == TLSTAP_RES_OUTLEN ? arg_at(ctx, ck.outlen_arg) : 0;
+	f->outlen_ptr = ck.result == TLSTAP_RES_OUTLEN ? arg_at(&args, ck.outlen_arg) : 0;
 	f->sk = 0;
 	f->sk_ino = 0;
 	f->fd = -1;
