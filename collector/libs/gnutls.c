@@ -65,16 +65,10 @@ static void gnutls_place(struct elf_image *img, struct tls_points *pts)
 		 "exported functions; gnutls_record_send only jumps to gnutls_record_send2: probed there");
 }
 
-static const char *const gnutls_files[] = { "libgnutls.so", NULL };
-
 const struct tls_lib tls_lib_gnutls = {
-	.name = "gnutls",
-	.display = "GnuTLS",
-	.file_prefixes = gnutls_files,
-	.file_desc = "libgnutls",
+	.name = "gnutls", .display = "GnuTLS",
+	.file_prefixes = (const char *const[]){ "libgnutls.so", NULL }, .file_desc = "libgnutls",
 	.funcs_desc = "gnutls_record_recv and gnutls_record_send",
 	.help = "GnuTLS's gnutls_record_recv/gnutls_record_send (and variants)",
-	TLS_LIB_FUNCS(gnutls_funcs),
-	.detect = gnutls_detect,
-	.place = gnutls_place,
+	TLS_LIB_FUNCS(gnutls_funcs), .detect = gnutls_detect, .place = gnutls_place,
 };

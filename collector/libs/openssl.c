@@ -208,16 +208,10 @@ static void openssl_place(struct elf_image *img, struct tls_points *pts)
 	snprintf(pts->placement, sizeof(pts->placement), "%s", p.why);
 }
 
-static const char *const openssl_files[] = { "libssl.so", NULL };
-
 const struct tls_lib tls_lib_openssl = {
-	.name = "openssl",
-	.display = "OpenSSL",
-	.file_prefixes = openssl_files,
-	.file_desc = "libssl",
+	.name = "openssl", .display = "OpenSSL",
+	.file_prefixes = (const char *const[]){ "libssl.so", NULL }, .file_desc = "libssl",
 	.funcs_desc = "SSL_read and SSL_write",
 	.help = "OpenSSL's SSL_read/SSL_write/SSL_read_ex/SSL_write_ex",
-	TLS_LIB_FUNCS(openssl_funcs),
-	.detect = openssl_detect,
-	.place = openssl_place,
+	TLS_LIB_FUNCS(openssl_funcs), .detect = openssl_detect, .place = openssl_place,
 };

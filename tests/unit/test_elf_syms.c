@@ -406,6 +406,20 @@ static void copy_file(const char *src, const char *dst)
 	free(buf);
 }
 
+/* A copy of testdata file src as dir/name (dir made here), open for writing
+ * damage into it. */
+static int open_copy(char *dir, char *path, size_t len, const char *src, const char *name)
+{
+	int fd;
+
+	make_dir(dir);
+	snprintf(path, len, "%s/%s", dir, name);
+	copy_file(td(src), path);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	return fd;
+}
+
 /* Bytes this process has read so far (read, pread...): the kernel's count, not ours. */
 static uint64_t bytes_read_by_us(void)
 {
@@ -455,11 +469,7 @@ static void test_elf_syms_sparse_huge_symtab_is_not_read(void **state)
 	size_t i;
 	int fd;
 
-	make_dir(dir);
-	snprintf(path, sizeof(path), "%s/hostile_app", dir);
-	copy_file(td("fake_app"), path);
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
+	fd = open_copy(dir, path, sizeof(path), "fake_app", "hostile_app");
 	at = shdr_of(fd, SHT_SYMTAB, &sh);
 	sh.sh_offset = 1 << 20;
 	sh.sh_size = huge;
@@ -489,11 +499,7 @@ static void test_elf_image_section_past_the_end_is_refused(void **state)
 	off_t at;
 	int fd;
 
-	make_dir(dir);
-	snprintf(path, sizeof(path), "%s/past_end.so", dir);
-	copy_file(td("fake_ssl.so"), path);
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
+	fd = open_copy(dir, path, sizeof(path), "fake_ssl.so", "past_end.so");
 	assert_int_equal(fstat(fd, &st), 0);
 	at = shdr_of(fd, SHT_DYNSYM, &sh);
 	sh.sh_size = (uint64_t)st.st_size - sh.sh_offset + sizeof(Elf64_Sym);
@@ -522,11 +528,7 @@ static void test_elf_image_huge_section_count_is_enoexec(void **state)
 	Elf64_Shdr sh0;
 	int fd;
 
-	make_dir(dir);
-	snprintf(path, sizeof(path), "%s/many_sections.so", dir);
-	copy_file(td("fake_ssl.so"), path);
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
+	fd = open_copy(dir, path, sizeof(path), "fake_ssl.so", "many_sections.so");
 	assert_int_equal(pread(fd, &eh, sizeof(eh), 0), sizeof(eh));
 	assert_int_equal(pread(fd, &sh0, sizeof(sh0), (off_t)eh.e_shoff), sizeof(sh0));
 	eh.e_shnum = 0;
