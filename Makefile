@@ -41,8 +41,12 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 LIBS = -lbpf -lelf -lz -lnghttp2 -lpcap -lcapstone
 
+# The target architecture's kernel headers (asm/unistd.h: syscall numbers),
+# which -target bpf does not look for by itself.
+BPF_ASM_INCLUDE ?= /usr/include/$(shell uname -m)-linux-gnu
 BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	-I$(OUTPUT) -Iprobes
+	-I$(OUTPUT) -Iprobes -idirafter $(BPF_ASM_INCLUDE)
+BPF_HDRS = probes/tlstap.h $(wildcard probes/*.bpf.h)
 
 # Sources shared by the binary and the unit tests (all but main.c): the
 # collector's and the pcapng writer's, which needs no BPF.
@@ -77,7 +81,7 @@ $(OUTPUT)/vmlinux.h: $(VMLINUX_H) | $(OUTPUT)
 	$(Q)cp $< $@
 endif
 
-$(OUTPUT)/%.bpf.o: probes/%.bpf.c probes/tlstap.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: probes/%.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(Q)llvm-strip -g $@

@@ -12,6 +12,7 @@
 #include "tlstap.skel.h"
 #include "tlstap_empty.skel.h"
 #include "attach.h"
+#include "find_targets.h"
 #include "flows.h"
 #include "log.h"
 #include "mem_budget.h"
@@ -33,8 +34,6 @@
 /* Live output lags by at most this much: records below the wakeup
  * threshold (ring size / 16) wait for the timer. */
 #define POLL_MS		50
-/* Open flows kept at most; matches the BPF side's connection table. */
-#define MAX_FLOWS	65536
 
 static volatile sig_atomic_t exiting;
 
@@ -63,125 +62,6 @@ static __u64 now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
-/* Each target keeps its file open and each probe is a perf event: the soft
- * limit of open files (often 1024) must not decide what is traced. */
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			pr_debug("cannot raise the open files limit: %s\n", strerror(errno));
-	}
-}
-
-/* What the system-wide scan left out, said once. */
-static void report_skipped(const struct target_list *tl)
-{
-	if (tl->skipped_remote)
-		pr_warn("files on network or FUSE file systems not looked at: %u "
-			"(name them with -p or -l to probe them)\n", tl->skipped_remote);
-	if (tl->skipped_late)
-		pr_warn("the search for TLS files stopped after %d s; processes and files not looked at: %u "
-			"(name them with -p or -l to probe them)\n", TARGETS_SCAN_MS / 1000,
-			tl->skipped_late);
-}
-
-static int find_targets(const struct tlstap_opts *o, struct target_list *tl)
-{
-	char lib[LOG_ESCAPED_SIZE(256)];
-	size_t k;
-	int i, n, err;
-
-	raise_nofile();
-	tl->mode = o->probe_exported ? PROBE_EXPORTED : PROBE_AUTO;
-	for (i = 0; i < o->npids; i++) {
-		n = targets_scan_pid(tl, o->pids[i]);
-		if (n == -ESRCH) {
-			pr_warn("--pid: no process %d\n", o->pids[i]);
-			return -EINVAL;
-		}
-		if (n < 0) {
-			pr_warn("--pid: cannot read the files of process %d: %s\n", o->pids[i],
-				strerror(-n));
-			return n;
-		}
-		if (n == 0 && o->nlibs == 0) {
-			pr_warn("--pid: process %d uses no TLS library tlstap knows (OpenSSL, GnuTLS); "
-				"name one it loads later with --lib\n", o->pids[i]);
-			return -EINVAL;
-		}
-	}
-	if (o->npids == 0 && o->nlibs == 0) {
-		err = targets_scan_system(tl);
-		if (err) {
-			pr_warn("cannot look for TLS libraries: %s\n", strerror(-err));
-			return err;
-		}
-		report_skipped(tl);
-	}
-	for (i = 0; i < o->nlibs; i++) {
-		log_escape(lib, sizeof(lib), o->libs[i], SIZE_MAX);
-		err = targets_add_file(tl, o->libs[i], "--lib", true);
-		if (err == -ENOEXEC) {
-			pr_warn("--lib: %s is not an ELF executable or library\n", lib);
-			return -EINVAL;
-		}
-		if (err == -ENOENT && access(o->libs[i], F_OK) == 0) {
-			pr_warn("--lib: %s has none of the TLS functions tlstap probes "
-				"(SSL_read and SSL_write, or gnutls_record_recv and gnutls_record_send)\n",
-				lib);
-			return -EINVAL;
-		}
-		if (err < 0) {
-			pr_warn("--lib: %s: %s\n", lib, strerror(-err));
-			return -EINVAL;
-		}
-	}
-	if (tl->n == 0) {
-		pr_warn("no TLS library found on this system (looked for libssl and libgnutls in use and installed)\n");
-		return -ENOENT;
-	}
-	/* Paths, origins and versions are escaped already: they name others' files. */
-	for (k = 0; k < tl->n; k++)
-		pr_info("%s (%s): %s; %s\n", tl->v[k].path, tl->v[k].origin, tl->v[k].version,
-			tl->v[k].placement);
-	return 0;
-}
-
-static void list_targets(const struct target_list *tl)
-{
-	const struct target *t;
-	size_t i;
-	int id;
-
-	for (i = 0; i < tl->n; i++) {
-		t = &tl->v[i];
-		printf("%s\t%s\t%s\n", probe_lib_name(t->lib), t->path, t->origin);
-		printf("\tversion: %s\n\tplacement: %s\n", t->version, t->placement);
-		for (id = 0; id < probe_funcs_n && id < TARGET_MAX_FUNCS; id++)
-			if (t->offsets[id])
-				printf("\t%s\t0x%llx\n", probe_funcs[id].name,
-				       (unsigned long long)t->offsets[id]);
-	}
-}
-
-static void print_tracing(const struct tlstap_opts *o, int nfuncs, size_t nfiles)
-{
-	char who[512] = "every process";
-	int i, len = 0;
-
-	if (o->npids) {
-		len = snprintf(who, sizeof(who), "pid");
-		for (i = 0; i < o->npids && len < (int)sizeof(who) - 16; i++)
-			len += snprintf(who + len, sizeof(who) - len, "%s%d", i ? "," : " ", o->pids[i]);
-	}
-	fprintf(stderr, "tlstap: tracing %d functions in %zu files (%s%s%s%s%s)\n", nfuncs, nfiles, who,
-		o->has_comm ? ", comm " : "", o->has_comm ? o->comm : "",
-		o->has_uid ? ", uid filter" : "", o->empty_probes ? ", empty probes" : "");
 }
 
 /* Waits for a signal or -d; the benchmark floor has nothing to consume. */
@@ -260,6 +140,7 @@ static void note_conn_end(struct consumer *c, int conns_fd, const struct tlstap_
 	meta.conn_id = cs.conn_id;
 	meta.addr = cs.addr;
 	meta.comm[0] = '?';
+	meta.func_id = PROBE_FUNC_NONE;	/* no call seen: no function, no library */
 	flows_note_end(c->ft, &meta, cs.pos);
 }
 
@@ -502,7 +383,7 @@ static int run_trace(const struct tlstap_opts *o, const struct target_list *tl)
 		}
 		pcap_out_attach(pcap, &pipe.sinks);
 	}
-	err = pipeline_start(&pipe, MAX_FLOWS);
+	err = pipeline_start(&pipe, TLSTAP_MAX_CONNS);
 	if (err)
 		goto cleanup;
 	consumer.ft = pipe.ft;
@@ -623,7 +504,7 @@ static int run_replay(const struct tlstap_opts *o)
 	err = pipeline_init(&pipe, o, stdout);
 	pipe.out.mono_to_real_ns = 0;	/* file times are wall-clock already */
 	if (!err)
-		err = pipeline_start(&pipe, MAX_FLOWS);
+		err = pipeline_start(&pipe, TLSTAP_MAX_CONNS);
 	if (err) {
 		pipeline_free(&pipe);
 		return err;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "opts.h"
 #include "opts_table.h"
+#include "probe_table.h"
 
 #include "version.h"
 
@@ -40,13 +41,16 @@ static void append(char *out, size_t cap, size_t *len, const char *s, size_t n)
 /* Whether the n bytes at key are the placeholder lit. */
 #define IS(key, n, lit)	((n) == sizeof(lit) - 1 && !memcmp(key, lit, n))
 
-/* The value of the placeholder key (n bytes, "{...}") for row d; numbers are written into num. */
+/*
+ * The value of the placeholder key (n bytes, "{...}") for row d, written
+ * into num. The libraries' part comes from their table entries.
+ */
 static const char *placeholder(const char *key, size_t n, const struct opt_def *d, char *num, size_t cap)
 {
 	if (IS(key, n, "{libs}"))
-		return opts_help_libs;
+		return probe_libs_join(num, cap, offsetof(struct tls_lib, display), ", ", " or ");
 	if (IS(key, n, "{probes}"))
-		return opts_help_probes;
+		return probe_libs_join(num, cap, offsetof(struct tls_lib, help), ",\n", "\nand ");
 	if (d && IS(key, n, "{min}"))
 		snprintf(num, cap, "%lld", (long long)d->min);
 	else if (d && IS(key, n, "{max}"))
@@ -62,7 +66,7 @@ static const char *placeholder(const char *key, size_t n, const struct opt_def *
 static void expand(char *out, size_t cap, const char *tmpl, const struct opt_def *d)
 {
 	const char *p = tmpl, *end, *v;
-	char num[32];
+	char num[512];
 	size_t len = 0;
 
 	out[0] = '\0';

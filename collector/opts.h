@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/types.h>
+#include "tlstap.h"
 
-#define OPTS_MAX_PIDS	64	/* == TLSTAP_MAX_PID_FILTER */
+/* The BPF side's limits: its pid filter table, a task's comm. */
+#define OPTS_MAX_PIDS	TLSTAP_MAX_PID_FILTER
 #define OPTS_MAX_LIBS	64
-#define OPTS_COMM_LEN	16
+#define OPTS_COMM_LEN	TLSTAP_COMM_LEN
 #define OPTS_MAX_REDACT	32
 
 enum out_mode { OUT_TEXT, OUT_JSON, OUT_HEX, OUT_NONE };

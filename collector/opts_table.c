@@ -4,12 +4,6 @@
 #include "opts_table.h"
 #include "tlstap.h"
 
-/* What --help says of the TLS libraries; the library table will make these. */
-const char opts_help_libs[] = "OpenSSL or GnuTLS";
-const char opts_help_probes[] =
-	"OpenSSL's SSL_read/SSL_write/SSL_read_ex/SSL_write_ex\n"
-	"and GnuTLS's gnutls_record_recv/gnutls_record_send (and variants)";
-
 const char opts_help_head[] =
 	"Usage: tlstap [OPTION]...\n"
 	"Show the plaintext of TLS connections on this host, without keys or proxies.\n"

@@ -47,8 +47,6 @@ extern const struct opt_def opt_defs[];
 extern const size_t opt_defs_n;
 /* --help around the options: the head takes {libs} and {probes}, the tail is printed as it is. */
 extern const char opts_help_head[], opts_help_tail[];
-/* What --help says of the TLS libraries ({libs}, {probes}), in one place. */
-extern const char opts_help_libs[], opts_help_probes[];
 
 /* The kinds of option. */
 opt_parse_fn opt_flag, opt_count, opt_number, opt_signed, opt_duration, opt_choice, opt_string,

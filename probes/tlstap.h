@@ -16,8 +16,11 @@
 #define TLSTAP_MIN_RING_KIB	128
 _Static_assert(TLSTAP_MIN_RING_KIB * 1024 >= TLSTAP_CTRL_HEADROOM + 3 * (TLSTAP_CHUNK_MAX + 256),
 	       "the smallest ring must hold the control headroom and whole data records");
-#define TLSTAP_COMM_LEN		16
-#define TLSTAP_MAX_PID_FILTER	64
+/* Limits both sides share: the collector never keeps a second number. */
+#define TLSTAP_COMM_LEN		16	/* a task's comm, NUL included */
+#define TLSTAP_MAX_PID_FILTER	64	/* pids -p may name */
+/* Connections tracked at once: the BPF conns table, the collector's flows. */
+#define TLSTAP_MAX_CONNS	65536
 
 enum tlstap_event_type {
 	TLSTAP_EV_DATA = 1,	/* plaintext chunk: struct tlstap_data_event + data */
@@ -30,38 +33,41 @@ enum tlstap_dir {
 	TLSTAP_DIR_IN = 1,	/* the traced process received it */
 };
 
-enum tlstap_lib {
-	TLSTAP_LIB_OPENSSL = 1,
-	TLSTAP_LIB_GNUTLS = 2,
+/*
+ * How a probed function says how many bytes moved (the result kind of its
+ * probe's cookie).
+ * COUNT: an int return value is the count (<= 0: nothing moved).
+ * OUTLEN: a positive int return means success, and the count is a size_t
+ * stored through the cookie's outlen_arg (OpenSSL's _ex functions return 1,
+ * its internal ones > 0).
+ * SSIZE: an ssize_t return value is the count.
+ */
+enum tlstap_result {
+	TLSTAP_RES_COUNT = 0,
+	TLSTAP_RES_OUTLEN = 1,
+	TLSTAP_RES_SSIZE = 2,
 };
 
-/*
- * How the return value of a probed function says how many bytes moved.
- * RET_COUNT: an int return value is the count (<= 0: nothing moved).
- * RET_EX: returns 1 on success and stores the count through the 4th argument.
- * RET_SSIZE: an ssize_t return value is the count (GnuTLS).
- * RET_EX5: as RET_EX with the count through the 5th argument (OpenSSL 3.3+
- * ssl_write_internal).
- * RET_EX accepts any positive int return: OpenSSL's internal functions
- * return > 0 on success, the _ex wrappers 1.
- */
-enum tlstap_ret_style {
-	TLSTAP_RET_COUNT = 0,
-	TLSTAP_RET_EX = 1,
-	TLSTAP_RET_SSIZE = 2,
-	TLSTAP_RET_EX5 = 3,
-};
+/* Arguments are numbered from 1; the BPF side reads the first five. */
+#define TLSTAP_MAX_ARG		5
 
 /*
- * The BPF cookie of every uprobe: which probe-table entry fired, so one entry
- * program and one return program serve every probed function.
+ * The BPF cookie of every uprobe: which function fired and where its
+ * session, buffer, length and result are, so one entry program and one
+ * return program serve every probed function of every library. Both sides
+ * copy it to and from the cookie's __u64 as bytes.
  */
-#define TLSTAP_COOKIE(func_id, lib, dir, style) \
-	((__u64)(func_id) | ((__u64)(lib) << 8) | ((__u64)(dir) << 16) | ((__u64)(style) << 24))
-#define TLSTAP_COOKIE_FUNC(c)	((__u8)((c) & 0xff))
-#define TLSTAP_COOKIE_LIB(c)	((__u8)(((c) >> 8) & 0xff))
-#define TLSTAP_COOKIE_DIR(c)	((__u8)(((c) >> 16) & 0xff))
-#define TLSTAP_COOKIE_STYLE(c)	((__u8)(((c) >> 24) & 0xff))
+struct tlstap_cookie {
+	__u8 func_id;		/* index in the collector's probe table */
+	__u8 dir;		/* enum tlstap_dir */
+	__u8 session_arg;	/* 1..TLSTAP_MAX_ARG: the SSL * or session handle */
+	__u8 buf_arg;		/* the plaintext buffer */
+	__u8 len_arg;		/* the requested length (not read by the probes) */
+	__u8 outlen_arg;	/* RES_OUTLEN: the size_t * of the count; else 0 */
+	__u8 result;		/* enum tlstap_result */
+	__u8 pad;
+};
+_Static_assert(sizeof(struct tlstap_cookie) == sizeof(__u64), "the cookie is one __u64");
 
 /* Flags of a data event. */
 #define TLSTAP_F_CALL_START	(1u << 0)	/* first chunk of a TLS call */
@@ -80,9 +86,8 @@ struct tlstap_addr {
 struct tlstap_data_event {
 	__u16 type;		/* TLSTAP_EV_DATA */
 	__u8 dir;		/* enum tlstap_dir */
-	__u8 func_id;		/* index in the collector's probe table */
-	__u8 lib;		/* enum tlstap_lib */
-	__u8 pad[3];
+	__u8 func_id;		/* index in the collector's probe table; names the library too */
+	__u8 pad[4];
 	__u32 flags;		/* TLSTAP_F_* */
 	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u32 pid;		/* tgid */
@@ -110,7 +115,7 @@ struct tlstap_data_event {
 struct tlstap_session_key {
 	__u32 pid;
 	__u32 pad;
-	__u64 session;		/* SSL * or gnutls_session_t */
+	__u64 session;		/* the TLS library's session handle (SSL *, ...) */
 };
 
 /* The connection a TLS session runs over, and its stream positions. */
@@ -123,6 +128,16 @@ struct tlstap_conn_state {
 	__u8 pad[3];
 	struct tlstap_addr addr;
 };
+
+/* The key of the BPF map "fd_sessions": (pid, fd) -> session, to see close()
+ * of a traced connection. The collector deletes an exited pid's entries. */
+struct tlstap_fd_key {
+	__u32 pid;
+	__s32 fd;
+};
+/* The collector finds an exited process's entries by a key's first field. */
+_Static_assert(__builtin_offsetof(struct tlstap_session_key, pid) == 0 &&
+	       __builtin_offsetof(struct tlstap_fd_key, pid) == 0, "keys start with the pid");
 
 /* TLSTAP_EV_CLOSE and TLSTAP_EV_EXIT. */
 struct tlstap_ctrl_event {

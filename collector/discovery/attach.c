@@ -1,24 +1,18 @@
-/* Uprobe attachment with a BPF cookie per probe point (see TLSTAP_COOKIE). */
+/* Uprobe attachment with a BPF cookie per probe point (struct tlstap_cookie). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/types.h>
 #include "tlstap.h"
+#include "array_grow.h"
 #include "attach.h"
 #include "log.h"
 #include "probe_table.h"
 
 int links_push(struct link_list *ll, struct bpf_link *link)
 {
-	struct bpf_link **n;
-
-	if (ll->n == ll->cap) {
-		n = realloc(ll->v, (ll->cap ? ll->cap * 2 : 32) * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		ll->v = n;
-		ll->cap = ll->cap ? ll->cap * 2 : 32;
-	}
+	if (ARRAY_MAKE_ROOM(ll->v, ll->n, ll->cap, 32))
+		return -ENOMEM;
 	ll->v[ll->n++] = link;
 	return 0;
 }
@@ -68,7 +62,7 @@ static int attach_one(struct link_list *ll, struct bpf_program *prog, const char
 /* One probe point of one target, for one pid (-1: all). */
 struct point {
 	const struct target *t;
-	const struct probe_func *pf;
+	const struct tls_func *pf;
 	__u64 offset, cookie;
 	pid_t pid;
 	struct bpf_link *ret;	/* its return probe, once attached */
@@ -97,33 +91,28 @@ int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_p
 		   const struct target_list *tl, const pid_t *pids, int npids)
 {
 	static const pid_t all = -1;
-	const struct probe_func *pf;
-	struct point *pts = NULL, *grown;
+	const struct target *t;
+	struct point *pts = NULL;
 	size_t i, n = 0, cap = 0, k;
-	int id, p, err, probed = 0, last_err = -ENOENT;
+	int fi, p, err, probed = 0, last_err = -ENOENT;
 
 	if (npids == 0) {
 		pids = &all;
 		npids = 1;
 	}
 	for (i = 0; i < tl->n; i++) {
-		for (id = 0; id < probe_funcs_n && id < TARGET_MAX_FUNCS; id++) {
-			pf = &probe_funcs[id];
-			if (pf->lib != tl->v[i].lib || !tl->v[i].offsets[id])
+		t = &tl->v[i];
+		for (fi = 0; fi < tls_libs[t->lib]->nfuncs; fi++) {
+			if (!t->pts.offsets[fi])
 				continue;
 			for (p = 0; p < npids; p++) {
-				if (n == cap) {
-					cap = cap ? cap * 2 : 32;
-					grown = realloc(pts, cap * sizeof(*pts));
-					if (!grown) {
-						err = -ENOMEM;
-						goto cleanup;
-					}
-					pts = grown;
+				if (ARRAY_MAKE_ROOM(pts, n, cap, 32)) {
+					err = -ENOMEM;
+					goto cleanup;
 				}
 				pts[n++] = (struct point){
-					.t = &tl->v[i], .pf = pf, .offset = tl->v[i].offsets[id],
-					.cookie = TLSTAP_COOKIE(id, pf->lib, pf->dir, pf->style),
+					.t = t, .pf = &tls_libs[t->lib]->funcs[fi],
+					.offset = t->pts.offsets[fi], .cookie = probe_cookie(t->lib, fi),
 					.pid = pids[p],
 				};
 			}

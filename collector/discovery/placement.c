@@ -1,4 +1,4 @@
-/* Probe placement decisions from function bytes, decoded with Capstone. */
+/* What function bytes say for probe placement, decoded with Capstone. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,22 +8,6 @@
 /* Instructions looked at from a function's start; wrappers are short. */
 #define MAX_INSNS	64
 #define CODE_BYTES	512
-
-const char *placement_line_name(enum ossl_line line)
-{
-	switch (line) {
-	case OSSL_LINE_1_1_1:
-		return "1.1.1";
-	case OSSL_LINE_3_0:
-		return "3.0/3.1";
-	case OSSL_LINE_3_2:
-		return "3.2";
-	case OSSL_LINE_3_3_PLUS:
-		return "3.3+";
-	default:
-		return "unknown";
-	}
-}
 
 #if defined(__x86_64__)
 /* A Capstone decoder walking one code buffer, an instruction at a time. */
@@ -67,30 +51,44 @@ static bool is_endbr64(const uint8_t *c, size_t len)
 	return len >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa;
 }
 
-int placement_first_call(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *target)
+/*
+ * Walks at most max instructions of the code at vaddr, giving each to step
+ * until it returns non-zero: 0 when a step found what it looked for (1),
+ * -ENOENT when none did or one gave up (-1), or a decoder error.
+ */
+static int dis_walk(const uint8_t *code, size_t len, uint64_t vaddr, int max,
+		    int (*step)(const cs_insn *insn, uint64_t *out), uint64_t *out)
 {
 	struct dis d;
-	cs_x86 *x;
-	int n = 0, err = dis_open(&d, code, len, vaddr);
+	int n = 0, r = 0, err = dis_open(&d, code, len, vaddr);
 
 	if (err)
 		return err;
-	err = -ENOENT;
-	while (n++ < MAX_INSNS && dis_next(&d)) {
-		if (d.insn->id == X86_INS_RET)
-			break;
-		if (d.insn->id != X86_INS_CALL)
-			continue;
-		x = &d.insn->detail->x86;
-		/* An indirect first call: nothing certain to say about it. */
-		if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
-			*target = (uint64_t)x->operands[0].imm;
-			err = 0;
-		}
-		break;
-	}
+	while (r == 0 && n++ < max && dis_next(&d))
+		r = step(d.insn, out);
 	dis_close(&d);
-	return err;
+	return r > 0 ? 0 : -ENOENT;
+}
+
+static int first_call_step(const cs_insn *insn, uint64_t *target)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	if (insn->id == X86_INS_RET)
+		return -1;
+	if (insn->id != X86_INS_CALL)
+		return 0;
+	/* An indirect first call: nothing certain to say about it. */
+	if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
+		*target = (uint64_t)x->operands[0].imm;
+		return 1;
+	}
+	return -1;
+}
+
+int placement_first_call(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *target)
+{
+	return dis_walk(code, len, vaddr, MAX_INSNS, first_call_step, target);
 }
 
 int placement_cheap_entry(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *probe_at)
@@ -109,62 +107,53 @@ int placement_cheap_entry(const uint8_t *code, size_t len, uint64_t vaddr, uint6
 	return -EINVAL;
 }
 
+static int tail_jump_step(const cs_insn *insn, uint64_t *target)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	bool regs_only;
+	int i;
+
+	if (insn->id == X86_INS_JMP) {
+		if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
+			*target = (uint64_t)x->operands[0].imm;
+			return 1;
+		}
+		return -1;
+	}
+	if (insn->id == X86_INS_ENDBR64)
+		return 0;
+	/* Only argument set-up (mov/xor between registers or of constants). */
+	regs_only = insn->id == X86_INS_MOV || insn->id == X86_INS_XOR;
+	for (i = 0; regs_only && i < x->op_count; i++)
+		regs_only = x->operands[i].type != X86_OP_MEM;
+	return regs_only ? 0 : -1;
+}
+
 int placement_tail_jump(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *target)
 {
-	struct dis d;
-	cs_x86 *x;
-	int n = 0, i, err = dis_open(&d, code, len, vaddr);
-	bool regs_only;
+	return dis_walk(code, len, vaddr, 8, tail_jump_step, target);
+}
 
-	if (err)
-		return err;
-	err = -ENOENT;
-	while (n++ < 8 && dis_next(&d)) {
-		x = &d.insn->detail->x86;
-		if (d.insn->id == X86_INS_JMP) {
-			if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
-				*target = (uint64_t)x->operands[0].imm;
-				err = 0;
-			}
-			break;
-		}
-		if (d.insn->id == X86_INS_ENDBR64)
-			continue;
-		/* Only argument set-up (mov/xor between registers or of constants). */
-		regs_only = d.insn->id == X86_INS_MOV || d.insn->id == X86_INS_XOR;
-		for (i = 0; regs_only && i < x->op_count; i++)
-			regs_only = x->operands[i].type != X86_OP_MEM;
-		if (!regs_only)
-			break;
+/* [endbr64;] [bnd] jmp qword ptr [rip + disp] */
+static int plt_slot_step(const cs_insn *insn, uint64_t *slot)
+{
+	const cs_x86_op *op;
+
+	if (insn->id == X86_INS_ENDBR64)
+		return 0;
+	if (insn->id != X86_INS_JMP || insn->detail->x86.op_count != 1)
+		return -1;
+	op = &insn->detail->x86.operands[0];
+	if (op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP && op->mem.index == X86_REG_INVALID) {
+		*slot = insn->address + insn->size + (uint64_t)op->mem.disp;
+		return 1;
 	}
-	dis_close(&d);
-	return err;
+	return -1;
 }
 
 int placement_plt_slot(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *slot)
 {
-	struct dis d;
-	cs_x86_op *op;
-	int n = 0, err = dis_open(&d, code, len, vaddr);
-
-	if (err)
-		return err;
-	err = -ENOENT;
-	/* [endbr64;] [bnd] jmp qword ptr [rip + disp] */
-	while (n++ < 3 && dis_next(&d)) {
-		if (d.insn->id == X86_INS_ENDBR64)
-			continue;
-		if (d.insn->id != X86_INS_JMP || d.insn->detail->x86.op_count != 1)
-			break;
-		op = &d.insn->detail->x86.operands[0];
-		if (op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP && op->mem.index == X86_REG_INVALID) {
-			*slot = d.insn->address + d.insn->size + (uint64_t)op->mem.disp;
-			err = 0;
-		}
-		break;
-	}
-	dis_close(&d);
-	return err;
+	return dis_walk(code, len, vaddr, 3, plt_slot_step, slot);
 }
 #else
 int placement_first_call(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t *target)
@@ -188,7 +177,7 @@ int placement_plt_slot(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t
 }
 #endif
 
-static int target_of(code_reader_fn rd, void *ctx, uint64_t fn, uint64_t *target)
+int placement_call_target(code_reader_fn rd, void *ctx, uint64_t fn, uint64_t *target)
 {
 	uint8_t code[CODE_BYTES];
 	int n = rd(ctx, fn, code, sizeof(code));
@@ -198,7 +187,7 @@ static int target_of(code_reader_fn rd, void *ctx, uint64_t fn, uint64_t *target
 	return placement_first_call(code, (size_t)n, fn, target);
 }
 
-static int cheap_at(code_reader_fn rd, void *ctx, uint64_t fn, uint64_t *probe_at)
+int placement_cheap_at(code_reader_fn rd, void *ctx, uint64_t fn, uint64_t *probe_at)
 {
 	uint8_t code[16];
 	int n = rd(ctx, fn, code, sizeof(code));
@@ -206,56 +195,4 @@ static int cheap_at(code_reader_fn rd, void *ctx, uint64_t fn, uint64_t *probe_a
 	if (n <= 0)
 		return -ENOENT;
 	return placement_cheap_entry(code, (size_t)n, fn, probe_at);
-}
-
-static void exported(struct placement *p, const char *fmt, const char *arg)
-{
-	p->internal = false;
-	snprintf(p->why, sizeof(p->why), fmt, arg);
-}
-
-void placement_openssl(enum ossl_line line, const uint64_t wrappers[WRAP_N], code_reader_fn rd,
-		       void *ctx, struct placement *p)
-{
-	static const char *const names[WRAP_N] = { "SSL_read", "SSL_read_ex", "SSL_write",
-						   "SSL_write_ex" };
-	uint64_t targets[WRAP_N];
-	int i;
-
-	memset(p, 0, sizeof(*p));
-	if (line == OSSL_LINE_UNKNOWN || line == OSSL_LINE_3_2) {
-		exported(p, "exported functions: OpenSSL %s, internal layout not known",
-			 placement_line_name(line));
-		return;
-	}
-	for (i = 0; i < WRAP_N; i++) {
-		if (!wrappers[i]) {
-			exported(p, "exported functions: no %s", names[i]);
-			return;
-		}
-		if (target_of(rd, ctx, wrappers[i], &targets[i])) {
-			exported(p, "exported functions: %s makes no direct call", names[i]);
-			return;
-		}
-	}
-	if (targets[WRAP_SSL_READ] != targets[WRAP_SSL_READ_EX] ||
-	    targets[WRAP_SSL_WRITE] != targets[WRAP_SSL_WRITE_EX]) {
-		exported(p, "exported functions: %s", "wrappers call different functions");
-		return;
-	}
-	if (targets[WRAP_SSL_READ] == targets[WRAP_SSL_WRITE]) {
-		exported(p, "exported functions: %s", "read and write wrappers call the same function");
-		return;
-	}
-	if (cheap_at(rd, ctx, targets[WRAP_SSL_READ], &p->read_vaddr) ||
-	    cheap_at(rd, ctx, targets[WRAP_SSL_WRITE], &p->write_vaddr)) {
-		exported(p, "exported functions: %s",
-			 "an internal function starts with an instruction the kernel single-steps");
-		return;
-	}
-	p->internal = true;
-	p->write_outlen_arg = line == OSSL_LINE_3_3_PLUS ? 5 : 4;
-	snprintf(p->why, sizeof(p->why),
-		 "internal functions: OpenSSL %s, all 4 wrappers agree, both start with push",
-		 placement_line_name(line));
 }

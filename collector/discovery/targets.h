@@ -6,8 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#define TARGET_MAX_FUNCS	32
+#include "tls_lib.h"
 
 struct target {
 	/* For people, escaped (log_escape()): where it was found, e.g.
@@ -21,10 +20,8 @@ struct target {
 	char attach_path[32];
 	dev_t dev;
 	ino_t ino;
-	uint8_t lib;		/* enum tlstap_lib */
-	uint64_t offsets[TARGET_MAX_FUNCS];	/* by func_id; 0 = not probed in this file */
-	char version[48];	/* what is known of the library's version */
-	char placement[200];	/* which points are probed, and why */
+	int lib;		/* index in tls_libs (probe_table.h) */
+	struct tls_points pts;	/* its probe points, version and why */
 };
 
 enum probe_mode {
@@ -81,12 +78,9 @@ int targets_scan_pid(struct target_list *tl, pid_t pid);
 int targets_scan_system(struct target_list *tl);
 
 struct elf_image;
-/* Chooses t's probe points (placement.h) in its open image for mode; fills
- * version and placement. */
+/* Chooses t's probe points in its open image for mode, by its library's
+ * rules; fills its version and placement. */
 void targets_place(struct target *t, struct elf_image *img, enum probe_mode mode);
-
-/* Whether a file name looks like a TLS library tlstap knows (libssl.so.3 ...). */
-bool targets_is_tls_lib_name(const char *basename);
 
 /* Whether a file system type (mountinfo's, e.g. "nfs4", "fuse.sshfs") is a
  * network or FUSE one, whose server may be slow or hung. */

@@ -1,65 +1,121 @@
-/* The probe table: one row per probed function, its id is its index. */
-#include <stddef.h>
+/* The list of TLS libraries (one line each) and lookups by func_id over it. */
+#include <stdio.h>
 #include <string.h>
 #include <linux/types.h>
 #include "tlstap.h"
 #include "probe_table.h"
 
-const struct probe_func probe_funcs[] = {
-	/* OpenSSL 1.1.0 has no _ex functions: they are optional. */
-	{ "SSL_write", TLSTAP_LIB_OPENSSL, TLSTAP_DIR_OUT, TLSTAP_RET_COUNT, true, false },
-	{ "SSL_read", TLSTAP_LIB_OPENSSL, TLSTAP_DIR_IN, TLSTAP_RET_COUNT, true, false },
-	{ "SSL_write_ex", TLSTAP_LIB_OPENSSL, TLSTAP_DIR_OUT, TLSTAP_RET_EX, false, false },
-	{ "SSL_read_ex", TLSTAP_LIB_OPENSSL, TLSTAP_DIR_IN, TLSTAP_RET_EX, false, false },
-	/*
-	 * GnuTLS: gnutls_record_send jumps to gnutls_record_send2 (3.6.3+); both
-	 * are probed for older versions and captured once (see tls_entry). Not
-	 * probed: gnutls_record_recv_packet (zero-copy, the data is read later
-	 * through gnutls_packet_get) and gnutls_record_send_file (kernel TLS).
-	 */
-	{ "gnutls_record_send", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_OUT, TLSTAP_RET_SSIZE, true, false },
-	{ "gnutls_record_recv", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_IN, TLSTAP_RET_SSIZE, true, false },
-	{ "gnutls_record_send2", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_OUT, TLSTAP_RET_SSIZE, false, false },
-	{ "gnutls_record_recv_seq", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_IN, TLSTAP_RET_SSIZE, false, false },
-	{ "gnutls_record_send_range", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_OUT, TLSTAP_RET_SSIZE, false, false },
-	{ "gnutls_record_send_early_data", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_OUT, TLSTAP_RET_SSIZE, false, false },
-	{ "gnutls_record_recv_early_data", TLSTAP_LIB_GNUTLS, TLSTAP_DIR_IN, TLSTAP_RET_SSIZE, false, false },
-	/*
-	 * OpenSSL's internal functions behind SSL_read/SSL_read_ex (and the SSL
-	 * BIO) and SSL_write/SSL_write_ex: cheaper to probe (see placement.c).
-	 * Internal: their addresses come from the wrappers' code, never from a
-	 * symbol. ssl_write_internal takes written as its 5th argument from 3.3.
-	 */
-	{ "ssl_read_internal", TLSTAP_LIB_OPENSSL, TLSTAP_DIR_IN, TLSTAP_RET_EX, false, true },
-	{ "ssl_write_internal", TLSTAP_LIB_OPENSSL, TLSTAP_DIR_OUT, TLSTAP_RET_EX, false, true },
-	{ "ssl_write_internal", TLSTAP_LIB_OPENSSL, TLSTAP_DIR_OUT, TLSTAP_RET_EX5, false, true },
+extern const struct tls_lib tls_lib_openssl;
+extern const struct tls_lib tls_lib_gnutls;
+
+/* Adding a library: its file in collector/libs/ and one line here. The
+ * order fixes func_ids within a run only: outputs name functions. */
+const struct tls_lib *const tls_libs[] = {
+	&tls_lib_openssl,
+	&tls_lib_gnutls,
 };
 
-const int probe_funcs_n = sizeof(probe_funcs) / sizeof(probe_funcs[0]);
+const int tls_libs_n = sizeof(tls_libs) / sizeof(tls_libs[0]);
 
-const char *probe_lib_name(uint8_t lib)
-{
-	switch (lib) {
-	case TLSTAP_LIB_OPENSSL:
-		return "openssl";
-	case TLSTAP_LIB_GNUTLS:
-		return "gnutls";
-	default:
-		return "?";
-	}
-}
+/* func_ids fit the events' and cookies' __u8, PROBE_FUNC_NONE left over. */
+_Static_assert(sizeof(tls_libs) / sizeof(tls_libs[0]) * TLS_LIB_MAX_FUNCS <= PROBE_FUNC_NONE,
+	       "too many libraries for a __u8 func_id");
+_Static_assert(TLS_LIB_MAX_FUNCS <= 256, "function index in a func_id");
 
-int probe_func_id(const char *name, uint8_t style)
+int tls_lib_func(const struct tls_lib *lib, const char *name, int outlen_arg)
 {
 	int i;
 
-	for (i = 0; i < probe_funcs_n; i++)
-		if (!strcmp(probe_funcs[i].name, name) && probe_funcs[i].style == style)
+	for (i = 0; i < lib->nfuncs; i++)
+		if (!strcmp(lib->funcs[i].name, name) &&
+		    (outlen_arg < 0 || lib->funcs[i].outlen_arg == outlen_arg))
 			return i;
 	return -1;
 }
 
+int probe_lib_by_name(const char *name)
+{
+	int l;
+
+	for (l = 0; l < tls_libs_n; l++)
+		if (!strcmp(tls_libs[l]->name, name))
+			return l;
+	return -1;
+}
+
+const struct tls_func *probe_func(uint8_t func_id, int *lib)
+{
+	int l = func_id / TLS_LIB_MAX_FUNCS, fi = func_id % TLS_LIB_MAX_FUNCS;
+
+	if (l >= tls_libs_n || fi >= tls_libs[l]->nfuncs)
+		return NULL;
+	if (lib)
+		*lib = l;
+	return &tls_libs[l]->funcs[fi];
+}
+
 const char *probe_func_name(uint8_t func_id)
 {
-	return func_id < probe_funcs_n ? probe_funcs[func_id].name : "?";
+	const struct tls_func *f = probe_func(func_id, NULL);
+
+	return f ? f->name : "?";
+}
+
+const char *probe_func_lib_name(uint8_t func_id)
+{
+	int lib;
+
+	return probe_func(func_id, &lib) ? tls_libs[lib]->name : "?";
+}
+
+uint8_t probe_func_id_by_name(const char *name)
+{
+	int l, fi;
+
+	for (l = 0; l < tls_libs_n; l++) {
+		fi = tls_lib_func(tls_libs[l], name, -1);
+		if (fi >= 0)
+			return probe_func_id(l, fi);
+	}
+	return PROBE_FUNC_NONE;
+}
+
+uint64_t probe_cookie(int lib, int fi)
+{
+	const struct tls_func *f = &tls_libs[lib]->funcs[fi];
+	struct tlstap_cookie ck = {
+		.func_id = probe_func_id(lib, fi), .dir = f->dir, .session_arg = f->session_arg,
+		.buf_arg = f->buf_arg, .len_arg = f->len_arg, .outlen_arg = f->outlen_arg,
+		.result = f->result,
+	};
+	uint64_t raw;
+
+	memcpy(&raw, &ck, sizeof(raw));
+	return raw;
+}
+
+char *probe_libs_join(char *buf, size_t len, size_t field, const char *sep, const char *last)
+{
+	size_t n = 0;
+	int l;
+
+	buf[0] = '\0';
+	for (l = 0; l < tls_libs_n && n < len; l++) {
+		const char *s = *(const char *const *)((const char *)tls_libs[l] + field);
+
+		n += snprintf(buf + n, len - n, "%s%s", l == 0 ? "" : l == tls_libs_n - 1 ? last : sep, s);
+	}
+	return buf;
+}
+
+bool probe_libs_file_name(const char *base)
+{
+	const char *const *p;
+	int l;
+
+	for (l = 0; l < tls_libs_n; l++)
+		for (p = tls_libs[l]->file_prefixes; *p; p++)
+			if (!strncmp(base, *p, strlen(*p)))
+				return true;
+	return false;
 }

@@ -14,8 +14,9 @@ enum key_kind {
 	KEY_NUM,	/* unsigned decimal, read back up to the row's max */
 	KEY_FD,		/* signed decimal, read back as strtol reads it */
 	KEY_COMM,	/* percent-encoded; TLSTAP_COMM_LEN bytes, NUL-padded */
-	KEY_LIB,	/* a TLS library's name: an unknown one is refused */
-	KEY_FUNC,	/* a probe function's name: an unknown one reads back as 255 */
+	KEY_LIB,	/* the func_id's library by name: an unknown one is refused */
+	KEY_FUNC,	/* the func_id's name in that library: an unknown one reads back as
+			 * PROBE_FUNC_NONE */
 	KEY_DIR,	/* "out" (0) or "in" */
 	KEY_ADDR,	/* the family: "known" (inet) or "unknown", read back as 1 or 0 */
 	KEY_REASON,	/* the event type: "exit", else "close" */
@@ -41,7 +42,7 @@ static const struct comment_key data_keys[] = {
 	DATA_KEY(tid, "tid", KEY_NUM, UINT32_MAX),
 	DATA_KEY(uid, "uid", KEY_NUM, UINT32_MAX),
 	DATA_KEY(comm, "comm", KEY_COMM, 0),
-	DATA_KEY(lib, "lib", KEY_LIB, 0),
+	DATA_KEY(func_id, "lib", KEY_LIB, 0),	/* before func: it says whose function */
 	DATA_KEY(func_id, "func", KEY_FUNC, 0),
 	DATA_KEY(conn_id, "conn", KEY_NUM, UINT64_MAX),
 	DATA_KEY(fd, "fd", KEY_FD, 0),
@@ -90,28 +91,12 @@ size_t pcap_pct_encode(char *out, size_t len, const char *s, size_t n)
 	return o;
 }
 
-/* The library a comment names. The one place that maps names to libraries. */
-static int lib_by_name(const char *name, __u8 *lib)
+/* The func_id of lib's function named name, or PROBE_FUNC_NONE. */
+static __u8 func_by_name(int lib, const char *name)
 {
-	int id;
+	int fi = lib >= 0 ? tls_lib_func(tls_libs[lib], name, -1) : -1;
 
-	for (id = 0; id < probe_funcs_n; id++) {
-		if (!strcmp(probe_lib_name(probe_funcs[id].lib), name)) {
-			*lib = probe_funcs[id].lib;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static __u8 func_by_name(const char *name)
-{
-	int id;
-
-	for (id = 0; id < probe_funcs_n; id++)
-		if (!strcmp(probe_funcs[id].name, name))
-			return (__u8)id;
-	return 255;
+	return fi >= 0 ? probe_func_id(lib, fi) : PROBE_FUNC_NONE;
 }
 
 static unsigned long long load_uint(const void *field, size_t size)
@@ -202,7 +187,7 @@ static void write_value(struct out *w, const struct comment_key *k, const void *
 		put_str(w, comm);
 		break;
 	case KEY_LIB:
-		put_str(w, probe_lib_name((__u8)v));
+		put_str(w, probe_func_lib_name((__u8)v));
 		break;
 	case KEY_FUNC:
 		put_str(w, probe_func_name((__u8)v));
@@ -295,14 +280,14 @@ static int parse_num(const char *s, unsigned long long max, unsigned long long *
 	return errno || *end || *v > max ? -EINVAL : 0;
 }
 
-static int read_value(const char *comment, const struct comment_key *k, void *field)
+/* *lib: the library the lib key named, for the func key after it. */
+static int read_value(const char *comment, const struct comment_key *k, void *field, int *lib)
 {
 	/* A number's value is at most 31 bytes, a reason's 15: longer ones are refused. */
 	size_t room = k->kind == KEY_NUM ? 32 : k->kind == KEY_REASON ? 16 : 64;
 	unsigned long long v = 0;
 	char buf[64];
 	__s32 fd;
-	__u8 lib;
 
 	if (comment_value(comment, k->name, buf, room))
 		return -EINVAL;
@@ -321,12 +306,10 @@ static int read_value(const char *comment, const struct comment_key *k, void *fi
 		memcpy(field, buf, strnlen(buf, k->size));
 		return 0;
 	case KEY_LIB:
-		if (lib_by_name(buf, &lib))
-			return -EINVAL;
-		v = lib;
-		break;
+		*lib = probe_lib_by_name(buf);
+		return *lib >= 0 ? 0 : -EINVAL;
 	case KEY_FUNC:
-		v = func_by_name(buf);
+		v = func_by_name(*lib, buf);
 		break;
 	case KEY_DIR:
 		if (strcmp(buf, "in") && strcmp(buf, "out"))
@@ -347,9 +330,10 @@ static int read_value(const char *comment, const struct comment_key *k, void *fi
 static int read_comment(const char *comment, const struct comment_key *keys, size_t nkeys, void *ev)
 {
 	size_t i;
+	int lib = -1;
 
 	for (i = 0; i < nkeys; i++)
-		if (read_value(comment, &keys[i], (char *)ev + keys[i].off))
+		if (read_value(comment, &keys[i], (char *)ev + keys[i].off, &lib))
 			return -EINVAL;
 	return 0;
 }

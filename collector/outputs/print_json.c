@@ -20,7 +20,7 @@ static void json_common(struct output *o, const struct tlstap_data_event *m)
 	output_format_addr(remote, sizeof(remote), m->addr.family, m->addr.raddr, m->addr.rport);
 	fprintf(o->f, ",\"pid\":%u,\"tid\":%u,\"comm\":", m->pid, m->tid);
 	output_json_string(o->f, m->comm, sizeof(m->comm));
-	fprintf(o->f, ",\"lib\":\"%s\",\"conn\":%llu", probe_lib_name(m->lib),
+	fprintf(o->f, ",\"lib\":\"%s\",\"conn\":%llu", probe_func_lib_name(m->func_id),
 		(unsigned long long)m->conn_id);
 	if (m->fd >= 0)
 		fprintf(o->f, ",\"fd\":%d", m->fd);

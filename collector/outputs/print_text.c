@@ -20,7 +20,7 @@ static void text_header(struct output *o, const struct tlstap_data_event *ev)
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	fprintf(o->f, "%s.%06lld %s[%u/%u] %s %s %s %s %s %s %u bytes conn %llu pos %llu\n",
 		when, (long long)(real % 1000000000) / 1000, comm,
-		ev->pid, ev->tid, probe_lib_name(ev->lib), probe_func_name(ev->func_id),
+		ev->pid, ev->tid, probe_func_lib_name(ev->func_id), probe_func_name(ev->func_id),
 		local[0] ? local : "?", ev->dir ? "<-" : "->", remote[0] ? remote : "?",
 		print_dir_name(ev->dir), ev->len, (unsigned long long)ev->conn_id,
 		(unsigned long long)ev->pos);

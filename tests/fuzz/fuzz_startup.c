@@ -170,9 +170,9 @@ static void add_one(int fd)
 		targets_add_file(&tl, path, "fuzz", true);
 		/* What --list-targets would print must be strings. */
 		for (i = 0; i < tl.n; i++)
-			if (strnlen(tl.v[i].version, sizeof(tl.v[i].version)) == sizeof(tl.v[i].version) ||
-			    strnlen(tl.v[i].placement, sizeof(tl.v[i].placement)) ==
-				    sizeof(tl.v[i].placement))
+			if (strnlen(tl.v[i].pts.version, sizeof(tl.v[i].pts.version)) == sizeof(tl.v[i].pts.version) ||
+			    strnlen(tl.v[i].pts.placement, sizeof(tl.v[i].pts.placement)) ==
+				    sizeof(tl.v[i].pts.placement))
 				abort();
 		targets_free(&tl);
 	}

@@ -270,15 +270,14 @@ static int tl_teardown(void **state)
 	return 0;
 }
 
+/* The index of OpenSSL's function name in its table entry (and a target's offsets). */
 static int func_id(const char *name)
 {
-	int i;
+	int fi = tls_lib_func(tls_libs[probe_lib_by_name("openssl")], name, -1);
 
-	for (i = 0; i < probe_funcs_n; i++)
-		if (!strcmp(probe_funcs[i].name, name) && probe_funcs[i].lib == TLSTAP_LIB_OPENSSL)
-			return i;
-	fail_msg("%s not in the probe table", name);
-	return -1;
+	if (fi < 0)
+		fail_msg("%s not in OpenSSL's table entry", name);
+	return fi;
 }
 
 static void test_targets_add_file_ssl_lib_is_one_target(void **state)
@@ -293,12 +292,12 @@ static void test_targets_add_file_ssl_lib_is_one_target(void **state)
 	assert_int_equal(stat(td("fake_ssl.so"), &st), 0);
 	assert_int_equal(tl->v[0].dev, st.st_dev);
 	assert_int_equal(tl->v[0].ino, st.st_ino);
-	assert_int_equal(tl->v[0].lib, TLSTAP_LIB_OPENSSL);
+	assert_string_equal(tls_libs[tl->v[0].lib]->name, "openssl");
 	assert_string_equal(tl->v[0].path, td("fake_ssl.so"));
 	assert_string_equal(tl->v[0].origin, "test");
 	for (i = 0; i < NNAMES; i++) {
 		id = func_id(ssl_names[i]);
-		assert_int_equal(tl->v[0].offsets[id],
+		assert_int_equal(tl->v[0].pts.offsets[id],
 				 ref_offset(td("fake_ssl.so"), SHT_DYNSYM, ssl_names[i]));
 	}
 }
@@ -310,12 +309,12 @@ static void test_targets_add_file_without_ex_is_target(void **state)
 
 	assert_int_equal(targets_add_file(tl, td("fake_ssl11.so"), "test", true), 1);
 	assert_int_equal(tl->n, 1);
-	assert_int_equal(tl->v[0].offsets[func_id("SSL_read")],
+	assert_int_equal(tl->v[0].pts.offsets[func_id("SSL_read")],
 			 ref_offset(td("fake_ssl11.so"), SHT_DYNSYM, "SSL_read"));
-	assert_int_equal(tl->v[0].offsets[func_id("SSL_write")],
+	assert_int_equal(tl->v[0].pts.offsets[func_id("SSL_write")],
 			 ref_offset(td("fake_ssl11.so"), SHT_DYNSYM, "SSL_write"));
-	assert_int_equal(tl->v[0].offsets[func_id("SSL_read_ex")], 0);
-	assert_int_equal(tl->v[0].offsets[func_id("SSL_write_ex")], 0);
+	assert_int_equal(tl->v[0].pts.offsets[func_id("SSL_read_ex")], 0);
+	assert_int_equal(tl->v[0].pts.offsets[func_id("SSL_write_ex")], 0);
 }
 
 static void test_targets_add_file_strict_errors(void **state)
@@ -407,6 +406,20 @@ static void copy_file(const char *src, const char *dst)
 	free(buf);
 }
 
+/* A copy of testdata file src as dir/name (dir made here), open for writing
+ * damage into it. */
+static int open_copy(char *dir, char *path, size_t len, const char *src, const char *name)
+{
+	int fd;
+
+	make_dir(dir);
+	snprintf(path, len, "%s/%s", dir, name);
+	copy_file(td(src), path);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	return fd;
+}
+
 /* Bytes this process has read so far (read, pread...): the kernel's count, not ours. */
 static uint64_t bytes_read_by_us(void)
 {
@@ -456,11 +469,7 @@ static void test_elf_syms_sparse_huge_symtab_is_not_read(void **state)
 	size_t i;
 	int fd;
 
-	make_dir(dir);
-	snprintf(path, sizeof(path), "%s/hostile_app", dir);
-	copy_file(td("fake_app"), path);
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
+	fd = open_copy(dir, path, sizeof(path), "fake_app", "hostile_app");
 	at = shdr_of(fd, SHT_SYMTAB, &sh);
 	sh.sh_offset = 1 << 20;
 	sh.sh_size = huge;
@@ -490,11 +499,7 @@ static void test_elf_image_section_past_the_end_is_refused(void **state)
 	off_t at;
 	int fd;
 
-	make_dir(dir);
-	snprintf(path, sizeof(path), "%s/past_end.so", dir);
-	copy_file(td("fake_ssl.so"), path);
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
+	fd = open_copy(dir, path, sizeof(path), "fake_ssl.so", "past_end.so");
 	assert_int_equal(fstat(fd, &st), 0);
 	at = shdr_of(fd, SHT_DYNSYM, &sh);
 	sh.sh_size = (uint64_t)st.st_size - sh.sh_offset + sizeof(Elf64_Sym);
@@ -523,11 +528,7 @@ static void test_elf_image_huge_section_count_is_enoexec(void **state)
 	Elf64_Shdr sh0;
 	int fd;
 
-	make_dir(dir);
-	snprintf(path, sizeof(path), "%s/many_sections.so", dir);
-	copy_file(td("fake_ssl.so"), path);
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
+	fd = open_copy(dir, path, sizeof(path), "fake_ssl.so", "many_sections.so");
 	assert_int_equal(pread(fd, &eh, sizeof(eh), 0), sizeof(eh));
 	assert_int_equal(pread(fd, &sh0, sizeof(sh0), (off_t)eh.e_shoff), sizeof(sh0));
 	eh.e_shnum = 0;

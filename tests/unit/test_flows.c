@@ -198,7 +198,6 @@ static void *make_data(const struct chunk *c, size_t *size)
 	assert_non_null(ev);
 	ev->type = TLSTAP_EV_DATA;
 	ev->dir = (__u8)c->dir;
-	ev->lib = TLSTAP_LIB_OPENSSL;
 	ev->func_id = c->dir ? 1 : 0;
 	ev->pid = c->pid ? c->pid : 100;
 	ev->tid = ev->pid;

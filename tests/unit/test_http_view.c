@@ -61,7 +61,6 @@ static void pipe_data(struct pipe *p, __u64 conn, int dir, __u64 pos, const void
 	ev->type = TLSTAP_EV_DATA;
 	ev->dir = (__u8)dir;
 	ev->func_id = dir ? 1 : 0;
-	ev->lib = TLSTAP_LIB_OPENSSL;
 	ev->ts_ns = 1000000 + p->round;
 	ev->pid = 1234;
 	ev->tid = 1234;

@@ -416,7 +416,7 @@ static void *make_event(__u64 conn, int dir, __u64 pos, const __u8 *bytes, __u32
 	ev = calloc(1, *size);
 	assert_non_null(ev);
 	*ev = (struct tlstap_data_event){
-		.type = TLSTAP_EV_DATA, .dir = (__u8)dir, .lib = TLSTAP_LIB_OPENSSL,
+		.type = TLSTAP_EV_DATA, .dir = (__u8)dir,
 		.func_id = dir == TLSTAP_DIR_OUT ? 0 : 1,	/* SSL_write, SSL_read */
 		.flags = TLSTAP_F_CALL_START | TLSTAP_F_CALL_END, .ts_ns = 123456789,
 		.pid = 1234, .tid = 1235, .uid = 1000, .fd = 7,

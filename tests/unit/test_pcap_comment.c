@@ -32,7 +32,6 @@ static struct tlstap_data_event sample_event(void)
 		.pid = 4294967295u,
 		.tid = 7,
 		.uid = 1000,
-		.lib = TLSTAP_LIB_GNUTLS,
 		.func_id = func_id("gnutls_record_recv"),
 		.conn_id = UINT64_MAX,
 		.fd = -2147483647 - 1,
@@ -68,7 +67,7 @@ static void test_pcap_comment_data_round_trip_of_every_key(void **state)
 	assert_int_equal(back.tid, ev.tid);
 	assert_int_equal(back.uid, ev.uid);
 	assert_memory_equal(back.comm, ev.comm, TLSTAP_COMM_LEN);
-	assert_int_equal(back.lib, ev.lib);
+	assert_string_equal(probe_func_lib_name(back.func_id), "gnutls");
 	assert_int_equal(back.func_id, ev.func_id);
 	assert_true(back.conn_id == ev.conn_id);
 	assert_int_equal(back.fd, ev.fd);
@@ -156,33 +155,38 @@ static void test_pcap_comment_close_round_trip(void **state)
 	assert_int_equal(pcap_out_parse_close(sample_text, &back), -EINVAL);
 }
 
-/* The comment with lib=name: what it reads back as, or the error. */
-static int parse_lib(const char *name, __u8 *lib)
+/* The comment with lib=name func=func: the func_id it reads back as, or the error. */
+static int parse_lib(const char *name, const char *func, __u8 *id)
 {
 	struct tlstap_data_event ev = { 0 };
 	char buf[400];
 	int err;
 
-	snprintf(buf, sizeof(buf), "tlstap data pid=1 tid=1 uid=0 comm=x lib=%s func=SSL_read conn=1 "
-		 "fd=3 dir=in pos=0 len=1 lost=0 skipped=0 addr=unknown", name);
+	snprintf(buf, sizeof(buf), "tlstap data pid=1 tid=1 uid=0 comm=x lib=%s func=%s conn=1 "
+		 "fd=3 dir=in pos=0 len=1 lost=0 skipped=0 addr=unknown", name, func);
 	err = pcap_out_parse_comment(buf, &ev);
-	*lib = ev.lib;
+	*id = ev.func_id;
 	return err;
 }
 
 static void test_pcap_comment_unknown_lib_is_refused(void **state)
 {
-	__u8 lib = 0;
+	__u8 id = 0;
 
-	assert_int_equal(parse_lib("openssl", &lib), 0);
-	assert_int_equal(lib, TLSTAP_LIB_OPENSSL);
-	assert_int_equal(parse_lib("gnutls", &lib), 0);
-	assert_int_equal(lib, TLSTAP_LIB_GNUTLS);
+	assert_int_equal(parse_lib("openssl", "SSL_read", &id), 0);
+	assert_int_equal(id, func_id("SSL_read"));
+	assert_string_equal(probe_func_lib_name(id), "openssl");
+	assert_int_equal(parse_lib("gnutls", "gnutls_record_send", &id), 0);
+	assert_int_equal(id, func_id("gnutls_record_send"));
+	assert_string_equal(probe_func_lib_name(id), "gnutls");
+	/* A function is looked up in the library named, never taken from another. */
+	assert_int_equal(parse_lib("gnutls", "SSL_read", &id), 0);
+	assert_int_equal(id, PROBE_FUNC_NONE);
 	/* Once anything not "gnutls" became OpenSSL. */
-	assert_int_equal(parse_lib("boringssl", &lib), -EINVAL);
-	assert_int_equal(parse_lib("OpenSSL", &lib), -EINVAL);
-	assert_int_equal(parse_lib("?", &lib), -EINVAL);
-	assert_int_equal(parse_lib("", &lib), -EINVAL);
+	assert_int_equal(parse_lib("boringssl", "SSL_read", &id), -EINVAL);
+	assert_int_equal(parse_lib("OpenSSL", "SSL_read", &id), -EINVAL);
+	assert_int_equal(parse_lib("?", "SSL_read", &id), -EINVAL);
+	assert_int_equal(parse_lib("", "SSL_read", &id), -EINVAL);
 }
 
 /* A comm chosen by the traced process cannot forge keys, spaces or non-ASCII bytes. */

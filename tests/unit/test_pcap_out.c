@@ -34,7 +34,6 @@ static void feed_data(struct flow_table *ft, int dir, __u64 pos)
 	assert_non_null(ev);
 	ev->type = TLSTAP_EV_DATA;
 	ev->dir = (__u8)dir;
-	ev->lib = TLSTAP_LIB_OPENSSL;
 	ev->pid = 100;
 	ev->tid = 100;
 	ev->fd = 3;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "openssl.h"
 #include "placement.h"
 
 #define MAX_BLOBS 16
@@ -49,12 +50,11 @@ static void load(struct space *s, const char *set, uint64_t vaddr)
 
 static struct blob *find(struct space *s, uint64_t vaddr)
 {
-	int i;
+	struct blob *b = s->b, *end = s->b + s->n;
 
-	for (i = 0; i < s->n; i++)
-		if (s->b[i].vaddr == vaddr)
-			return &s->b[i];
-	return NULL;
+	while (b < end && b->vaddr != vaddr)
+		b++;
+	return b < end ? b : NULL;
 }
 
 static int reader(void *ctx, uint64_t vaddr, uint8_t *buf, size_t len)
@@ -101,13 +101,21 @@ static void load_openssl(struct space *s)
 	load(s, "openssl-3.0.19", OSSL_WRITE_INTERNAL);
 }
 
+/* OpenSSL 3.0.19's recorded code, placed as if it were of release line `line`. */
+static struct placement placed(struct space *s, enum ossl_line line)
+{
+	struct placement p;
+
+	load_openssl(s);
+	placement_openssl(line, ossl_wrappers, reader, s, &p);
+	return p;
+}
+
 static void test_placement_agreeing_wrappers_choose_internal(void **state)
 {
 	struct space s;
-	struct placement p;
+	struct placement p = placed(&s, OSSL_LINE_3_0);
 
-	load_openssl(&s);
-	placement_openssl(OSSL_LINE_3_0, ossl_wrappers, reader, &s, &p);
 	assert_true(p.internal);
 	assert_int_equal(p.read_vaddr, OSSL_READ_INTERNAL);
 	assert_int_equal(p.write_vaddr, OSSL_WRITE_INTERNAL);
@@ -133,25 +141,18 @@ static void test_placement_first_call_is_the_internal_function(void **state)
 static void test_placement_3_3_takes_written_as_fifth_argument(void **state)
 {
 	struct space s;
-	struct placement p;
 
-	load_openssl(&s);
-	placement_openssl(OSSL_LINE_3_3_PLUS, ossl_wrappers, reader, &s, &p);
-	assert_true(p.internal);
-	assert_int_equal(p.write_outlen_arg, 5);
+	assert_true(placed(&s, OSSL_LINE_3_3_PLUS).internal);
+	assert_int_equal(placed(&s, OSSL_LINE_3_3_PLUS).write_outlen_arg, 5);
 }
 
 static void test_placement_unknown_or_unchecked_version_falls_back(void **state)
 {
 	struct space s;
-	struct placement p;
 
-	load_openssl(&s);
-	placement_openssl(OSSL_LINE_UNKNOWN, ossl_wrappers, reader, &s, &p);
-	assert_false(p.internal);
-	assert_non_null(strstr(p.why, "unknown"));
-	placement_openssl(OSSL_LINE_3_2, ossl_wrappers, reader, &s, &p);
-	assert_false(p.internal);
+	assert_non_null(strstr(placed(&s, OSSL_LINE_UNKNOWN).why, "unknown"));
+	assert_false(placed(&s, OSSL_LINE_UNKNOWN).internal);
+	assert_false(placed(&s, OSSL_LINE_3_2).internal);
 }
 
 static void test_placement_disagreeing_wrappers_fall_back(void **state)

@@ -1,0 +1,158 @@
+/* Writing records to this CPU's ring: control events, and a call's plaintext in chunks. */
+#ifndef TLSTAP_EMIT_BPF_H
+#define TLSTAP_EMIT_BPF_H
+
+#include "tlstap.h"
+#include "maps.bpf.h"
+
+static __always_inline __u64 wake_flag(void *ring)
+{
+	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* False when the ring was full: the event is lost (and counted). */
+static __always_inline bool emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u64 *end_pos)
+{
+	struct tlstap_ctrl_event *e;
+	struct tlstap_stats *st;
+	void *ring = cpu_ring();
+
+	e = ring ? bpf_ringbuf_reserve(ring, sizeof(*e), 0) : NULL;
+	if (!e) {
+		st = cpu_stats();
+		if (st)
+			__sync_fetch_and_add(&st->ctrl_lost, 1);
+		return false;
+	}
+	e->type = type;
+	e->pad = 0;
+	e->pid = pid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->conn_id = conn_id;
+	e->end_pos[0] = end_pos ? end_pos[0] : 0;
+	e->end_pos[1] = end_pos ? end_pos[1] : 0;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return true;
+}
+
+struct emit_ctx {
+	void *ring;
+	__u64 src;
+	__u64 ring_limit;	/* data records keep the ring below this */
+	__u32 total;		/* bytes to capture */
+	__u32 done;
+	__u64 lost_tail;	/* bytes after the capture that are lost (beyond 2 GiB) */
+	__u64 skipped;		/* bytes after the capture, beyond snaplen */
+	struct tlstap_stats *st;
+	struct tlstap_data_event hdr;	/* last: it ends in a flexible array */
+};
+
+/*
+ * Records come in a few fixed sizes because bpf_ringbuf_reserve() needs a
+ * constant size; the data is then read straight into the reserved record.
+ */
+#define EMIT_SIZED(SIZE)							\
+	do {									\
+		struct tlstap_data_event *e;					\
+		if (bpf_ringbuf_query(c->ring, BPF_RB_AVAIL_DATA) > c->ring_limit) \
+			goto full;						\
+		e = bpf_ringbuf_reserve(c->ring, sizeof(*e) + (SIZE), 0);	\
+		if (!e)								\
+			goto full;						\
+		__builtin_memcpy(e, &c->hdr, sizeof(*e));			\
+		e->pos = c->hdr.pos + c->done;					\
+		e->len = n;							\
+		if (c->done == 0)						\
+			e->flags |= TLSTAP_F_CALL_START;			\
+		else								\
+			e->flags &= ~TLSTAP_F_NEW_CONN;				\
+		if (last) {							\
+			e->flags |= TLSTAP_F_CALL_END;				\
+			e->lost = c->lost_tail;					\
+			e->skipped = c->skipped;				\
+		}								\
+		m = n;								\
+		/* Make the bound visible to the verifier after codegen. */	\
+		asm volatile("" : "+r"(m));					\
+		if (m > (SIZE))							\
+			m = (SIZE);						\
+		if (bpf_probe_read_user(e->data, m, (void *)(c->src + c->done))) { \
+			e->len = 0;						\
+			e->lost += n;						\
+			if (c->st)						\
+				__sync_fetch_and_add(&c->st->unreadable_bytes, n); \
+		}								\
+		bpf_ringbuf_submit(e, wake_flag(c->ring));			\
+	} while (0)
+
+static long emit_chunk(__u32 i, struct emit_ctx *c)
+{
+	__u32 n = c->total - c->done;
+	__u64 m;
+	bool last;
+
+	if (c->done >= c->total)
+		return 1;
+	if (n > TLSTAP_CHUNK_MAX)
+		n = TLSTAP_CHUNK_MAX;
+	last = c->done + n >= c->total;
+	if (n <= 256)
+		EMIT_SIZED(256);
+	else if (n <= 2048)
+		EMIT_SIZED(2048);
+	else if (n <= 8192)
+		EMIT_SIZED(8192);
+	else
+		EMIT_SIZED(TLSTAP_CHUNK_MAX);
+	c->done += n;
+	return 0;
+full:
+	/* Positions were claimed already: the collector sees this range as a gap. */
+	if (c->st) {
+		__sync_fetch_and_add(&c->st->ring_full_events, 1);
+		__sync_fetch_and_add(&c->st->ring_full_bytes, n);
+	}
+	c->done += n;
+	return 0;
+}
+
+/*
+ * Emits the moved bytes of c->src whose header c->hdr is filled in: what
+ * snaplen leaves out and what lies beyond 2 GiB are counted, the rest goes
+ * to this CPU's ring in chunks.
+ */
+static __always_inline void emit_call(struct emit_ctx *c, __u64 moved)
+{
+	__u64 cap = (__u64)TLSTAP_CHUNK_MAX * TLSTAP_MAX_CHUNKS, want = moved;
+	__u32 nchunks;
+
+	if (snaplen && want > snaplen) {
+		c->skipped = want - snaplen;
+		want = snaplen;
+		if (c->st)
+			__sync_fetch_and_add(&c->st->snap_bytes, c->skipped);
+	}
+	if (want > cap) {
+		c->lost_tail = want - cap;
+		want = cap;
+		if (c->st)
+			__sync_fetch_and_add(&c->st->oversize_bytes, c->lost_tail);
+	}
+	c->total = (__u32)want;
+	c->ring = cpu_ring();
+	if (!c->ring) {
+		if (c->st) {
+			__sync_fetch_and_add(&c->st->ring_full_events, 1);
+			__sync_fetch_and_add(&c->st->ring_full_bytes, want);
+		}
+		return;
+	}
+	c->ring_limit = bpf_ringbuf_query(c->ring, BPF_RB_RING_SIZE);
+	/* Never wraps: a ring no bigger than the headroom takes no data. */
+	c->ring_limit = c->ring_limit > TLSTAP_CTRL_HEADROOM ? c->ring_limit - TLSTAP_CTRL_HEADROOM : 0;
+	nchunks = (c->total + TLSTAP_CHUNK_MAX - 1) / TLSTAP_CHUNK_MAX;
+	bpf_loop(nchunks, emit_chunk, c, 0);
+}
+
+#endif

@@ -1,0 +1,197 @@
+/* The BPF side's maps, load-time filters and per-CPU helpers (stats, ring, busy count). */
+#ifndef TLSTAP_MAPS_BPF_H
+#define TLSTAP_MAPS_BPF_H
+
+#include "tlstap.h"
+#include "frames.bpf.h"
+
+/* Filters, set by the collector before load. */
+const volatile bool filter_pid = false;
+const volatile bool filter_uid = false;
+const volatile __u32 targ_uid = 0;
+const volatile bool filter_comm = false;
+const volatile char targ_comm[TLSTAP_COMM_LEN] = {};
+const volatile __u32 snaplen = 0;	/* 0: no limit */
+/* Wake the collector only once this much waits in a ring (it also polls on
+ * a timer): a wakeup per record would cost the traced program more. */
+const volatile __u64 wakeup_bytes = 0;
+
+__u64 next_conn_id = 1;
+/* Set by the collector when it stops: no new calls, no counting of their returns. */
+bool stopping = false;
+
+struct pending_write_val {
+	struct tlstap_session_key key;
+	__u64 min_len;		/* the ciphertext write is at least this long */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);		/* tid */
+	__type(value, struct call_stack);
+} active_calls SEC(".maps");
+
+/* LRU: sessions a process never frees cannot fill the table for good. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TLSTAP_MAX_CONNS);
+	__type(key, struct tlstap_session_key);
+	__type(value, struct tlstap_conn_state);
+} conns SEC(".maps");
+
+/* (pid, fd) -> session, to see close() of a traced connection. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TLSTAP_MAX_CONNS);	/* one per connection */
+	__type(key, struct tlstap_fd_key);
+	__type(value, __u64);
+} fd_sessions SEC(".maps");
+
+/*
+ * Processes whose TLS calls make no socket syscall (memory BIOs: node,
+ * many event loops), and the socket each of their threads read last. The
+ * ciphertext such a thread read just before an SSL_read names the socket.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} membio_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);		/* tid */
+	__type(value, __s32);
+} last_read_fd SEC(".maps");
+
+/* The session a thread just wrote to without a socket known: the thread's
+ * next socket write carries its ciphertext and names the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);		/* tid */
+	__type(value, struct pending_write_val);
+} pending_write SEC(".maps");
+
+/* Processes with traced connections, so their exit is reported. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TLSTAP_MAX_PID_FILTER);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tlstap_stats);
+} stats SEC(".maps");
+
+/* One ring per CPU; the collector sizes the outer array and fills it. */
+struct ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct ring);
+} rings SEC(".maps");
+
+/*
+ * Programs that may write to the rings, running now on each CPU: when it
+ * stops, the collector sets `stopping`, then waits until every CPU's count
+ * is 0, so nothing is written after its last drain, without waiting for the
+ * (slow, serialised) detaching of every uprobe first.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} busy SEC(".maps");
+
+static __always_inline __u64 *busy_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&busy, &zero);
+}
+
+/* Counts this program in, then checks `stopping` (in that order: see busy). */
+static __always_inline bool enter_emitter(__u64 *slot)
+{
+	/* The fetching form is fully ordered on every architecture. */
+	if (__sync_fetch_and_add(slot, 1) == (__u64)-1)
+		return false;	/* never: keeps the fetching form */
+	if (stopping) {
+		__sync_fetch_and_sub(slot, 1);
+		return false;
+	}
+	return true;
+}
+
+static __always_inline void leave_emitter(__u64 *slot)
+{
+	__sync_fetch_and_sub(slot, 1);
+}
+
+static __always_inline struct tlstap_stats *cpu_stats(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+static __always_inline void *cpu_ring(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&rings, &cpu);
+}
+
+static __always_inline void count(__u64 *counter)
+{
+	__sync_fetch_and_add(counter, 1);
+}
+
+static __always_inline bool comm_matches(void)
+{
+	char comm[TLSTAP_COMM_LEN];
+	int i;
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	for (i = 0; i < TLSTAP_COMM_LEN; i++) {
+		if (comm[i] != targ_comm[i])
+			return false;
+		if (comm[i] == '\0')
+			break;
+	}
+	return true;
+}
+
+static __always_inline bool wanted(__u32 pid)
+{
+	if (filter_pid && !bpf_map_lookup_elem(&pid_filter, &pid))
+		return false;
+	if (filter_uid && (__u32)bpf_get_current_uid_gid() != targ_uid)
+		return false;
+	if (filter_comm && !comm_matches())
+		return false;
+	return true;
+}
+
+#endif
