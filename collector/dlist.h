@@ -53,25 +53,30 @@ static inline void dlist_unlink(struct dlist *l, struct dlist_node *e)
 	l->n--;
 }
 
-/* An entry of a hash bucket's chain. */
-struct hchain_node {
-	struct hchain_node *next;
+/* An entry of a hash bucket's chain; it can leave the chain without its head. */
+struct chain_link {
+	struct chain_link *next, **pprev;	/* pprev NULL: on no chain */
 };
 
-static inline void hchain_push(struct hchain_node **bucket, struct hchain_node *e)
+static inline void chain_add(struct chain_link **head, struct chain_link *x)
 {
-	e->next = *bucket;
-	*bucket = e;
+	x->next = *head;
+	if (*head)
+		(*head)->pprev = &x->next;
+	x->pprev = head;
+	*head = x;
 }
 
-/* Unlinks e from its bucket's chain, if it is there. */
-static inline void hchain_unlink(struct hchain_node **bucket, struct hchain_node *e)
+/* Unlinks x from its chain, if it is on one. */
+static inline void chain_del(struct chain_link *x)
 {
-	while (*bucket && *bucket != e)
-		bucket = &(*bucket)->next;
-	if (*bucket)
-		*bucket = e->next;
-	e->next = NULL;
+	if (!x->pprev)
+		return;
+	*x->pprev = x->next;
+	if (x->next)
+		x->next->pprev = x->pprev;
+	x->next = NULL;
+	x->pprev = NULL;
 }
 
 /*

@@ -21,7 +21,7 @@ enum h2_dstate { D_PREFACE, D_HDR, D_PAYLOAD };
 enum h2_block_kind { B_DISCARD, B_REQ, B_REQ_TRAILERS, B_RESP, B_TRAILERS, B_PUSH };
 
 struct h2_stream {
-	struct hchain_node hlink;	/* in its bucket */
+	struct chain_link hlink;	/* in its bucket */
 	struct dlist_node link;		/* creation order */
 	uint32_t id;
 	struct http_xchg *x;
@@ -65,7 +65,7 @@ struct h2 {
 	int client_dir;
 	bool frames_only;
 	struct h2_dir d[2];
-	struct hchain_node *buckets[1 << H2_BUCKET_BITS];
+	struct chain_link *buckets[1 << H2_BUCKET_BITS];
 	struct dlist streams;	/* in creation order */
 };
 

@@ -8,14 +8,14 @@ static struct h2_stream *stream_at(struct dlist_node *n)
 	return n ? container_of(n, struct h2_stream, link) : NULL;
 }
 
-static struct hchain_node **bucket(struct h2 *c, uint32_t id)
+static struct chain_link **bucket(struct h2 *c, uint32_t id)
 {
 	return &c->buckets[hash_bucket(id, H2_BUCKET_BITS)];
 }
 
 struct h2_stream *h2_stream_find(struct h2 *c, uint32_t id)
 {
-	struct hchain_node *n;
+	struct chain_link *n;
 	struct h2_stream *st;
 
 	for (n = *bucket(c, id); n; n = n->next) {
@@ -38,14 +38,14 @@ struct h2_stream *h2_stream_add(struct h2 *c, uint32_t id, struct http_xchg *x)
 	st->id = id;
 	st->x = x;
 	x->stream_id = id;
-	hchain_push(bucket(c, id), &st->hlink);
+	chain_add(bucket(c, id), &st->hlink);
 	dlist_append(&c->streams, &st->link);
 	return st;
 }
 
 static void stream_remove(struct h2 *c, struct h2_stream *st)
 {
-	hchain_unlink(bucket(c, st->id), &st->hlink);
+	chain_del(&st->hlink);
 	dlist_unlink(&c->streams, &st->link);
 	http_xchg_free(c->s, st->x);
 	mem_free(&c->s->mem, st);

@@ -6,7 +6,7 @@
 #include "wallclock.h"
 #include "http_view.h"
 #include "httpdec.h"
-#include "lru.h"
+#include "dlist.h"
 
 /*
  * Bytes decoded while the decoder is still undecided, kept for the raw
@@ -32,15 +32,15 @@ struct view_flow {
 	size_t held_bytes;		/* payload */
 	size_t held_cost;		/* as charged to the budget */
 	__u64 seq;			/* creation order */
-	struct lru_link all;		/* every view_flow, to free them */
-	struct lru_link decoding;	/* those with a decoder: what reclaim may take from */
+	struct dlist_node all;		/* every view_flow, to free them */
+	struct dlist_node decoding;	/* those with a decoder: what reclaim may take from */
 };
 
 struct http_view {
 	struct http_view_opts o;
 	struct output *out;
 	int slot;
-	struct lru all, decoding;
+	struct dlist all, decoding;
 	size_t ndecoding;
 	__u64 flow_seq;
 	struct view_flow *busy;		/* its decoder is running: reclaim leaves it alone */
@@ -90,7 +90,7 @@ static void drop_held(struct view_flow *vf)
 static void free_decoder(struct view_flow *vf)
 {
 	if (vf->dec) {
-		lru_unlink(&vf->hv->decoding, &vf->decoding);
+		dlist_unlink(&vf->hv->decoding, &vf->decoding);
 		vf->hv->ndecoding--;
 	}
 	httpdec_free(vf->dec);
@@ -101,7 +101,7 @@ static void free_flow(struct view_flow *vf)
 {
 	drop_held(vf);
 	free_decoder(vf);
-	lru_unlink(&vf->hv->all, &vf->all);
+	dlist_unlink(&vf->hv->all, &vf->all);
 	free(vf);
 }
 
@@ -110,8 +110,8 @@ void http_view_free(struct http_view *hv)
 	if (!hv)
 		return;
 	/* Flows freed without an end (an error path) leave their state here. */
-	while (hv->all.head)
-		free_flow(lru_entry(hv->all.head, struct view_flow, all));
+	while (hv->all.first)
+		free_flow(container_of(hv->all.first, struct view_flow, all));
 	if (hv->o.budget && hv->o.budget->reclaim_ctx == hv)
 		mem_budget_set_reclaim(hv->o.budget, NULL, NULL);
 	free(hv);
@@ -172,7 +172,7 @@ static struct view_flow *new_state(struct http_view *hv, const struct flow *f,
 		return NULL;
 	}
 	*flow_sink_state(f, hv->slot) = vf;
-	lru_push_front(&hv->all, &vf->all);
+	dlist_push_front(&hv->all, &vf->all);
 	if (err) {
 		/* No room for one more decoder: the flow is shown raw, in order, and counted. */
 		vf->dec = NULL;
@@ -181,7 +181,7 @@ static struct view_flow *new_state(struct http_view *hv, const struct flow *f,
 		on_note(vf, note_memory);
 		return vf;
 	}
-	lru_push_front(&hv->decoding, &vf->decoding);
+	dlist_push_front(&hv->decoding, &vf->decoding);
 	hv->ndecoding++;
 	return vf;
 }
@@ -243,7 +243,7 @@ static void reclaim(void *ctx, size_t want)
 	struct http_view *hv = ctx;
 	struct mem_budget *b = hv->o.budget;
 	struct view_flow **v, *vf;
-	struct lru_link *l;
+	struct dlist_node *l;
 	size_t n = 0, i, freed = 0, before;
 
 	if (!hv->ndecoding)
@@ -251,8 +251,8 @@ static void reclaim(void *ctx, size_t want)
 	v = malloc(hv->ndecoding * sizeof(*v));
 	if (!v)
 		return;
-	for (l = hv->decoding.head; l && n < hv->ndecoding; l = l->next) {
-		vf = lru_entry(l, struct view_flow, decoding);
+	for (l = hv->decoding.first; l && n < hv->ndecoding; l = l->next) {
+		vf = container_of(l, struct view_flow, decoding);
 		if (vf != hv->busy)
 			v[n++] = vf;
 	}

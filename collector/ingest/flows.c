@@ -11,9 +11,9 @@ const char *flow_close_name(enum close_reason why)
 	return (unsigned int)why < 4 ? names[why] : "end";
 }
 
-static size_t bucket_of(__u64 conn_id)
+static struct chain_link **bucket_of(struct flow_table *ft, __u64 conn_id)
 {
-	return (size_t)((conn_id * 0x9E3779B97F4A7C15ull) >> 48) % NBUCKETS;
+	return &ft->buckets[hash_bucket(conn_id, NBUCKETS_BITS)];
 }
 
 struct flow_table *flows_new(const struct flow_callbacks *cb, void *ctx, size_t max_flows)
@@ -37,11 +37,14 @@ void flows_set_budget(struct flow_table *ft, struct mem_budget *b)
 
 static struct flow *find(struct flow_table *ft, __u64 conn_id)
 {
+	struct chain_link *l;
 	struct flow *f;
 
-	for (f = ft->buckets[bucket_of(conn_id)]; f; f = f->hnext)
+	for (l = *bucket_of(ft, conn_id); l; l = l->next) {
+		f = container_of(l, struct flow, hlink);
 		if (f->conn_id == conn_id)
 			return f;
+	}
 	return NULL;
 }
 
@@ -84,7 +87,6 @@ static void bury(struct flow_table *ft, const struct flow *f)
 
 static void remove_flow(struct flow_table *ft, struct flow *f, enum close_reason why)
 {
-	struct flow **pp = &ft->buckets[bucket_of(f->conn_id)];
 	int dir;
 
 	for (dir = 0; dir < 2; dir++) {
@@ -100,11 +102,8 @@ static void remove_flow(struct flow_table *ft, struct flow *f, enum close_reason
 		fl_time_flush(ft, f);
 	if (ft->cb.on_close)
 		ft->cb.on_close(ft->ctx, f, why);
-	while (*pp && *pp != f)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = f->hnext;
-	lru_unlink(&ft->lru, &f->lru);
+	chain_del(&f->hlink);
+	dlist_unlink(&ft->lru, &f->lru);
 	fl_stream_drop(ft, f);
 	ft->nflows--;
 	free(f);
@@ -115,12 +114,11 @@ static struct flow *new_flow(struct flow_table *ft, const struct tlstap_data_eve
 			     const struct ghost *from)
 {
 	struct flow *f;
-	size_t b;
 	int dir;
 
-	if (ft->nflows >= ft->max_flows && ft->lru.tail) {
+	if (ft->nflows >= ft->max_flows && ft->lru.last) {
 		ft->st.evicted++;
-		remove_flow(ft, lru_flow(ft->lru.tail), CLOSE_EVICTED);
+		remove_flow(ft, lru_flow(ft->lru.last), CLOSE_EVICTED);
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f)
@@ -138,10 +136,8 @@ static struct flow *new_flow(struct flow_table *ft, const struct tlstap_data_eve
 		f->resumed = true;
 		ft->st.resumed++;
 	}
-	b = bucket_of(ev->conn_id);
-	f->hnext = ft->buckets[b];
-	ft->buckets[b] = f;
-	lru_push_front(&ft->lru, &f->lru);
+	chain_add(bucket_of(ft, ev->conn_id), &f->hlink);
+	dlist_push_front(&ft->lru, &f->lru);
 	ft->nflows++;
 	ft->st.flows++;
 	if (ft->cb.on_open)
@@ -166,8 +162,8 @@ static struct flow *get_flow(struct flow_table *ft, const struct tlstap_data_eve
 	struct ghost *g;
 
 	if (f) {
-		lru_unlink(&ft->lru, &f->lru);
-		lru_push_front(&ft->lru, &f->lru);
+		dlist_unlink(&ft->lru, &f->lru);
+		dlist_push_front(&ft->lru, &f->lru);
 		return f;
 	}
 	g = ghosts_find(&ft->ghosts, ev->conn_id);
@@ -288,7 +284,7 @@ static void apply_ctrl(struct flow_table *ft, const struct tlstap_ctrl_event *ev
 		remove_flow(ft, f, CLOSE_FD);
 		return;
 	}
-	for (f = lru_flow(ft->lru.head); f; f = next) {
+	for (f = lru_flow(ft->lru.first); f; f = next) {
 		next = lru_flow(f->lru.next);
 		if (f->pid == ev->pid)
 			remove_flow(ft, f, CLOSE_EXIT);
@@ -344,7 +340,7 @@ void flows_resolve(struct flow_table *ft, __u64 before)
 	int dir;
 
 	/* Most rounds hold nothing: no walk over every open flow then. */
-	for (f = ft->pending_chunks ? lru_flow(ft->lru.head) : NULL; f; f = lru_flow(f->lru.next))
+	for (f = ft->pending_chunks ? lru_flow(ft->lru.first) : NULL; f; f = lru_flow(f->lru.next))
 		for (dir = 0; dir < 2; dir++)
 			if (f->s[dir].head)
 				fl_stream_resolve(ft, f, dir, before);
@@ -375,8 +371,8 @@ void flows_finish(struct flow_table *ft)
 		free(c);
 	}
 	ft->ctrl_tail = &ft->ctrl_head;
-	while (ft->lru.head)
-		remove_flow(ft, lru_flow(ft->lru.head), CLOSE_END);
+	while (ft->lru.first)
+		remove_flow(ft, lru_flow(ft->lru.first), CLOSE_END);
 	/* The table is empty now: reviving evicts nothing. */
 	bury_ghosts(ft, 0, true, CLOSE_END);
 }
@@ -390,8 +386,8 @@ void flows_free(struct flow_table *ft)
 		return;
 	/* Queued chunks point at their flows: they go first. */
 	fl_time_free(ft);
-	while ((f = lru_flow(ft->lru.head))) {
-		lru_unlink(&ft->lru, &f->lru);
+	while ((f = lru_flow(ft->lru.first))) {
+		dlist_unlink(&ft->lru, &f->lru);
 		fl_stream_drop(ft, f);
 		free(f);
 	}

@@ -8,7 +8,7 @@
 #include <linux/types.h>
 #include "tlstap.h"
 #include "mem_budget.h"
-#include "lru.h"
+#include "dlist.h"
 
 enum gap_reason {
 	GAP_LOST = 0,		/* never arrived: ring full, unreadable memory */
@@ -55,8 +55,8 @@ struct flow {
 	/* private */
 	__u64 data_ts;		/* of the latest chunk with bytes: where its gaps stand in time */
 	size_t timed;		/* its chunks waiting in the time order */
-	struct flow *hnext;
-	struct lru_link lru;
+	struct chain_link hlink;	/* in its bucket */
+	struct dlist_node lru;
 };
 
 /*

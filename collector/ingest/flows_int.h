@@ -5,7 +5,7 @@
 #include "flows.h"
 #include "ghosts.h"
 
-#define NBUCKETS	65536
+#define NBUCKETS_BITS	16
 /* Without a budget: out-of-order bytes held at most before the missing ones are declared lost. */
 #define MAX_PENDING_BYTES	(256ull << 20)
 
@@ -25,8 +25,8 @@ struct ctrl {
 struct flow_table {
 	struct flow_callbacks cb;
 	void *ctx;
-	struct flow *buckets[NBUCKETS];
-	struct lru lru;		/* head: most recently active */
+	struct chain_link *buckets[1 << NBUCKETS_BITS];
+	struct dlist lru;		/* first: most recently active */
 	size_t nflows, max_flows;
 	struct ctrl *ctrl_head, **ctrl_tail;
 	__u64 stamp;		/* given to records arriving now */
@@ -43,9 +43,9 @@ struct flow_table {
 	struct flow_stats st;
 };
 
-static inline struct flow *lru_flow(struct lru_link *l)
+static inline struct flow *lru_flow(struct dlist_node *l)
 {
-	return l ? lru_entry(l, struct flow, lru) : NULL;
+	return l ? container_of(l, struct flow, lru) : NULL;
 }
 
 /* flow_stream.c: one stream's byte order. */

@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "tlstap.h"
-#include "lru.h"
+#include "dlist.h"
 
 /* At most this many; then the oldest is forgotten (the caller accounts for it). */
 #define GHOSTS_MAX	65536
-#define GHOSTS_BUCKETS	4096
+#define GHOSTS_BUCKET_BITS	12
 
 /*
  * A flow evicted from a full table (with the positions it had reached), or
@@ -18,8 +18,8 @@
  * records arrived.
  */
 struct ghost {
-	struct ghost *hnext;		/* in its bucket */
-	struct lru_link age;		/* prev: newer */
+	struct chain_link hlink;	/* in its bucket */
+	struct dlist_node age;		/* prev: newer */
 	struct tlstap_data_event meta;	/* header of its latest event; len 0 */
 	__u64 next[2];			/* per direction: delivered up to here */
 	__u64 end[2];			/* where the BPF side says it got to */
@@ -27,20 +27,20 @@ struct ghost {
 };
 
 struct ghosts {
-	struct ghost *buckets[GHOSTS_BUCKETS];
-	struct lru age;			/* head: the newest */
+	struct chain_link *buckets[1 << GHOSTS_BUCKET_BITS];
+	struct dlist age;			/* first: the newest */
 	size_t n;
 };
 
 /* The oldest ghost, and the one after g by age (NULL at the end). */
 static inline struct ghost *ghosts_oldest(const struct ghosts *g)
 {
-	return g->age.tail ? lru_entry(g->age.tail, struct ghost, age) : NULL;
+	return g->age.last ? container_of(g->age.last, struct ghost, age) : NULL;
 }
 
 static inline struct ghost *ghosts_newer(const struct ghost *x)
 {
-	return x->age.prev ? lru_entry(x->age.prev, struct ghost, age) : NULL;
+	return x->age.prev ? container_of(x->age.prev, struct ghost, age) : NULL;
 }
 
 struct ghost *ghosts_find(const struct ghosts *g, __u64 conn_id);

@@ -15,8 +15,7 @@ enum key_kind {
 	KEY_FD,		/* signed decimal, read back as strtol reads it */
 	KEY_COMM,	/* percent-encoded; TLSTAP_COMM_LEN bytes, NUL-padded */
 	KEY_LIB,	/* the func_id's library by name: an unknown one is refused */
-	KEY_FUNC,	/* the func_id's name in that library: an unknown one reads back as
-			 * PROBE_FUNC_NONE */
+	KEY_FUNC,	/* the func_id's name in that library: one it lacks is refused */
 	KEY_DIR,	/* "out" (0) or "in" */
 	KEY_ADDR,	/* the family: "known" (inet) or "unknown", read back as 1 or 0 */
 	KEY_REASON,	/* the event type: "exit", else "close" */
@@ -309,7 +308,11 @@ static int read_value(const char *comment, const struct comment_key *k, void *fi
 		*lib = probe_lib_by_name(buf);
 		return *lib >= 0 ? 0 : -EINVAL;
 	case KEY_FUNC:
+		/* Not taken from another library, nor read as "?": what is
+		 * read back is written again the same (the fuzz target checks). */
 		v = func_by_name(*lib, buf);
+		if (v == PROBE_FUNC_NONE)
+			return -EINVAL;
 		break;
 	case KEY_DIR:
 		if (strcmp(buf, "in") && strcmp(buf, "out"))

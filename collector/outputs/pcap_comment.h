@@ -14,7 +14,7 @@
 int pcap_out_comment(char *buf, size_t len, const struct tlstap_data_event *ev);
 /* The comment of a connection's FIN: a close (or, type EXIT, exit) event. */
 int pcap_out_close_comment(char *buf, size_t len, const struct tlstap_ctrl_event *ev);
-/* Parses a data comment into ev's header fields; 0 or -EINVAL (also for an unknown lib). */
+/* Parses a data comment into ev's header fields; 0 or -EINVAL (also for a library or function tlstap does not know). */
 int pcap_out_parse_comment(const char *comment, struct tlstap_data_event *ev);
 /* Parses the comment of a connection's FIN into a close or exit event; 0 or -EINVAL. */
 int pcap_out_parse_close(const char *comment, struct tlstap_ctrl_event *ev);

@@ -89,7 +89,7 @@ struct tcp_state *pcap_conns_get(struct pcap_conns *pc, const struct flow *f, in
 	 */
 	c->local_is_client = first_dir == TLSTAP_DIR_OUT;
 	*flow_sink_state(f, pc->slot) = c;
-	lru_push_front(&pc->all, &c->all);
+	dlist_push_front(&pc->all, &c->all);
 	index_add(pc, c);
 	return c;
 }
@@ -106,7 +106,7 @@ static struct tcp_state *mirror_of(struct pcap_conns *pc, const struct tcp_state
 	/* Its other end sends from c's remote address to c's local one. */
 	l = pc->by_addr[addr_bucket(c->family, c->raddr, c->rport, c->laddr, c->lport)];
 	for (; l; l = l->next)
-		if ((m = lru_entry(l, struct tcp_state, indexed)) != c && m->family == c->family && m->lport == c->rport &&
+		if ((m = container_of(l, struct tcp_state, indexed)) != c && m->family == c->family && m->lport == c->rport &&
 		    m->rport == c->lport && !memcmp(m->laddr, c->raddr, alen) &&
 		    !memcmp(m->raddr, c->laddr, alen))
 			return m;
@@ -135,10 +135,10 @@ bool pcap_conns_writes(struct pcap_conns *pc, struct tcp_state *c)
 static void free_state(struct pcap_conns *pc, struct tcp_state *c)
 {
 	while (c->shadows)
-		unshadow(lru_entry(c->shadows, struct tcp_state, shadowing));
+		unshadow(container_of(c->shadows, struct tcp_state, shadowing));
 	unshadow(c);
 	chain_del(&c->indexed);
-	lru_unlink(&pc->all, &c->all);
+	dlist_unlink(&pc->all, &c->all);
 	free(c);
 }
 
@@ -154,6 +154,6 @@ void pcap_conns_forget(struct pcap_conns *pc, const struct flow *f)
 
 void pcap_conns_free(struct pcap_conns *pc)
 {
-	while (pc->all.head)
-		free_state(pc, lru_entry(pc->all.head, struct tcp_state, all));
+	while (pc->all.first)
+		free_state(pc, container_of(pc->all.first, struct tcp_state, all));
 }

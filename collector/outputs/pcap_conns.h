@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 #include "flows.h"
-#include "lru.h"
+#include "dlist.h"
 
 #define PCAP_CONNS_BUCKETS	4096
 
@@ -28,7 +28,7 @@ struct tcp_state {
 	struct chain_link *shadows;	/* those that shadow it */
 	struct chain_link shadowing;	/* among its master's shadows */
 	struct chain_link indexed;	/* in the index by addresses */
-	struct lru_link all;
+	struct dlist_node all;
 };
 
 /*
@@ -37,7 +37,7 @@ struct tcp_state {
  */
 struct pcap_conns {
 	struct chain_link *by_addr[PCAP_CONNS_BUCKETS];
-	struct lru all;		/* every one, to free them */
+	struct dlist all;		/* every one, to free them */
 	int slot;		/* in every flow's sink_state[] */
 };
 

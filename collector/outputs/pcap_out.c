@@ -6,6 +6,7 @@
 #include <time.h>
 #include <sys/socket.h>
 #include "wallclock.h"
+#include "dlist.h"
 #include "pcap_comment.h"
 #include "pcap_files.h"
 #include "pcap_out.h"
@@ -16,7 +17,8 @@
 #include "sinks.h"
 #include "tcpsynth.h"
 
-#define NBUCKETS	4096
+#define NBUCKET_BITS	12
+#define NBUCKETS	(1 << NBUCKET_BITS)
 #define FRAME_MAX	(TCPSYNTH_ETH_HLEN + TCPSYNTH_MAX_PACKET)
 
 /* A traced process: one pcapng interface per file. */
@@ -44,7 +46,7 @@ struct pcap_out {
 
 static size_t bucket(__u64 key)
 {
-	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 52) % NBUCKETS;
+	return hash_bucket(key, NBUCKET_BITS);
 }
 
 static __u64 real_ns(const struct pcap_out *po, __u64 mono_ns)

@@ -1,4 +1,4 @@
-/* Unit tests of the pcapng comment codec: every key read back, unknown libraries refused, hostile values encoded. */
+/* Unit tests of the pcapng comment codec: every key read back, unknown libraries and functions refused, hostile values encoded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -180,8 +180,8 @@ static void test_pcap_comment_unknown_lib_is_refused(void **state)
 	assert_int_equal(id, func_id("gnutls_record_send"));
 	assert_string_equal(probe_func_lib_name(id), "gnutls");
 	/* A function is looked up in the library named, never taken from another. */
-	assert_int_equal(parse_lib("gnutls", "SSL_read", &id), 0);
-	assert_int_equal(id, PROBE_FUNC_NONE);
+	assert_int_equal(parse_lib("gnutls", "SSL_read", &id), -EINVAL);
+	assert_int_equal(parse_lib("openssl", "SSL_nonesuch", &id), -EINVAL);
 	/* Once anything not "gnutls" became OpenSSL. */
 	assert_int_equal(parse_lib("boringssl", "SSL_read", &id), -EINVAL);
 	assert_int_equal(parse_lib("OpenSSL", "SSL_read", &id), -EINVAL);
