@@ -79,6 +79,17 @@ static inline void chain_del(struct chain_link *x)
 	x->pprev = NULL;
 }
 
+/* The first entry (of type, linked by member) on the chain at head whose field is value, or NULL. */
+#define chain_find(head, type, member, field, value) ({					\
+	struct chain_link *l_ = (head);							\
+	type *found_ = NULL;								\
+											\
+	for (; l_ && !found_; l_ = l_->next)						\
+		if (container_of(l_, type, member)->field == (value))			\
+			found_ = container_of(l_, type, member);			\
+	found_;										\
+})
+
 /*
  * The bucket of key among 1 << bits (1..63): the top bits of key times
  * 2^64 / golden ratio, so that keys in sequence spread over all buckets.

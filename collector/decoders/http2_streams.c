@@ -15,15 +15,7 @@ static struct chain_link **bucket(struct h2 *c, uint32_t id)
 
 struct h2_stream *h2_stream_find(struct h2 *c, uint32_t id)
 {
-	struct chain_link *n;
-	struct h2_stream *st;
-
-	for (n = *bucket(c, id); n; n = n->next) {
-		st = container_of(n, struct h2_stream, hlink);
-		if (st->id == id)
-			return st;
-	}
-	return NULL;
+	return chain_find(*bucket(c, id), struct h2_stream, hlink, id, id);
 }
 
 struct h2_stream *h2_stream_add(struct h2 *c, uint32_t id, struct http_xchg *x)

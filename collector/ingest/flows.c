@@ -37,15 +37,7 @@ void flows_set_budget(struct flow_table *ft, struct mem_budget *b)
 
 static struct flow *find(struct flow_table *ft, __u64 conn_id)
 {
-	struct chain_link *l;
-	struct flow *f;
-
-	for (l = *bucket_of(ft, conn_id); l; l = l->next) {
-		f = container_of(l, struct flow, hlink);
-		if (f->conn_id == conn_id)
-			return f;
-	}
-	return NULL;
+	return chain_find(*bucket_of(ft, conn_id), struct flow, hlink, conn_id, conn_id);
 }
 
 /*

@@ -10,15 +10,7 @@ static size_t bucket(__u64 conn_id)
 
 struct ghost *ghosts_find(const struct ghosts *g, __u64 conn_id)
 {
-	struct chain_link *l;
-	struct ghost *x;
-
-	for (l = g->buckets[bucket(conn_id)]; l; l = l->next) {
-		x = container_of(l, struct ghost, hlink);
-		if (x->meta.conn_id == conn_id)
-			return x;
-	}
-	return NULL;
+	return chain_find(g->buckets[bucket(conn_id)], struct ghost, hlink, meta.conn_id, conn_id);
 }
 
 void ghosts_remove(struct ghosts *g, struct ghost *x)
