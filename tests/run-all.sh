@@ -34,6 +34,10 @@ echo "== fuzz targets: corpora, then a fixed-seed run (make fuzz runs them at ra
 ./tests/run-fuzz.sh "$out/fuzz" --runs "${FUZZ_RUNS:-20000}" | tee "$log"
 tally "$log" "fuzz targets"
 
+echo "== shape of the sources: files of at most 600 lines, functions of at most 100"
+/usr/bin/python3 tests/shape/check.py . | tee "$log"
+tally "$log" "shape check"
+
 echo "== end-to-end tests"
 /usr/bin/python3 tests/e2e/run.py --tlstap "$out/tlstap" | tee "$log"
 tally "$log" "end-to-end tests"

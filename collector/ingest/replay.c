@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "pcap_out.h"
+#include "pcap_comment.h"
 #include "pcapng_read.h"
 #include "replay.h"
 #include "tcpsynth.h"

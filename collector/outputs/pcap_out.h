@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdint.h>
 #include "flows.h"
-#include "pcap_comment.h"	/* the comment codec, for -r (replay.c) */
 
 struct pcap_out_opts {
 	const char *path;	/* "-" = stdout; strftime patterns with -G (repeated names numbered) */
