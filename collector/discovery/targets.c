@@ -57,7 +57,7 @@ static bool resolve_lib(struct elf_image *img, int lib, struct target *t)
 	const char *names[TLS_LIB_MAX_FUNCS];
 	uint64_t offs[TLS_LIB_MAX_FUNCS];
 	int ids[TLS_LIB_MAX_FUNCS];
-	int i, n = 0;
+	int i, n = 0, found = 0;
 
 	/* Internal functions are never looked up by symbol: place() finds them. */
 	for (i = 0; i < l->nfuncs; i++) {
@@ -72,7 +72,11 @@ static bool resolve_lib(struct elf_image *img, int lib, struct target *t)
 		if (l->funcs[ids[i]].kind == TLS_FUNC_REQUIRED && !offs[i])
 			return false;
 		t->pts.offsets[ids[i]] = offs[i];
+		found += offs[i] != 0;
 	}
+	/* Even an entry that required nothing needs one of its functions here. */
+	if (!found)
+		return false;
 	t->lib = lib;
 	return true;
 }
