@@ -47,6 +47,36 @@ static int mark_seen(struct target_list *tl, dev_t dev, ino_t ino, int result)
 	return 0;
 }
 
+/* Whether img defines one of l's marks (false when l has none). */
+static bool has_mark(struct elf_image *img, const struct tls_lib *l)
+{
+	const char *const *m;
+	uint64_t vaddr;
+
+	for (m = l->marks; m && *m; m++)
+		if (!elf_image_func(img, *m, &vaddr))
+			return true;
+	return false;
+}
+
+/*
+ * Whether img is library lib as far as marks tell: it has lib's marks if lib
+ * has any, and not those of an entry that shadows lib (a BoringSSL libssl
+ * also has OpenSSL's functions). Decided by the file alone, whatever the
+ * order of the table.
+ */
+static bool marks_agree(struct elf_image *img, int lib)
+{
+	int m;
+
+	if (tls_libs[lib]->marks && !has_mark(img, tls_libs[lib]))
+		return false;
+	for (m = 0; m < tls_libs_n; m++)
+		if (tls_libs[m]->shadows == tls_libs[lib] && has_mark(img, tls_libs[m]))
+			return false;
+	return true;
+}
+
 /*
  * Resolves library lib's exported functions in img into t: false when one
  * it requires is missing (the file does not have that library).
@@ -75,7 +105,7 @@ static bool resolve_lib(struct elf_image *img, int lib, struct target *t)
 		found += offs[i] != 0;
 	}
 	/* Even an entry that required nothing needs one of its functions here. */
-	if (!found)
+	if (!found || !marks_agree(img, lib))
 		return false;
 	t->lib = lib;
 	return true;

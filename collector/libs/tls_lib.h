@@ -56,6 +56,13 @@ struct tls_lib {
 	const char *help;	/* for --help: "OpenSSL's SSL_read/SSL_write/..." */
 	const struct tls_func *funcs;
 	int nfuncs;		/* at most TLS_LIB_MAX_FUNCS (TLS_LIB_FUNCS checks) */
+	/* Functions only this library defines, NULL-ended: a file is taken for
+	 * it only when it defines one of them (NULL: its required functions
+	 * suffice). */
+	const char *const *marks;
+	/* The entry with the same API that a file with this one's marks is not
+	 * taken for (BoringSSL's: OpenSSL's), NULL: none. */
+	const struct tls_lib *shadows;
 	/* Fills pts->version and pts->flavour from the file. */
 	void (*detect)(struct elf_image *img, struct tls_points *pts);
 	/* May move probes to cheaper points; says so in pts->placement, which
