@@ -12,6 +12,10 @@ strip -o fake_ssl_stripped.so fake_ssl.so
 # Non-PIE, so its functions' addresses differ from their file offsets, and
 # they are found only in .symtab (an executable does not export them).
 "$CC" -no-pie -O1 -o fake_app fake_app.c fake_ssl.c
+# BoringSSL's stand-ins: its libssl, and a program with it linked in (its
+# SSL_read/SSL_write are fake_ssl.c's, with a libcrypto function only BoringSSL has).
+"$CC" -shared -fPIC -O1 -o fake_boringssl.so fake_boringssl.c
+"$CC" -no-pie -O1 -o fake_boring_app fake_boring_app.c fake_ssl.c
 # A file that starts like an ELF file but ends inside its first headers.
 head -c 200 fake_ssl.so > truncated.so
 printf 'This is not an ELF file, only text that a lookup must reject.\n' > not_elf.txt

@@ -182,8 +182,13 @@ static void test_pcap_comment_unknown_lib_is_refused(void **state)
 	/* A function is looked up in the library named, never taken from another. */
 	assert_int_equal(parse_lib("gnutls", "SSL_read", &id), -EINVAL);
 	assert_int_equal(parse_lib("openssl", "SSL_nonesuch", &id), -EINVAL);
+	/* BoringSSL's SSL_read is its own, not OpenSSL's of the same name. */
+	assert_int_equal(parse_lib("boringssl", "SSL_read", &id), 0);
+	assert_string_equal(probe_func_lib_name(id), "boringssl");
+	assert_string_equal(probe_func_name(id), "SSL_read");
+	assert_int_equal(parse_lib("boringssl", "SSL_read_ex", &id), -EINVAL);
 	/* Once anything not "gnutls" became OpenSSL. */
-	assert_int_equal(parse_lib("boringssl", "SSL_read", &id), -EINVAL);
+	assert_int_equal(parse_lib("libressl", "SSL_read", &id), -EINVAL);
 	assert_int_equal(parse_lib("OpenSSL", "SSL_read", &id), -EINVAL);
 	assert_int_equal(parse_lib("?", "SSL_read", &id), -EINVAL);
 	assert_int_equal(parse_lib("", "SSL_read", &id), -EINVAL);
