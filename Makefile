@@ -57,7 +57,7 @@ MAIN_OBJ = $(OUTPUT)/collector/main.o
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all run test unit unit-bins fuzz fuzz-bins e2e bench install clean deps deps-test deps-bench testdata
+.PHONY: all run test unit unit-bins fuzz fuzz-bins peers e2e bench install clean deps deps-test deps-bench testdata
 
 all: $(OUTPUT)/tlstap
 
@@ -126,6 +126,19 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(SKELS)
 
 fuzz-bins: $(FUZZ_TARGETS)
 
+# Test peers built against Debian's BoringSSL (android-libboringssl-dev), not
+# the system OpenSSL: its headers first, its libraries found at run time.
+BORING_LIB ?= /usr/lib/$(shell uname -m)-linux-gnu/android
+BORING_FLAGS = -g -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I/usr/include/android
+PEER_BINS = $(patsubst tests/peers/%.c,$(OUTPUT)/peers/%,$(wildcard tests/peers/boring_*.c))
+
+$(OUTPUT)/peers/boring_%: tests/peers/boring_%.c tests/peers/boring_http.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(BORING_FLAGS) $< -L$(BORING_LIB) -Wl,-rpath,$(BORING_LIB) -lssl -lcrypto -o $@
+
+peers: $(PEER_BINS)
+
 fuzz: deps-test fuzz-bins
 	$(Q)./tests/run-fuzz.sh $(FUZZ_OUT) $(FUZZ_SECS)
 
@@ -136,7 +149,7 @@ run: deps
 # Unit tests need no privileges (run plain and sanitized); e2e tests load
 # the real BPF programs.
 test: deps-test
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) peers
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 OUTPUT=$(OUTPUT)/asan \
 		VMLINUX_H=$(OUTPUT)/vmlinux.h unit-bins
 	$(Q)$(MAKE) --no-print-directory fuzz-bins
@@ -147,7 +160,7 @@ unit-bins: $(UNIT_BINS)
 unit: $(UNIT_BINS)
 	$(Q)./tests/run-unit.sh $(OUTPUT)
 
-e2e: all
+e2e: all peers
 	$(Q)/usr/bin/python3 tests/e2e/run.py --tlstap $(OUTPUT)/tlstap
 
 bench: deps-bench

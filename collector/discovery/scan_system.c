@@ -15,6 +15,8 @@ static const char *const lib_dirs[] = {
 	"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/local/lib64",
 	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
 	"/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+	/* Debian's BoringSSL (android-libboringssl) keeps its libssl.so.0 here. */
+	"/usr/lib/x86_64-linux-gnu/android", "/usr/lib/aarch64-linux-gnu/android",
 };
 
 static uint64_t now_ms(void)
