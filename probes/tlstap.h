@@ -69,6 +69,31 @@ struct tlstap_cookie {
 };
 _Static_assert(sizeof(struct tlstap_cookie) == sizeof(__u64), "the cookie is one __u64");
 
+/* func_ids: a cookie's __u8; the guards table has one slot for each. */
+#define TLSTAP_FUNC_IDS		256
+
+/*
+ * A test a probed call passes before it is captured, for functions that also
+ * serve other traffic (NSS's PR_Write serves every NSPR file descriptor, its
+ * SSL layer only some): one per func_id, all zero for none. A call that fails
+ * it is followed to its return but captures nothing, and the syscalls made
+ * inside it name no connection.
+ * back_ref: the session is the layer whose private data points back at it,
+ * *(*(session + priv_off) + back_off) == session.
+ * skip_arg, skip_mask: a call whose argument skip_arg (1..TLSTAP_MAX_ARG) has
+ * one of these bits set moves no bytes (a peek).
+ */
+struct tlstap_guard {
+	__u8 back_ref;
+	__u8 skip_arg;
+	__u16 priv_off;
+	__u16 back_off;
+	__u16 skip_mask;
+};
+/* The guards table holds each as a __u64 (the generated skeleton knows no
+ * struct of ours): both sides copy it as bytes, like the cookie. */
+_Static_assert(sizeof(struct tlstap_guard) == sizeof(__u64), "a guard is one __u64");
+
 /* Flags of a data event. */
 #define TLSTAP_F_CALL_START	(1u << 0)	/* first chunk of a TLS call */
 #define TLSTAP_F_CALL_END	(1u << 1)	/* last captured chunk of a call */

@@ -7,12 +7,14 @@
 
 extern const struct tls_lib tls_lib_openssl;
 extern const struct tls_lib tls_lib_gnutls;
+extern const struct tls_lib tls_lib_nss;
 
 /* Adding a library: its file in collector/libs/ and one line here. The
  * order fixes func_ids within a run only: outputs name functions. */
 const struct tls_lib *const tls_libs[] = {
 	&tls_lib_openssl,
 	&tls_lib_gnutls,
+	&tls_lib_nss,
 };
 
 const int tls_libs_n = sizeof(tls_libs) / sizeof(tls_libs[0]);
