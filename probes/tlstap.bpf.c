@@ -198,6 +198,7 @@ static __always_inline int tls_return_body(struct pt_regs *ctx, long ret)
 	c.hdr.addr = cs->addr;
 	bpf_get_current_comm(c.hdr.comm, sizeof(c.hdr.comm));
 	c.src = f->buf;
+	c.iov = f->ck.buf_kind == TLSTAP_BUF_IOVEC ? f->buf : 0;
 	emit_call(&c, moved);
 out:
 	if (d == 0)

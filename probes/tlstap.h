@@ -48,6 +48,21 @@ enum tlstap_result {
 	TLSTAP_RES_SSIZE = 2,
 };
 
+/*
+ * Where a probed function's bytes are (the buffer kind of its cookie).
+ * FLAT: buf_arg points at them.
+ * IOVEC: buf_arg points at an array of { pointer, 32-bit length } pairs, 16
+ * bytes apart (NSPR's PRIOVec; struct iovec's size_t length read as its low
+ * half); the count is how many bytes of their concatenation moved. Up to
+ * TLSTAP_MAX_IOV pairs are read; bytes beyond them are counted unreadable.
+ */
+enum tlstap_buf {
+	TLSTAP_BUF_FLAT = 0,
+	TLSTAP_BUF_IOVEC = 1,
+};
+#define TLSTAP_MAX_IOV		16	/* NSPR's PR_MAX_IOVECTOR_SIZE */
+#define TLSTAP_IOV_STRIDE	16
+
 /* Arguments are numbered from 1; the BPF side reads the first five. */
 #define TLSTAP_MAX_ARG		5
 
@@ -65,7 +80,7 @@ struct tlstap_cookie {
 	__u8 len_arg;		/* the requested length (not read by the probes) */
 	__u8 outlen_arg;	/* RES_OUTLEN: the size_t * of the count; else 0 */
 	__u8 result;		/* enum tlstap_result */
-	__u8 pad;
+	__u8 buf_kind;		/* enum tlstap_buf */
 };
 _Static_assert(sizeof(struct tlstap_cookie) == sizeof(__u64), "the cookie is one __u64");
 

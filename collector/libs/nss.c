@@ -27,21 +27,24 @@
 
 #define SSL_LAYER { .back_ref = 1, .priv_off = PRFILEDESC_SECRET, .back_off = SSLSOCKET_FD }
 
-/* All take (fd, buf, amount, ...) and return a PRInt32 count. */
-#define NSS_FUNC(fn, d, ...) \
+/* All take (fd, buf, amount, ...) and return a PRInt32 count; PR_Writev's
+ * buffer is (PRIOVec *iov, PRInt32 iov_size), at most 16 { char *, int }. */
+#define NSS_FUNC(fn, d, bk, ...) \
 	{ .name = fn, .dir = d, .kind = TLS_FUNC_REQUIRED, .session_arg = 1, .buf_arg = 2, \
-	  .len_arg = 3, .result = TLSTAP_RES_COUNT, .guard = __VA_ARGS__ }
+	  .len_arg = 3, .result = TLSTAP_RES_COUNT, .buf_kind = bk, .guard = __VA_ARGS__ }
 
 /*
- * Not probed: PR_Writev (ssl_WriteV gathers the vector and sends it without
- * PR_Send; the probes take one buffer), PR_SendTo/PR_RecvFrom (the SSL layer
- * refuses them), PR_TransmitFile/PR_SendFile (emulated through PR_Send).
+ * ssl_WriteV sends its gathered vector through the SSL layer's own send, not
+ * PR_Send: selfserv answers with PR_Writev. Not probed: PR_SendTo and
+ * PR_RecvFrom (the SSL layer refuses them), PR_TransmitFile and PR_SendFile
+ * (emulated, through PR_Send).
  */
 static const struct tls_func nss_funcs[] = {
-	NSS_FUNC("PR_Write", TLSTAP_DIR_OUT, SSL_LAYER),
-	NSS_FUNC("PR_Send", TLSTAP_DIR_OUT, SSL_LAYER),
-	NSS_FUNC("PR_Read", TLSTAP_DIR_IN, SSL_LAYER),
-	NSS_FUNC("PR_Recv", TLSTAP_DIR_IN, { .back_ref = 1, .priv_off = PRFILEDESC_SECRET,
+	NSS_FUNC("PR_Write", TLSTAP_DIR_OUT, TLSTAP_BUF_FLAT, SSL_LAYER),
+	NSS_FUNC("PR_Send", TLSTAP_DIR_OUT, TLSTAP_BUF_FLAT, SSL_LAYER),
+	NSS_FUNC("PR_Writev", TLSTAP_DIR_OUT, TLSTAP_BUF_IOVEC, SSL_LAYER),
+	NSS_FUNC("PR_Read", TLSTAP_DIR_IN, TLSTAP_BUF_FLAT, SSL_LAYER),
+	NSS_FUNC("PR_Recv", TLSTAP_DIR_IN, TLSTAP_BUF_FLAT, { .back_ref = 1, .priv_off = PRFILEDESC_SECRET,
 					     .back_off = SSLSOCKET_FD, .skip_arg = 4,
 					     .skip_mask = PR_MSG_PEEK }),
 };
@@ -71,7 +74,7 @@ const struct tls_lib tls_lib_nss = {
 	.name = "nss", .display = "NSS",
 	.file_prefixes = (const char *const[]){ "libnspr4.so", NULL },
 	.file_desc = "libnspr4 (NSS)",
-	.funcs_desc = "PR_Read, PR_Recv, PR_Write and PR_Send",
-	.help = "NSS's SSL layer through NSPR's PR_Read/PR_Recv/PR_Write/PR_Send",
+	.funcs_desc = "PR_Read, PR_Recv, PR_Write, PR_Send and PR_Writev",
+	.help = "NSS's SSL layer through NSPR's PR_Read/PR_Recv/PR_Write/PR_Send/PR_Writev",
 	TLS_LIB_FUNCS(nss_funcs), .detect = nss_detect,
 };

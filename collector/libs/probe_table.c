@@ -88,7 +88,7 @@ uint64_t probe_cookie(int lib, int fi)
 	struct tlstap_cookie ck = {
 		.func_id = probe_func_id(lib, fi), .dir = f->dir, .session_arg = f->session_arg,
 		.buf_arg = f->buf_arg, .len_arg = f->len_arg, .outlen_arg = f->outlen_arg,
-		.result = f->result,
+		.result = f->result, .buf_kind = f->buf_kind,
 	};
 	uint64_t raw;
 

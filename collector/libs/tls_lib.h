@@ -46,6 +46,7 @@ struct tls_func {
 	uint8_t len_arg;
 	uint8_t outlen_arg;	/* 0: none */
 	uint8_t result;		/* enum tlstap_result */
+	uint8_t buf_kind;	/* enum tlstap_buf: 0, the buffer itself */
 	struct tls_guard guard;
 };
 

@@ -19,6 +19,7 @@ static void test_probe_guards_are_well_formed(void **state)
 	for (l = 0; l < tls_libs_n; l++) {
 		for (fi = 0; fi < tls_libs[l]->nfuncs; fi++) {
 			f = &tls_libs[l]->funcs[fi];
+			assert_true(f->buf_kind == TLSTAP_BUF_FLAT || f->buf_kind == TLSTAP_BUF_IOVEC);
 			assert_true(f->guard.back_ref <= 1);
 			/* Pointers are read at both offsets: aligned, inside a struct. */
 			assert_int_equal(f->guard.priv_off % 8, 0);
@@ -54,7 +55,7 @@ static void test_probe_guards_fill_by_func_id(void **state)
 {
 	uint64_t g[TLSTAP_FUNC_IDS];
 	struct tlstap_guard one;
-	const char *nss_funcs[] = { "PR_Write", "PR_Send", "PR_Read", "PR_Recv" };
+	const char *nss_funcs[] = { "PR_Write", "PR_Send", "PR_Writev", "PR_Read", "PR_Recv" };
 	size_t i;
 
 	memset(g, 0xa5, sizeof(g));
@@ -83,11 +84,30 @@ static void test_probe_guards_fill_by_func_id(void **state)
 	assert_int_equal(g[1], 0xa5a5a5a5a5a5a5a5ull);
 }
 
+/* PR_Writev's buffer is a vector: its cookie says so; flat buffers are kind 0. */
+static void test_probe_cookie_buffer_kind(void **state)
+{
+	struct tlstap_cookie ck;
+	uint64_t raw;
+	int l = probe_lib_by_name("nss");
+
+	raw = probe_cookie(l, tls_lib_func(tls_libs[l], "PR_Writev", -1));
+	memcpy(&ck, &raw, sizeof(ck));
+	assert_int_equal(ck.buf_kind, TLSTAP_BUF_IOVEC);
+	raw = probe_cookie(l, tls_lib_func(tls_libs[l], "PR_Write", -1));
+	memcpy(&ck, &raw, sizeof(ck));
+	assert_int_equal(ck.buf_kind, TLSTAP_BUF_FLAT);
+	raw = probe_cookie(0, 0);
+	memcpy(&ck, &raw, sizeof(ck));
+	assert_int_equal(ck.buf_kind, TLSTAP_BUF_FLAT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_guards_are_well_formed),
 		cmocka_unit_test(test_probe_guards_fill_by_func_id),
+		cmocka_unit_test(test_probe_cookie_buffer_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
