@@ -16,6 +16,7 @@
 #include "pcapng.h"
 #include "percpu.h"
 #include "pipeline.h"
+#include "probe_guards.h"
 #include "rings.h"
 #include "summary.h"
 #include "trace.h"
@@ -77,6 +78,7 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 	memcpy((char *)skel->rodata->targ_comm, o->comm, sizeof(o->comm));
 	skel->rodata->snaplen = o->snaplen;
 	skel->rodata->wakeup_bytes = ring_bytes / 16;
+	probe_guards_fill((uint64_t *)skel->rodata->guards, TLSTAP_FUNC_IDS);
 	err = bpf_map__set_max_entries(skel->maps.pid_filter, TLSTAP_MAX_PID_FILTER);
 	if (!err)
 		err = rings_prepare(&t->rings, skel->maps.rings, ring_bytes);

@@ -44,6 +44,11 @@ struct emit_ctx {
 	__u32 done;
 	__u64 lost_tail;	/* bytes after the capture that are lost (beyond 2 GiB) */
 	__u64 skipped;		/* bytes after the capture, beyond snaplen */
+	/* TLSTAP_BUF_IOVEC: the user's array, 0 for a flat buffer. src is kept
+	 * so that src + done is the next byte of the current segment. */
+	__u64 iov;
+	__u32 seg;		/* segments read */
+	__u32 seg_left;		/* bytes left in the current one */
 	struct tlstap_stats *st;
 	struct tlstap_data_event hdr;	/* last: it ends in a flexible array */
 };
@@ -86,6 +91,29 @@ struct emit_ctx {
 		bpf_ringbuf_submit(e, wake_flag(c->ring));			\
 	} while (0)
 
+/*
+ * An iovec call's next segment, read when the last one is used up (one per
+ * loop turn, so empty segments cost turns, not code). False when there is
+ * none left to read: the rest of the call is counted unreadable (its
+ * positions were claimed: the collector sees a gap).
+ */
+static __always_inline bool next_segment(struct emit_ctx *c)
+{
+	struct { __u64 base; __u32 len; } seg;
+
+	if (c->seg >= TLSTAP_MAX_IOV ||
+	    bpf_probe_read_user(&seg, 12, (void *)(c->iov + (__u64)c->seg * TLSTAP_IOV_STRIDE))) {
+		if (c->st)
+			__sync_fetch_and_add(&c->st->unreadable_bytes, c->total - c->done);
+		c->done = c->total;
+		return false;
+	}
+	c->seg++;
+	c->seg_left = seg.len;
+	c->src = seg.base - c->done;
+	return true;
+}
+
 static long emit_chunk(__u32 i, struct emit_ctx *c)
 {
 	__u32 n = c->total - c->done;
@@ -94,6 +122,10 @@ static long emit_chunk(__u32 i, struct emit_ctx *c)
 
 	if (c->done >= c->total)
 		return 1;
+	if (c->iov && c->seg_left == 0)
+		return next_segment(c) ? 0 : 1;
+	if (c->iov && n > c->seg_left)
+		n = c->seg_left;
 	if (n > TLSTAP_CHUNK_MAX)
 		n = TLSTAP_CHUNK_MAX;
 	last = c->done + n >= c->total;
@@ -106,6 +138,7 @@ static long emit_chunk(__u32 i, struct emit_ctx *c)
 	else
 		EMIT_SIZED(TLSTAP_CHUNK_MAX);
 	c->done += n;
+	c->seg_left -= c->iov ? n : 0;
 	return 0;
 full:
 	/* Positions were claimed already: the collector sees this range as a gap. */
@@ -114,6 +147,7 @@ full:
 		__sync_fetch_and_add(&c->st->ring_full_bytes, n);
 	}
 	c->done += n;
+	c->seg_left -= c->iov ? n : 0;
 	return 0;
 }
 
@@ -152,6 +186,9 @@ static __always_inline void emit_call(struct emit_ctx *c, __u64 moved)
 	/* Never wraps: a ring no bigger than the headroom takes no data. */
 	c->ring_limit = c->ring_limit > TLSTAP_CTRL_HEADROOM ? c->ring_limit - TLSTAP_CTRL_HEADROOM : 0;
 	nchunks = (c->total + TLSTAP_CHUNK_MAX - 1) / TLSTAP_CHUNK_MAX;
+	/* Each segment costs a turn to read and may end a chunk early. */
+	if (c->iov)
+		nchunks += 2 * TLSTAP_MAX_IOV;
 	bpf_loop(nchunks, emit_chunk, c, 0);
 }
 

@@ -30,7 +30,7 @@ struct call_frame {
 	/* A call it tail-jumped to (same stack pointer) has returned: its own
 	 * return is due at once, so if the next entry comes first it is dead. */
 	__u8 tail_returned;
-	__u8 pad;
+	__u8 foreign;		/* failed its guard: not a TLS transfer, captures nothing */
 };
 
 /*

@@ -16,6 +16,10 @@ const volatile __u32 snaplen = 0;	/* 0: no limit */
  * a timer): a wakeup per record would cost the traced program more. */
 const volatile __u64 wakeup_bytes = 0;
 
+/* Each func_id's test before capture (a struct tlstap_guard's bytes), from
+ * the collector's library table. */
+const volatile __u64 guards[TLSTAP_FUNC_IDS] = {};
+
 __u64 next_conn_id = 1;
 /* Set by the collector when it stops: no new calls, no counting of their returns. */
 bool stopping = false;

@@ -12,6 +12,7 @@
 #include "maps.bpf.h"
 #include "emit.bpf.h"
 #include "sockets.bpf.h"
+#include "guard.bpf.h"
 
 /* An empty stack to create a thread's entry from (global data is a map value). */
 static const struct call_stack empty_stack = {};
@@ -69,13 +70,15 @@ int tls_entry(struct pt_regs *ctx)
 	f->fd = -1;
 	f->tentative = 0;
 	f->tail_returned = 0;
-	/* A call inside another that moves the same bytes: the outer captures. */
+	f->foreign = !guard_passes(ck.func_id, &args, session);
+	/* A call inside another that moves the same bytes: the outer captures
+	 * (unless it failed its guard: then it captures nothing). */
 	if (d > 0) {
 		struct call_frame *up = &cs->f[(d - 1) & (TLSTAP_MAX_NESTING - 1)];
 
-		f->skip = same_transfer(up, session, buf, ck.dir);
+		f->skip = f->foreign || (!up->foreign && same_transfer(up, session, buf, ck.dir));
 	} else {
-		f->skip = 0;
+		f->skip = f->foreign;
 	}
 	cs->depth = d + 1;
 	return 0;
@@ -195,6 +198,7 @@ static __always_inline int tls_return_body(struct pt_regs *ctx, long ret)
 	c.hdr.addr = cs->addr;
 	bpf_get_current_comm(c.hdr.comm, sizeof(c.hdr.comm));
 	c.src = f->buf;
+	c.iov = f->ck.buf_kind == TLSTAP_BUF_IOVEC ? f->buf : 0;
 	emit_call(&c, moved);
 out:
 	if (d == 0)
@@ -271,7 +275,11 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	stack = bpf_map_lookup_elem(&active_calls, &tid);
 	if (stack && stack->depth > 0) {
 		/* Only a socket names the connection (not an eventfd or a log
-		 * file). Outer frames of a nested call run over the same one. */
+		 * file). Outer frames of a nested call run over the same one,
+		 * unless the call making it is no TLS transfer (plain NSPR I/O). */
+		f = top_frame(stack);
+		if (f && f->foreign)
+			return 0;
 		d = stack->depth;
 		for (i = 0; i < TLSTAP_MAX_NESTING; i++) {
 			if (i >= d)

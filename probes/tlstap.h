@@ -48,6 +48,21 @@ enum tlstap_result {
 	TLSTAP_RES_SSIZE = 2,
 };
 
+/*
+ * Where a probed function's bytes are (the buffer kind of its cookie).
+ * FLAT: buf_arg points at them.
+ * IOVEC: buf_arg points at an array of { pointer, 32-bit length } pairs, 16
+ * bytes apart (NSPR's PRIOVec; struct iovec's size_t length read as its low
+ * half); the count is how many bytes of their concatenation moved. Up to
+ * TLSTAP_MAX_IOV pairs are read; bytes beyond them are counted unreadable.
+ */
+enum tlstap_buf {
+	TLSTAP_BUF_FLAT = 0,
+	TLSTAP_BUF_IOVEC = 1,
+};
+#define TLSTAP_MAX_IOV		16	/* NSPR's PR_MAX_IOVECTOR_SIZE */
+#define TLSTAP_IOV_STRIDE	16
+
 /* Arguments are numbered from 1; the BPF side reads the first five. */
 #define TLSTAP_MAX_ARG		5
 
@@ -65,9 +80,34 @@ struct tlstap_cookie {
 	__u8 len_arg;		/* the requested length (not read by the probes) */
 	__u8 outlen_arg;	/* RES_OUTLEN: the size_t * of the count; else 0 */
 	__u8 result;		/* enum tlstap_result */
-	__u8 pad;
+	__u8 buf_kind;		/* enum tlstap_buf */
 };
 _Static_assert(sizeof(struct tlstap_cookie) == sizeof(__u64), "the cookie is one __u64");
+
+/* func_ids: a cookie's __u8; the guards table has one slot for each. */
+#define TLSTAP_FUNC_IDS		256
+
+/*
+ * A test a probed call passes before it is captured, for functions that also
+ * serve other traffic (NSS's PR_Write serves every NSPR file descriptor, its
+ * SSL layer only some): one per func_id, all zero for none. A call that fails
+ * it is followed to its return but captures nothing, and the syscalls made
+ * inside it name no connection.
+ * back_ref: the session is the layer whose private data points back at it,
+ * *(*(session + priv_off) + back_off) == session.
+ * skip_arg, skip_mask: a call whose argument skip_arg (1..TLSTAP_MAX_ARG) has
+ * one of these bits set moves no bytes (a peek).
+ */
+struct tlstap_guard {
+	__u8 back_ref;
+	__u8 skip_arg;
+	__u16 priv_off;
+	__u16 back_off;
+	__u16 skip_mask;
+};
+/* The guards table holds each as a __u64 (the generated skeleton knows no
+ * struct of ours): both sides copy it as bytes, like the cookie. */
+_Static_assert(sizeof(struct tlstap_guard) == sizeof(__u64), "a guard is one __u64");
 
 /* Flags of a data event. */
 #define TLSTAP_F_CALL_START	(1u << 0)	/* first chunk of a TLS call */

@@ -8,6 +8,7 @@
 extern const struct tls_lib tls_lib_openssl;
 extern const struct tls_lib tls_lib_gnutls;
 extern const struct tls_lib tls_lib_boringssl;
+extern const struct tls_lib tls_lib_nss;
 
 /* Adding a library: its file in collector/libs/ and one line here. The
  * order fixes func_ids within a run only: outputs name functions. */
@@ -15,6 +16,7 @@ const struct tls_lib *const tls_libs[] = {
 	&tls_lib_openssl,
 	&tls_lib_gnutls,
 	&tls_lib_boringssl,
+	&tls_lib_nss,
 };
 
 const int tls_libs_n = sizeof(tls_libs) / sizeof(tls_libs[0]);
@@ -88,7 +90,7 @@ uint64_t probe_cookie(int lib, int fi)
 	struct tlstap_cookie ck = {
 		.func_id = probe_func_id(lib, fi), .dir = f->dir, .session_arg = f->session_arg,
 		.buf_arg = f->buf_arg, .len_arg = f->len_arg, .outlen_arg = f->outlen_arg,
-		.result = f->result,
+		.result = f->result, .buf_kind = f->buf_kind,
 	};
 	uint64_t raw;
 

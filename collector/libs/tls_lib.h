@@ -17,6 +17,20 @@ enum tls_func_kind {
 };
 
 /*
+ * A test a call passes before it is captured, for functions that also serve
+ * other traffic (probes/tlstap.h, struct tlstap_guard); all zero: none.
+ * back_ref: *(*(session + priv_off) + back_off) must be the session.
+ * skip_arg: a call whose argument skip_arg has a bit of skip_mask moves nothing.
+ */
+struct tls_guard {
+	uint8_t back_ref;
+	uint8_t skip_arg;
+	uint16_t priv_off;
+	uint16_t back_off;
+	uint16_t skip_mask;
+};
+
+/*
  * One probed function: its direction and where its values live. Arguments
  * are numbered from 1 (up to TLSTAP_MAX_ARG); the result kind is an enum
  * tlstap_result, with outlen_arg for TLSTAP_RES_OUTLEN. Two rows may share
@@ -32,6 +46,8 @@ struct tls_func {
 	uint8_t len_arg;
 	uint8_t outlen_arg;	/* 0: none */
 	uint8_t result;		/* enum tlstap_result */
+	uint8_t buf_kind;	/* enum tlstap_buf: 0, the buffer itself */
+	struct tls_guard guard;
 };
 
 /* Where one file's probes go: what a library's hooks decide for it. */
