@@ -15,6 +15,8 @@ const volatile __u32 snaplen = 0;	/* 0: no limit */
 /* Wake the collector only once this much waits in a ring (it also polls on
  * a timer): a wakeup per record would cost the traced program more. */
 const volatile __u64 wakeup_bytes = 0;
+/* Report files that processes run or map later (watch.bpf.h). */
+const volatile bool watch_files = false;
 
 __u64 next_conn_id = 1;
 /* Set by the collector when it stops: no new calls, no counting of their returns. */
