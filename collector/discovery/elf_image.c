@@ -171,26 +171,38 @@ void elf_image_close(struct elf_image *img)
 }
 
 /*
+ * Whether section scn (header sh) may be read: inside the file and within
+ * the caps; each section's bytes count once against the file's budget.
+ */
+static bool may_read(struct elf_image *img, Elf_Scn *scn, const GElf_Shdr *sh)
+{
+	size_t idx = elf_ndxscn(scn);
+
+	if (idx == SHN_UNDEF || idx >= img->nsections || sh->sh_type == SHT_NOBITS)
+		return false;
+	if (!(img->loaded[idx / 8] & (1u << (idx % 8)))) {
+		if (!in_file(sh->sh_offset, sh->sh_size, img->size) ||
+		    sh->sh_size > MAX_SECTION_BYTES || sh->sh_size > MAX_IMAGE_BYTES - img->bytes) {
+			img->refused++;
+			return false;
+		}
+		img->loaded[idx / 8] |= (uint8_t)(1u << (idx % 8));
+		img->bytes += sh->sh_size;
+	}
+	return true;
+}
+
+/*
  * The data of a section, read only when it lies inside the file and within
  * the caps; each section's bytes count once against the file's budget.
  * NULL for a section that holds no bytes (SHT_NOBITS) or is refused.
  */
 static Elf_Data *section_data(struct elf_image *img, Elf_Scn *scn, const GElf_Shdr *sh)
 {
-	size_t idx = elf_ndxscn(scn);
 	Elf_Data *data;
 
-	if (idx == SHN_UNDEF || idx >= img->nsections || sh->sh_type == SHT_NOBITS)
+	if (!may_read(img, scn, sh))
 		return NULL;
-	if (!(img->loaded[idx / 8] & (1u << (idx % 8)))) {
-		if (!in_file(sh->sh_offset, sh->sh_size, img->size) ||
-		    sh->sh_size > MAX_SECTION_BYTES || sh->sh_size > MAX_IMAGE_BYTES - img->bytes) {
-			img->refused++;
-			return NULL;
-		}
-		img->loaded[idx / 8] |= (uint8_t)(1u << (idx % 8));
-		img->bytes += sh->sh_size;
-	}
 	data = elf_getdata(scn, NULL);
 	if (!data || (data->d_size && !data->d_buf))
 		return NULL;
@@ -233,18 +245,20 @@ static Elf_Scn *find_section(struct elf_image *img, Elf64_Word type, const char 
 static struct sym_index *table_index(struct elf_image *img, Elf64_Word type)
 {
 	int k = type == SHT_DYNSYM ? 0 : 1;
-	GElf_Shdr sh;
-	Elf_Scn *scn;
-	Elf_Data *data;
+	GElf_Shdr sh, strsh;
+	Elf_Scn *scn, *strscn;
 
 	if (img->index_tried[k])
 		return img->index[k];
 	img->index_tried[k] = true;
+	/* Read by the index itself (not libelf): it keeps the bytes. */
 	scn = find_section(img, type, NULL, &sh);
-	if (!scn || !sh.sh_entsize || !(data = section_data(img, scn, &sh)) ||
-	    !strtab_ok(img, sh.sh_link))
+	if (!scn || sh.sh_entsize != sizeof(Elf64_Sym) || !(strscn = elf_getscn(img->elf, sh.sh_link)) ||
+	    !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB ||
+	    !may_read(img, scn, &sh) || !may_read(img, strscn, &strsh))
 		return NULL;
-	sym_index_build(&img->index[k], img->elf, data, sh.sh_size / sh.sh_entsize, sh.sh_link);
+	sym_index_build(&img->index[k], img->fd, sh.sh_offset, sh.sh_size, strsh.sh_offset,
+			strsh.sh_size);
 	return img->index[k];
 }
 
@@ -358,27 +372,15 @@ int elf_image_find_string(struct elf_image *img, const char *prefix, bool (*acce
 {
 	GElf_Shdr sh;
 	Elf_Scn *scn = find_section(img, 0, ".rodata", &sh);
-	size_t plen = strlen(prefix), idx, len, back;
+	size_t plen = strlen(prefix), len, back;
 	uint64_t off;
 	char *buf = NULL, *p, *end, *from;
 	int err = -ENOENT;
 	ssize_t got;
 
-	if (!scn || !outlen || !plen || sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED))
+	/* Read in pieces, under the same caps as a section read whole. */
+	if (!scn || !outlen || !plen || (sh.sh_flags & SHF_COMPRESSED) || !may_read(img, scn, &sh))
 		return -ENOENT;
-	idx = elf_ndxscn(scn);
-	if (idx == SHN_UNDEF || idx >= img->nsections)
-		return -ENOENT;
-	/* The same caps as a section read whole, counted once. */
-	if (!(img->loaded[idx / 8] & (1u << (idx % 8)))) {
-		if (!in_file(sh.sh_offset, sh.sh_size, img->size) ||
-		    sh.sh_size > MAX_SECTION_BYTES || sh.sh_size > MAX_IMAGE_BYTES - img->bytes) {
-			img->refused++;
-			return -ENOENT;
-		}
-		img->loaded[idx / 8] |= (uint8_t)(1u << (idx % 8));
-		img->bytes += sh.sh_size;
-	}
 	buf = malloc(1 + SCAN_CHUNK + outlen);
 	if (!buf)
 		return -ENOMEM;

@@ -1,20 +1,28 @@
-/* A hash index of one symbol table's defined functions: each table read once per file, every name then found at once. */
+/* A hash index of one symbol table's defined C functions: the table read once per file, every name then found at once. */
 #include <errno.h>
+#include <elf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include "elf_symindex.h"
 
-/* Symbols of one table indexed at most (as the table scan reads at most). */
-#define MAX_INDEXED	(1u << 24)
+#define HUGE_PAGE	(2u << 20)
 
 struct sym_slot {
-	const char *name;	/* in the string table's data, NUL-terminated; NULL: empty */
+	uint32_t name;		/* offset in strs; 0: empty (a name never starts there) */
+	uint32_t pad;
 	uint64_t value;
 };
 
 struct sym_index {
+	/* One mapping: the slots, then the symbols and their strings as read. */
+	void *mem;
+	size_t mem_size;
 	struct sym_slot *slots;
 	size_t mask;
+	const char *strs;
+	size_t strsize;
 };
 
 /* FNV-1a of a name up to its version suffix ("SSL_read@@OPENSSL_3.0.0" as "SSL_read"). */
@@ -40,70 +48,89 @@ static struct sym_slot *slot_of(const struct sym_index *ix, const char *name, ui
 {
 	size_t i = (size_t)h & ix->mask;
 
-	while (ix->slots[i].name && !same_name(ix->slots[i].name, name))
+	while (ix->slots[i].name && !same_name(ix->strs + ix->slots[i].name, name))
 		i = (i + 1) & ix->mask;
 	return &ix->slots[i];
 }
 
-/* The string table's bytes when its last one is a NUL (every name then
- * ends inside it), else NULL: names are then asked of libelf one by one. */
-static const char *string_table(Elf *elf, size_t strndx, size_t *size)
+/*
+ * Memory for the tables of a large executable (node's are 17 MB): in huge
+ * pages where the kernel allows, as a page fault per 4 KiB costs more than
+ * reading the tables (16 us each on some virtual machines).
+ */
+static void *table_memory(size_t size, size_t *mapped)
 {
-	Elf_Scn *scn = elf_getscn(elf, strndx);
-	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+	void *p;
 
-	if (!d || !d->d_buf || !d->d_size || ((const char *)d->d_buf)[d->d_size - 1] != '\0')
+	*mapped = (size + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+	p = mmap(NULL, *mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
 		return NULL;
-	*size = d->d_size;
-	return d->d_buf;
+	madvise(p, *mapped, MADV_HUGEPAGE);
+	return p;
 }
 
-static const char *sym_name(Elf *elf, size_t strndx, const char *strs, size_t strsize,
-			    size_t off)
+static bool read_all(int fd, void *buf, size_t len, uint64_t off)
 {
-	if (!strs)
-		return elf_strptr(elf, strndx, off);
-	return off < strsize ? strs + off : NULL;
+	return pread(fd, buf, len, (off_t)off) == (ssize_t)len;
 }
 
-int sym_index_build(struct sym_index **out, Elf *elf, Elf_Data *syms, size_t n, size_t strndx)
+/* Every defined C function of syms into the slots, the first of each name kept. */
+static void index_syms(struct sym_index *ix, const Elf64_Sym *syms, size_t n)
 {
-	const char *name, *strs;
-	struct sym_index *ix;
 	struct sym_slot *s;
-	size_t i, cap = 16, strsize = 0;
-	GElf_Sym sym;
+	const char *name;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ELF64_ST_TYPE(syms[i].st_info) != STT_FUNC || syms[i].st_shndx == SHN_UNDEF ||
+		    !syms[i].st_value || syms[i].st_name == 0 || syms[i].st_name >= ix->strsize)
+			continue;
+		name = ix->strs + syms[i].st_name;
+		/* C names only: the functions looked up are C, and most of a C++
+		 * program's symbols (node's) are mangled ones, long to hash. */
+		if (!*name || (name[0] == '_' && name[1] == 'Z'))
+			continue;
+		s = slot_of(ix, name, name_hash(name));
+		if (!s->name)
+			*s = (struct sym_slot){ .name = syms[i].st_name, .value = syms[i].st_value };
+	}
+}
+
+int sym_index_build(struct sym_index **out, int fd, uint64_t symoff, uint64_t symsize,
+		    uint64_t stroff, uint64_t strsize)
+{
+	size_t n = symsize / sizeof(Elf64_Sym), cap = 16, slots_size;
+	struct sym_index *ix;
+	char *strs;
 
 	*out = NULL;
-	if (n > MAX_INDEXED)
-		n = MAX_INDEXED;
+	if (strsize == 0 || strsize > UINT32_MAX || n > (1u << 24))
+		return -EINVAL;
 	while (cap < 2 * n)
 		cap *= 2;
 	ix = calloc(1, sizeof(*ix));
 	if (!ix)
 		return -ENOMEM;
-	ix->slots = calloc(cap, sizeof(*ix->slots));
-	if (!ix->slots) {
+	slots_size = cap * sizeof(struct sym_slot);
+	ix->mem = table_memory(slots_size + n * sizeof(Elf64_Sym) + strsize, &ix->mem_size);
+	if (!ix->mem) {
 		free(ix);
 		return -ENOMEM;
 	}
+	ix->slots = ix->mem;
 	ix->mask = cap - 1;
-	strs = string_table(elf, strndx, &strsize);
-	for (i = 0; i < n; i++) {
-		if (!gelf_getsym(syms, (int)i, &sym))
-			break;
-		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || !sym.st_value)
-			continue;
-		name = sym_name(elf, strndx, strs, strsize, sym.st_name);
-		/* C names only: the functions looked up are C, and most of a C++
-		 * program's symbols (node's) are mangled ones, long to hash. */
-		if (!name || !*name || (name[0] == '_' && name[1] == 'Z'))
-			continue;
-		/* The first symbol of a name wins, as in a scan of the table. */
-		s = slot_of(ix, name, name_hash(name));
-		if (!s->name)
-			*s = (struct sym_slot){ .name = name, .value = sym.st_value };
+	strs = (char *)ix->mem + slots_size + n * sizeof(Elf64_Sym);
+	if (!read_all(fd, (char *)ix->mem + slots_size, n * sizeof(Elf64_Sym), symoff) ||
+	    !read_all(fd, strs, strsize, stroff)) {
+		sym_index_free(ix);
+		return -EIO;
 	}
+	/* Every name ends inside the table, whatever the file says. */
+	strs[strsize - 1] = '\0';
+	ix->strs = strs;
+	ix->strsize = strsize;
+	index_syms(ix, (const Elf64_Sym *)((char *)ix->mem + slots_size), n);
 	*out = ix;
 	return 0;
 }
@@ -122,6 +149,6 @@ void sym_index_free(struct sym_index *ix)
 {
 	if (!ix)
 		return;
-	free(ix->slots);
+	munmap(ix->mem, ix->mem_size);
 	free(ix);
 }

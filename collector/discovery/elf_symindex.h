@@ -5,13 +5,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <gelf.h>
 
 struct sym_index;
 
-/* Indexes the first n entries of syms (names in section strndx of elf,
- * which must be readable): 0 or -ENOMEM. */
-int sym_index_build(struct sym_index **ix, Elf *elf, Elf_Data *syms, size_t n, size_t strndx);
+/*
+ * Reads a 64-bit symbol table (symsize bytes at symoff of fd) and its
+ * string table, and indexes its defined functions: 0, or a negative errno.
+ * The caller has checked both ranges lie in the file and within its caps.
+ */
+int sym_index_build(struct sym_index **ix, int fd, uint64_t symoff, uint64_t symsize,
+		    uint64_t stroff, uint64_t strsize);
 /* The value of the first defined function called name: 0, or -ENOENT.
  * C++ mangled names (_Z...) are not indexed. */
 int sym_index_find(const struct sym_index *ix, const char *name, uint64_t *vaddr);
