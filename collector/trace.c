@@ -10,6 +10,7 @@
 #include "tlstap.skel.h"
 #include "attach.h"
 #include "consumer.h"
+#include "late_notes.h"
 #include "find_targets.h"
 #include "log.h"
 #include "outstream.h"
@@ -44,6 +45,7 @@ struct trace {
 	struct target_list *tl;
 	struct watch *watch;	/* files that appear later; NULL with -l */
 	unsigned int watch_waiting;
+	struct late_notes notes;
 };
 
 /* Files that appear later are looked for unless -l named the files to probe. */
@@ -109,6 +111,27 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 	return 0;
 }
 
+/*
+ * The watch on files that appear later, told what was looked at already,
+ * and its notes on connections that began before their probes.
+ */
+static int make_watch(struct trace *t)
+{
+	struct tlstap_bpf *skel = t->skel;
+
+	if (!watching(t->o))
+		return 0;
+	t->watch = malloc(sizeof(*t->watch));
+	if (!t->watch)
+		return -ENOMEM;
+	watch_init(t->watch, t->tl, &t->links, skel->progs.tls_entry, skel->progs.tls_return,
+		   bpf_map__fd(skel->maps.known_files), t->o->pids, t->o->npids);
+	t->consumer.on_file = watch_on_report;
+	t->consumer.file_ctx = t->watch;
+	t->notes = (struct late_notes){ .w = t->watch, .out = &t->pipe.out };
+	return late_notes_attach(&t->notes, &t->pipe.sinks);
+}
+
 /* The outputs: live stream, printer and views, the -w file, and the flow table feeding them. */
 static int open_outputs(struct trace *t)
 {
@@ -141,6 +164,9 @@ static int open_outputs(struct trace *t)
 		}
 		pcap_out_attach(t->pcap, &t->pipe.sinks);
 	}
+	err = make_watch(t);
+	if (err)
+		return err;
 	return pipeline_start(&t->pipe, TLSTAP_MAX_CONNS);
 }
 
@@ -181,21 +207,12 @@ static int attach_tracepoint(struct trace *t, struct bpf_program *prog, const ch
 	return err;
 }
 
-/* The watch on files that appear later: told what was looked at already, then started. */
+/* The exec hook of the watch on files that appear later (the mmap one is in sys_enter). */
 static int start_watch(struct trace *t)
 {
-	struct tlstap_bpf *skel = t->skel;
-
-	if (!watching(t->o))
-		return 0;
-	t->watch = malloc(sizeof(*t->watch));
 	if (!t->watch)
-		return -ENOMEM;
-	watch_init(t->watch, t->tl, &t->links, skel->progs.tls_entry, skel->progs.tls_return,
-		   bpf_map__fd(skel->maps.known_files), t->o->pids, t->o->npids);
-	t->consumer.on_file = watch_on_report;
-	t->consumer.file_ctx = t->watch;
-	return attach_tracepoint(t, skel->progs.sched_process_exec, "sched_process_exec");
+		return 0;
+	return attach_tracepoint(t, t->skel->progs.sched_process_exec, "sched_process_exec");
 }
 
 /*

@@ -1,4 +1,5 @@
 /* Files that appear after the start: each one a process runs or maps is judged once (by device and inode, through the process's own /proc entries) and probed at once if it holds TLS. */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -176,33 +177,79 @@ static enum look look(struct watch *w, const struct watch_item *it)
 	return access(link, F_OK) ? LOOK_GONE : LOOK_AGAIN;
 }
 
-static void remember_late(struct watch *w, __u32 pid, __u64 event_ns, __u64 attached_ns)
+/* The socket descriptors pid has open now (see struct watch_late). */
+static void note_sockets(struct watch_late *l)
 {
-	size_t i;
+	char dir[64], link[64 + 256 + 2], target[64];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+	int fd, seen = 0;
 
-	for (i = 0; i < w->nlate; i++) {
-		if (w->late[i].pid == pid) {
-			/* The longest delay is what may have been missed. */
-			if (attached_ns - event_ns > w->late[i].attached_ns - w->late[i].event_ns) {
-				w->late[i].event_ns = event_ns;
-				w->late[i].attached_ns = attached_ns;
-			}
-			return;
-		}
+	l->nsockets = 0;
+	snprintf(dir, sizeof(dir), "/proc/%u/fd", l->pid);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d)) && seen++ < 65536) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, "socket:", 7))
+			continue;
+		fd = atoi(de->d_name);
+		if (l->nsockets < WATCH_LATE_SOCKETS)
+			l->sockets[l->nsockets] = fd;
+		l->nsockets++;
 	}
-	i = w->nlate < WATCH_MAX_LATE ? w->nlate++ : w->late_next++ % WATCH_MAX_LATE;
-	w->late[i] = (struct watch_late){ .pid = pid, .event_ns = event_ns,
-					  .attached_ns = attached_ns };
+	closedir(d);
 }
 
-__u64 watch_late_ns(const struct watch *w, __u32 pid)
+static struct watch_late *find_late(const struct watch *w, __u32 pid)
 {
 	size_t i;
 
 	for (i = 0; i < w->nlate; i++)
 		if (w->late[i].pid == pid)
-			return w->late[i].attached_ns - w->late[i].event_ns;
-	return 0;
+			return (struct watch_late *)&w->late[i];
+	return NULL;
+}
+
+static void remember_late(struct watch *w, __u32 pid, __u64 event_ns, __u64 attached_ns)
+{
+	struct watch_late *l = find_late(w, pid);
+	size_t i;
+
+	if (!l) {
+		i = w->nlate < WATCH_MAX_LATE ? w->nlate++ : w->late_next++ % WATCH_MAX_LATE;
+		l = &w->late[i];
+		l->pid = pid;
+	} else if (attached_ns - event_ns <= l->attached_ns - l->event_ns) {
+		return;	/* the longest delay is what may have been missed */
+	}
+	l->event_ns = event_ns;
+	l->attached_ns = attached_ns;
+	note_sockets(l);
+}
+
+bool watch_conn_predates(const struct watch *w, __u32 pid, int fd, __u64 *delay_ns)
+{
+	const struct watch_late *l = find_late(w, pid);
+	unsigned int i;
+
+	if (!l)
+		return false;
+	*delay_ns = l->attached_ns - l->event_ns;
+	if (fd < 0 || l->nsockets > WATCH_LATE_SOCKETS)
+		return true;	/* cannot be told: said rather than not */
+	for (i = 0; i < l->nsockets; i++)
+		if (l->sockets[i] == fd)
+			return true;
+	return false;
 }
 
 /* Probes the targets from index first on, as the ones found at start. */

@@ -27,11 +27,18 @@
  * mark their connections (oldest forgotten first). */
 #define WATCH_MAX_LATE		1024
 
+/* Sockets of such a process noted at once after the attach. */
+#define WATCH_LATE_SOCKETS	32
+
 /* A process that ran or mapped a file before its probes were attached. */
 struct watch_late {
 	__u32 pid;
 	__u64 event_ns;		/* when it ran or mapped the file (CLOCK_MONOTONIC) */
 	__u64 attached_ns;	/* when the probes were attached */
+	/* Its socket descriptors open then: their connections may have moved
+	 * bytes unseen. nsockets > WATCH_LATE_SOCKETS: more than noted. */
+	int sockets[WATCH_LATE_SOCKETS];
+	unsigned int nsockets;
 };
 
 struct watch_stats {
@@ -81,9 +88,13 @@ void watch_on_report(void *ctx, const void *data, size_t size);
 /* Looks at the files reported since the last call, within WATCH_ROUND_MS;
  * returns how many still wait (then the next round should come soon). */
 unsigned int watch_run(struct watch *w);
-/* The process pid had a file probed only after it ran or mapped it: the
- * delay in ns, or 0 when all its files were probed before it used them. */
-__u64 watch_late_ns(const struct watch *w, __u32 pid);
+/*
+ * Whether the connection on pid's socket fd (-1: not known) may have moved
+ * bytes before its probes were attached: its process ran or mapped the file
+ * probed later, and the socket was open then (or cannot be told). *delay_ns
+ * is then how long after the exec or mmap the probes came.
+ */
+bool watch_conn_predates(const struct watch *w, __u32 pid, int fd, __u64 *delay_ns);
 /* One stderr line: files probed after the start and their delays. */
 void watch_summary(struct watch *w);
 
