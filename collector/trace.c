@@ -379,7 +379,7 @@ static int drain_and_sum_up(struct trace *t, int write_err)
 	summary_collect(&sum, &t->pipe.out, flows_stats(t->pipe.ft), &bs, &t->pipe.mb, t->pipe.hv);
 	summary_print_text(&sum, stderr);
 	if (t->watch)
-		watch_summary(t->watch);
+		watch_summary(t->watch, bs.watch_dropped);
 	if (t->o->out == OUT_JSON && write_err == 0)
 		summary_print_json(&sum, t->outf);
 	err = trace_flush_output(t->outf);

@@ -357,17 +357,17 @@ void watch_delay_stats(__u64 *v, size_t n, __u64 *min, __u64 *median, __u64 *max
 	*max = v[n - 1];
 }
 
-void watch_summary(struct watch *w)
+void watch_summary(struct watch *w, __u64 unreported)
 {
-	__u64 min, median, max;
+	__u64 min, median, max, dropped = w->st.dropped + unreported;
 
 	watch_delay_stats(w->delays, w->ndelays, &min, &median, &max);
 	/* Said whenever something was probed late or left out; else at -v. */
-	log_msg(w->st.attached || w->st.dropped ? LOG_WARN : LOG_INFO,
+	log_msg(w->st.attached || dropped ? LOG_WARN : LOG_INFO,
 		"files that appeared later: %llu looked at, %llu probed (exec or mmap to "
 		"probes: min %.1f, median %.1f, max %.1f ms); not looked at: %llu gone first, "
 		"%llu dropped\n",
 		(unsigned long long)w->st.files, (unsigned long long)w->st.attached,
 		(double)min / 1e6, (double)median / 1e6, (double)max / 1e6,
-		(unsigned long long)w->st.gone, (unsigned long long)w->st.dropped);
+		(unsigned long long)w->st.gone, (unsigned long long)dropped);
 }

@@ -95,8 +95,9 @@ unsigned int watch_run(struct watch *w);
  * is then how long after the exec or mmap the probes came.
  */
 bool watch_conn_predates(const struct watch *w, __u32 pid, int fd, __u64 *delay_ns);
-/* One stderr line: files probed after the start and their delays. */
-void watch_summary(struct watch *w);
+/* One stderr line: files probed after the start and their delays;
+ * unreported: files the BPF side could not report (its watch_dropped). */
+void watch_summary(struct watch *w, __u64 unreported);
 
 /* min, median and max of v[0..n) (sorted in place). */
 void watch_delay_stats(__u64 *v, size_t n, __u64 *min, __u64 *median, __u64 *max);
