@@ -1,11 +1,13 @@
 /*
  * A TLS client that loads OpenSSL with dlopen() after it started, from a
  * path given (a copy no scan of tlstap's looked at): for the test of a
- * library mapped later. Usage: dlopen_client LIBSSL PORT SIZE OUTDIR.
+ * library mapped later. Usage: dlopen_client LIBSSL PORT SIZE OUTDIR [early].
  * Loads LIBSSL, prints "loaded", waits for a line on stdin, then POSTs
  * SIZE random bytes over one connection to 127.0.0.1:PORT (the tests' echo
  * server), reads the whole response, writes what it sent and received to
- * OUTDIR/dlopen.out and .in, prints "done" and exits 0.
+ * OUTDIR/dlopen.out and .in, prints "done" and exits 0. With "early", the
+ * TCP connection is made before LIBSSL is loaded (its socket is open when
+ * tlstap probes the library).
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -40,6 +42,12 @@ static void save(const char *dir, const char *name, const char *buf, size_t len)
 		exit(1);
 }
 
+static int connect_to(const struct sockaddr_in *sa, int *fd)
+{
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	return *fd < 0 || connect(*fd, (const struct sockaddr *)sa, sizeof(*sa));
+}
+
 int main(int argc, char **argv)
 {
 	void *(*client_method)(void), *(*ctx_new)(void *), *(*ssl_new)(void *);
@@ -49,10 +57,14 @@ int main(int argc, char **argv)
 	size_t size, hlen, got = 0, want;
 	char *req, *resp, line[16];
 	void *h, *ssl;
-	int fd, n;
+	int fd = -1, n;
 
-	if (argc != 5)
+	if (argc != 5 && argc != 6)
 		return 2;
+	sa.sin_port = htons((unsigned short)atoi(argv[2]));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (argc == 6 && connect_to(&sa, &fd))
+		return 1;
 	h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		fprintf(stderr, "%s\n", dlerror());
@@ -77,10 +89,7 @@ int main(int argc, char **argv)
 	srand(11);
 	for (size_t i = 0; i < size; i++)
 		req[hlen + i] = (char)rand();
-	sa.sin_port = htons((unsigned short)atoi(argv[2]));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+	if (argc == 5 && connect_to(&sa, &fd))
 		return 1;
 	ssl = ssl_new(ctx_new(client_method()));
 	if (!ssl || set_fd(ssl, fd) != 1 || connect_(ssl) != 1)
