@@ -46,6 +46,7 @@ struct trace {
 	struct watch *watch;	/* files that appear later; NULL with -l */
 	unsigned int watch_waiting;
 	struct late_notes notes;
+	bool draining;		/* stopped: files still reported are not looked at */
 };
 
 /* Files that appear later are looked for unless -l named the files to probe. */
@@ -93,6 +94,7 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 	skel->rodata->snaplen = o->snaplen;
 	skel->rodata->wakeup_bytes = ring_bytes / 16;
 	skel->rodata->watch_files = watching(o);
+	skel->rodata->hold_new = watching(o) && o->hold_new;
 	err = bpf_map__set_max_entries(skel->maps.pid_filter, TLSTAP_MAX_PID_FILTER);
 	if (!err)
 		err = rings_prepare(&t->rings, skel->maps.rings, ring_bytes);
@@ -263,7 +265,7 @@ static int read_round(struct trace *t)
 	flows_resolve(ft, rings_safe_round(&t->rings));
 	consumer_sweep_exited(&t->consumer);
 	/* Off the per-byte path: files that appeared since, looked at and probed. */
-	if (t->watch)
+	if (t->watch && !t->draining)
 		t->watch_waiting = watch_run(t->watch);
 	return all;
 }
@@ -365,11 +367,15 @@ static int drain_and_sum_up(struct trace *t, int write_err)
 	int i, drained, err;
 
 	stop_emitters(t);
+	t->draining = true;
 	for (i = 0, drained = 0; i < 100000 && drained != 1; i++) {
 		drained = read_round(t);
 		if (drained < 0)
 			break;
 	}
+	/* Nothing is held any more: the BPF side reports nothing after the stop. */
+	if (t->watch)
+		watch_release(t->watch);
 	/* Bytes of open connections that never reached a ring are gaps too. */
 	consumer_note_all_conn_ends(&t->consumer);
 	pipeline_finish(&t->pipe);
@@ -406,6 +412,8 @@ static void trace_free(struct trace *t)
 	pipeline_free(&t->pipe);
 	pcap_out_close(t->pcap);
 	tlstap_bpf__destroy(t->skel);
+	if (t->watch)
+		watch_release(t->watch);
 	free(t->watch);
 }
 

@@ -17,6 +17,9 @@ const volatile __u32 snaplen = 0;	/* 0: no limit */
 const volatile __u64 wakeup_bytes = 0;
 /* Report files that processes run or map later (watch.bpf.h). */
 const volatile bool watch_files = false;
+/* --hold-new: a process that reports a file stops until the collector has
+ * looked at it (and sends SIGCONT). */
+const volatile bool hold_new = false;
 
 __u64 next_conn_id = 1;
 /* Set by the collector when it stops: no new calls, no counting of their returns. */

@@ -166,13 +166,14 @@ struct tlstap_file_key {
 
 struct tlstap_file_event {
 	__u16 type;
-	__u16 pad;
+	__u16 held;		/* --hold-new: the process was sent SIGSTOP */
 	__u32 pid;
 	__u64 ts_ns;		/* CLOCK_MONOTONIC, when the kernel ran or mapped it */
 	struct tlstap_file_key file;
 	__s32 fd;		/* MMAP: the descriptor mapped; EXEC: -1 */
 	__u32 pad2;
 };
+#define TLSTAP_SIGSTOP			19
 #define TLSTAP_WATCH_BURST		32
 #define TLSTAP_WATCH_WINDOW_SHIFT	24	/* about 16.8 ms */
 #define TLSTAP_MAX_KNOWN_FILES		65536

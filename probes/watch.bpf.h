@@ -87,7 +87,7 @@ static __always_inline void report_file(__u16 type, const struct tlstap_file_key
 		return;
 	}
 	e->type = type;
-	e->pad = 0;
+	e->held = hold_new;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->ts_ns = now;
 	e->file = *k;
@@ -96,6 +96,11 @@ static __always_inline void report_file(__u16 type, const struct tlstap_file_key
 	/* At once: the sooner the collector attaches, the less is missed. */
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	bpf_map_update_elem(&known_files, k, &(__u8){ 1 }, BPF_ANY);
+	/* Only once the report is in the ring: its reader will resume it.
+	 * Delivered on the way back to user space: after the mmap is made,
+	 * before the new program's first instruction. */
+	if (hold_new)
+		bpf_send_signal(TLSTAP_SIGSTOP);
 	leave_emitter(busy);
 }
 

@@ -1,6 +1,7 @@
 /* Files that appear after the start: each one a process runs or maps is judged once (by device and inode, through the process's own /proc entries) and probed at once if it holds TLS. */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,14 +79,17 @@ void watch_on_report(void *ctx, const void *data, size_t size)
 		return;
 	memcpy(&e, data, sizeof(e));
 	w->st.reports++;
+	w->st.held += e.held != 0;
 	if (w->n == WATCH_QUEUE) {
 		w->st.dropped++;
 		forget(w, &e.file);
+		if (e.held)
+			kill((pid_t)e.pid, SIGCONT);
 		return;
 	}
 	it = &w->q[(w->head + w->n++) % WATCH_QUEUE];
 	*it = (struct watch_item){ .pid = e.pid, .fd = e.fd, .ts_ns = e.ts_ns, .type = e.type,
-				   .key = e.file };
+				   .held = e.held != 0, .key = e.file };
 }
 
 /* "/proc/PID/root" and where link points in the process's own view: the name shown. */
@@ -335,8 +339,20 @@ unsigned int watch_run(struct watch *w)
 		w->n--;
 		if (handle(w, &it) == LOOK_AGAIN)
 			w->q[(w->head + w->n++) % WATCH_QUEUE] = it;
+		else if (it.held)
+			kill((pid_t)it.pid, SIGCONT);	/* probed, or not to be */
 	}
 	return w->n;
+}
+
+void watch_release(struct watch *w)
+{
+	unsigned int i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->q[(w->head + i) % WATCH_QUEUE].held)
+			kill((pid_t)w->q[(w->head + i) % WATCH_QUEUE].pid, SIGCONT);
+	w->n = 0;
 }
 
 static int cmp_u64(const void *a, const void *b)

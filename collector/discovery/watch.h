@@ -47,6 +47,7 @@ struct watch_stats {
 	__u64 attached;		/* files probed after the start */
 	__u64 gone;		/* not looked at: the process was gone or ran another file */
 	__u64 dropped;		/* not looked at: too many waiting, or over the limits */
+	__u64 held;		/* processes held (--hold-new) */
 };
 
 struct watch_item {
@@ -55,6 +56,7 @@ struct watch_item {
 	__u64 ts_ns;
 	__u16 type;
 	__u16 tries;
+	bool held;		/* stopped by the BPF side until looked at */
 	struct tlstap_file_key key;
 };
 
@@ -95,6 +97,8 @@ unsigned int watch_run(struct watch *w);
  * is then how long after the exec or mmap the probes came.
  */
 bool watch_conn_predates(const struct watch *w, __u32 pid, int fd, __u64 *delay_ns);
+/* Resumes every process still held (--hold-new) for a report not looked at: at the stop. */
+void watch_release(struct watch *w);
 /* One stderr line: files probed after the start and their delays;
  * unreported: files the BPF side could not report (its watch_dropped). */
 void watch_summary(struct watch *w, __u64 unreported);

@@ -69,6 +69,31 @@ def test_node_started_after_tlstap(tmp):
 
 
 @test
+def test_hold_new_stops_node_until_probed(tmp):
+    """--hold-new: node, started after tlstap, is stopped from its exec until its executable is
+    probed, then continued: the race cannot be lost; node finishes normally, both ends exact,
+    no note; the summary counts the file."""
+    got = os.path.join(tmp, "node.got")
+    with nginx_serving(tmp, {"late.bin": 64 << 10}, http2=False) as ngx:
+        tr = Tracer(tmp, ["-v", "--hold-new"])
+        node = spawn(["node", script("node_fetch.js"), "https://127.0.0.1:%d/late.bin" % ngx.port, got])
+        check(node.wait(60) == 0, "node's fetch failed (left stopped?)")
+        ngx.wait_requests(1)
+        tr.stop()
+    body = ngx.bodies["late.bin"]
+    check(read_file(got) == body, "node's own download differs from the file")
+    path, _ = attached_later(tr, node.pid, "node")
+    check(path.endswith("/usr/bin/node"), "node: another file was probed: %s" % path)
+    cap = clean_capture(tr)
+    c = cap.only("node", pid=node.pid)
+    no_late_note(cap, c, "node")
+    check(cap.stream(c, "in").endswith(b"\r\n\r\n" + body), "node: captured response body differs")
+    both_ends(cap, c, "node/nginx")
+    check(re.search(r"files that appeared later: \d+ looked at, [1-9]\d* probed", tr.stderr),
+          "the summary does not count the file probed later:\n" + tr.stderr)
+
+
+@test
 def test_libssl_copy_in_mount_namespace_started_after_tlstap(tmp):
     """A process started after tlstap in a new mount namespace, where libssl.so.3 is a private copy
     (another inode, on no path tlstap scanned): the copy is found from its mapping, through
