@@ -33,16 +33,13 @@ def no_late_note(cap, conn, what):
     check(not notes, "%s: captured whole, yet noted as begun before its probes: %s" % (what, notes))
 
 
-@test
-def test_node_started_after_tlstap(tmp):
-    """node (OpenSSL linked into its executable, which no scan looked at) started after tlstap
-    fetches 64 KiB from nginx at once: its exec is seen in BPF and node is probed before its first
-    TLS call, so both ends are byte-exact. Should node win the race, the test says by how much."""
-    check(b" T SSL_read\n" in subprocess.run(["nm", "-D", "/usr/bin/node"], capture_output=True).stdout,
-          "/usr/bin/node does not export SSL_read: not an OpenSSL-linked node")
+def node_fetch_traced(tmp, args):
+    """tlstap (-v and args) traces every process; node, started after it, fetches 64 KiB from
+    nginx at once. Returns (the stopped tracer, node, the file's bytes, the delay in ms from node's
+    exec to its probes); node's own download and the probed file are checked."""
     got = os.path.join(tmp, "node.got")
     with nginx_serving(tmp, {"late.bin": 64 << 10}, http2=False) as ngx:
-        tr = Tracer(tmp, ["-v"])
+        tr = Tracer(tmp, ["-v"] + args)
         node = spawn(["node", script("node_fetch.js"), "https://127.0.0.1:%d/late.bin" % ngx.port, got])
         check(node.wait(60) == 0, "node's fetch failed")
         ngx.wait_requests(1)
@@ -51,15 +48,11 @@ def test_node_started_after_tlstap(tmp):
     check(read_file(got) == body, "node's own download differs from the file")
     path, delay = attached_later(tr, node.pid, "node")
     check(path.endswith("/usr/bin/node"), "node: another file was probed: %s" % path)
-    cap = clean_capture(tr)
-    conns = cap.conns(pid=node.pid)
-    notes = [e["note"] for e in cap.events if e["type"] == "note" and e.get("pid") == node.pid]
-    check(len(conns) == 1, "node's connection not captured (probed %.1f ms after its exec: it made "
-          "its TLS calls before; notes: %s)" % (delay, notes))
-    c = conns[0]
-    # A note (its socket was open when the probes came, under load) is honest, not a failure:
-    # the bytes below must be whole either way.
-    # The body follows the head: the request and the whole response, checked at both ends.
+    return tr, node, body, delay
+
+
+def check_node_fetch(cap, c, body, delay):
+    """Node's connection c: its request and the whole response, checked at both ends."""
     head, _, rbody = cap.stream(c, "in").partition(b"\r\n\r\n")
     check(head.startswith(b"HTTP/1.1 200"), "node: captured response has no status line")
     check(rbody == body, "node: captured body differs from the file (probed %.1f ms after exec)" % delay)
@@ -69,26 +62,33 @@ def test_node_started_after_tlstap(tmp):
 
 
 @test
+def test_node_started_after_tlstap(tmp):
+    """node (OpenSSL linked into its executable, which no scan looked at) started after tlstap
+    fetches 64 KiB from nginx at once: its exec is seen in BPF and node is probed before its first
+    TLS call, so both ends are byte-exact. Should node win the race, the test says by how much."""
+    check(b" T SSL_read\n" in subprocess.run(["nm", "-D", "/usr/bin/node"], capture_output=True).stdout,
+          "/usr/bin/node does not export SSL_read: not an OpenSSL-linked node")
+    tr, node, body, delay = node_fetch_traced(tmp, [])
+    cap = clean_capture(tr)
+    conns = cap.conns(pid=node.pid)
+    notes = [e["note"] for e in cap.events if e["type"] == "note" and e.get("pid") == node.pid]
+    check(len(conns) == 1, "node's connection not captured (probed %.1f ms after its exec: it made "
+          "its TLS calls before; notes: %s)" % (delay, notes))
+    # A note (its socket was open when the probes came, under load) is honest, not a failure:
+    # the bytes must be whole either way.
+    check_node_fetch(cap, conns[0], body, delay)
+
+
+@test
 def test_hold_new_stops_node_until_probed(tmp):
     """--hold-new: node, started after tlstap, is stopped from its exec until its executable is
-    probed, then continued: the race cannot be lost; node finishes normally, both ends exact,
-    no note; the summary counts the file."""
-    got = os.path.join(tmp, "node.got")
-    with nginx_serving(tmp, {"late.bin": 64 << 10}, http2=False) as ngx:
-        tr = Tracer(tmp, ["-v", "--hold-new"])
-        node = spawn(["node", script("node_fetch.js"), "https://127.0.0.1:%d/late.bin" % ngx.port, got])
-        check(node.wait(60) == 0, "node's fetch failed (left stopped?)")
-        ngx.wait_requests(1)
-        tr.stop()
-    body = ngx.bodies["late.bin"]
-    check(read_file(got) == body, "node's own download differs from the file")
-    path, _ = attached_later(tr, node.pid, "node")
-    check(path.endswith("/usr/bin/node"), "node: another file was probed: %s" % path)
+    probed, then continued: the race cannot be lost; node finishes normally (not left stopped),
+    both ends exact, no note; the summary counts the file."""
+    tr, node, body, delay = node_fetch_traced(tmp, ["--hold-new"])
     cap = clean_capture(tr)
     c = cap.only("node", pid=node.pid)
     no_late_note(cap, c, "node")
-    check(cap.stream(c, "in").endswith(b"\r\n\r\n" + body), "node: captured response body differs")
-    both_ends(cap, c, "node/nginx")
+    check_node_fetch(cap, c, body, delay)
     check(re.search(r"files that appeared later: \d+ looked at, [1-9]\d* probed", tr.stderr),
           "the summary does not count the file probed later:\n" + tr.stderr)
 
