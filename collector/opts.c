@@ -392,6 +392,8 @@ static int check_combinations(struct tlstap_opts *o, char *err, size_t errlen)
 		if (o->rotate_bytes || o->rotate_secs)
 			return fail(err, errlen, "-w - cannot rotate: -C and -G need a file name");
 	}
+	if (o->hold_new && o->nlibs)
+		return fail(err, errlen, "--hold-new: with -l, no file that appears later is probed");
 	if (o->write_path && !o->out_given)
 		o->out = OUT_NONE;	/* like tcpdump -w: the file, nothing on the terminal */
 	if (o->read_path && (o->write_path || o->npids || o->nlibs || o->has_uid || o->has_comm ||

@@ -35,6 +35,7 @@ struct tlstap_opts {
 	int verbose;
 	bool list_targets;
 	bool probe_exported;	/* --probe-mode exported */
+	bool hold_new;		/* --hold-new: stop new processes until probed */
 	int nice;		/* the collector's scheduling niceness */
 	bool out_given;		/* -o was on the command line */
 	const char *write_path;	/* -w: pcapng ("-" = stdout) */

@@ -59,6 +59,11 @@ const struct opt_def opt_defs[] = {
 		  "functions when the library's code proves it safe\n"
 		  "(cheaper traps; also sees the SSL BIO), else the\n"
 		  "exported ones; exported: always the exported ones" },
+	{ "hold-new", 0, NULL, opt_flag, OPT_FIELD(hold_new),
+	  .help = "stop a process that runs or maps a file tlstap\n"
+		  "has not looked at (SIGSTOP) until it is probed\n"
+		  "(SIGCONT): no TLS call missed, but intrusive, off\n"
+		  "by default (shells' job control sees the stop)" },
 
 	{ "output", 'o', "MODE", opt_choice, OPT_FIELD(out), OPT_SEEN(out_given), .choices = out_modes,
 	  .section = "\nOutput (stdout; diagnostics go to stderr):",

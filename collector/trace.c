@@ -1,5 +1,6 @@
 /* The live run: BPF programs loaded and attached, rings read into the pipeline until stopped, then drained and summed up. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "tlstap.skel.h"
 #include "attach.h"
 #include "consumer.h"
+#include "late_notes.h"
 #include "find_targets.h"
 #include "log.h"
 #include "outstream.h"
@@ -20,10 +22,13 @@
 #include "rings.h"
 #include "summary.h"
 #include "trace.h"
+#include "watch.h"
 
 /* Live output lags by at most this much: records below the wakeup
  * threshold (ring size / 16) wait for the timer. */
 #define POLL_MS		50
+/* While a reported file's mapping is awaited: soon again. */
+#define WATCH_POLL_MS	2
 
 /* Everything one live run holds, freed in trace_free. */
 struct trace {
@@ -38,7 +43,18 @@ struct trace {
 	struct outstream *ostream;
 	FILE *outf;
 	__u64 round;
+	struct target_list *tl;
+	struct watch *watch;	/* files that appear later; NULL with -l */
+	unsigned int watch_waiting;
+	struct late_notes notes;
+	bool draining;		/* stopped: files still reported are not looked at */
 };
+
+/* Files that appear later are looked for unless -l named the files to probe. */
+static bool watching(const struct tlstap_opts *o)
+{
+	return o->nlibs == 0;
+}
 
 static __u64 now_ms(void)
 {
@@ -79,6 +95,8 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 	skel->rodata->snaplen = o->snaplen;
 	skel->rodata->wakeup_bytes = ring_bytes / 16;
 	probe_guards_fill((uint64_t *)skel->rodata->guards, TLSTAP_FUNC_IDS);
+	skel->rodata->watch_files = watching(o);
+	skel->rodata->hold_new = watching(o) && o->hold_new;
 	err = bpf_map__set_max_entries(skel->maps.pid_filter, TLSTAP_MAX_PID_FILTER);
 	if (!err)
 		err = rings_prepare(&t->rings, skel->maps.rings, ring_bytes);
@@ -95,6 +113,27 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 	for (i = 0; i < o->npids; i++)
 		bpf_map_update_elem(bpf_map__fd(skel->maps.pid_filter), &o->pids[i], &one, BPF_ANY);
 	return 0;
+}
+
+/*
+ * The watch on files that appear later, told what was looked at already,
+ * and its notes on connections that began before their probes.
+ */
+static int make_watch(struct trace *t)
+{
+	struct tlstap_bpf *skel = t->skel;
+
+	if (!watching(t->o))
+		return 0;
+	t->watch = malloc(sizeof(*t->watch));
+	if (!t->watch)
+		return -ENOMEM;
+	watch_init(t->watch, t->tl, &t->links, skel->progs.tls_entry, skel->progs.tls_return,
+		   bpf_map__fd(skel->maps.known_files), t->o->pids, t->o->npids);
+	t->consumer.on_file = watch_on_report;
+	t->consumer.file_ctx = t->watch;
+	t->notes = (struct late_notes){ .w = t->watch, .out = &t->pipe.out };
+	return late_notes_attach(&t->notes, &t->pipe.sinks);
 }
 
 /* The outputs: live stream, printer and views, the -w file, and the flow table feeding them. */
@@ -129,6 +168,9 @@ static int open_outputs(struct trace *t)
 		}
 		pcap_out_attach(t->pcap, &t->pipe.sinks);
 	}
+	err = make_watch(t);
+	if (err)
+		return err;
 	return pipeline_start(&t->pipe, TLSTAP_MAX_CONNS);
 }
 
@@ -169,13 +211,27 @@ static int attach_tracepoint(struct trace *t, struct bpf_program *prog, const ch
 	return err;
 }
 
-/* Every probe: the syscall and exit hooks first, so no TLS call is seen without them. */
+/* The exec hook of the watch on files that appear later (the mmap one is in sys_enter). */
+static int start_watch(struct trace *t)
+{
+	if (!t->watch)
+		return 0;
+	return attach_tracepoint(t, t->skel->progs.sched_process_exec, "sched_process_exec");
+}
+
+/*
+ * Every probe: the syscall and exit hooks first, so no TLS call is seen
+ * without them, and the watch on new files before the targets found, so
+ * none appears unseen between the two.
+ */
 static int attach_all(struct trace *t, const struct target_list *tl)
 {
 	struct tlstap_bpf *skel = t->skel;
 	int n, err;
 
-	err = attach_tracepoint(t, skel->progs.sys_enter, "sys_enter");
+	err = start_watch(t);
+	if (!err)
+		err = attach_tracepoint(t, skel->progs.sys_enter, "sys_enter");
 	if (!err)
 		err = attach_tracepoint(t, skel->progs.sched_process_exit, "sched_process_exit");
 	if (err)
@@ -210,6 +266,9 @@ static int read_round(struct trace *t)
 		return all;
 	flows_resolve(ft, rings_safe_round(&t->rings));
 	consumer_sweep_exited(&t->consumer);
+	/* Off the per-byte path: files that appeared since, looked at and probed. */
+	if (t->watch && !t->draining)
+		t->watch_waiting = watch_run(t->watch);
 	return all;
 }
 
@@ -223,7 +282,7 @@ static int read_until_stopped(struct trace *t)
 	int err = 0;
 
 	while (!*t->stop && !output_done(&t->pipe.out)) {
-		err = rings_wait(&t->rings, POLL_MS);
+		err = rings_wait(&t->rings, t->watch_waiting ? WATCH_POLL_MS : POLL_MS);
 		if (!err)
 			err = read_round(t);
 		if (err < 0 && err != -EINTR) {
@@ -310,11 +369,15 @@ static int drain_and_sum_up(struct trace *t, int write_err)
 	int i, drained, err;
 
 	stop_emitters(t);
+	t->draining = true;
 	for (i = 0, drained = 0; i < 100000 && drained != 1; i++) {
 		drained = read_round(t);
 		if (drained < 0)
 			break;
 	}
+	/* Nothing is held any more: the BPF side reports nothing after the stop. */
+	if (t->watch)
+		watch_release(t->watch);
 	/* Bytes of open connections that never reached a ring are gaps too. */
 	consumer_note_all_conn_ends(&t->consumer);
 	pipeline_finish(&t->pipe);
@@ -323,6 +386,8 @@ static int drain_and_sum_up(struct trace *t, int write_err)
 	percpu_read_stats(t->skel->maps.stats, &bs);
 	summary_collect(&sum, &t->pipe.out, flows_stats(t->pipe.ft), &bs, &t->pipe.mb, t->pipe.hv);
 	summary_print_text(&sum, stderr);
+	if (t->watch)
+		watch_summary(t->watch, bs.watch_dropped);
 	if (t->o->out == OUT_JSON && write_err == 0)
 		summary_print_json(&sum, t->outf);
 	err = trace_flush_output(t->outf);
@@ -349,13 +414,16 @@ static void trace_free(struct trace *t)
 	pipeline_free(&t->pipe);
 	pcap_out_close(t->pcap);
 	tlstap_bpf__destroy(t->skel);
+	if (t->watch)
+		watch_release(t->watch);
+	free(t->watch);
 }
 
-int trace_run(const struct tlstap_opts *o, const struct target_list *tl,
+int trace_run(const struct tlstap_opts *o, struct target_list *tl,
 	      const volatile sig_atomic_t *stop)
 {
 	size_t ring_bytes = opts_ring_bytes(o);
-	struct trace t = { .o = o, .stop = stop, .outf = stdout, .round = 1 };
+	struct trace t = { .o = o, .stop = stop, .outf = stdout, .round = 1, .tl = tl };
 	int err;
 
 	t.rings.template_fd = -1;

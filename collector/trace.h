@@ -12,7 +12,7 @@
  * the output's reader goes away or a -w file is done; 0 or -errno (said
  * on stderr).
  */
-int trace_run(const struct tlstap_opts *o, const struct target_list *tl,
+int trace_run(const struct tlstap_opts *o, struct target_list *tl,
 	      const volatile sig_atomic_t *stop);
 
 /* Flushes f; returns 1 when the reader went away, -errno on a write error. */

@@ -15,6 +15,11 @@ const volatile __u32 snaplen = 0;	/* 0: no limit */
 /* Wake the collector only once this much waits in a ring (it also polls on
  * a timer): a wakeup per record would cost the traced program more. */
 const volatile __u64 wakeup_bytes = 0;
+/* Report files that processes run or map later (watch.bpf.h). */
+const volatile bool watch_files = false;
+/* --hold-new: a process that reports a file stops until the collector has
+ * looked at it (and sends SIGCONT). */
+const volatile bool hold_new = false;
 
 /* Each func_id's test before capture (a struct tlstap_guard's bytes), from
  * the collector's library table. */

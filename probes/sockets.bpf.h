@@ -13,18 +13,28 @@
 #define S_IFSOCK	0140000
 #define SOCK_STREAM	1
 
-/* The fd's socket, or NULL when the fd is not a socket. */
-static __always_inline struct socket *fd_to_socket(int fd, __u64 *ino)
+/* The current task's open file fd, or NULL. */
+static __always_inline struct file *fd_to_file(int fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds, *file = NULL;
-	umode_t mode;
 
 	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
 	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+		return NULL;
+	return file;
+}
+
+/* The fd's socket, or NULL when the fd is not a socket. */
+static __always_inline struct socket *fd_to_socket(int fd, __u64 *ino)
+{
+	struct file *file = fd_to_file(fd);
+	umode_t mode;
+
+	if (!file)
 		return NULL;
 	mode = BPF_CORE_READ(file, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFSOCK)

@@ -13,6 +13,7 @@
 #include "emit.bpf.h"
 #include "sockets.bpf.h"
 #include "guard.bpf.h"
+#include "watch.bpf.h"
 
 /* An empty stack to create a thread's entry from (global data is a map value). */
 static const struct call_stack empty_stack = {};
@@ -266,6 +267,9 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 #endif
 	case __NR_dup3:
 		return sys_close(regs, nr);
+	case __NR_mmap:
+		watch_mmap(regs);
+		return 0;
 	default:
 		return 0;
 	}
@@ -324,6 +328,14 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 		emit_ctrl(TLSTAP_EV_EXIT, pid, 0, NULL);
 		leave_emitter(busy);
 	}
+	return 0;
+}
+
+/* Files that processes run after the start: probed if they hold TLS. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	watch_exec(bprm);
 	return 0;
 }
 

@@ -26,6 +26,8 @@ enum tlstap_event_type {
 	TLSTAP_EV_DATA = 1,	/* plaintext chunk: struct tlstap_data_event + data */
 	TLSTAP_EV_CLOSE = 2,	/* the traced process closed the connection's fd */
 	TLSTAP_EV_EXIT = 3,	/* a traced process exited: all its connections end */
+	TLSTAP_EV_EXEC = 4,	/* a process runs a file not looked at yet: struct tlstap_file_event */
+	TLSTAP_EV_MMAP = 5,	/* a process maps such a file for execution (dlopen, ld.so) */
 };
 
 enum tlstap_dir {
@@ -190,6 +192,33 @@ struct tlstap_ctrl_event {
 };
 
 /*
+ * A file that appeared after the start (TLSTAP_EV_EXEC, TLSTAP_EV_MMAP):
+ * the collector looks at it through the process's own /proc entries and
+ * probes it if it holds a TLS library. Sent once per file (the BPF map
+ * "known_files", keyed by struct tlstap_file_key), at most
+ * TLSTAP_WATCH_BURST per CPU per 2^TLSTAP_WATCH_WINDOW_SHIFT ns.
+ */
+struct tlstap_file_key {
+	__u32 dev;		/* the kernel's encoding: major << 20 | minor */
+	__u32 pad;
+	__u64 ino;
+};
+
+struct tlstap_file_event {
+	__u16 type;
+	__u16 held;		/* --hold-new: the process was sent SIGSTOP */
+	__u32 pid;
+	__u64 ts_ns;		/* CLOCK_MONOTONIC, when the kernel ran or mapped it */
+	struct tlstap_file_key file;
+	__s32 fd;		/* MMAP: the descriptor mapped; EXEC: -1 */
+	__u32 pad2;
+};
+#define TLSTAP_SIGSTOP			19
+#define TLSTAP_WATCH_BURST		32
+#define TLSTAP_WATCH_WINDOW_SHIFT	24	/* about 16.8 ms */
+#define TLSTAP_MAX_KNOWN_FILES		65536
+
+/*
  * Per-CPU counters of what could not be delivered, read by the collector:
  * X(name, untraced) for each, declared once here. untraced 1 marks the calls
  * not traced at all (their bytes unknown, positions not moved), which the
@@ -202,6 +231,7 @@ struct tlstap_ctrl_event {
 	X(unreadable_bytes, 0)	/* user memory that could not be read */ \
 	X(oversize_bytes, 0)	/* bytes of calls beyond 2 GiB */ \
 	X(ctrl_lost, 0)		/* close/exit events that found the ring full */ \
+	X(watch_dropped, 0)	/* new files not reported: too many at once, or ring full */ \
 	X(call_table_full, 1)	/* per-thread table full, or nested too deep */ \
 	X(bad_len, 1)		/* byte count of an _ex call unreadable */ \
 	X(conn_table_full, 1)	/* no room for the connection's state */ \

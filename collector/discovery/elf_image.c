@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "elf_image.h"
+#include "elf_symindex.h"
 
 #if defined(__x86_64__)
 #define NATIVE_MACHINE	EM_X86_64
@@ -37,6 +38,9 @@ struct elf_image {
 	uint8_t *loaded;	/* bit per section: its data was read (and counted) */
 	uint64_t bytes;		/* section bytes read so far, at most MAX_IMAGE_BYTES */
 	unsigned int refused;	/* sections not read: too large or outside the file */
+	/* .dynsym's and .symtab's functions by name, built at first use. */
+	struct sym_index *index[2];
+	bool index_tried[2];
 };
 
 /* A range of the file, compared by subtraction: offsets may be near 2^64. */
@@ -160,8 +164,32 @@ void elf_image_close(struct elf_image *img)
 		elf_end(img->elf);
 	if (img->own_fd)
 		close(img->fd);
+	sym_index_free(img->index[0]);
+	sym_index_free(img->index[1]);
 	free(img->loaded);
 	free(img);
+}
+
+/*
+ * Whether section scn (header sh) may be read: inside the file and within
+ * the caps; each section's bytes count once against the file's budget.
+ */
+static bool may_read(struct elf_image *img, Elf_Scn *scn, const GElf_Shdr *sh)
+{
+	size_t idx = elf_ndxscn(scn);
+
+	if (idx == SHN_UNDEF || idx >= img->nsections || sh->sh_type == SHT_NOBITS)
+		return false;
+	if (!(img->loaded[idx / 8] & (1u << (idx % 8)))) {
+		if (!in_file(sh->sh_offset, sh->sh_size, img->size) ||
+		    sh->sh_size > MAX_SECTION_BYTES || sh->sh_size > MAX_IMAGE_BYTES - img->bytes) {
+			img->refused++;
+			return false;
+		}
+		img->loaded[idx / 8] |= (uint8_t)(1u << (idx % 8));
+		img->bytes += sh->sh_size;
+	}
+	return true;
 }
 
 /*
@@ -171,20 +199,10 @@ void elf_image_close(struct elf_image *img)
  */
 static Elf_Data *section_data(struct elf_image *img, Elf_Scn *scn, const GElf_Shdr *sh)
 {
-	size_t idx = elf_ndxscn(scn);
 	Elf_Data *data;
 
-	if (idx == SHN_UNDEF || idx >= img->nsections || sh->sh_type == SHT_NOBITS)
+	if (!may_read(img, scn, sh))
 		return NULL;
-	if (!(img->loaded[idx / 8] & (1u << (idx % 8)))) {
-		if (!in_file(sh->sh_offset, sh->sh_size, img->size) ||
-		    sh->sh_size > MAX_SECTION_BYTES || sh->sh_size > MAX_IMAGE_BYTES - img->bytes) {
-			img->refused++;
-			return NULL;
-		}
-		img->loaded[idx / 8] |= (uint8_t)(1u << (idx % 8));
-		img->bytes += sh->sh_size;
-	}
 	data = elf_getdata(scn, NULL);
 	if (!data || (data->d_size && !data->d_buf))
 		return NULL;
@@ -199,14 +217,6 @@ static bool strtab_ok(struct elf_image *img, size_t strndx)
 	GElf_Shdr sh;
 
 	return scn && gelf_getshdr(scn, &sh) && sh.sh_type == SHT_STRTAB && section_data(img, scn, &sh);
-}
-
-/* "SSL_read" matches "SSL_read" and "SSL_read@@OPENSSL_3.0.0". */
-static bool name_matches(const char *symname, const char *want)
-{
-	size_t len = strlen(want);
-
-	return !strncmp(symname, want, len) && (symname[len] == '\0' || symname[len] == '@');
 }
 
 static Elf_Scn *find_section(struct elf_image *img, Elf64_Word type, const char *name,
@@ -231,31 +241,32 @@ static Elf_Scn *find_section(struct elf_image *img, Elf64_Word type, const char 
 	return NULL;
 }
 
+/* The index of table type (.dynsym or .symtab), built at its first use; NULL if none. */
+static struct sym_index *table_index(struct elf_image *img, Elf64_Word type)
+{
+	int k = type == SHT_DYNSYM ? 0 : 1;
+	GElf_Shdr sh, strsh;
+	Elf_Scn *scn, *strscn;
+
+	if (img->index_tried[k])
+		return img->index[k];
+	img->index_tried[k] = true;
+	/* Read by the index itself (not libelf): it keeps the bytes. */
+	scn = find_section(img, type, NULL, &sh);
+	if (!scn || sh.sh_entsize != sizeof(Elf64_Sym) || !(strscn = elf_getscn(img->elf, sh.sh_link)) ||
+	    !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB ||
+	    !may_read(img, scn, &sh) || !may_read(img, strscn, &strsh))
+		return NULL;
+	sym_index_build(&img->index[k], img->fd, sh.sh_offset, sh.sh_size, strsh.sh_offset,
+			strsh.sh_size);
+	return img->index[k];
+}
+
 static int func_in(struct elf_image *img, Elf64_Word type, const char *name, uint64_t *vaddr)
 {
-	GElf_Shdr sh;
-	Elf_Scn *scn = find_section(img, type, NULL, &sh);
-	Elf_Data *data;
-	GElf_Sym sym;
-	const char *sname;
-	size_t n, i;
+	struct sym_index *ix = table_index(img, type);
 
-	if (!scn || !sh.sh_entsize || !(data = section_data(img, scn, &sh)) ||
-	    !strtab_ok(img, sh.sh_link))
-		return -ENOENT;
-	n = sh.sh_size / sh.sh_entsize;
-	for (i = 0; i < n && i < MAX_ENTRIES; i++) {
-		if (!gelf_getsym(data, (int)i, &sym))
-			break;
-		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || !sym.st_value)
-			continue;
-		sname = elf_strptr(img->elf, sh.sh_link, sym.st_name);
-		if (sname && name_matches(sname, name)) {
-			*vaddr = sym.st_value;
-			return 0;
-		}
-	}
-	return -ENOENT;
+	return ix ? sym_index_find(ix, name, vaddr) : -ENOENT;
 }
 
 int elf_image_func(struct elf_image *img, const char *name, uint64_t *vaddr)
@@ -333,33 +344,75 @@ bool elf_image_has_verdef(struct elf_image *img, const char *name)
 	return false;
 }
 
+/* Bytes of .rodata read at a time: node's is 47 MB, and reading it into
+ * one fresh buffer costs more in page faults than the search. */
+#define SCAN_CHUNK	(1u << 20)
+
+/*
+ * Whether the match of the prefix at p (read up to win_end; at_start: it
+ * begins the section) is a whole string, shorter than outlen, that accept()
+ * takes: then it is copied to out.
+ */
+static bool take_string(const char *p, const char *win_end, bool at_start,
+			bool (*accept)(const char *s), char *out, size_t outlen)
+{
+	size_t n = strnlen(p, (size_t)(win_end - p));
+
+	/* A whole string: it starts the section or follows a NUL. */
+	if (!(at_start || p[-1] == '\0') || n >= (size_t)(win_end - p) || n >= outlen)
+		return false;
+	if (accept && !accept(p))
+		return false;
+	memcpy(out, p, n + 1);
+	return true;
+}
+
 int elf_image_find_string(struct elf_image *img, const char *prefix, bool (*accept)(const char *s),
 			  char *out, size_t outlen)
 {
 	GElf_Shdr sh;
 	Elf_Scn *scn = find_section(img, 0, ".rodata", &sh);
-	Elf_Data *data;
-	const char *p, *end;
-	size_t plen = strlen(prefix), n;
+	size_t plen = strlen(prefix), len, back;
+	uint64_t off;
+	char *buf = NULL, *p, *end, *from;
+	int err = -ENOENT;
+	ssize_t got;
 
-	if (!scn || !(data = section_data(img, scn, &sh)) || !data->d_buf || !outlen)
+	/* Read in pieces, under the same caps as a section read whole. */
+	if (!scn || !outlen || !plen || (sh.sh_flags & SHF_COMPRESSED) || !may_read(img, scn, &sh))
 		return -ENOENT;
-	p = data->d_buf;
-	end = p + data->d_size;
-	while (p + plen <= end) {
-		p = memmem(p, (size_t)(end - p), prefix, plen);
-		if (!p)
+	buf = malloc(1 + SCAN_CHUNK + outlen);
+	if (!buf)
+		return -ENOMEM;
+	/*
+	 * Window k holds the byte before offset k * SCAN_CHUNK (for the NUL
+	 * test), the chunk in which matches may start, and outlen bytes more
+	 * in which a string that begins there must end.
+	 */
+	for (off = 0; off < sh.sh_size && err == -ENOENT; off += SCAN_CHUNK) {
+		back = off ? 1 : 0;
+		len = (size_t)(sh.sh_size - off + back);
+		if (len > back + SCAN_CHUNK + outlen)
+			len = back + SCAN_CHUNK + outlen;
+		got = pread(img->fd, buf, len, (off_t)(sh.sh_offset + off - back));
+		if (got != (ssize_t)len)
 			break;
-		n = strnlen(p, (size_t)(end - p));
-		/* A whole string: it starts the section or follows a NUL. */
-		if ((p == (const char *)data->d_buf || p[-1] == '\0') && n < (size_t)(end - p) &&
-		    n < outlen && (!accept || accept(p))) {
-			memcpy(out, p, n + 1);
-			return 0;
+		from = buf + back;
+		end = buf + len;
+		/* Matches that start in this chunk only: each offset is searched once. */
+		while (from < buf + back + SCAN_CHUNK && from + plen <= end) {
+			p = memmem(from, (size_t)(end - from), prefix, plen);
+			if (!p || p >= buf + back + SCAN_CHUNK)
+				break;
+			if (take_string(p, end, off == 0 && p == buf, accept, out, outlen)) {
+				err = 0;
+				break;
+			}
+			from = p + plen;
 		}
-		p += plen;
 	}
-	return -ENOENT;
+	free(buf);
+	return err;
 }
 
 static int slot_in(struct elf_image *img, Elf_Scn *scn, const GElf_Shdr *sh, uint64_t slot,

@@ -10,15 +10,8 @@
 /* Bounds on what /proc may hand us. */
 #define MAX_MAPS_LINES	200000
 
-/* A /proc/PID/maps line: "start-end perms offset major:minor inode path". */
-struct maps_entry {
-	unsigned long start, end;
-	dev_t dev;
-	ino_t ino;
-};
-
 /* The path of a maps line, with its other fields; NULL for anonymous maps. */
-static char *maps_path(char *line, struct maps_entry *e)
+char *maps_path(char *line, struct maps_entry *e)
 {
 	unsigned int major, minor;
 	unsigned long ino;
@@ -45,7 +38,7 @@ static char *maps_path(char *line, struct maps_entry *e)
 }
 
 /* The process's name as it chose it: escaped where it is shown. */
-static void proc_comm(pid_t pid, char *comm, size_t len)
+void proc_comm(pid_t pid, char *comm, size_t len)
 {
 	char path[64];
 	FILE *f;
@@ -85,7 +78,7 @@ static bool same_view(pid_t pid)
  * (it needs CAP_SYS_ADMIN), by the path under the process's root, which
  * the kernel wrote without symlinks: one there now was put there since.
  */
-static int add_mapped(struct target_list *tl, pid_t pid, const struct maps_entry *e,
+int add_mapped(struct target_list *tl, pid_t pid, const struct maps_entry *e,
 		      const char *path, const char *display, const char *origin, unsigned int flags)
 {
 	char full[PATH_MAX + 64];

@@ -28,7 +28,7 @@ void targets_free(struct target_list *tl)
 	memset(tl, 0, sizeof(*tl));
 }
 
-static struct seen_file *find_seen(struct target_list *tl, dev_t dev, ino_t ino)
+struct seen_file *find_seen(struct target_list *tl, dev_t dev, ino_t ino)
 {
 	size_t i;
 

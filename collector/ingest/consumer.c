@@ -100,8 +100,16 @@ int consumer_on_record(void *ctx, void *data, size_t size)
 {
 	struct consumer *c = ctx;
 	struct tlstap_ctrl_event ev;
+	__u16 type = 0;
 
-	flows_record(c->ft, data, size);
+	if (size >= sizeof(type))
+		memcpy(&type, data, sizeof(type));
+	if (type == TLSTAP_EV_EXEC || type == TLSTAP_EV_MMAP) {
+		if (c->on_file)
+			c->on_file(c->file_ctx, data, size);
+	} else {
+		flows_record(c->ft, data, size);
+	}
 	if (size >= sizeof(ev)) {
 		memcpy(&ev, data, sizeof(ev));
 		if (ev.type == TLSTAP_EV_EXIT) {

@@ -18,6 +18,10 @@ struct consumer {
 	struct bpf_map *fd_sessions;	/* the BPF fd table, keyed by pid first too */
 	struct rings *rings;
 	const struct mem_budget *mb;
+	/* Files that appeared later (TLSTAP_EV_EXEC, TLSTAP_EV_MMAP): handed
+	 * to this hook, looked at between rounds, never here. */
+	void (*on_file)(void *ctx, const void *data, size_t size);
+	void *file_ctx;
 	__u32 exited[CONSUMER_MAX_EXITED];
 	int nexited;
 };

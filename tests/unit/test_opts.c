@@ -119,6 +119,17 @@ static void test_opts_pid_list_and_repeats_accumulate(void **state)
 	assert_int_equal(P.o.pids[0], 2147483647);
 }
 
+/* --hold-new is off by default, and meaningless (so refused) with -l: nothing later is probed then. */
+static void test_opts_hold_new(void **state)
+{
+	assert_int_equal(parse(NULL), OPTS_RUN);
+	assert_false(P.o.hold_new);
+	ACCEPTED(hold_new, true, "--hold-new");
+	ACCEPTED(hold_new, true, "--hold-new", "-p", "1");
+	parse("--hold-new", "-l", "/x", NULL);
+	assert_rejected("--hold-new");
+}
+
 static void test_opts_pid_bad_values_rejected(void **state)
 {
 	REJECTED("-p", "--pid", "0", "-1", "abc", "1,,x", "", ",", "1x", "+1", " 1", "2147483648", "1,-2");
@@ -554,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_opts_help_matches_golden_file),
 		cmocka_unit_test(test_opts_every_option_in_help_and_man_page),
 		cmocka_unit_test(test_opts_ring_bytes_power_of_two),
+		cmocka_unit_test(test_opts_hold_new),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,6 +37,10 @@ class Tracer:
                 self.ready.set()
         self.ready.set()
 
+    def stderr_text(self):
+        """What tlstap has said on stderr so far (all of it once stopped)."""
+        return "".join(self.stderr_lines)
+
     def stop(self, sig=signal.SIGINT):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
