@@ -114,15 +114,21 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 # Fuzz targets (libFuzzer, clang): make test runs them over their corpora and a
 # fixed-seed, fixed-count mutation run (deterministic); make fuzz at random.
 FUZZ_OUT = $(OUTPUT)/fuzz
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-std=gnu11 -D_GNU_SOURCE $(INCLUDES)
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -g -O1 $(FUZZ_SAN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES)
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECS ?= 300
+# The sources every target links, instrumented once (not once per target).
+FUZZ_LIB_OBJS = $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(LIB_SRCS))
 
-$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(SKELS)
+$(FUZZ_OUT)/obj/%.o: %.c $(SKELS)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)mkdir -p $(FUZZ_OUT)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(LIB_SRCS) $(LIBS) -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) $(LIBS) -o $@
 
 fuzz-bins: $(FUZZ_TARGETS)
 
@@ -148,11 +154,14 @@ run: deps
 
 # Unit tests need no privileges (run plain and sanitized); e2e tests load
 # the real BPF programs.
+# The builds of make test run on every core (JOBS); the tests themselves do not.
+JOBS ?= $(shell nproc)
+
 test: deps-test
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) peers
-	$(Q)$(MAKE) --no-print-directory SANITIZE=1 OUTPUT=$(OUTPUT)/asan \
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BINS) peers
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) SANITIZE=1 OUTPUT=$(OUTPUT)/asan \
 		VMLINUX_H=$(OUTPUT)/vmlinux.h unit-bins
-	$(Q)$(MAKE) --no-print-directory fuzz-bins
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) fuzz-bins
 	$(Q)./tests/run-all.sh $(OUTPUT) $(OUTPUT)/asan
 
 unit-bins: $(UNIT_BINS)
@@ -175,9 +184,10 @@ clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/collector/*.d $(OUTPUT)/collector/*/*.d $(OUTPUT)/pcap-writer/*.d \
-	$(OUTPUT)/tests/*.d)
+	$(OUTPUT)/tests/*.d $(FUZZ_OUT)/obj/*/*.d $(FUZZ_OUT)/obj/*/*/*.d)
 
-# Keep the generated BPF objects: intermediate, not disposable. (A bare
+# Keep the generated BPF objects and the fuzz targets' objects: intermediate
+# (named by pattern rules only), not disposable. (A bare
 # .SECONDARY: would let a missing object go unrebuilt.)
-.SECONDARY: $(patsubst probes/%.bpf.c,$(OUTPUT)/%.bpf.o,$(wildcard probes/*.bpf.c))
+.SECONDARY: $(patsubst probes/%.bpf.c,$(OUTPUT)/%.bpf.o,$(wildcard probes/*.bpf.c)) $(FUZZ_LIB_OBJS)
 .DELETE_ON_ERROR:

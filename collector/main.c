@@ -84,6 +84,19 @@ cleanup:
 	return err;
 }
 
+/*
+ * --list-targets -d: after the list, the TLS files of programs that start
+ * (or load them) in the next -d, each listed as it appears, none probed.
+ */
+static int list_later(const struct tlstap_opts *o, struct target_list *tl)
+{
+	struct tlstap_opts lo = *o;
+	int err = install_signals();
+
+	lo.out = OUT_NONE;	/* stdout is the list's */
+	return err ? err : trace_run(&lo, tl, &exiting);
+}
+
 /* -r: the same flows and printers, fed from a file. */
 static int run_replay(const struct tlstap_opts *o)
 {
@@ -142,7 +155,8 @@ int main(int argc, char **argv)
 		signal(SIGPIPE, SIG_IGN);
 		return run_replay(&o) ? 1 : 0;
 	}
-	if (!o.list_targets && system_check())
+	/* Listing needs no privileges, unless it watches for files that appear (-d). */
+	if ((!o.list_targets || o.duration_ms) && system_check())
 		return 1;
 	err = find_targets(&o, &tl);
 	if (err) {
@@ -151,8 +165,11 @@ int main(int argc, char **argv)
 	}
 	if (o.list_targets) {
 		list_targets(&tl);
+		err = trace_flush_output(stdout) < 0 ? -EIO : 0;
+		if (!err && o.duration_ms)
+			err = list_later(&o, &tl);
 		targets_free(&tl);
-		return trace_flush_output(stdout) < 0 ? 1 : 0;
+		return err ? 1 : 0;
 	}
 	err = install_signals();
 	if (!err)

@@ -394,6 +394,10 @@ static int check_combinations(struct tlstap_opts *o, char *err, size_t errlen)
 	}
 	if (o->hold_new && o->nlibs)
 		return fail(err, errlen, "--hold-new: with -l, no file that appears later is probed");
+	if (o->list_targets && o->duration_ms && o->nlibs)
+		return fail(err, errlen, "--list-targets -d lists files that appear later: not with -l");
+	if (o->list_targets && o->hold_new)
+		return fail(err, errlen, "--hold-new holds programs until they are probed: not with --list-targets");
 	if (o->write_path && !o->out_given)
 		o->out = OUT_NONE;	/* like tcpdump -w: the file, nothing on the terminal */
 	if (o->read_path && (o->write_path || o->npids || o->nlibs || o->has_uid || o->has_comm ||

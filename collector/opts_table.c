@@ -53,7 +53,8 @@ const struct opt_def opt_defs[] = {
 	  .help = "also probe this library or executable (repeatable)" },
 	{ "list-targets", 0, NULL, opt_flag, OPT_FIELD(list_targets),
 	  .help = "print the files, versions and probe points that\n"
-		  "would be used, and why, then exit" },
+		  "would be used, and why, then exit; with -d, then\n"
+		  "also those of programs that start in that time" },
 	{ "probe-mode", 0, "MODE", opt_choice, OPT_FIELD(probe_exported), .choices = probe_modes,
 	  .help = "auto (default): probe OpenSSL's internal read/write\n"
 		  "functions when the library's code proves it safe\n"

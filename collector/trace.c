@@ -130,6 +130,7 @@ static int make_watch(struct trace *t)
 		return -ENOMEM;
 	watch_init(t->watch, t->tl, &t->links, skel->progs.tls_entry, skel->progs.tls_return,
 		   bpf_map__fd(skel->maps.known_files), t->o->pids, t->o->npids);
+	t->watch->list_only = t->o->list_targets;
 	t->consumer.on_file = watch_on_report;
 	t->consumer.file_ctx = t->watch;
 	t->notes = (struct late_notes){ .w = t->watch, .out = &t->pipe.out };
@@ -236,6 +237,11 @@ static int attach_all(struct trace *t, const struct target_list *tl)
 		err = attach_tracepoint(t, skel->progs.sched_process_exit, "sched_process_exit");
 	if (err)
 		return err;
+	if (t->o->list_targets) {
+		fprintf(stderr, "tlstap: listing the TLS files of programs that start or load them in the "
+			"next %llu s (nothing is probed)\n", (unsigned long long)(t->o->duration_ms / 1000));
+		return 0;
+	}
 	n = attach_targets(&t->links, skel->progs.tls_entry, skel->progs.tls_return, tl, t->o->pids,
 			   t->o->npids);
 	if (n < 0) {
@@ -437,8 +443,9 @@ int trace_run(const struct tlstap_opts *o, struct target_list *tl,
 		err = attach_all(&t, tl);
 	if (!err) {
 		err = read_until_stopped(&t);
-		/* A write error ends the run with no drain and no summary. */
-		if (err >= 0)
+		/* A write error ends the run with no drain and no summary; a
+		 * listing has nothing to drain. */
+		if (err >= 0 && !o->list_targets)
 			err = drain_and_sum_up(&t, err);
 	}
 	trace_free(&t);

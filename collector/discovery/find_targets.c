@@ -124,23 +124,25 @@ int find_targets(const struct tlstap_opts *o, struct target_list *tl)
 	return 0;
 }
 
-void list_targets(const struct target_list *tl)
+void list_target(const struct target *t)
 {
-	const struct tls_lib *l;
-	const struct target *t;
-	size_t i;
+	const struct tls_lib *l = tls_libs[t->lib];
 	int fi;
 
-	for (i = 0; i < tl->n; i++) {
-		t = &tl->v[i];
-		l = tls_libs[t->lib];
-		printf("%s\t%s\t%s\n", l->name, t->path, t->origin);
-		printf("\tversion: %s\n\tplacement: %s\n", t->pts.version, t->pts.placement);
-		for (fi = 0; fi < l->nfuncs; fi++)
-			if (t->pts.offsets[fi])
-				printf("\t%s\t0x%llx\n", l->funcs[fi].name,
-				       (unsigned long long)t->pts.offsets[fi]);
-	}
+	printf("%s\t%s\t%s\n", l->name, t->path, t->origin);
+	printf("\tversion: %s\n\tplacement: %s\n", t->pts.version, t->pts.placement);
+	for (fi = 0; fi < l->nfuncs; fi++)
+		if (t->pts.offsets[fi])
+			printf("\t%s\t0x%llx\n", l->funcs[fi].name,
+			       (unsigned long long)t->pts.offsets[fi]);
+}
+
+void list_targets(const struct target_list *tl)
+{
+	size_t i;
+
+	for (i = 0; i < tl->n; i++)
+		list_target(&tl->v[i]);
 }
 
 void print_tracing(const struct tlstap_opts *o, int nfuncs, size_t nfiles)

@@ -13,6 +13,8 @@
 int find_targets(const struct tlstap_opts *o, struct target_list *tl);
 /* --list-targets: each target, its version, placement and probe points, on stdout. */
 void list_targets(const struct target_list *tl);
+/* One target as --list-targets prints it, on stdout. */
+void list_target(const struct target *t);
 /* "tlstap: tracing N functions in M files (...)", once every probe is attached. */
 void print_tracing(const struct tlstap_opts *o, int nfuncs, size_t nfiles);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
+#include "find_targets.h"
 #include "log.h"
 #include "targets_impl.h"
 #include "watch.h"
@@ -280,6 +281,20 @@ static void attach_new(struct watch *w, const struct watch_item *it, size_t firs
 			it->type == TLSTAP_EV_EXEC ? "exec" : "mmap");
 }
 
+/* --list-targets -d: the targets from index first on, listed as at start, with when they came. */
+static void list_new(struct watch *w, const struct watch_item *it, size_t first)
+{
+	__u64 done = now_ns(), delay = done > it->ts_ns ? done - it->ts_ns : 0;
+	size_t i;
+
+	for (i = first; i < w->tl->n; i++) {
+		list_target(&w->tl->v[i]);
+		printf("\tfound later: %.1f ms after its %s (not probed: --list-targets)\n",
+		       (double)delay / 1e6, it->type == TLSTAP_EV_EXEC ? "exec" : "mmap");
+	}
+	fflush(stdout);	/* a reader sees each as it comes */
+}
+
 /* Within the limits on files looked at and targets: said once when not. */
 static bool within_limits(struct watch *w)
 {
@@ -319,7 +334,9 @@ static enum look handle(struct watch *w, struct watch_item *it)
 	w->st.files++;
 	if (!find_seen(w->tl, dev, it->key.ino))
 		forget(w, &it->key);	/* could not be judged (out of memory, gone) */
-	if (w->tl->n > first)
+	if (w->tl->n > first && w->list_only)
+		list_new(w, it, first);
+	else if (w->tl->n > first)
 		attach_new(w, it, first);
 	return LOOK_DONE;
 }

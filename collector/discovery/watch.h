@@ -75,6 +75,8 @@ struct watch {
 	size_t nlate, late_next;
 	struct watch_stats st;
 	bool full_said;
+	/* --list-targets -d: files that appear are listed on stdout, not probed. */
+	bool list_only;
 };
 
 /* The kernel's device number (struct tlstap_file_key) as user space writes it, and back. */

@@ -130,6 +130,19 @@ static void test_opts_hold_new(void **state)
 	assert_rejected("--hold-new");
 }
 
+/* --list-targets -d watches for files that appear later: not with -l (nothing later is looked at), and
+ * never holding programs (nothing is probed to release them for). */
+static void test_opts_list_targets_later(void **state)
+{
+	ACCEPTED(list_targets, true, "--list-targets", "-d", "5");
+	assert_int_equal(P.o.duration_ms, 5000);
+	ACCEPTED(list_targets, true, "--list-targets", "-l", "/x");
+	parse("--list-targets", "-d", "5", "-l", "/x", NULL);
+	assert_rejected("--list-targets -d");
+	parse("--list-targets", "--hold-new", NULL);
+	assert_rejected("--hold-new");
+}
+
 static void test_opts_pid_bad_values_rejected(void **state)
 {
 	REJECTED("-p", "--pid", "0", "-1", "abc", "1,,x", "", ",", "1x", "+1", " 1", "2147483648", "1,-2");
@@ -566,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_opts_every_option_in_help_and_man_page),
 		cmocka_unit_test(test_opts_ring_bytes_power_of_two),
 		cmocka_unit_test(test_opts_hold_new),
+		cmocka_unit_test(test_opts_list_targets_later),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

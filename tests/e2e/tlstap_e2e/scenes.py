@@ -1,10 +1,12 @@
 """Traffic scenes more than one suite runs: nginx serving files, a traced download from it."""
+import json
 import os
+import subprocess
 
 from .capture import both_ends, clean_capture, same
-from .core import check
+from .core import cfg, check
 from .nginx import Nginx
-from .peers import read_file, www
+from .peers import read_file, request_uris, www
 from .tracer import Tracer
 
 
@@ -39,3 +41,42 @@ def check_download(cap, c, body, what):
     check(req.startswith(b"GET /big.bin HTTP/1.1\r\n"), "%s: captured request line wrong: %r" % (what, req[:40]))
     peer = both_ends(cap, c, what + "/nginx")
     check(cap.meta[peer]["comm"] == "nginx", "%s: the other end is not nginx" % what)
+
+
+def fetch_through_every_output(tmp, run_client, comm, lib):
+    """nginx serves /small.txt; run_client(port) runs a client started after tlstap (tlstap writing
+    pcapng and printing JSON with decoded HTTP) and returns its pid once it is done. The client's
+    connection must be decoded live as an HTTP/1.1 GET of /small.txt answered 200 with the file's
+    length, all its data marked lib; tshark must find the request in the file; and `tlstap -r`
+    must give back the same data lines and the same exchange."""
+    pcap = os.path.join(tmp, lib + ".pcapng")
+    with nginx_serving(tmp, {"small.txt": 20000}, http2=False) as ngx:
+        tr = Tracer(tmp, ["-w", pcap])
+        pid = run_client(ngx.port)
+        ngx.wait_requests(1)
+        tr.stop()
+    size = len(ngx.bodies["small.txt"])
+    live = [json.loads(line) for line in tr.raw.decode().splitlines()]
+    conns = {e["conn"] for e in live if e["type"] == "data" and e["pid"] == pid}
+    check(len(conns) == 1, "%s: %d connections captured, want 1" % (comm, len(conns)))
+    conn = conns.pop()
+    libs = {e["lib"] for e in live if e["type"] == "data" and e["conn"] == conn}
+    check(libs == {lib}, "%s: lib %s, want %s" % (comm, libs, lib))
+    xs = [e for e in live if e["type"] == "http" and e["conn"] == conn]
+    check(len(xs) == 1, "%s: %d decoded exchanges, want 1" % (comm, len(xs)))
+    x = xs[0]
+    check((x["role"], x["method"], x["path"], x["status"], x["resp_body_bytes"], x["incomplete"]) ==
+          ("client", "GET", "/small.txt", 200, size, False), "%s: decoded exchange wrong: %s" % (comm, x))
+    rc, out, err = request_uris(pcap)
+    check(rc == 0 and "/small.txt" in out.split(), "%s: tshark finds no request in the pcapng: %s %s"
+          % (comm, out, err))
+    p = subprocess.run([cfg.tlstap, "-r", pcap, "-o", "json"], capture_output=True, timeout=60)
+    check(p.returncode == 0, "tlstap -r failed: %s" % p.stderr)
+    replayed = [json.loads(line) for line in p.stdout.decode().splitlines()]
+
+    def of_conn(events, kind):
+        return [e for e in events if e["type"] == kind and e.get("pid") == pid]
+    check(of_conn(replayed, "data") == of_conn(live, "data"),
+          "%s: -r gives other data lines than live" % comm)
+    check(of_conn(replayed, "http") == of_conn(live, "http"),
+          "%s: -r gives another decoded exchange than live" % comm)

@@ -5,7 +5,7 @@ import subprocess
 from .capture import as_sent, both_ends, clean_capture
 from .core import CERT, KEY, Peer, cfg, check, funcs_for, spawn, test
 from .peers import curl, read_file, www
-from .scenes import check_download, download_traced
+from .scenes import check_download, download_traced, fetch_through_every_output
 from .tracer import Tracer
 
 
@@ -85,3 +85,13 @@ def test_boringssl_server_curl_1mib_each_way(tmp):
     check(libs_of(cap, peer) == {"openssl"}, "curl's lib: %s, want openssl" % libs_of(cap, peer))
     want = funcs_for({"SSL_write", "SSL_read"}, {"ssl_write_internal", "ssl_read_internal"})
     check(cap.meta[peer]["funcs"] == want, "curl's functions: %s, want %s" % (cap.meta[peer]["funcs"], want))
+
+
+@test
+def test_boringssl_in_pcapng_and_decoded_http(tmp):
+    """The BoringSSL client's connection through every output: decoded HTTP, pcapng, -r."""
+    def run_client(port):
+        cli = spawn([peer_bin("boring_client"), str(port), "/small.txt", os.path.join(tmp, "small.got")])
+        check(cli.wait(60) == 0, "boring_client failed")
+        return cli.pid
+    fetch_through_every_output(tmp, run_client, "boring_client", "boringssl")

@@ -4,10 +4,11 @@ scan looked at. No -p, no -l: tlstap learns of each from its exec or mmap and pr
 import os
 import re
 import shutil
+import signal
 import subprocess
 
 from .capture import as_sent, both_ends, clean_capture
-from .core import PY, check, script, spawn, test, wait_until
+from .core import PY, cfg, check, script, spawn, test, wait_until
 from .peers import EchoServer, read_file, say
 from .scenes import check_download, nginx_serving
 from .suite_discovery import LIBDIR, in_private_mount_ns
@@ -182,3 +183,33 @@ def test_connection_open_before_a_late_probe_is_noted(tmp):
           "dlopen client: want one note on the connection open before its probes, got %s" % notes)
     as_sent(cap, c, read_file(os.path.join(tmp, "dlopen.out")), read_file(os.path.join(tmp, "dlopen.in")),
             "dlopen client")
+
+
+@test
+def test_list_targets_then_files_that_appear_later(tmp):
+    """--list-targets -d: the list at start, then node's executable (not in it: no scan looks at a
+    program not running) listed when node starts, with its probe points, when and why; nothing is
+    probed, so node runs as it would untraced; tlstap ends by itself after -d."""
+    lister = subprocess.Popen([cfg.tlstap, "--list-targets", "-d", "20"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    first = b""
+    while b"tlstap: listing the TLS files" not in first:
+        line = lister.stderr.readline()
+        check(line, "tlstap --list-targets -d did not start watching: %r" % first)
+        first += line
+    node = spawn(["node", "-e", "process.exit(0)"])
+    check(node.wait(60) == 0, "node failed")
+    out = b""
+    while b"found later" not in out:
+        line = lister.stdout.readline()
+        check(line, "no file listed after node started: %r" % out)
+        out += line
+    lister.send_signal(signal.SIGINT)
+    rest, err = lister.communicate(timeout=30)
+    check(lister.returncode == 0, "tlstap --list-targets -d failed: %s" % err.decode(errors="replace"))
+    text = (out + rest).decode(errors="replace")
+    m = re.search(r"^openssl\t(\S+)\texec of node\[%d\]\n(?:\t.*\n)*?\tfound later: [0-9.]+ ms after its "
+                  r"exec \(not probed: --list-targets\)$" % node.pid, text, re.M)
+    check(m is not None and m.group(1).endswith("/usr/bin/node"), "node not listed as found later:\n" + text)
+    check(re.search(r"^\tSSL_(read|write)", text, re.M), "node's probe points not listed:\n" + text)
+    check(b"attached later" not in err, "--list-targets probed something: %s" % err)

@@ -5,7 +5,7 @@ import subprocess
 from .capture import as_sent, both_ends, clean_capture, same
 from .core import CERT, KEY, PY, check, free_port, script, spawn, test, wait_port
 from .peers import curl, read_file
-from .scenes import check_download, download_traced, nginx_serving
+from .scenes import check_download, download_traced, fetch_through_every_output, nginx_serving
 from .tracer import Tracer
 
 NSS_FUNCS = {"PR_Write", "PR_Send", "PR_Writev", "PR_Read", "PR_Recv"}
@@ -133,3 +133,19 @@ def test_nss_strsclnt_concurrent_connections(tmp):
         check(cap.meta[peer]["comm"] == "nginx", "the other end is not nginx")
         ports.add(cap.meta[c]["local"])
     check(len(ports) == len(conns), "two strsclnt connections share a socket")
+
+
+@test
+def test_nss_in_pcapng_and_decoded_http(tmp):
+    """tstclnt's connection through every output: decoded HTTP, pcapng, -r."""
+    db = nss_db(tmp, server=False)
+    req_path = os.path.join(tmp, "req.txt")
+    with open(req_path, "wb") as f:
+        f.write(b"GET /small.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+
+    def run_client(port):
+        cli = spawn(["tstclnt", "-h", "127.0.0.1", "-p", str(port), "-d", db, "-A", req_path],
+                    stdout=DEVNULL, stderr=DEVNULL, stdin=DEVNULL)
+        check(cli.wait(60) == 0, "tstclnt failed")
+        return cli.pid
+    fetch_through_every_output(tmp, run_client, "tstclnt", "nss")
