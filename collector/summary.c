@@ -77,6 +77,7 @@ static const struct {
 	{ "mem_gap_bytes", AT(fs.mem_gap_bytes) },
 	{ "mem_early_settles", AT(fs.early_settles) },
 	{ "rss_peak_bytes", AT(rss_peak) },
+	{ "watch_dropped", AT(bs.watch_dropped) },
 };
 
 void summary_print_json(const struct summary *s, FILE *f)

@@ -18,7 +18,7 @@ static const char *const stats_keys[] = {
 	"ring_full_records", "ring_full_bytes", "unreadable_bytes", "oversize_bytes",
 	"untraced_calls", "unmatched_returns", "unfinished_calls", "lost_ctrl_events",
 	"bad_records", "mem_limit_bytes", "mem_peak_bytes", "undecoded_conns", "undecoded_bytes",
-	"mem_gaps", "mem_gap_bytes", "mem_early_settles", "rss_peak_bytes",
+	"mem_gaps", "mem_gap_bytes", "mem_early_settles", "rss_peak_bytes", "watch_dropped",
 };
 #define NKEYS	(sizeof(stats_keys) / sizeof(stats_keys[0]))
 
@@ -48,6 +48,7 @@ static void fill(struct summary *s)
 	s->fs.mem_gap_bytes = 20;
 	s->fs.early_settles = 21;
 	s->rss_peak = 5ull << 30;
+	s->bs.watch_dropped = 23;
 	s->bs.snap_bytes = 1001;	/* the flow table's count is the one shown */
 	s->fs.gaps = 1002;
 }
@@ -108,8 +109,43 @@ static void test_summary_json_line_golden(void **state)
 		"\"unfinished_calls\":12,\"lost_ctrl_events\":13,\"bad_records\":14,"
 		"\"mem_limit_bytes\":268435456,\"mem_peak_bytes\":1572864,\"undecoded_conns\":17,"
 		"\"undecoded_bytes\":18,\"mem_gaps\":19,\"mem_gap_bytes\":20,\"mem_early_settles\":21,"
-		"\"rss_peak_bytes\":5368709120}\n");
+		"\"rss_peak_bytes\":5368709120,\"watch_dropped\":23}\n");
 	free(line);
+}
+
+/*
+ * Every BPF counter shows in the JSON stats line: one added to TLSTAP_STATS
+ * without a key fails here. Those summed into untraced_calls show through
+ * it (test_summary_collect_adds_untraced_calls), snap_bytes through the flow table's count.
+ */
+static void test_summary_json_shows_every_bpf_counter(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		int untraced;
+	} counters[] = {
+#define COUNTER(name, untraced) { #name, offsetof(struct tlstap_stats, name), untraced },
+		TLSTAP_STATS(COUNTER)
+#undef COUNTER
+	};
+	char *base, *changed;
+	struct summary s;
+	__u64 v = 777777;
+	size_t i;
+
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		if (counters[i].untraced || !strcmp(counters[i].name, "snap_bytes"))
+			continue;
+		fill(&s);
+		base = printed(summary_print_json, &s);
+		memcpy((char *)&s.bs + counters[i].off, &v, sizeof(v));
+		changed = printed(summary_print_json, &s);
+		if (!strcmp(base, changed))
+			fail_msg("BPF counter %s is not in the JSON stats line", counters[i].name);
+		free(base);
+		free(changed);
+	}
 }
 
 static void test_summary_json_every_key_once_and_valid(void **state)
@@ -137,7 +173,7 @@ static void test_summary_json_every_key_once_and_valid(void **state)
 	free(line);
 	line = printed(summary_print_json, &s);
 	assert_int_equal(json_flat_keys(line, keys, NKEYS + 8), NKEYS);
-	assert_non_null(strstr(line, ",\"rss_peak_bytes\":18446744073709551615}"));
+	assert_non_null(strstr(line, ",\"rss_peak_bytes\":18446744073709551615,"));
 	free(line);
 }
 
@@ -194,6 +230,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_summary_json_line_golden),
+		cmocka_unit_test(test_summary_json_shows_every_bpf_counter),
 		cmocka_unit_test(test_summary_json_every_key_once_and_valid),
 		cmocka_unit_test(test_summary_text_lines_golden),
 		cmocka_unit_test(test_summary_collect_adds_untraced_calls),
