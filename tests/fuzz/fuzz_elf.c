@@ -1,5 +1,4 @@
 /* libFuzzer target: hostile ELF files through the symbol lookup. */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>

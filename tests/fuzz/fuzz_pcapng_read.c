@@ -1,6 +1,5 @@
 /* libFuzzer target: hostile pcapng files through the strict reader, each packet through tcpsynth_parse_frame, each comment through the -r codec. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE
 #endif
 #include <stdint.h>
 #include <stdio.h>

@@ -12,7 +12,6 @@
  *   the rest:   the code, loaded at CODE_VADDR
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE
 #endif
 #include <elf.h>
 #include <stdbool.h>
