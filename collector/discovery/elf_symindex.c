@@ -8,6 +8,12 @@
 #include "elf_symindex.h"
 
 #define HUGE_PAGE	(2u << 20)
+/*
+ * Longest name indexed: every name looked up is a short C name, and a hostile
+ * file could otherwise point its symbols at one name of megabytes, hashed and
+ * compared once per symbol (1.5 MB of file kept the collector busy 34 s).
+ */
+#define SYM_NAME_MAX	256
 
 struct sym_slot {
 	uint32_t name;		/* offset in strs; 0: empty (a name never starts there) */
@@ -87,6 +93,9 @@ static void index_syms(struct sym_index *ix, const Elf64_Sym *syms, size_t n)
 		    !syms[i].st_value || syms[i].st_name == 0 || syms[i].st_name >= ix->strsize)
 			continue;
 		name = ix->strs + syms[i].st_name;
+		if (!memchr(name, '\0', ix->strsize - syms[i].st_name < SYM_NAME_MAX + 1 ?
+					 ix->strsize - syms[i].st_name : SYM_NAME_MAX + 1))
+			continue;
 		/* C names only: the functions looked up are C, and most of a C++
 		 * program's symbols (node's) are mangled ones, long to hash. */
 		if (!*name || (name[0] == '_' && name[1] == 'Z'))

@@ -16,7 +16,7 @@ struct sym_index;
 int sym_index_build(struct sym_index **ix, int fd, uint64_t symoff, uint64_t symsize,
 		    uint64_t stroff, uint64_t strsize);
 /* The value of the first defined function called name: 0, or -ENOENT.
- * C++ mangled names (_Z...) are not indexed. */
+ * C++ mangled names (_Z...) and names over 256 bytes are not indexed. */
 int sym_index_find(const struct sym_index *ix, const char *name, uint64_t *vaddr);
 void sym_index_free(struct sym_index *ix);
 

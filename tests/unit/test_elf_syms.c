@@ -13,13 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
 #include <sys/sysmacros.h>
 #include "tlstap.h"
 #include "elf_image.h"
 #include "elf_syms.h"
+#include "elf_symindex.h"
 #include "probe_table.h"
 #include "targets.h"
 
@@ -488,6 +491,89 @@ static void test_elf_syms_sparse_huge_symtab_is_not_read(void **state)
 	rm_dir(dir);
 }
 
+/* A symbol table of n functions named at offsets name_at(i) of strs, in a memfd; its index. */
+static struct sym_index *index_of(const char *strs, size_t strsize, size_t n,
+				  uint32_t (*name_at)(size_t))
+{
+	Elf64_Sym *syms = calloc(n, sizeof(*syms));
+	struct sym_index *ix = NULL;
+	int fd = memfd_create("symtab", MFD_CLOEXEC);
+	size_t i;
+
+	assert_non_null(syms);
+	assert_true(fd >= 0);
+	for (i = 0; i < n; i++)
+		syms[i] = (Elf64_Sym){ .st_name = name_at(i), .st_value = 0x1000 + i, .st_shndx = 1,
+				       .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC) };
+	assert_int_equal(pwrite(fd, syms, n * sizeof(*syms), 0), (ssize_t)(n * sizeof(*syms)));
+	assert_int_equal(pwrite(fd, strs, strsize, 1 << 20), (ssize_t)strsize);
+	assert_int_equal(sym_index_build(&ix, fd, 0, n * sizeof(*syms), 1 << 20, strsize), 0);
+	close(fd);
+	free(syms);
+	return ix;
+}
+
+/* "\0SSL_read\0" then a name of 256 'A's, then one of 257 'B's. */
+static uint32_t three_names(size_t i)
+{
+	return i == 0 ? 1 : i == 1 ? 10 : 10 + 257;
+}
+
+/* Names longer than any looked up (256) are left out; up to 256 they are found. */
+static void test_sym_index_names_longer_than_256_are_not_indexed(void **state)
+{
+	char strs[10 + 257 + 258], want[258];
+	struct sym_index *ix;
+	uint64_t v = 0;
+
+	memset(strs, 0, sizeof(strs));
+	memcpy(strs + 1, "SSL_read", 8);
+	memset(strs + 10, 'A', 256);
+	memset(strs + 10 + 257, 'B', 257);
+	ix = index_of(strs, sizeof(strs), 3, three_names);
+	assert_int_equal(sym_index_find(ix, "SSL_read", &v), 0);
+	assert_int_equal(v, 0x1000);
+	memset(want, 'A', 256);
+	want[256] = '\0';
+	assert_int_equal(sym_index_find(ix, want, &v), 0);
+	assert_int_equal(v, 0x1001);
+	memset(want, 'B', 257);
+	want[257] = '\0';
+	assert_int_equal(sym_index_find(ix, want, &v), -ENOENT);
+	sym_index_free(ix);
+}
+
+/* Every symbol names a suffix of one 1 MB name (64 distinct ones). */
+static uint32_t suffixes(size_t i)
+{
+	return 1 + (uint32_t)(i % 64);
+}
+
+/*
+ * A hostile file of 1.1 MB: 4096 symbols all named by one name of 1 MB. Its
+ * index costs the collector (whose loop also reads the rings) next to no
+ * time: not one hash and compare of megabytes per symbol (seconds).
+ */
+static void test_sym_index_one_huge_name_costs_no_time(void **state)
+{
+	const size_t len = 1 << 20;
+	char *strs = malloc(len + 2);
+	struct sym_index *ix;
+	clock_t t0;
+	uint64_t v;
+
+	assert_non_null(strs);
+	strs[0] = '\0';
+	memset(strs + 1, 'A', len);
+	strs[len + 1] = '\0';
+	t0 = clock();
+	ix = index_of(strs, len + 2, 4096, suffixes);
+	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 0.5);
+	assert_int_equal(sym_index_find(ix, "SSL_read", &v), -ENOENT);
+	sym_index_free(ix);
+	free(strs);
+}
+
 /* A section that claims bytes past the file's end is not read, and is counted as refused. */
 static void test_elf_image_section_past_the_end_is_refused(void **state)
 {
@@ -715,6 +801,8 @@ int main(void)
 		TL_TEST(test_targets_add_file_lenient_errors_are_zero),
 		TL_TEST(test_targets_add_file_same_file_twice_is_one_target),
 		cmocka_unit_test(test_elf_syms_sparse_huge_symtab_is_not_read),
+		cmocka_unit_test(test_sym_index_names_longer_than_256_are_not_indexed),
+		cmocka_unit_test(test_sym_index_one_huge_name_costs_no_time),
 		cmocka_unit_test(test_elf_image_section_past_the_end_is_refused),
 		cmocka_unit_test(test_elf_image_huge_section_count_is_enoexec),
 		TL_TEST(test_targets_probe_the_inode_examined_not_the_path),
