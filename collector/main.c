@@ -32,7 +32,9 @@ static int install_signals(void)
 
 	/* No SA_RESTART: the poll must return so the rings are drained at once. */
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+	/* A closed terminal (SIGHUP) or SIGQUIT stops cleanly too: held programs are resumed. */
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
+	    sigaction(SIGHUP, &sa, NULL) || sigaction(SIGQUIT, &sa, NULL))
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
 	/* A file size limit (ulimit -f) is a write error like a full disk, not a crash. */

@@ -22,6 +22,7 @@
 #include "rings.h"
 #include "summary.h"
 #include "trace.h"
+#include "hold.h"
 #include "watch.h"
 
 /* Live output lags by at most this much: records below the wakeup
@@ -48,6 +49,7 @@ struct trace {
 	unsigned int watch_waiting;
 	struct late_notes notes;
 	bool draining;		/* stopped: files still reported are not looked at */
+	struct hold_guard guard;	/* --hold-new: nobody held long, or after the end */
 };
 
 /* Files that appear later are looked for unless -l named the files to probe. */
@@ -97,6 +99,7 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 	probe_guards_fill((uint64_t *)skel->rodata->guards, TLSTAP_FUNC_IDS);
 	skel->rodata->watch_files = watching(o);
 	skel->rodata->hold_new = watching(o) && o->hold_new;
+	skel->rodata->self_pid = (__u32)getpid();
 	err = bpf_map__set_max_entries(skel->maps.pid_filter, TLSTAP_MAX_PID_FILTER);
 	if (!err)
 		err = rings_prepare(&t->rings, skel->maps.rings, ring_bytes);
@@ -122,6 +125,7 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 static int make_watch(struct trace *t)
 {
 	struct tlstap_bpf *skel = t->skel;
+	int err;
 
 	if (!watching(t->o))
 		return 0;
@@ -131,6 +135,14 @@ static int make_watch(struct trace *t)
 	watch_init(t->watch, t->tl, &t->links, skel->progs.tls_entry, skel->progs.tls_return,
 		   bpf_map__fd(skel->maps.known_files), t->o->pids, t->o->npids);
 	t->watch->list_only = t->o->list_targets;
+	if (t->o->hold_new) {
+		t->watch->held_fd = bpf_map__fd(skel->maps.held);
+		err = hold_guard_start(&t->guard, t->watch->held_fd);
+		if (err) {
+			pr_warn("cannot start --hold-new's guard: %s\n", strerror(-err));
+			return err;
+		}
+	}
 	t->consumer.on_file = watch_on_report;
 	t->consumer.file_ctx = t->watch;
 	t->notes = (struct late_notes){ .w = t->watch, .out = &t->pipe.out };
@@ -323,17 +335,24 @@ static __u64 busy_programs(struct tlstap_bpf *skel)
  * Calls that begin from now on are neither traced nor counted. Should a
  * program still run after 5 s (a 2 GiB copy), detaching is the barrier.
  */
-static void stop_emitters(struct trace *t)
+/* Waits up to ms for no BPF program to be inside a ring write: whether none is. */
+static bool wait_emitters(struct trace *t, int ms)
 {
 	int i;
 
-	__atomic_store_n(&t->skel->bss->stopping, true, __ATOMIC_SEQ_CST);
-	for (i = 0; i < 5000; i++) {
+	for (i = 0; i < ms; i++) {
 		if (!busy_programs(t->skel))
-			return;
+			return true;
 		usleep(1000);
 	}
-	links_destroy(&t->links);
+	return false;
+}
+
+static void stop_emitters(struct trace *t)
+{
+	__atomic_store_n(&t->skel->bss->stopping, true, __ATOMIC_SEQ_CST);
+	if (!wait_emitters(t, 5000))
+		links_destroy(&t->links);
 }
 
 /*
@@ -413,6 +432,14 @@ static int drain_and_sum_up(struct trace *t, int write_err)
 
 static void trace_free(struct trace *t)
 {
+	/* No process may stay held (--hold-new), however the run ended: the
+	 * BPF side stops holding, and once no program is inside a report
+	 * every hold is in the map the guard empties. */
+	if (t->guard.running) {
+		__atomic_store_n(&t->skel->bss->stopping, true, __ATOMIC_SEQ_CST);
+		wait_emitters(t, 1000);
+		hold_guard_stop(&t->guard);
+	}
 	/* Output first: a reader sees its end before the slow detaching. */
 	outstream_close(t->ostream, t->outf == stdout ? NULL : t->outf);
 	links_destroy(&t->links);

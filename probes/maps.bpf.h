@@ -20,6 +20,8 @@ const volatile bool watch_files = false;
 /* --hold-new: a process that reports a file stops until the collector has
  * looked at it (and sends SIGCONT). */
 const volatile bool hold_new = false;
+/* tlstap's own process: never held (it would wait for itself). */
+const volatile __u32 self_pid = 0;
 
 /* Each func_id's test before capture (a struct tlstap_guard's bytes), from
  * the collector's library table. */

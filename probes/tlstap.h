@@ -217,6 +217,14 @@ struct tlstap_file_event {
 #define TLSTAP_WATCH_BURST		32
 #define TLSTAP_WATCH_WINDOW_SHIFT	24	/* about 16.8 ms */
 #define TLSTAP_MAX_KNOWN_FILES		65536
+/*
+ * --hold-new: processes stopped at once (map "held": pid -> CLOCK_MONOTONIC
+ * ns of the stop). When it is full, a new file's process is not held. The
+ * collector resumes each within TLSTAP_HOLD_MAX_MS whatever else it is
+ * doing, and every one when it ends.
+ */
+#define TLSTAP_MAX_HELD			1024
+#define TLSTAP_HOLD_MAX_MS		2000
 
 /*
  * Per-CPU counters of what could not be delivered, read by the collector:

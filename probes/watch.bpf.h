@@ -18,6 +18,14 @@ struct {
 	__type(value, __u8);
 } known_files SEC(".maps");
 
+/* --hold-new: the processes stopped, and since when (see TLSTAP_MAX_HELD). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TLSTAP_MAX_HELD);
+	__type(key, __u32);
+	__type(value, __u64);
+} held SEC(".maps");
+
 /* Per CPU: the current window and the reports made in it. */
 struct watch_budget {
 	__u64 window;
@@ -70,7 +78,9 @@ static __always_inline void report_file(__u16 type, const struct tlstap_file_key
 	__u64 now = bpf_ktime_get_ns(), *busy;
 	struct tlstap_file_event *e;
 	struct tlstap_stats *st;
+	bool hold = false;
 	void *ring;
+	__u32 pid;
 
 	if (bpf_map_lookup_elem(&known_files, k))
 		return;
@@ -86,9 +96,13 @@ static __always_inline void report_file(__u16 type, const struct tlstap_file_key
 		leave_emitter(busy);
 		return;
 	}
+	pid = bpf_get_current_pid_tgid() >> 32;
+	/* Held only once recorded where the collector's guard sees it. */
+	if (hold_new && pid != self_pid)
+		hold = !bpf_map_update_elem(&held, &pid, &now, BPF_ANY);
 	e->type = type;
-	e->held = hold_new;
-	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->held = hold;
+	e->pid = pid;
 	e->ts_ns = now;
 	e->file = *k;
 	e->fd = fd;
@@ -99,7 +113,7 @@ static __always_inline void report_file(__u16 type, const struct tlstap_file_key
 	/* Only once the report is in the ring: its reader will resume it.
 	 * Delivered on the way back to user space: after the mmap is made,
 	 * before the new program's first instruction. */
-	if (hold_new)
+	if (hold)
 		bpf_send_signal(TLSTAP_SIGSTOP);
 	leave_emitter(busy);
 }

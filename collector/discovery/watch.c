@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include "find_targets.h"
+#include "hold.h"
 #include "log.h"
 #include "targets_impl.h"
 #include "watch.h"
@@ -54,6 +55,7 @@ void watch_init(struct watch *w, struct target_list *tl, struct link_list *links
 	w->entry = entry;
 	w->ret = ret;
 	w->known_fd = known_fd;
+	w->held_fd = -1;
 	w->pids = pids;
 	w->npids = npids;
 	/* Files the start-up search judged are not reported again. */
@@ -85,7 +87,7 @@ void watch_on_report(void *ctx, const void *data, size_t size)
 		w->st.dropped++;
 		forget(w, &e.file);
 		if (e.held)
-			kill((pid_t)e.pid, SIGCONT);
+			hold_release(w->held_fd, e.pid);
 		return;
 	}
 	it = &w->q[(w->head + w->n++) % WATCH_QUEUE];
@@ -357,7 +359,7 @@ unsigned int watch_run(struct watch *w)
 		if (handle(w, &it) == LOOK_AGAIN)
 			w->q[(w->head + w->n++) % WATCH_QUEUE] = it;
 		else if (it.held)
-			kill((pid_t)it.pid, SIGCONT);	/* probed, or not to be */
+			hold_release(w->held_fd, it.pid);	/* probed, or not to be */
 	}
 	return w->n;
 }
@@ -368,7 +370,7 @@ void watch_release(struct watch *w)
 
 	for (i = 0; i < w->n; i++)
 		if (w->q[(w->head + i) % WATCH_QUEUE].held)
-			kill((pid_t)w->q[(w->head + i) % WATCH_QUEUE].pid, SIGCONT);
+			hold_release(w->held_fd, w->q[(w->head + i) % WATCH_QUEUE].pid);
 	w->n = 0;
 }
 

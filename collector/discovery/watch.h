@@ -65,6 +65,7 @@ struct watch {
 	struct link_list *links;
 	struct bpf_program *entry, *ret;
 	int known_fd;			/* the BPF map known_files */
+	int held_fd;			/* the BPF map held (--hold-new), else -1 */
 	const pid_t *pids;		/* -p, for the new probes */
 	int npids;
 	struct watch_item q[WATCH_QUEUE];

@@ -1,15 +1,19 @@
 """Programs and libraries that appear after tlstap started: an executable with OpenSSL linked in (node),
 a process in a new mount namespace with its own libssl, a libssl loaded with dlopen from a path no
 scan looked at. No -p, no -l: tlstap learns of each from its exec or mmap and probes it at once."""
+import fcntl
 import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
+import termios
+import time
 
 from .capture import as_sent, both_ends, clean_capture
 from .core import PY, cfg, check, script, spawn, test, wait_until
-from .peers import EchoServer, read_file, say
+from .peers import EchoServer, curl, read_file, say
 from .scenes import check_download, nginx_serving
 from .suite_discovery import LIBDIR, in_private_mount_ns
 from .tracer import Tracer
@@ -213,3 +217,55 @@ def test_list_targets_then_files_that_appear_later(tmp):
     check(m is not None and m.group(1).endswith("/usr/bin/node"), "node not listed as found later:\n" + text)
     check(re.search(r"^\tSSL_(read|write)", text, re.M), "node's probe points not listed:\n" + text)
     check(b"attached later" not in err, "--list-targets probed something: %s" % err)
+
+
+def proc_state(pid):
+    """The state letter of /proc/PID/stat ('T': stopped), or '' once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
+def queued(pid, fd):
+    """Bytes waiting in the pipe that is pid's descriptor fd."""
+    try:
+        with open("/proc/%d/fd/%d" % (pid, fd), "rb", buffering=0) as f:
+            return struct.unpack("i", fcntl.ioctl(f.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+    except OSError:
+        return 0
+
+
+@test
+def test_hold_new_never_deadlocks_with_a_held_reader(tmp):
+    """tlstap --hold-new -o json | reader: tlstap blocks writing once the pipe is full; the reader
+    then loads a library no scan has seen and is held, its report waiting in a ring tlstap is not
+    reading. The hold lasts at most 2 s whatever tlstap is doing: the reader resumes, reads
+    everything, and tlstap stops cleanly."""
+    lib = os.path.join(tmp, "libzcopy.so")
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libz.so.1", lib)
+    go = os.path.join(tmp, "go")
+    with nginx_serving(tmp, {"big.bin": 1 << 20}, http2=False) as ngx:
+        tl = spawn([cfg.tlstap, "--hold-new", "-o", "json", "--probe-mode", cfg.mode],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        reader = spawn([PY, script("held_reader.py"), go, lib], stdin=tl.stdout,
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        tl.stdout.close()
+        line = tl.stderr.readline()
+        check(line.startswith(b"tlstap: tracing"), "tlstap did not start: %r" % line)
+        r = curl(["-o", "/dev/null", "https://127.0.0.1:%d/big.bin" % ngx.port])
+        check(r.returncode == 0, "curl failed")
+        # 1 MiB both ends is about 2.8 MB of JSON: past tlstap's 1 MiB buffer and the pipe.
+        wait_until(lambda: queued(reader.pid, 0) >= 65536, 30, "tlstap's output pipe full")
+        with open(go, "w"):
+            pass
+        wait_until(lambda: proc_state(reader.pid) == "T", 10, "the reader held for its new library")
+        held = time.time()
+        wait_until(lambda: proc_state(reader.pid) != "T", 10, "the held reader resumed")
+        check(time.time() - held < 4, "the reader was held %.1f s (at most 2 s)" % (time.time() - held))
+        tl.send_signal(signal.SIGINT)
+        out, _ = reader.communicate(timeout=60)
+        err = tl.stderr.read().decode(errors="replace")
+        check(tl.wait(30) == 0, "tlstap failed: %s" % err)
+    check(reader.returncode == 0 and int(out) > 2 << 20, "the reader read %r bytes" % out)
