@@ -21,8 +21,8 @@
 #include "probe_guards.h"
 #include "rings.h"
 #include "summary.h"
-#include "trace.h"
 #include "hold.h"
+#include "trace.h"
 #include "watch.h"
 
 /* Live output lags by at most this much: records below the wakeup
@@ -329,12 +329,6 @@ static __u64 busy_programs(struct tlstap_bpf *skel)
 	return busy;
 }
 
-/*
- * Makes the BPF side stop writing to the rings, and waits until no program
- * is still writing (see the busy map), so one last drain sees everything.
- * Calls that begin from now on are neither traced nor counted. Should a
- * program still run after 5 s (a 2 GiB copy), detaching is the barrier.
- */
 /* Waits up to ms for no BPF program to be inside a ring write: whether none is. */
 static bool wait_emitters(struct trace *t, int ms)
 {
@@ -348,6 +342,12 @@ static bool wait_emitters(struct trace *t, int ms)
 	return false;
 }
 
+/*
+ * Makes the BPF side stop writing to the rings, and waits until no program
+ * is still writing (see the busy map), so one last drain sees everything.
+ * Calls that begin from now on are neither traced nor counted. Should a
+ * program still run after 5 s (a 2 GiB copy), detaching is the barrier.
+ */
 static void stop_emitters(struct trace *t)
 {
 	__atomic_store_n(&t->skel->bss->stopping, true, __ATOMIC_SEQ_CST);
