@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "monotime.h"
 #include "tlstap_empty.skel.h"
 #include "attach.h"
 #include "find_targets.h"
@@ -42,20 +43,12 @@ static int install_signals(void)
 	return 0;
 }
 
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
 /* Waits for a signal or -d; the benchmark floor has nothing to consume. */
 static void wait_until_stopped(const struct tlstap_opts *o)
 {
-	__u64 deadline = o->duration_ms ? now_ms() + o->duration_ms : 0;
+	__u64 deadline = o->duration_ms ? mono_ms() + o->duration_ms : 0;
 
-	while (!exiting && (!deadline || now_ms() < deadline))
+	while (!exiting && (!deadline || mono_ms() < deadline))
 		usleep(50000);
 }
 

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "monotime.h"
 #include "tlstap.skel.h"
 #include "attach.h"
 #include "consumer.h"
@@ -56,14 +57,6 @@ struct trace {
 static bool watching(const struct tlstap_opts *o)
 {
 	return o->nlibs == 0;
-}
-
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
 }
 
 int trace_flush_output(FILE *f)
@@ -296,7 +289,7 @@ static int read_round(struct trace *t)
  */
 static int read_until_stopped(struct trace *t)
 {
-	__u64 deadline = t->o->duration_ms ? now_ms() + t->o->duration_ms : 0;
+	__u64 deadline = t->o->duration_ms ? mono_ms() + t->o->duration_ms : 0;
 	int err = 0;
 
 	while (!*t->stop && !output_done(&t->pipe.out)) {
@@ -312,7 +305,7 @@ static int read_until_stopped(struct trace *t)
 			break;
 		if (t->pcap && pcap_out_tick(t->pcap))
 			break;	/* a write error, or -G -W has written its files: stop cleanly */
-		if (deadline && now_ms() >= deadline)
+		if (deadline && mono_ms() >= deadline)
 			break;
 	}
 	if (err < 0)

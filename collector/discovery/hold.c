@@ -5,20 +5,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "monotime.h"
 #include "hold.h"
 #include "log.h"
 #include "tlstap.h"
 
 /* How often the guard looks. */
 #define HOLD_CHECK_MS	50
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
 
 void hold_release(int held_fd, __u32 pid)
 {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "monotime.h"
 #include "probe_table.h"
 #include "targets_impl.h"
 
@@ -19,18 +20,10 @@ static const char *const lib_dirs[] = {
 	"/usr/lib/x86_64-linux-gnu/android", "/usr/lib/aarch64-linux-gnu/android",
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Whether the system-wide scan still has time; counts what it skips. */
 static bool in_time(struct target_list *tl)
 {
-	if (now_ms() < tl->scan_deadline_ms)
+	if (mono_ms() < tl->scan_deadline_ms)
 		return true;
 	tl->skipped_late++;
 	return false;
@@ -109,7 +102,7 @@ int targets_scan_system(struct target_list *tl)
 	int err;
 
 	if (!tl->scan_deadline_ms)
-		tl->scan_deadline_ms = now_ms() + TARGETS_SCAN_MS;
+		tl->scan_deadline_ms = mono_ms() + TARGETS_SCAN_MS;
 	err = list_pids(&pids, &npids);
 	if (err)
 		goto cleanup;

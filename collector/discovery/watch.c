@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
+#include "monotime.h"
 #include "find_targets.h"
 #include "hold.h"
 #include "log.h"
@@ -22,14 +23,6 @@ enum look {
 	LOOK_AGAIN = 1,		/* the mapping is not there yet: next round */
 	LOOK_GONE = 2,		/* the process or its file went away first */
 };
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
 
 dev_t watch_dev_from_kernel(__u32 kdev)
 {
@@ -268,7 +261,7 @@ static void attach_new(struct watch *w, const struct watch_item *it, size_t firs
 	int n;
 
 	n = attach_targets(w->links, w->entry, w->ret, &view, w->pids, w->npids);
-	done = now_ns();
+	done = mono_ns();
 	if (n <= 0)
 		return;
 	delay = done > it->ts_ns ? done - it->ts_ns : 0;
@@ -286,7 +279,7 @@ static void attach_new(struct watch *w, const struct watch_item *it, size_t firs
 /* --list-targets -d: the targets from index first on, listed as at start, with when they came. */
 static void list_new(struct watch *w, const struct watch_item *it, size_t first)
 {
-	__u64 done = now_ns(), delay = done > it->ts_ns ? done - it->ts_ns : 0;
+	__u64 done = mono_ns(), delay = done > it->ts_ns ? done - it->ts_ns : 0;
 	size_t i;
 
 	for (i = first; i < w->tl->n; i++) {
@@ -345,13 +338,13 @@ static enum look handle(struct watch *w, struct watch_item *it)
 
 unsigned int watch_run(struct watch *w)
 {
-	__u64 deadline = now_ns() + WATCH_ROUND_MS * 1000000ull;
+	__u64 deadline = mono_ns() + WATCH_ROUND_MS * 1000000ull;
 	unsigned int i, todo = w->n;
 	struct watch_item it;
 
 	/* Each waiting report once per round, in order; those to retry go back. */
 	for (i = 0; i < todo; i++) {
-		if (i > 0 && now_ns() >= deadline)
+		if (i > 0 && mono_ns() >= deadline)
 			break;
 		it = w->q[w->head];
 		w->head = (w->head + 1) % WATCH_QUEUE;
