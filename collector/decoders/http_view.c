@@ -342,7 +342,7 @@ static bool on_timed(void *ctx, const struct flow *f, struct flow_chunk *c)
 }
 
 /* A chunk (ev) or gap (NULL) delivered in byte order: whether to have it again in time order. */
-static bool admit(void *ctx, const struct flow *f, int dir, const struct tlstap_data_event *ev)
+static unsigned admit(void *ctx, const struct flow *f, int dir, const struct tlstap_data_event *ev)
 {
 	struct http_view *hv = ctx;
 	struct view_flow *vf = state_of(hv, f);
@@ -398,4 +398,5 @@ const struct flow_callbacks http_view_callbacks = {
 	.on_close = on_close,
 	.admit = admit,
 	.on_timed = on_timed,
+	.keeps_chunks = true,
 };

@@ -16,8 +16,9 @@ void fl_time_admit(struct flow_table *ft, struct flow *f, int dir,
 {
 	size_t len = ev ? ev->len : 0;
 	struct flow_chunk *c;
+	unsigned want = ft->cb.admit ? ft->cb.admit(ft->ctx, f, dir, ev) : 1;
 
-	if (ft->cb.admit && !ft->cb.admit(ft->ctx, f, dir, ev))
+	if (!want)
 		return;
 	c = malloc(sizeof(*c) + len);
 	if (!c)
@@ -26,6 +27,7 @@ void fl_time_admit(struct flow_table *ft, struct flow *f, int dir,
 	c->stamp = ft->stamp;
 	c->seq = ft->timed_seq++;
 	c->gap = ev ? 0 : gap ? gap : 1;
+	c->want = want;
 	c->flow = f;
 	if (ev) {
 		memcpy(&c->ev, ev, sizeof(*ev) + len);

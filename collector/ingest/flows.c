@@ -336,6 +336,14 @@ void flows_resolve(struct flow_table *ft, __u64 before)
 		for (dir = 0; dir < 2; dir++)
 			if (f->s[dir].head)
 				fl_stream_resolve(ft, f, dir, before);
+	/*
+	 * What the rounds settle goes in time order before the ends they saw:
+	 * a connection that ends now is not over for the other flows'
+	 * consumers until their earlier chunks are in (the pcapng file writes
+	 * a connection traced at both ends from one end while the other lives).
+	 */
+	if (ft->cb.on_timed)
+		fl_time_settle(ft, before);
 	while ((c = ft->ctrl_head) && c->stamp < before) {
 		ft->ctrl_head = c->next;
 		if (!ft->ctrl_head)
@@ -343,8 +351,6 @@ void flows_resolve(struct flow_table *ft, __u64 before)
 		apply_ctrl(ft, &c->ev);
 		free(c);
 	}
-	if (ft->cb.on_timed)
-		fl_time_settle(ft, before);
 }
 
 void flows_sweep(struct flow_table *ft)

@@ -70,6 +70,7 @@ struct flow_chunk {
 	struct flow *flow;		/* private */
 	__u64 stamp, seq;		/* the round it arrived in; arrival order */
 	__u64 gap;
+	unsigned want;			/* what admit returned for it */
 	struct tlstap_data_event ev;	/* header (+ ev.len bytes) */
 };
 
@@ -100,13 +101,16 @@ struct flow_callbacks {
 	 * decoder must read a request before its response, and the two may come
 	 * from different CPUs' rings). Only when on_timed is set does the table
 	 * keep that order: admit is asked, as each chunk (ev) or gap (ev NULL)
-	 * is delivered in its stream's byte order, whether to pass it on again;
-	 * what it admits comes to on_timed by time once no earlier record can
-	 * arrive (flows_resolve), and before the flow's on_close. on_timed
-	 * returns true when it keeps the chunk.
+	 * is delivered in its stream's byte order, whether to pass it on again
+	 * (nonzero: yes, and the value is kept in the chunk's want for the
+	 * consumer to tell who asked); what it admits comes to on_timed by time
+	 * once no earlier record can arrive (flows_resolve), and before the
+	 * flow's on_close. on_timed returns true when it keeps the chunk.
 	 */
-	bool (*admit)(void *ctx, const struct flow *f, int dir, const struct tlstap_data_event *ev);
+	unsigned (*admit)(void *ctx, const struct flow *f, int dir, const struct tlstap_data_event *ev);
 	bool (*on_timed)(void *ctx, const struct flow *f, struct flow_chunk *c);
+	/* on_timed may keep chunks (for sinks.c: at most one such, called last). */
+	bool keeps_chunks;
 };
 
 struct flow_stats {

@@ -2,14 +2,18 @@
 #include <errno.h>
 #include "sinks.h"
 
+_Static_assert(SINKS_MAX <= 32, "struct sinks keeps a bit per sink in an unsigned");
+
 int sinks_add(struct sinks *s, const struct flow_callbacks *cb, void *ctx, int *slot)
 {
 	if (s->n >= SINKS_MAX)
 		return -ENOSPC;
-	if (cb->on_timed && s->timed)
+	if (cb->on_timed && cb->keeps_chunks && s->keeper)
 		return -EBUSY;
 	if (cb->on_timed)
-		s->timed = s->n + 1;
+		s->timed |= 1u << s->n;
+	if (cb->on_timed && cb->keeps_chunks)
+		s->keeper = s->n + 1;
 	if (slot)
 		*slot = s->n;
 	s->cb[s->n] = cb;
@@ -59,20 +63,29 @@ static void on_close(void *ctx, const struct flow *f, enum close_reason why)
 			s->cb[i]->on_close(s->ctx[i], f, why);
 }
 
-static bool admit(void *ctx, const struct flow *f, int dir, const struct tlstap_data_event *ev)
+/* Which timed sinks want the chunk again (a bit each). */
+static unsigned admit(void *ctx, const struct flow *f, int dir, const struct tlstap_data_event *ev)
 {
 	struct sinks *s = ctx;
-	int t = s->timed - 1;
+	unsigned want = 0;
+	int i;
 
-	return !s->cb[t]->admit || s->cb[t]->admit(s->ctx[t], f, dir, ev);
+	for (i = 0; i < s->n; i++)
+		if ((s->timed & (1u << i)) && (!s->cb[i]->admit || s->cb[i]->admit(s->ctx[i], f, dir, ev)))
+			want |= 1u << i;
+	return want;
 }
 
+/* To each sink that admitted it; the one that may keep it has it last. */
 static bool on_timed(void *ctx, const struct flow *f, struct flow_chunk *c)
 {
 	struct sinks *s = ctx;
-	int t = s->timed - 1;
+	int i, k = s->keeper - 1;
 
-	return s->cb[t]->on_timed(s->ctx[t], f, c);
+	for (i = 0; i < s->n; i++)
+		if (i != k && (c->want & (1u << i)))
+			s->cb[i]->on_timed(s->ctx[i], f, c);
+	return k >= 0 && (c->want & (1u << k)) && s->cb[k]->on_timed(s->ctx[k], f, c);
 }
 
 static const struct flow_callbacks plain = {

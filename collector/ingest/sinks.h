@@ -10,14 +10,17 @@ struct sinks {
 	const struct flow_callbacks *cb[SINKS_MAX];
 	void *ctx[SINKS_MAX];
 	int n;
-	/* The one sink that asks for time order (its callbacks have on_timed), + 1; 0: none. */
-	int timed;
+	/* Bit i: sink i asks for time order (its callbacks have on_timed). */
+	unsigned timed;
+	/* The one timed sink that may keep a chunk, + 1 (0: none): it has it last. */
+	int keeper;
 };
 
 /*
  * Adds a consumer; returns -ENOSPC past SINKS_MAX, -EBUSY for a second one
- * that asks for time order. *slot (if not NULL) is its index in every
- * flow's sink_state[]. Events reach the sinks in the order they were added.
+ * that keeps chunks. *slot (if not NULL) is its index in every flow's
+ * sink_state[]. Events reach the sinks in the order they were added, except
+ * that in time order the sink that keeps chunks comes last.
  */
 int sinks_add(struct sinks *s, const struct flow_callbacks *cb, void *ctx, int *slot);
 /*

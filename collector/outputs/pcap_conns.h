@@ -12,6 +12,7 @@ struct tcp_state {
 	__u64 conn_id;
 	__u64 gen;		/* file generation its handshake was written in */
 	__u32 isn[2];		/* per direction (out = the traced process sends) */
+	__u64 next[2];		/* stream position after the last byte written, per direction */
 	__u16 family;
 	__u8 laddr[16], raddr[16];
 	__u16 lport, rport;

@@ -301,11 +301,11 @@ static void announce(struct pcap_out *po, struct proc_if *p, struct tcp_state *c
 	c->gen = po->gen;
 	snprintf(comment, sizeof(comment), "tlstap synthetic handshake conn=%llu",
 		 (unsigned long long)f->conn_id);
-	segment(po, p, c, cli, TCPSYNTH_SYN, seq_at(c, cli, f->s[cli].next) - 1, 0, NULL, 0, ts, comment);
-	segment(po, p, c, srv, TCPSYNTH_SYN | TCPSYNTH_ACK, seq_at(c, srv, f->s[srv].next) - 1,
-		seq_at(c, cli, f->s[cli].next), NULL, 0, ts, NULL);
-	segment(po, p, c, cli, TCPSYNTH_ACK, seq_at(c, cli, f->s[cli].next),
-		seq_at(c, srv, f->s[srv].next), NULL, 0, ts, NULL);
+	segment(po, p, c, cli, TCPSYNTH_SYN, seq_at(c, cli, c->next[cli]) - 1, 0, NULL, 0, ts, comment);
+	segment(po, p, c, srv, TCPSYNTH_SYN | TCPSYNTH_ACK, seq_at(c, srv, c->next[srv]) - 1,
+		seq_at(c, cli, c->next[cli]), NULL, 0, ts, NULL);
+	segment(po, p, c, cli, TCPSYNTH_ACK, seq_at(c, cli, c->next[cli]),
+		seq_at(c, srv, c->next[srv]), NULL, 0, ts, NULL);
 }
 
 /*
@@ -319,8 +319,37 @@ static int before_write(struct pcap_out *po)
 	return po->err == -ECANCELED;
 }
 
-static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_event *ev)
+/*
+ * The connection's first chunk in the file: the SYN comes from the side
+ * that sent first (in time order, so across CPUs too), and each
+ * direction's sequence numbers go on from where its bytes start.
+ */
+static struct tcp_state *conn_of(struct pcap_out *po, const struct flow *f,
+				 const struct tlstap_data_event *ev)
 {
+	struct tcp_state *c = pcap_conns_find(&po->conns, f);
+
+	if (c)
+		return c;
+	c = pcap_conns_get(&po->conns, f, ev->dir);
+	if (!c)
+		return NULL;
+	c->next[ev->dir] = ev->pos;
+	/* The other direction has sent nothing before this (time order), unless the
+	 * flow was evicted and came back, when it goes on where it was. */
+	c->next[!ev->dir] = f->resumed ? f->s[!ev->dir].next : 0;
+	return c;
+}
+
+/*
+ * Data in time order across both directions, as on the wire: a request is
+ * written before its response even when the two came from different CPUs'
+ * rings in the other order (Wireshark and -r pair them by their order in
+ * the file).
+ */
+static bool on_timed(void *ctx, const struct flow *f, struct flow_chunk *ch)
+{
+	const struct tlstap_data_event *ev = &ch->ev;
 	struct pcap_out *po = ctx;
 	struct proc_if *p;
 	struct tcp_state *c;
@@ -328,23 +357,35 @@ static void on_data(void *ctx, const struct flow *f, const struct tlstap_data_ev
 	__u64 ts = real_ns(po, ev->ts_ns);
 	__u32 off = 0, n, max;
 
-	if (before_write(po))
-		return;
+	if (ch->gap || before_write(po))
+		return false;
 	p = proc_if_for(po, f);
-	c = pcap_conns_get(&po->conns, f, ev->dir);
-	if (!p || !c || !pcap_conns_writes(&po->conns, c))
-		return;
-	announce(po, p, c, f, ts);
-	pcap_out_comment(comment, sizeof(comment), ev);
-	/* Chunks are at most 16 KiB, within one segment; split anyway if not. */
-	max = (__u32)tcpsynth_max_payload(c->family);
-	while (off < ev->len) {
-		n = ev->len - off < max ? ev->len - off : max;
-		segment(po, p, c, ev->dir, TCPSYNTH_ACK | TCPSYNTH_PSH, seq_at(c, ev->dir, ev->pos + off),
-			seq_at(c, !ev->dir, f->s[!ev->dir].next), ev->data + off, n, ts,
-			off ? NULL : comment);
-		off += n;
+	c = conn_of(po, f, ev);
+	if (!p || !c)
+		return false;
+	if (pcap_conns_writes(&po->conns, c)) {
+		announce(po, p, c, f, ts);
+		pcap_out_comment(comment, sizeof(comment), ev);
+		/* Chunks are at most 16 KiB, within one segment; split anyway if not. */
+		max = (__u32)tcpsynth_max_payload(c->family);
+		for (; off < ev->len; off += n) {
+			n = ev->len - off < max ? ev->len - off : max;
+			segment(po, p, c, ev->dir, TCPSYNTH_ACK | TCPSYNTH_PSH,
+				seq_at(c, ev->dir, ev->pos + off), seq_at(c, !ev->dir, c->next[!ev->dir]),
+				ev->data + off, n, ts, off ? NULL : comment);
+		}
 	}
+	/* A shadow too: if its other end stops first, it goes on from here. */
+	if (ev->pos + ev->len > c->next[ev->dir])
+		c->next[ev->dir] = ev->pos + ev->len;
+	return false;
+}
+
+/* Every chunk with bytes, again in time order; gaps only count (below). */
+static unsigned admit(void *ctx, const struct flow *f, int dir, const struct tlstap_data_event *ev)
+{
+	(void)ctx, (void)f, (void)dir;
+	return ev != NULL;
 }
 
 static void on_gap(void *ctx, const struct flow *f, int dir, __u64 pos, __u64 len,
@@ -419,7 +460,8 @@ int pcap_out_attach(struct pcap_out *po, struct sinks *s)
 }
 
 const struct flow_callbacks pcap_out_callbacks = {
-	.on_data = on_data,
+	.admit = admit,
+	.on_timed = on_timed,
 	.on_gap = on_gap,
 	.on_close = on_close,
 };

@@ -16,6 +16,7 @@
 #include "test_util.h"
 #include "flows.h"
 #include "pcap_out.h"
+#include "pcapng.h"
 #include "pcapng_read.h"
 
 #define NEVENTS		100
@@ -26,7 +27,7 @@ static int setup_dir(void **state)
 	return test_tmpdir_create("pcap-out");
 }
 
-static void feed_data(struct flow_table *ft, int dir, __u64 pos)
+static void feed_at(struct flow_table *ft, int dir, __u64 pos, __u64 ts)
 {
 	size_t size = sizeof(struct tlstap_data_event) + EVENT_LEN;
 	struct tlstap_data_event *ev = calloc(1, size);
@@ -40,11 +41,16 @@ static void feed_data(struct flow_table *ft, int dir, __u64 pos)
 	ev->conn_id = 1;
 	ev->pos = pos;
 	ev->len = EVENT_LEN;
-	ev->ts_ns = 1000 + pos;
+	ev->ts_ns = ts;
 	snprintf(ev->comm, sizeof(ev->comm), "test");
 	memset(ev->data, 'a' + (int)(pos / EVENT_LEN % 26), EVENT_LEN);
 	assert_int_equal(flows_record(ft, ev, size), 0);
 	free(ev);
+}
+
+static void feed_data(struct flow_table *ft, int dir, __u64 pos)
+{
+	feed_at(ft, dir, pos, 1000 + pos);
 }
 
 /*
@@ -67,8 +73,10 @@ static void capture(const char *path, struct pcap_out_status *st, int *finish_er
 	for (i = 0; i < NEVENTS; i++) {
 		feed_data(ft, i & 1, pos[i & 1]);
 		pos[i & 1] += EVENT_LEN;
-		if (i % 10 == 9)
+		if (i % 10 == 9) {
+			flows_sweep(ft);
 			pcap_out_tick(po);
+		}
 	}
 	close_ev.end_pos[0] = pos[0];
 	close_ev.end_pos[1] = pos[1];
@@ -148,6 +156,50 @@ static void test_pcap_out_full_disk_counts_every_missing_packet(void **state)
 	assert_int_equal(st.unwritten_bytes, lost_bytes);
 }
 
+/*
+ * A response read on one CPU can reach tlstap before the request written on
+ * another: the file has them in time order (Wireshark and -r pair a request
+ * with the response after it), the SYN from the side that sent first, and
+ * the response acknowledges the request.
+ */
+static void test_pcap_out_writes_in_time_order(void **state)
+{
+	struct pcap_out_opts o = { .path = tmp_path("order.pcapng") };
+	struct pcap_out *po = NULL;
+	struct pcapng_reader *r = NULL;
+	struct pcapng_block b;
+	struct flow_table *ft;
+	int dirs[8], n = 0;
+	uint64_t ts[8];
+
+	assert_int_equal(pcap_out_open(&po, &o), 0);
+	ft = flows_new(&pcap_out_callbacks, po, 16);
+	assert_non_null(ft);
+	flows_set_stamp(ft, 1);
+	feed_at(ft, TLSTAP_DIR_IN, 0, 2000);	/* the response, first to arrive */
+	feed_at(ft, TLSTAP_DIR_OUT, 0, 1000);	/* the request */
+	flows_sweep(ft);
+	flows_finish(ft);
+	assert_int_equal(pcap_out_finish(po), 0);
+	flows_free(ft);
+	pcap_out_close(po);
+
+	assert_int_equal(pcapng_reader_open(&r, o.path), 0);
+	while (pcapng_reader_next(r, &b) == 1) {
+		if (b.kind != PCAPNG_EPB)
+			continue;
+		assert_true(n < 8);
+		dirs[n] = b.direction;
+		ts[n++] = b.ts_ns;
+	}
+	pcapng_reader_close(r);
+	assert_int_equal(n, 3 + 2);	/* handshake, request, response (no close) */
+	assert_int_equal(dirs[0], PCAPNG_DIR_OUTBOUND);	/* SYN from the traced client */
+	assert_int_equal(dirs[3], PCAPNG_DIR_OUTBOUND);
+	assert_int_equal(dirs[4], PCAPNG_DIR_INBOUND);
+	assert_true(ts[3] < ts[4]);
+}
+
 /* A refused name is reported as pcapng_open's refusal, with the name. */
 static void test_pcap_out_refused_name_is_an_open_error(void **state)
 {
@@ -163,6 +215,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pcap_out_full_disk_counts_every_missing_packet),
+		cmocka_unit_test(test_pcap_out_writes_in_time_order),
 		cmocka_unit_test(test_pcap_out_refused_name_is_an_open_error),
 	};
 

@@ -30,7 +30,7 @@ def run_one(fn, name):
                 p.kill()
                 p.wait()
         del RUNNING[:]
-        shutil.rmtree(tmp, ignore_errors=True)
+        os.environ.get("KEEP") or shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv=None):

@@ -85,4 +85,4 @@ def fetch_through_every_output(tmp, run_client, comm, lib):
           % (comm, len(a), len(b), diff and {k: (diff[0].get(k), diff[1].get(k)) for k in diff[0]
                                               if diff[0].get(k) != diff[1].get(k)}))
     check(of_conn(replayed, "http") == of_conn(live, "http"),
-          "%s: -r gives another decoded exchange than live" % comm)
+          "%s: -r gives another decoded exchange than live: %s vs %s" % (comm, of_conn(replayed, "http"), of_conn(live, "http")))
