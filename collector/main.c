@@ -9,6 +9,7 @@
 #include "monotime.h"
 #include "tlstap_empty.skel.h"
 #include "attach.h"
+#include "uprobe_multi.h"
 #include "find_targets.h"
 #include "log.h"
 #include "opts.h"
@@ -58,11 +59,20 @@ static int run_empty(const struct tlstap_opts *o, const struct target_list *tl)
 	struct link_list links = {};
 	int n, err;
 
-	skel = tlstap_empty_bpf__open_and_load();
+	skel = tlstap_empty_bpf__open();
 	if (!skel) {
 		err = -errno;
 		pr_warn("cannot load the empty probes: %s\n", strerror(-err));
 		return err;
+	}
+	err = uprobe_multi_prepare(skel->progs.empty_entry);
+	if (!err)
+		err = uprobe_multi_prepare(skel->progs.empty_return);
+	if (!err)
+		err = tlstap_empty_bpf__load(skel);
+	if (err) {
+		pr_warn("cannot load the empty probes: %s\n", strerror(-err));
+		goto cleanup;
 	}
 	n = attach_targets(&links, skel->progs.empty_entry, skel->progs.empty_return, tl,
 			   o->pids, o->npids);

@@ -10,6 +10,7 @@
 #include "monotime.h"
 #include "tlstap.skel.h"
 #include "attach.h"
+#include "uprobe_multi.h"
 #include "consumer.h"
 #include "late_notes.h"
 #include "find_targets.h"
@@ -100,7 +101,11 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 		pr_warn("cannot create ring buffers of %zu bytes: %s\n", ring_bytes, strerror(-err));
 		return err;
 	}
-	err = tlstap_bpf__load(skel);
+	err = uprobe_multi_prepare(skel->progs.tls_entry);
+	if (!err)
+		err = uprobe_multi_prepare(skel->progs.tls_return);
+	if (!err)
+		err = tlstap_bpf__load(skel);
 	if (err) {
 		pr_warn("cannot load the BPF programs: %s (run with -vv for the verifier's log)\n",
 			strerror(-err));

@@ -2,6 +2,7 @@
 #ifndef TLSTAP_ATTACH_H
 #define TLSTAP_ATTACH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <bpf/libbpf.h>
@@ -11,6 +12,12 @@
 struct link_list {
 	struct bpf_link **v;
 	size_t n, cap;
+	/* uprobe_multi links: each an fd, closed to detach */
+	struct link_fd {
+		int fd;
+		bool ret;	/* of return probes */
+	} *fds;
+	size_t nfds, fcap;
 };
 
 int links_push(struct link_list *ll, struct bpf_link *link);

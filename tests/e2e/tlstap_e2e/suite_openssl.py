@@ -4,7 +4,7 @@ import subprocess
 
 from .capture import Capture, as_sent, both_ends, clean_capture, port_of, short
 from .core import CERT, KEY, PY, check, free_port, funcs_for, script, spawn, test, test_in, wait_port
-from .scenes import check_download, download_traced
+from .scenes import check_download, download_traced, nginx_serving
 from .peers import EchoServer, curl, held_client, read_file, say, www
 from .tracer import Tracer
 
@@ -17,6 +17,28 @@ def test_curl_nginx_1mib_both_ends(tmp):
     c = cap.only("curl", comm="curl")
     check(port_of(cap.meta[c]["remote"]) == ngx.port, "curl's remote is not nginx's port")
     check_download(cap, c, body, "curl")
+
+
+@test
+def test_one_link_per_probe_without_uprobe_multi(tmp):
+    """Kernels before 6.6 have no uprobe_multi links: each probe then has a link of its own, and
+    captures the same (TLSTAP_NO_UPROBE_MULTI=1 takes that path on this kernel)."""
+    got = os.path.join(tmp, "got.bin")
+    os.environ["TLSTAP_NO_UPROBE_MULTI"] = "1"
+    try:
+        with nginx_serving(tmp, {"big.bin": 1 << 20}) as ngx:
+            tr = Tracer(tmp, ["-v"])
+            url = "https://127.0.0.1:%d/big.bin" % ngx.port
+            check(curl(["--http1.1", "-o", got, url]).returncode == 0, "curl failed")
+            ngx.wait_requests(1)
+            tr.stop()
+    finally:
+        del os.environ["TLSTAP_NO_UPROBE_MULTI"]
+    check("one link per probe" in tr.stderr, "tlstap did not take the one-link path: %s" % tr.stderr)
+    body = ngx.bodies["big.bin"]
+    check(read_file(got) == body, "the client's own download differs from the file")
+    cap = clean_capture(tr)
+    check_download(cap, cap.only("curl", comm="curl"), body, "curl")
 
 
 @test
