@@ -108,6 +108,13 @@ static bool parse_uid(const char *u, char sep, char *out)
 	return true;
 }
 
+bool container_is_uid(const char *s)
+{
+	char out[POD_UID_LEN + 1];
+
+	return strnlen(s, POD_UID_LEN + 1) == POD_UID_LEN && parse_uid(s, '-', out);
+}
+
 /* A pod's cgroup: pod<uid> under kubepods (cgroupfs), or
  * kubepods[-class]-pod<uid_with_underscores>.slice (systemd). */
 static bool component_pod(const char *c, size_t n, bool under_kubepods, char *uid)

@@ -41,6 +41,9 @@ const char *container_runtime_name(int runtime);
 /* The runtime a name gives, or -1. */
 int container_runtime_by_name(const char *name, size_t len);
 
+/* s is a pod UID as container_info holds it (lowercase, dashes). */
+bool container_is_uid(const char *s);
+
 /* s[0..n) is n lowercase hex digits. */
 bool container_is_hex(const char *s, size_t n);
 
