@@ -174,7 +174,8 @@ class NetNs:
 
 @test_in("auto")
 def test_two_netns_same_addresses_kept_apart(tmp):
-    port = 4433     # the same in both: each namespace has its own loopback
+    # The same in both, at both ends (the client's port too): each namespace has its own loopback.
+    port, sport = 4433, 40000
     pcap = os.path.join(tmp, "ns.pcapng")
     with NetNs("a") as na, NetNs("b") as nb:
         servers = [EchoServer(tmp, port=port, wrap=ns.wrap, name="log-" + ns.name) for ns in (na, nb)]
@@ -184,7 +185,8 @@ def test_two_netns_same_addresses_kept_apart(tmp):
                 logdir = os.path.join(tmp, ns.name)
                 os.makedirs(logdir)
                 p = subprocess.run(ns.wrap + [PY, script("tls_client.py"), "--mode", "urllib", "--port", str(port),
-                                              "--size", str(size), "--log", logdir], capture_output=True, timeout=60)
+                                              "--size", str(size), "--log", logdir, "--source-port", str(sport)],
+                                   capture_output=True, timeout=60)
                 check(p.returncode == 0, "client in %s failed: %s" % (ns.name, p.stderr))
             for s in servers:
                 s.wait_closed(1)
@@ -207,7 +209,8 @@ def test_two_netns_same_addresses_kept_apart(tmp):
         server_end = [c for c in conns if cap.meta[c]["local"] == "127.0.0.1:%d" % port]
         client_end = [c for c in conns if c not in server_end]
         check(len(server_end) == 1 and len(client_end) == 1, "%s: ends %s" % (ns.name, conns))
-        peer_port = int(cap.meta[client_end[0]]["local"].rsplit(":", 1)[1])
+        check(cap.meta[client_end[0]]["local"] == "127.0.0.1:%d" % sport, "%s: client port" % ns.name)
+        peer_port = sport
         sent, received = srv.truth(peer_port, "client")
         same(cap.stream(client_end[0], "out"), sent, "%s: client's sent bytes" % ns.name)
         same(cap.stream(client_end[0], "in"), received, "%s: client's received bytes" % ns.name)
