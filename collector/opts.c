@@ -246,6 +246,17 @@ int opt_string(const struct opt_def *d, const char *arg, struct tlstap_opts *o, 
 	return 0;
 }
 
+/* Lowercase hex digits, d->min to d->max of them (a container id's prefix); the field points into argv. */
+int opt_hex(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	size_t n = strlen(arg);
+
+	if (n < (size_t)d->min || n > d->max || strspn(arg, "0123456789abcdef") != n)
+		return bad_value(d, arg, err, errlen);
+	memcpy(field(d, o), &arg, sizeof(arg));
+	return 0;
+}
+
 /* A repeatable string: the field is an array of d->max pointers into argv, counted at d->count. */
 int opt_strings(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
 {
@@ -401,9 +412,10 @@ static int check_combinations(struct tlstap_opts *o, char *err, size_t errlen)
 	if (o->write_path && !o->out_given)
 		o->out = OUT_NONE;	/* like tcpdump -w: the file, nothing on the terminal */
 	if (o->read_path && (o->write_path || o->npids || o->nlibs || o->has_uid || o->has_comm ||
-			     o->list_targets || o->empty_probes || o->snaplen || o->duration_ms))
+			     o->list_targets || o->empty_probes || o->snaplen || o->duration_ms ||
+			     o->cgroup_path || o->container))
 		return fail(err, errlen,
-			    "-r replays a file: tracing options (-w, -p, -l, --uid, --comm, -s, -d, ...) do not apply");
+			    "-r replays a file: tracing options (-w, -p, -l, --uid, --comm, --cgroup, -s, -d, ...) do not apply");
 	return OPTS_RUN;
 }
 

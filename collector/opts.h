@@ -51,6 +51,8 @@ struct tlstap_opts {
 	int nredact;
 	bool empty_probes;	/* benchmark floor: probes that do nothing */
 	uint64_t max_memory_mib;	/* --max-memory: reordering and decoding buffers, MiB */
+	const char *cgroup_path;	/* --cgroup: a cgroup v2 directory */
+	const char *container;		/* --container: a container id prefix (hex) */
 };
 
 enum opts_result {

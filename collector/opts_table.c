@@ -47,6 +47,15 @@ const struct opt_def opt_defs[] = {
 	  .help = "only processes running as this user" },
 	{ "comm", 0, "NAME", opt_name, OPT_FIELD(comm), OPT_SEEN(has_comm),
 	  .help = "only processes whose command name is NAME" },
+	{ "cgroup", 0, "PATH", opt_string, OPT_FIELD(cgroup_path), .empty = "cgroup path",
+	  .help = "only processes in this cgroup v2 directory or below\n"
+		  "it (filtered in the kernel, before any copy)" },
+	{ "container", 0, "ID", opt_hex, OPT_FIELD(container), .min = 4, .max = 64,
+	  .what = "a container id prefix of {min} to {max} lowercase hex digits",
+	  .help = "only processes in containers whose id starts with ID\n"
+		  "(Docker, containerd, CRI-O, Podman cgroups; ones\n"
+		  "that start later are added when they run a program\n"
+		  "tlstap has not seen yet)" },
 	{ "lib", 'l', "PATH", opt_strings, OPT_FIELD(libs),
 	  .count = offsetof(struct tlstap_opts, nlibs), .max = OPTS_MAX_LIBS,
 	  .empty = "path", .items = "files",

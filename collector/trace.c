@@ -10,6 +10,8 @@
 #include "monotime.h"
 #include "tlstap.skel.h"
 #include "attach.h"
+#include "cgroup_cache.h"
+#include "cgroup_filter.h"
 #include "uprobe_multi.h"
 #include "consumer.h"
 #include "late_notes.h"
@@ -52,6 +54,7 @@ struct trace {
 	struct late_notes notes;
 	bool draining;		/* stopped: files still reported are not looked at */
 	struct hold_guard guard;	/* --hold-new: nobody held long, or after the end */
+	struct cgroup_filter cgf;	/* --cgroup, --container */
 };
 
 /* Files that appear later are looked for unless -l named the files to probe. */
@@ -67,6 +70,21 @@ int trace_flush_output(FILE *f)
 	if (errno == EPIPE)
 		return 1;
 	return errno ? -errno : -EIO;
+}
+
+/* --cgroup and --container: the cgroups traced, before any probe is attached. */
+static int load_cgroup_filter(struct trace *t)
+{
+	char err[512];
+	int rc;
+
+	if (!t->o->cgroup_path && !t->o->container)
+		return 0;
+	rc = cgroup_filter_start(&t->cgf, bpf_map__fd(t->skel->maps.cgroup_filter),
+				 t->o->cgroup_path, t->o->container, err, sizeof(err));
+	if (rc)
+		pr_warn("%s\n", err);
+	return rc;
 }
 
 /* The BPF programs opened, configured from o and loaded; the pid filter filled. */
@@ -87,6 +105,7 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 	skel->rodata->filter_uid = o->has_uid;
 	skel->rodata->targ_uid = o->uid;
 	skel->rodata->filter_comm = o->has_comm;
+	skel->rodata->filter_cgroup = o->cgroup_path || o->container;
 	memcpy((char *)skel->rodata->targ_comm, o->comm, sizeof(o->comm));
 	skel->rodata->snaplen = o->snaplen;
 	skel->rodata->wakeup_bytes = ring_bytes / 16;
@@ -113,7 +132,7 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 	}
 	for (i = 0; i < o->npids; i++)
 		bpf_map_update_elem(bpf_map__fd(skel->maps.pid_filter), &o->pids[i], &one, BPF_ANY);
-	return 0;
+	return load_cgroup_filter(t);
 }
 
 /*
@@ -143,6 +162,10 @@ static int make_watch(struct trace *t)
 	}
 	t->consumer.on_file = watch_on_report;
 	t->consumer.file_ctx = t->watch;
+	if (t->o->container) {
+		t->watch->on_exec = cgroup_filter_on_exec;
+		t->watch->exec_ctx = &t->cgf;
+	}
 	t->notes = (struct late_notes){ .w = t->watch, .out = &t->pipe.out };
 	return late_notes_attach(&t->notes, &t->pipe.sinks);
 }
@@ -459,6 +482,8 @@ int trace_run(const struct tlstap_opts *o, struct target_list *tl,
 
 	t.rings.template_fd = -1;
 	t.rings.epfd = -1;
+	/* Cgroup ids are this host's: resolved to containers as they are seen. */
+	cgroup_cache_set_live(true);
 	err = load_programs(&t, ring_bytes);
 	if (!err)
 		err = open_outputs(&t);

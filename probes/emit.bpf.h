@@ -12,7 +12,8 @@ static __always_inline __u64 wake_flag(void *ring)
 }
 
 /* False when the ring was full: the event is lost (and counted). */
-static __always_inline bool emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u64 *end_pos)
+static __always_inline bool emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u64 *end_pos,
+				      __u32 netns)
 {
 	struct tlstap_ctrl_event *e;
 	struct tlstap_stats *st;
@@ -32,6 +33,9 @@ static __always_inline bool emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u6
 	e->conn_id = conn_id;
 	e->end_pos[0] = end_pos ? end_pos[0] : 0;
 	e->end_pos[1] = end_pos ? end_pos[1] : 0;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->netns = netns;
+	e->pad2 = 0;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return true;
 }

@@ -11,6 +11,8 @@ const volatile bool filter_uid = false;
 const volatile __u32 targ_uid = 0;
 const volatile bool filter_comm = false;
 const volatile char targ_comm[TLSTAP_COMM_LEN] = {};
+/* --cgroup/--container: only processes in or below a cgroup of cgroup_filter. */
+const volatile bool filter_cgroup = false;
 const volatile __u32 snaplen = 0;	/* 0: no limit */
 /* Wake the collector only once this much waits in a ring (it also polls on
  * a timer): a wakeup per record would cost the traced program more. */
@@ -101,6 +103,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } pid_filter SEC(".maps");
+
+/* cgroup v2 ids (the collector adds containers' cgroups as they appear). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TLSTAP_MAX_CGROUP_FILTER);
+	__type(key, __u64);
+	__type(value, __u8);
+} cgroup_filter SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -194,6 +204,24 @@ static __always_inline bool comm_matches(void)
 	return true;
 }
 
+/* The current task's cgroup, or one of its ancestors, is in cgroup_filter. */
+static __always_inline bool cgroup_matches(void)
+{
+	__u64 id = bpf_get_current_cgroup_id();
+	int level;
+
+	if (bpf_map_lookup_elem(&cgroup_filter, &id))
+		return true;
+	for (level = 0; level < TLSTAP_CGROUP_MAX_LEVEL; level++) {
+		id = bpf_get_current_ancestor_cgroup_id(level);
+		if (!id)
+			return false;	/* below the task's own level */
+		if (bpf_map_lookup_elem(&cgroup_filter, &id))
+			return true;
+	}
+	return false;
+}
+
 static __always_inline bool wanted(__u32 pid)
 {
 	if (filter_pid && !bpf_map_lookup_elem(&pid_filter, &pid))
@@ -201,6 +229,8 @@ static __always_inline bool wanted(__u32 pid)
 	if (filter_uid && (__u32)bpf_get_current_uid_gid() != targ_uid)
 		return false;
 	if (filter_comm && !comm_matches())
+		return false;
+	if (filter_cgroup && !cgroup_matches())
 		return false;
 	return true;
 }

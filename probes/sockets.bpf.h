@@ -85,6 +85,13 @@ static __always_inline void read_addr(struct sock *sk, struct tlstap_addr *a)
 	a->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 }
 
+/* The socket's network namespace (its inode): two containers may use the
+ * same addresses, and only this tells their connections apart. */
+static __always_inline __u32 sock_netns(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
 static __always_inline void note_traced(__u32 pid, __s32 fd, __u64 session, bool tentative)
 {
 	struct tlstap_fd_key fk = { .pid = pid, .fd = fd };
@@ -104,6 +111,7 @@ static __always_inline void conn_set_socket(struct tlstap_conn_state *cs, __u32 
 	cs->fd = f->fd;
 	cs->tentative = f->tentative;
 	read_addr((struct sock *)f->sk, &cs->addr);
+	cs->netns = sock_netns((struct sock *)f->sk);
 	note_traced(pid, f->fd, f->session, f->tentative);
 }
 
@@ -146,7 +154,7 @@ static __always_inline struct tlstap_conn_state *lookup_conn(__u32 pid, __u32 ti
 			return cs;
 		}
 		/* Another socket: that connection is over, this is a new one. */
-		emit_ctrl(TLSTAP_EV_CLOSE, pid, cs->conn_id, cs->pos);
+		emit_ctrl(TLSTAP_EV_CLOSE, pid, cs->conn_id, cs->pos, cs->netns);
 	}
 	fresh.conn_id = __sync_fetch_and_add(&next_conn_id, 1);
 	fresh.fd = -1;
@@ -184,7 +192,7 @@ static __always_inline void on_close(__u32 pid, __s32 fd)
 		return;
 	/* A close the collector never hears of: the entry stays, and the
 	 * collector reads its end positions when the process exits. */
-	if (emit_ctrl(TLSTAP_EV_CLOSE, pid, cs->conn_id, cs->pos))
+	if (emit_ctrl(TLSTAP_EV_CLOSE, pid, cs->conn_id, cs->pos, cs->netns))
 		bpf_map_delete_elem(&conns, &key);
 }
 

@@ -197,6 +197,8 @@ static __always_inline int tls_return_body(struct pt_regs *ctx, long ret)
 	/* Claim the range first: whatever is not delivered is an exact gap. */
 	c.hdr.pos = __sync_fetch_and_add(&cs->pos[dir], moved);
 	c.hdr.addr = cs->addr;
+	c.hdr.netns = cs->netns;
+	c.hdr.cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(c.hdr.comm, sizeof(c.hdr.comm));
 	c.src = f->buf;
 	c.iov = f->ck.buf_kind == TLSTAP_BUF_IOVEC ? f->buf : 0;
@@ -325,7 +327,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	bpf_map_delete_elem(&traced_pids, &pid);
 	busy = busy_slot();
 	if (busy && enter_emitter(busy)) {
-		emit_ctrl(TLSTAP_EV_EXIT, pid, 0, NULL);
+		emit_ctrl(TLSTAP_EV_EXIT, pid, 0, NULL, 0);
 		leave_emitter(busy);
 	}
 	return 0;

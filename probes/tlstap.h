@@ -19,6 +19,10 @@ _Static_assert(TLSTAP_MIN_RING_KIB * 1024 >= TLSTAP_CTRL_HEADROOM + 3 * (TLSTAP_
 /* Limits both sides share: the collector never keeps a second number. */
 #define TLSTAP_COMM_LEN		16	/* a task's comm, NUL included */
 #define TLSTAP_MAX_PID_FILTER	64	/* pids -p may name */
+/* --cgroup/--container: cgroups whose processes (and their descendants')
+ * are traced, and how deep below the root an ancestor is looked for. */
+#define TLSTAP_MAX_CGROUP_FILTER	1024
+#define TLSTAP_CGROUP_MAX_LEVEL		32
 /* Connections tracked at once: the BPF conns table, the collector's flows. */
 #define TLSTAP_MAX_CONNS	65536
 
@@ -147,10 +151,18 @@ struct tlstap_data_event {
 	 */
 	__u64 lost;
 	__u64 skipped;
+	/* Who sent it: the process's cgroup (v2) id, and the network namespace
+	 * (inode) of the socket, 0 while the socket is not known. */
+	__u64 cgroup_id;
+	__u32 netns;
+	__u32 pad3;
 	struct tlstap_addr addr;
 	char comm[TLSTAP_COMM_LEN];
 	__u8 data[];
 };
+/* Records stay 8-byte aligned in the ring; the header is read in place. */
+_Static_assert(sizeof(struct tlstap_data_event) % 8 == 0, "data header keeps 8-byte alignment");
+_Static_assert(sizeof(struct tlstap_data_event) == 152, "data header layout (both sides)");
 
 /* The BPF connection table (map "conns"), which the collector also reads:
  * where each stream has got to when a process exits or tlstap stops. */
@@ -169,6 +181,8 @@ struct tlstap_conn_state {
 	__u8 tentative;		/* socket inferred around the call (memory BIOs) */
 	__u8 pad[3];
 	struct tlstap_addr addr;
+	__u32 netns;		/* the socket's network namespace inode, 0: not known */
+	__u32 pad2;
 };
 
 /* The key of the BPF map "fd_sessions": (pid, fd) -> session, to see close()
@@ -189,7 +203,11 @@ struct tlstap_ctrl_event {
 	__u64 ts_ns;
 	__u64 conn_id;		/* CLOSE only */
 	__u64 end_pos[2];	/* CLOSE only: bytes the streams reached, per dir */
+	__u64 cgroup_id;	/* of the process that closed or exited */
+	__u32 netns;		/* CLOSE only: the socket's network namespace, 0 if not known */
+	__u32 pad2;
 };
+_Static_assert(sizeof(struct tlstap_ctrl_event) == 56, "control event layout (both sides)");
 
 /*
  * A file that appeared after the start (TLSTAP_EV_EXEC, TLSTAP_EV_MMAP):

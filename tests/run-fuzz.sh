@@ -30,6 +30,7 @@ for f in "$dir"/fuzz_*; do
 	[ "$name" = fuzz_http1 ] && seeds=testdata/http/seeds-h1
 	[ "$name" = fuzz_http2 ] && seeds=testdata/http/seeds-h2
 	[ "$name" = fuzz_startup ] && seeds="testdata/elf testdata/placement"
+	[ "$name" = fuzz_container ] && seeds=testdata/cgroups
 	[ -d "testdata/fuzz/$name" ] && seeds="$seeds testdata/fuzz/$name"
 	if [ -n "$runs" ]; then
 		# A fixed seed and count, one process: nothing depends on timing.

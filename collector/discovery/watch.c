@@ -74,6 +74,8 @@ void watch_on_report(void *ctx, const void *data, size_t size)
 	if (size < sizeof(e))
 		return;
 	memcpy(&e, data, sizeof(e));
+	if (e.type == TLSTAP_EV_EXEC && w->on_exec)
+		w->on_exec(w->exec_ctx, e.pid);
 	w->st.reports++;
 	w->st.held += e.held != 0;
 	if (w->n == WATCH_QUEUE) {

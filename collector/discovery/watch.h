@@ -78,6 +78,10 @@ struct watch {
 	bool full_said;
 	/* --list-targets -d: files that appear are listed on stdout, not probed. */
 	bool list_only;
+	/* Told of every process that runs a new program (--container looks
+	 * at its cgroup); NULL: nobody. */
+	void (*on_exec)(void *ctx, __u32 pid);
+	void *exec_ctx;
 };
 
 /* The kernel's device number (struct tlstap_file_key) as user space writes it, and back. */

@@ -363,6 +363,9 @@ void flows_finish(struct flow_table *ft)
 {
 	struct ctrl *c;
 
+	/* What waits for time order goes in time order, not flow by flow as each ends. */
+	if (ft->cb.on_timed)
+		fl_time_settle(ft, UINT64_MAX);
 	while ((c = ft->ctrl_head)) {
 		ft->ctrl_head = c->next;
 		apply_ctrl(ft, &c->ev);

@@ -69,6 +69,12 @@ void output_h2_frame(struct output *o, const struct flow *f, int dir, const char
 /* comm with every byte a terminal could act on as \xNN (log_escape()): out holds OUTPUT_COMM_SIZE. */
 #define OUTPUT_COMM_SIZE	LOG_ESCAPED_SIZE(TLSTAP_COMM_LEN)
 void output_safe_comm(char *out, const char *comm);
+/* "@" and the first 12 digits of the container id of m's cgroup, or "" (out
+ * holds OUTPUT_TAG_SIZE); out is returned. */
+#define OUTPUT_TAG_SIZE	16
+const char *output_container_tag(char *out, const struct tlstap_data_event *m);
+/* The JSON fields "cgroup_id", "netns" and "container" of m's process and socket. */
+void output_json_who(FILE *f, const struct tlstap_data_event *m);
 /* Formats "1.2.3.4:80", "[::1]:443" or "" (unknown) into buf. */
 void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, __u16 port);
 /* Standard base64 of len bytes into out (4 * ((len + 2) / 3) + 1 bytes). */

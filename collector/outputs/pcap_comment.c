@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "cgroup_cache.h"
 #include "http_hex.h"
 #include "pcap_comment.h"
 #include "probe_table.h"
@@ -19,6 +20,9 @@ enum key_kind {
 	KEY_DIR,	/* "out" (0) or "in" */
 	KEY_ADDR,	/* the family: "known" (inet) or "unknown", read back as 1 or 0 */
 	KEY_REASON,	/* the event type: "exit", else "close" */
+	/* Of the cgroup id field: what the cgroup cache says of it, "-" for none. */
+	KEY_CONTAINER,	/* "RUNTIME:ID" */
+	KEY_POD,	/* the pod UID */
 };
 
 /* One key: its name, the field of the event it holds and how. */
@@ -28,12 +32,16 @@ struct comment_key {
 	__u8 size;		/* of the field: 1, 2, 4 or 8 bytes (KEY_COMM: the comm's) */
 	__u16 off;		/* of the field in the event */
 	unsigned long long max;	/* KEY_NUM: the largest value read back */
+	bool optional;		/* files written before it have no such key: read as 0 */
 };
 
-#define KEY(ev, field, name, kind, max) \
-	{ name, kind, sizeof(((struct ev *)0)->field), offsetof(struct ev, field), max }
-#define DATA_KEY(field, name, kind, max) KEY(tlstap_data_event, field, name, kind, max)
-#define CLOSE_KEY(field, name, kind, max) KEY(tlstap_ctrl_event, field, name, kind, max)
+#define KEY(ev, field, name, kind, max, opt) \
+	{ name, kind, sizeof(((struct ev *)0)->field), offsetof(struct ev, field), max, opt }
+#define DATA_KEY(field, name, kind, max) KEY(tlstap_data_event, field, name, kind, max, false)
+#define CLOSE_KEY(field, name, kind, max) KEY(tlstap_ctrl_event, field, name, kind, max, false)
+/* Keys added after files were first written (containers: issue 14). */
+#define DATA_KEY_NEW(field, name, kind, max) KEY(tlstap_data_event, field, name, kind, max, true)
+#define CLOSE_KEY_NEW(field, name, kind, max) KEY(tlstap_ctrl_event, field, name, kind, max, true)
 
 /* In the order they are written. */
 static const struct comment_key data_keys[] = {
@@ -51,6 +59,10 @@ static const struct comment_key data_keys[] = {
 	DATA_KEY(lost, "lost", KEY_NUM, 1ull << 60),
 	DATA_KEY(skipped, "skipped", KEY_NUM, 1ull << 60),
 	DATA_KEY(addr.family, "addr", KEY_ADDR, 0),
+	DATA_KEY_NEW(netns, "netns", KEY_NUM, UINT32_MAX),
+	DATA_KEY_NEW(cgroup_id, "cgroup", KEY_NUM, UINT64_MAX),	/* before its container */
+	DATA_KEY_NEW(cgroup_id, "container", KEY_CONTAINER, 0),
+	DATA_KEY_NEW(cgroup_id, "pod", KEY_POD, 0),
 };
 
 static const struct comment_key close_keys[] = {
@@ -59,6 +71,8 @@ static const struct comment_key close_keys[] = {
 	CLOSE_KEY(type, "reason", KEY_REASON, 0),
 	CLOSE_KEY(end_pos[0], "out", KEY_NUM, 1ull << 62),
 	CLOSE_KEY(end_pos[1], "in", KEY_NUM, 1ull << 62),
+	CLOSE_KEY_NEW(netns, "netns", KEY_NUM, UINT32_MAX),
+	CLOSE_KEY_NEW(cgroup_id, "cgroup", KEY_NUM, UINT64_MAX),
 };
 
 #define DATA_PREFIX	"tlstap data "
@@ -167,7 +181,9 @@ static void put_dec(struct out *w, unsigned long long v, bool neg)
 	put_mem(w, d + i, sizeof(d) - i);
 }
 
-static void write_value(struct out *w, const struct comment_key *k, const void *field)
+/* ci: the container of the event's cgroup, or NULL. */
+static void write_value(struct out *w, const struct comment_key *k, const void *field,
+			const struct container_info *ci)
 {
 	unsigned long long v = k->kind == KEY_COMM || k->kind == KEY_FD ? 0 : load_uint(field, k->size);
 	char comm[3 * TLSTAP_COMM_LEN + 1];
@@ -200,12 +216,24 @@ static void write_value(struct out *w, const struct comment_key *k, const void *
 	case KEY_REASON:
 		put_str(w, v == TLSTAP_EV_EXIT ? "exit" : "close");
 		break;
+	case KEY_CONTAINER:
+		if (ci && ci->runtime != CTR_NONE) {
+			put_str(w, container_runtime_name(ci->runtime));
+			put_mem(w, ":", 1);
+			put_str(w, ci->id);
+		} else {
+			put_str(w, "-");
+		}
+		break;
+	case KEY_POD:
+		put_str(w, ci && ci->pod_uid[0] ? ci->pod_uid : "-");
+		break;
 	}
 }
 
 /* "prefix key=value key=value...", cut to len as snprintf would cut it. */
 static int write_comment(char *buf, size_t len, const char *prefix, const struct comment_key *keys,
-			 size_t nkeys, const void *ev)
+			 size_t nkeys, const void *ev, const struct container_info *ci)
 {
 	struct out w = { .buf = buf, .len = len };
 	size_t i;
@@ -216,7 +244,7 @@ static int write_comment(char *buf, size_t len, const char *prefix, const struct
 			put_mem(&w, " ", 1);
 		put_str(&w, keys[i].name);
 		put_mem(&w, "=", 1);
-		write_value(&w, &keys[i], (const char *)ev + keys[i].off);
+		write_value(&w, &keys[i], (const char *)ev + keys[i].off, ci);
 	}
 	if (len)
 		buf[w.o < len ? w.o : len - 1] = '\0';
@@ -226,13 +254,14 @@ static int write_comment(char *buf, size_t len, const char *prefix, const struct
 int pcap_out_comment(char *buf, size_t len, const struct tlstap_data_event *ev)
 {
 	return write_comment(buf, len, DATA_PREFIX, data_keys,
-			     sizeof(data_keys) / sizeof(data_keys[0]), ev);
+			     sizeof(data_keys) / sizeof(data_keys[0]), ev,
+			     cgroup_cache_get(ev->cgroup_id, ev->pid));
 }
 
 int pcap_out_close_comment(char *buf, size_t len, const struct tlstap_ctrl_event *ev)
 {
 	return write_comment(buf, len, CLOSE_PREFIX, close_keys,
-			     sizeof(close_keys) / sizeof(close_keys[0]), ev);
+			     sizeof(close_keys) / sizeof(close_keys[0]), ev, NULL);
 }
 
 /* The value of key in a "k=v k=v" comment, decoded into out. */
@@ -247,7 +276,9 @@ static int comment_value(const char *comment, const char *key, char *out, size_t
 			break;
 		p += klen;
 	}
-	if (!p || !len)
+	if (!p)
+		return -ENOENT;
+	if (!len)
 		return -EINVAL;
 	for (p += klen + 1; *p && *p != ' '; p++) {
 		if (o + 1 >= len)
@@ -279,16 +310,61 @@ static int parse_num(const char *s, unsigned long long max, unsigned long long *
 	return errno || *end || *v > max ? -EINVAL : 0;
 }
 
-/* *lib: the library the lib key named, for the func key after it. */
-static int read_value(const char *comment, const struct comment_key *k, void *field, int *lib)
-{
-	/* A number's value is at most 31 bytes, a reason's 15: longer ones are refused. */
-	size_t room = k->kind == KEY_NUM ? 32 : k->kind == KEY_REASON ? 16 : 64;
-	unsigned long long v = 0;
-	char buf[64];
-	__s32 fd;
+/* What read_value keeps between keys of one comment. */
+struct read_ctx {
+	int lib;			/* the library the lib key named, for the func key */
+	bool said;			/* a container key was read into ci */
+	struct container_info ci;
+};
 
-	if (comment_value(comment, k->name, buf, room))
+/* "-" or "RUNTIME:ID", strictly (what write_value writes). */
+static int read_container(const char *s, struct container_info *ci)
+{
+	const char *colon = strchr(s, ':');
+	int rt;
+
+	memset(ci, 0, sizeof(*ci));
+	if (!strcmp(s, "-"))
+		return 0;
+	rt = colon ? container_runtime_by_name(s, (size_t)(colon - s)) : -1;
+	if (rt < 0 || strlen(colon + 1) != CONTAINER_ID_LEN ||
+	    !container_is_hex(colon + 1, CONTAINER_ID_LEN))
+		return -EINVAL;
+	ci->runtime = (unsigned char)rt;
+	memcpy(ci->id, colon + 1, CONTAINER_ID_LEN + 1);
+	return 0;
+}
+
+/* "-" or a pod UID; the container and pod of the cgroup id (field) go
+ * to the cgroup cache, where the outputs look for them as in a live run. */
+static int read_pod(const char *s, const void *field, struct read_ctx *rc)
+{
+	if (strcmp(s, "-") && !container_is_uid(s))
+		return -EINVAL;
+	if (strcmp(s, "-"))
+		memcpy(rc->ci.pod_uid, s, POD_UID_LEN + 1);
+	if (rc->said)
+		cgroup_cache_put(load_uint(field, sizeof(__u64)),
+				 rc->ci.runtime != CTR_NONE || rc->ci.pod_uid[0] ? &rc->ci : NULL);
+	return 0;
+}
+
+static int read_value(const char *comment, const struct comment_key *k, void *field,
+		      struct read_ctx *rc)
+{
+	/* A number's value is at most 31 bytes, a reason's 15, a container's
+	 * 95: longer ones are refused. */
+	size_t room = k->kind == KEY_NUM ? 32 : k->kind == KEY_REASON ? 16 :
+		      k->kind == KEY_CONTAINER ? 96 : 64;
+	unsigned long long v = 0;
+	char buf[96];
+	__s32 fd;
+	int err;
+
+	err = comment_value(comment, k->name, buf, room);
+	if (err == -ENOENT && k->optional)
+		return 0;	/* the event was zeroed */
+	if (err)
 		return -EINVAL;
 	switch (k->kind) {
 	case KEY_NUM:
@@ -305,12 +381,12 @@ static int read_value(const char *comment, const struct comment_key *k, void *fi
 		memcpy(field, buf, strnlen(buf, k->size));
 		return 0;
 	case KEY_LIB:
-		*lib = probe_lib_by_name(buf);
-		return *lib >= 0 ? 0 : -EINVAL;
+		rc->lib = probe_lib_by_name(buf);
+		return rc->lib >= 0 ? 0 : -EINVAL;
 	case KEY_FUNC:
 		/* Not taken from another library, nor read as "?": what is
 		 * read back is written again the same (the fuzz target checks). */
-		v = func_by_name(*lib, buf);
+		v = func_by_name(rc->lib, buf);
 		if (v == PROBE_FUNC_NONE)
 			return -EINVAL;
 		break;
@@ -325,6 +401,11 @@ static int read_value(const char *comment, const struct comment_key *k, void *fi
 	case KEY_REASON:
 		v = !strcmp(buf, "exit") ? TLSTAP_EV_EXIT : TLSTAP_EV_CLOSE;
 		break;
+	case KEY_CONTAINER:
+		rc->said = !read_container(buf, &rc->ci);
+		return rc->said ? 0 : -EINVAL;
+	case KEY_POD:
+		return read_pod(buf, field, rc);
 	}
 	store_uint(field, k->size, v);
 	return 0;
@@ -332,11 +413,11 @@ static int read_value(const char *comment, const struct comment_key *k, void *fi
 
 static int read_comment(const char *comment, const struct comment_key *keys, size_t nkeys, void *ev)
 {
+	struct read_ctx rc = { .lib = -1 };
 	size_t i;
-	int lib = -1;
 
 	for (i = 0; i < nkeys; i++)
-		if (read_value(comment, &keys[i], (char *)ev + keys[i].off, &lib))
+		if (read_value(comment, &keys[i], (char *)ev + keys[i].off, &rc))
 			return -EINVAL;
 	return 0;
 }

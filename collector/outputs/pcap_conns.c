@@ -45,6 +45,7 @@ static void set_addrs(struct tcp_state *c, const struct flow *f)
 {
 	const struct tlstap_addr *a = &f->meta.addr;
 
+	c->netns = f->meta.netns;
 	if (a->family == AF_INET || a->family == AF_INET6) {
 		c->family = a->family;
 		memcpy(c->laddr, a->laddr, 16);
@@ -106,7 +107,8 @@ static struct tcp_state *mirror_of(struct pcap_conns *pc, const struct tcp_state
 	/* Its other end sends from c's remote address to c's local one. */
 	l = pc->by_addr[addr_bucket(c->family, c->raddr, c->rport, c->laddr, c->lport)];
 	for (; l; l = l->next)
-		if ((m = container_of(l, struct tcp_state, indexed)) != c && m->family == c->family && m->lport == c->rport &&
+		if ((m = container_of(l, struct tcp_state, indexed)) != c && m->netns == c->netns &&
+		    m->family == c->family && m->lport == c->rport &&
 		    m->rport == c->lport && !memcmp(m->laddr, c->raddr, alen) &&
 		    !memcmp(m->raddr, c->laddr, alen))
 			return m;

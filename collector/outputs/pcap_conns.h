@@ -17,6 +17,9 @@ struct tcp_state {
 	__u8 laddr[16], raddr[16];
 	__u16 lport, rport;
 	bool known_addr;
+	/* The socket's network namespace: the same addresses in two
+	 * namespaces are two connections, never one seen from both ends. */
+	__u32 netns;
 	bool local_is_client;
 	/*
 	 * Both ends of a connection on this host are traced (curl and nginx):

@@ -235,7 +235,8 @@ static struct proc_if *proc_if_for(struct pcap_out *po, const struct flow *f)
 	/* After a write error nothing is added to the file: its packets are only counted. */
 	if (p->gen == po->gen || po->err)
 		return p;
-	pcap_proc_describe(f->pid, f->meta.comm, name, sizeof(name), descr, sizeof(descr));
+	pcap_proc_describe(f->pid, f->meta.comm, f->meta.cgroup_id, name, sizeof(name), descr,
+			   sizeof(descr));
 	err = pcapng_add_interface(po->w, PCAPNG_LINKTYPE_ETHERNET, 0, name, descr, &p->if_id);
 	if (err) {
 		set_err(po, err);
@@ -353,7 +354,7 @@ static bool on_timed(void *ctx, const struct flow *f, struct flow_chunk *ch)
 	struct pcap_out *po = ctx;
 	struct proc_if *p;
 	struct tcp_state *c;
-	char comment[400];
+	char comment[640];
 	__u64 ts = real_ns(po, ev->ts_ns);
 	__u32 off = 0, n, max;
 
@@ -414,6 +415,8 @@ static void close_comment(char *buf, size_t len, const struct flow *f, enum clos
 		.pid = f->pid,
 		.conn_id = f->conn_id,
 		.end_pos = { f->s[0].next, f->s[1].next },
+		.cgroup_id = f->meta.cgroup_id,
+		.netns = f->meta.netns,
 	};
 
 	pcap_out_close_comment(buf, len, &end);

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
+#include "cgroup_cache.h"
 #include "pcap_comment.h"
 #include "pcap_proc.h"
 
@@ -27,10 +28,23 @@ static void read_cmdline(__u32 pid, char *cmdline, size_t len)
 	}
 }
 
-void pcap_proc_describe(__u32 pid, const char *comm, char *name, size_t name_len, char *descr,
-			size_t descr_len)
+/* " cgroup N[ container RUNTIME:ID][ pod UID]": who the process is, for a fleet. */
+static void describe_cgroup(__u32 pid, __u64 cgroup_id, char *out, size_t len)
 {
-	char exe[256], path[64], cmdline[400], enc[TLSTAP_COMM_LEN * 3 + 1];
+	const struct container_info *ci = cgroup_cache_get(cgroup_id, pid);
+	int n = snprintf(out, len, " cgroup %llu", (unsigned long long)cgroup_id);
+
+	if (ci && ci->runtime != CTR_NONE && n > 0 && (size_t)n < len)
+		n += snprintf(out + n, len - n, " container %s:%s",
+			      container_runtime_name(ci->runtime), ci->id);
+	if (ci && ci->pod_uid[0] && n > 0 && (size_t)n < len)
+		snprintf(out + n, len - n, " pod %s", ci->pod_uid);
+}
+
+void pcap_proc_describe(__u32 pid, const char *comm, __u64 cgroup_id, char *name, size_t name_len,
+			char *descr, size_t descr_len)
+{
+	char exe[256], path[64], cmdline[400], enc[TLSTAP_COMM_LEN * 3 + 1], who[160];
 	ssize_t n;
 
 	pcap_pct_encode(enc, sizeof(enc), comm, TLSTAP_COMM_LEN);
@@ -39,6 +53,8 @@ void pcap_proc_describe(__u32 pid, const char *comm, char *name, size_t name_len
 	n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 	read_cmdline(pid, cmdline, sizeof(cmdline));
-	snprintf(descr, descr_len, "pid %u exe %s cmdline %s", pid, exe[0] ? exe : "?",
+	describe_cgroup(pid, cgroup_id, who, sizeof(who));
+	/* The command line last: a long one is what gets cut. */
+	snprintf(descr, descr_len, "pid %u exe %s%s cmdline %s", pid, exe[0] ? exe : "?", who,
 		 cmdline[0] ? cmdline : "?");
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include "cgroup_cache.h"
 #include "print.h"
 
 void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, __u16 port)
@@ -92,6 +93,41 @@ void output_json_string(FILE *f, const char *s, size_t len)
 void output_safe_comm(char *out, const char *comm)
 {
 	log_escape(out, OUTPUT_COMM_SIZE, comm, TLSTAP_COMM_LEN);
+}
+
+const char *output_container_tag(char *out, const struct tlstap_data_event *m)
+{
+	const struct container_info *ci = cgroup_cache_get(m->cgroup_id, m->pid);
+
+	out[0] = '\0';
+	if (ci && ci->runtime != CTR_NONE)
+		snprintf(out, OUTPUT_TAG_SIZE, "@%.*s", CONTAINER_SHORT_LEN, ci->id);
+	return out;
+}
+
+void output_json_who(FILE *f, const struct tlstap_data_event *m)
+{
+	const struct container_info *ci = cgroup_cache_get(m->cgroup_id, m->pid);
+
+	fprintf(f, ",\"cgroup_id\":%llu", (unsigned long long)m->cgroup_id);
+	if (m->netns)
+		fprintf(f, ",\"netns\":%u", m->netns);
+	else
+		fputs(",\"netns\":null", f);
+	if (!ci) {
+		fputs(",\"container\":null", f);
+		return;
+	}
+	/* Checked when resolved: hex, a runtime's name and a UID need no escaping. */
+	if (ci->runtime != CTR_NONE)
+		fprintf(f, ",\"container\":{\"id\":\"%s\",\"runtime\":\"%s\"", ci->id,
+			container_runtime_name(ci->runtime));
+	else
+		fputs(",\"container\":{\"id\":null,\"runtime\":null", f);
+	if (ci->pod_uid[0])
+		fprintf(f, ",\"pod_uid\":\"%s\"}", ci->pod_uid);
+	else
+		fputs(",\"pod_uid\":null}", f);
 }
 
 bool output_redacted(const struct output *o, const char *name)

@@ -95,7 +95,7 @@ static void fmt_addrs(const struct tlstap_data_event *m, int client_dir, char *c
 void print_text_exchange(struct output *o, const struct flow *fl, const struct http_exchange *x)
 {
 	FILE *f = o->f;
-	char when[32], cli[64], srv[64], comm[OUTPUT_COMM_SIZE];
+	char when[32], cli[64], srv[64], comm[OUTPUT_COMM_SIZE], tag[OUTPUT_TAG_SIZE];
 	time_t secs = (time_t)(x->start_ns / 1000000000ull);
 	struct tm tm;
 
@@ -104,9 +104,9 @@ void print_text_exchange(struct output *o, const struct flow *fl, const struct h
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	output_safe_comm(comm, fl->meta.comm);
 	fmt_addrs(&fl->meta, x->client_dir, cli, srv, sizeof(cli));
-	fprintf(f, "%s.%06llu %s[%u] conn %llu %s -> %s %s", when,
+	fprintf(f, "%s.%06llu %s[%u]%s conn %llu %s -> %s %s", when,
 		(unsigned long long)(x->start_ns % 1000000000ull) / 1000, comm, fl->meta.pid,
-		(unsigned long long)fl->conn_id, cli, srv, x->proto);
+		output_container_tag(tag, &fl->meta), (unsigned long long)fl->conn_id, cli, srv, x->proto);
 	if (x->stream_id)
 		fprintf(f, " stream %u", x->stream_id);
 	fputc(' ', f);

@@ -28,6 +28,7 @@ static void json_common(struct output *o, const struct tlstap_data_event *m)
 		fputs(",\"fd\":null", o->f);
 	json_addr(o->f, "local", local);
 	json_addr(o->f, "remote", remote);
+	output_json_who(o->f, m);
 }
 
 static void json_open(struct output *o, const struct flow *f)
@@ -69,10 +70,12 @@ static void json_gap(struct output *o, const struct flow *f, int dir, __u64 pos,
 static void json_close(struct output *o, const struct flow *f, enum close_reason why)
 {
 	fprintf(o->f, "{\"type\":\"close\",\"conn\":%llu,\"pid\":%u,\"reason\":\"%s\","
-		"\"bytes_out\":%llu,\"bytes_in\":%llu,\"lost_out\":%llu,\"lost_in\":%llu}\n",
+		"\"bytes_out\":%llu,\"bytes_in\":%llu,\"lost_out\":%llu,\"lost_in\":%llu",
 		(unsigned long long)f->conn_id, f->pid, flow_close_name(why),
 		(unsigned long long)f->s[0].next, (unsigned long long)f->s[1].next,
 		(unsigned long long)f->s[0].lost_bytes, (unsigned long long)f->s[1].lost_bytes);
+	output_json_who(o->f, &f->meta);
+	fputs("}\n", o->f);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -118,6 +121,7 @@ static void json_exchange(struct output *o, const struct flow *fl, const struct 
 	json_str(f, local[0] ? local : NULL);
 	fputs(",\"remote\":", f);
 	json_str(f, remote[0] ? remote : NULL);
+	output_json_who(f, &fl->meta);
 	fprintf(f, ",\"role\":\"%s\",\"method\":", x->client_dir == 0 ? "client" : "server");
 	json_str(f, x->method);
 	fputs(",\"path\":", f);

@@ -7,7 +7,7 @@
 
 static void text_header(struct output *o, const struct tlstap_data_event *ev)
 {
-	char local[64], remote[64], when[32], comm[OUTPUT_COMM_SIZE];
+	char local[64], remote[64], when[32], comm[OUTPUT_COMM_SIZE], tag[OUTPUT_TAG_SIZE];
 	__s64 real = wallclock_ns(ev->ts_ns, o->mono_to_real_ns);
 	time_t secs = (time_t)(real / 1000000000);
 	struct tm tm;
@@ -18,9 +18,9 @@ static void text_header(struct output *o, const struct tlstap_data_event *ev)
 	output_safe_comm(comm, ev->comm);
 	localtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	fprintf(o->f, "%s.%06lld %s[%u/%u] %s %s %s %s %s %s %u bytes conn %llu pos %llu\n",
+	fprintf(o->f, "%s.%06lld %s[%u/%u]%s %s %s %s %s %s %s %u bytes conn %llu pos %llu\n",
 		when, (long long)(real % 1000000000) / 1000, comm,
-		ev->pid, ev->tid, probe_func_lib_name(ev->func_id), probe_func_name(ev->func_id),
+		ev->pid, ev->tid, output_container_tag(tag, ev), probe_func_lib_name(ev->func_id), probe_func_name(ev->func_id),
 		local[0] ? local : "?", ev->dir ? "<-" : "->", remote[0] ? remote : "?",
 		print_dir_name(ev->dir), ev->len, (unsigned long long)ev->conn_id,
 		(unsigned long long)ev->pos);
@@ -96,14 +96,15 @@ static void text_gap(struct output *o, const struct flow *f, int dir, __u64 pos,
 
 static void text_close(struct output *o, const struct flow *f, enum close_reason why)
 {
-	char comm[OUTPUT_COMM_SIZE];
+	char comm[OUTPUT_COMM_SIZE], tag[OUTPUT_TAG_SIZE];
 
 	if (why == CLOSE_END)
 		return;	/* still open when tlstap stopped: nothing happened */
 	output_safe_comm(comm, f->meta.comm);
 	output_end_block(o);
-	fprintf(o->f, "[tlstap: conn %llu %s[%u] ended (%s): %llu bytes out, %llu bytes in]\n",
-		(unsigned long long)f->conn_id, comm, f->pid, flow_close_name(why),
+	fprintf(o->f, "[tlstap: conn %llu %s[%u]%s ended (%s): %llu bytes out, %llu bytes in]\n",
+		(unsigned long long)f->conn_id, comm, f->pid, output_container_tag(tag, &f->meta),
+		flow_close_name(why),
 		(unsigned long long)f->s[0].next, (unsigned long long)f->s[1].next);
 }
 

@@ -8,11 +8,30 @@ exchange on the same connection (a connection that predates tlstap). The
 bytes sent and received after "ready" are written to --log DIR/held.out, .in.
 """
 import argparse
+import http.client
 import os
 import socket
 import ssl
 import sys
 import urllib.request
+
+
+def source_post(port, size, logdir, sport):
+    """The same POST over http.client from source port sport (two network namespaces: the
+    same addresses and ports at both ends)."""
+    body = os.urandom(size)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=60,
+                                    source_address=("127.0.0.1", sport))
+    c.request("POST", "/echo", body=body, headers={"Content-Type": "application/octet-stream"})
+    got = c.getresponse().read()
+    c.close()
+    with open(os.path.join(logdir, "urllib.body"), "wb") as f:
+        f.write(body)
+    if got != body:
+        sys.exit("echoed body differs")
 
 
 def urllib_post(port, size, logdir):
@@ -69,8 +88,11 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--size", type=int, default=1 << 20)
     ap.add_argument("--log", required=True)
+    ap.add_argument("--source-port", type=int, default=0, help="urllib mode: connect from this port")
     args = ap.parse_args()
-    if args.mode == "urllib":
+    if args.mode == "urllib" and args.source_port:
+        source_post(args.port, args.size, args.log, args.source_port)
+    elif args.mode == "urllib":
         urllib_post(args.port, args.size, args.log)
     else:
         held(args.port, args.size, args.log)

@@ -75,8 +75,9 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0, help="0: a free one")
     args = ap.parse_args()
-    srv = tlsutil.listen(args.host)
+    srv = tlsutil.listen(args.host, port=args.port)
     tlsutil.serve_forever(srv, tlsutil.server_context(args.cert, args.key),
                           lambda t: serve(t, args.log), "echo server")
 

@@ -19,11 +19,12 @@ def client_context():
     return ctx
 
 
-def listen(host="127.0.0.1", backlog=64):
-    """A socket listening on a free port of host; its port is printed on stdout (the readiness line)."""
+def listen(host="127.0.0.1", backlog=64, port=0):
+    """A socket listening on port (0: a free one) of host; its port is printed on stdout (the
+    readiness line)."""
     srv = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((host, 0))
+    srv.bind((host, port))
     srv.listen(backlog)
     print(srv.getsockname()[1], flush=True)
     return srv

@@ -55,7 +55,7 @@ static void touch_comment(const char *comment, volatile uint64_t *sink)
 {
 	struct tlstap_data_event ev, again;
 	struct tlstap_ctrl_event ctrl;
-	char first[400], second[400];
+	char first[640], second[640];
 
 	if (!pcap_out_parse_close(comment, &ctrl))
 		*sink += ctrl.type + ctrl.pid + ctrl.conn_id + ctrl.end_pos[0] + ctrl.end_pos[1];

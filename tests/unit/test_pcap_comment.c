@@ -9,8 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "cgroup_cache.h"
 #include "pcap_comment.h"
 #include "probe_table.h"
+
+#define SAMPLE_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define SAMPLE_POD "5d2b1f3c-8e7a-4b6d-9c0e-1f2a3b4c5d6e"
 
 /* A function id by name, found through the table's own accessor. */
 static __u8 func_id(const char *name)
@@ -23,6 +27,8 @@ static __u8 func_id(const char *name)
 	fail_msg("no probe function %s", name);
 	return 255;
 }
+
+static int parse_data(const char *comment);
 
 /* Every field a data comment carries, each at a value that tells it apart (most at their limit). */
 static struct tlstap_data_event sample_event(void)
@@ -41,22 +47,31 @@ static struct tlstap_data_event sample_event(void)
 		.lost = 1ull << 60,
 		.skipped = (1ull << 60) - 1,
 		.addr.family = AF_INET6,
+		.netns = UINT32_MAX,
+		.cgroup_id = UINT64_MAX,
 	};
+	struct container_info ci = { .runtime = CTR_CONTAINERD, .id = SAMPLE_ID, .pod_uid = SAMPLE_POD };
 
 	memcpy(ev.comm, "0123456789abcdef", TLSTAP_COMM_LEN);	/* all 16 bytes, no NUL */
+	/* What the live run resolved the cgroup id to. */
+	cgroup_cache_put(ev.cgroup_id, &ci);
 	return ev;
 }
 
-static const char sample_text[] =
-	"tlstap data pid=4294967295 tid=7 uid=1000 comm=0123456789abcdef lib=gnutls "
-	"func=gnutls_record_recv conn=18446744073709551615 fd=-2147483648 dir=in "
-	"pos=4611686018427387904 len=16384 lost=1152921504606846976 "
-	"skipped=1152921504606846975 addr=known";
+/* As tlstap wrote it before containers (issue 14): the keys it lacks read as none. */
+#define OLD_TEXT \
+	"tlstap data pid=4294967295 tid=7 uid=1000 comm=0123456789abcdef lib=gnutls " \
+	"func=gnutls_record_recv conn=18446744073709551615 fd=-2147483648 dir=in " \
+	"pos=4611686018427387904 len=16384 lost=1152921504606846976 " \
+	"skipped=1152921504606846975 addr=known"
+static const char sample_text[] = OLD_TEXT " netns=4294967295 cgroup=18446744073709551615 "
+	"container=containerd:" SAMPLE_ID " pod=" SAMPLE_POD;
 
 static void test_pcap_comment_data_round_trip_of_every_key(void **state)
 {
 	struct tlstap_data_event ev = sample_event(), back;
-	char buf[400];
+	const struct container_info *ci;
+	char buf[640];
 
 	assert_int_equal(pcap_out_comment(buf, sizeof(buf), &ev), 0);
 	assert_string_equal(buf, sample_text);
@@ -80,6 +95,44 @@ static void test_pcap_comment_data_round_trip_of_every_key(void **state)
 	assert_int_equal(back.addr.family, 1);
 	assert_int_equal(back.ts_ns, 0);
 	assert_int_equal(back.flags, 0);
+	assert_int_equal(back.netns, UINT32_MAX);
+	assert_true(back.cgroup_id == UINT64_MAX);
+	ci = cgroup_cache_get(back.cgroup_id, 0);
+	assert_non_null(ci);
+	assert_int_equal(ci->runtime, CTR_CONTAINERD);
+	assert_string_equal(ci->id, SAMPLE_ID);
+	assert_string_equal(ci->pod_uid, SAMPLE_POD);
+}
+
+/* -r reads what it learns of a cgroup back into the cache: a container
+ * or none, and a file from before containers still reads. */
+static void test_pcap_comment_container_keys(void **state)
+{
+	struct tlstap_data_event ev = sample_event(), back;
+	char buf[640];
+
+	assert_int_equal(pcap_out_parse_comment(OLD_TEXT, &back), 0);
+	assert_int_equal(back.netns, 0);
+	assert_true(back.cgroup_id == 0);
+	assert_null(cgroup_cache_get(back.cgroup_id, 0));
+	assert_int_equal(pcap_out_parse_comment(OLD_TEXT " netns=5 cgroup=77 container=- pod=-", &back), 0);
+	assert_true(back.cgroup_id == 77);
+	assert_null(cgroup_cache_get(77, 0));
+	assert_int_equal(pcap_out_parse_comment(OLD_TEXT " netns=5 cgroup=78 container=docker:" SAMPLE_ID
+						" pod=-", &back), 0);
+	assert_int_equal(cgroup_cache_get(78, 0)->runtime, CTR_DOCKER);
+	assert_string_equal(cgroup_cache_get(78, 0)->pod_uid, "");
+	ev.cgroup_id = 78;
+	assert_int_equal(pcap_out_comment(buf, sizeof(buf), &ev), 0);
+	assert_non_null(strstr(buf, " cgroup=78 container=docker:" SAMPLE_ID " pod=-"));
+	/* Malformed: unknown runtime, short or upper-case id, bad pod UID. */
+	assert_int_equal(parse_data(OLD_TEXT " cgroup=1 container=rkt:" SAMPLE_ID " pod=-"), -EINVAL);
+	assert_int_equal(parse_data(OLD_TEXT " cgroup=1 container=docker:abcd pod=-"), -EINVAL);
+	assert_int_equal(parse_data(OLD_TEXT " cgroup=1 container=docker:"
+				    "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef pod=-"),
+			 -EINVAL);
+	assert_int_equal(parse_data(OLD_TEXT " cgroup=1 container=- pod=" SAMPLE_ID), -EINVAL);
+	assert_int_equal(parse_data(OLD_TEXT " cgroup=1 container=docker pod=-"), -EINVAL);
 }
 
 static int parse_data(const char *comment)
@@ -100,7 +153,7 @@ static int parse_close(const char *comment)
 static void check_keys_required(const char *full, const char *const *keys, size_t n,
 				int (*parse)(const char *))
 {
-	char cut[400], key[16];
+	char cut[640], key[16];
 	const char *p, *end;
 	size_t i;
 
@@ -122,7 +175,7 @@ static void test_pcap_comment_every_key_is_required(void **state)
 	static const char *const close_keys[] = { "conn", "pid", "reason", "out", "in" };
 	struct tlstap_ctrl_event close_ev = { .type = TLSTAP_EV_CLOSE, .pid = 3, .conn_id = 9 };
 	struct tlstap_data_event ev = sample_event();
-	char full[400];
+	char full[640];
 
 	assert_int_equal(pcap_out_comment(full, sizeof(full), &ev), 0);
 	check_keys_required(full, data_keys, sizeof(data_keys) / sizeof(data_keys[0]), parse_data);
@@ -138,7 +191,8 @@ static void test_pcap_comment_close_round_trip(void **state)
 	char buf[160];
 
 	assert_int_equal(pcap_out_close_comment(buf, sizeof(buf), &ev), 0);
-	assert_string_equal(buf, "tlstap close conn=77 pid=4242 reason=exit out=4611686018427387904 in=12345");
+	assert_string_equal(buf, "tlstap close conn=77 pid=4242 reason=exit out=4611686018427387904 in=12345"
+			    " netns=0 cgroup=0");
 	assert_int_equal(pcap_out_parse_close(buf, &back), 0);
 	assert_int_equal(back.type, TLSTAP_EV_EXIT);
 	assert_int_equal(back.pid, 4242);
@@ -147,7 +201,8 @@ static void test_pcap_comment_close_round_trip(void **state)
 	assert_int_equal(back.end_pos[1], 12345);
 	ev.type = TLSTAP_EV_CLOSE;
 	assert_int_equal(pcap_out_close_comment(buf, sizeof(buf), &ev), 0);
-	assert_string_equal(buf, "tlstap close conn=77 pid=4242 reason=close out=4611686018427387904 in=12345");
+	assert_string_equal(buf, "tlstap close conn=77 pid=4242 reason=close out=4611686018427387904 in=12345"
+			    " netns=0 cgroup=0");
 	assert_int_equal(pcap_out_parse_close(buf, &back), 0);
 	assert_int_equal(back.type, TLSTAP_EV_CLOSE);
 	/* A data comment is not a close and the other way round. */
@@ -199,7 +254,7 @@ static void test_pcap_comment_hostile_comm_is_percent_encoded(void **state)
 {
 	static const char hostile[TLSTAP_COMM_LEN] = " pid=1 %zz\n\xff\x80=";
 	struct tlstap_data_event ev = sample_event(), back;
-	char buf[400], *comm;
+	char buf[640], *comm;
 	size_t i;
 
 	memcpy(ev.comm, hostile, sizeof(hostile));
@@ -245,7 +300,7 @@ static void test_pcap_comment_numbers_out_of_range_are_refused(void **state)
 static void test_pcap_comment_cut_to_the_buffer(void **state)
 {
 	struct tlstap_data_event ev = sample_event();
-	char buf[400], small[40];
+	char buf[640], small[40];
 
 	assert_int_equal(pcap_out_comment(buf, sizeof(buf), &ev), 0);
 	assert_int_equal(pcap_out_comment(small, sizeof(small), &ev), -ENOSPC);
@@ -277,6 +332,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pcap_comment_data_round_trip_of_every_key),
+		cmocka_unit_test(test_pcap_comment_container_keys),
 		cmocka_unit_test(test_pcap_comment_every_key_is_required),
 		cmocka_unit_test(test_pcap_comment_close_round_trip),
 		cmocka_unit_test(test_pcap_comment_unknown_lib_is_refused),

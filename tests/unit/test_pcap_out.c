@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "test_util.h"
@@ -200,6 +201,80 @@ static void test_pcap_out_writes_in_time_order(void **state)
 	assert_true(ts[3] < ts[4]);
 }
 
+/* One chunk of connection conn (in netns, traced in process pid) between two loopback ports. */
+static void feed_conn(struct flow_table *ft, __u64 conn, __u32 pid, __u32 netns, int dir,
+		      __u16 lport, __u16 rport, __u64 ts)
+{
+	size_t size = sizeof(struct tlstap_data_event) + 10;
+	struct tlstap_data_event *ev = calloc(1, size);
+
+	assert_non_null(ev);
+	ev->type = TLSTAP_EV_DATA;
+	ev->dir = (__u8)dir;
+	ev->pid = ev->tid = pid;
+	ev->fd = 3;
+	ev->conn_id = conn;
+	ev->netns = netns;
+	ev->len = 10;
+	ev->ts_ns = ts;
+	ev->addr.family = AF_INET;
+	ev->addr.lport = lport;
+	ev->addr.rport = rport;
+	memcpy(ev->addr.laddr, "\x7f\0\0\1", 4);
+	memcpy(ev->addr.raddr, "\x7f\0\0\1", 4);
+	snprintf(ev->comm, sizeof(ev->comm), "test");
+	snprintf((char *)ev->data, 11, "netns%05u", netns);
+	assert_int_equal(flows_record(ft, ev, size), 0);
+	free(ev);
+}
+
+/*
+ * Two network namespaces, each with a client and a server traced, on the
+ * same addresses and ports, all four ends open at once: each namespace's
+ * connection is written once (from one end), never paired with the other
+ * namespace's ends.
+ */
+static void test_pcap_out_ends_pair_only_within_one_netns(void **state)
+{
+	struct pcap_out_opts o = { .path = tmp_path("netns.pcapng") };
+	struct pcap_out *po = NULL;
+	struct pcapng_reader *r = NULL;
+	struct pcapng_block b;
+	struct flow_table *ft;
+	int per_ns[2] = { 0, 0 }, syns = 0;
+
+	assert_int_equal(pcap_out_open(&po, &o), 0);
+	ft = flows_new(&pcap_out_callbacks, po, 16);
+	assert_non_null(ft);
+	flows_set_stamp(ft, 1);
+	/* Requests: each client sends, each server reads it. */
+	feed_conn(ft, 1, 10, 1001, TLSTAP_DIR_OUT, 40000, 4433, 100);
+	feed_conn(ft, 2, 11, 1001, TLSTAP_DIR_IN, 4433, 40000, 110);
+	feed_conn(ft, 3, 20, 2002, TLSTAP_DIR_OUT, 40000, 4433, 120);
+	feed_conn(ft, 4, 21, 2002, TLSTAP_DIR_IN, 4433, 40000, 130);
+	flows_sweep(ft);
+	flows_finish(ft);
+	assert_int_equal(pcap_out_finish(po), 0);
+	flows_free(ft);
+	pcap_out_close(po);
+
+	assert_int_equal(pcapng_reader_open(&r, o.path), 0);
+	while (pcapng_reader_next(r, &b) == 1) {
+		if (b.kind != PCAPNG_EPB)
+			continue;
+		if (b.caplen > 10 && !memcmp(b.data + b.caplen - 10, "netns01001", 10))
+			per_ns[0]++;
+		else if (b.caplen > 10 && !memcmp(b.data + b.caplen - 10, "netns02002", 10))
+			per_ns[1]++;
+		else if (b.comment && strstr(b.comment, "synthetic handshake"))
+			syns++;
+	}
+	pcapng_reader_close(r);
+	assert_int_equal(per_ns[0], 1);
+	assert_int_equal(per_ns[1], 1);
+	assert_int_equal(syns, 2);
+}
+
 /* A refused name is reported as pcapng_open's refusal, with the name. */
 static void test_pcap_out_refused_name_is_an_open_error(void **state)
 {
@@ -216,6 +291,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pcap_out_full_disk_counts_every_missing_packet),
 		cmocka_unit_test(test_pcap_out_writes_in_time_order),
+		cmocka_unit_test(test_pcap_out_ends_pair_only_within_one_netns),
 		cmocka_unit_test(test_pcap_out_refused_name_is_an_open_error),
 	};
 

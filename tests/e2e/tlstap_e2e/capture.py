@@ -34,8 +34,8 @@ class Capture:
                                                  "remote": None, "fd": None, "comm": e["comm"]})
             m["pids"].add(e["pid"])
             m["funcs"].add(e["func"])
-            for k in ("local", "remote", "fd"):
-                if e[k] is not None:
+            for k in ("local", "remote", "fd", "netns"):
+                if e.get(k) is not None:
                     m[k] = e[k]
 
     def conns(self, pid=None, comm=None):

@@ -12,11 +12,13 @@ class EchoServer(Peer):
     """tls_echo_server.py: logs every byte each connection moved (the truth), and says when a
     connection is over, so a test knows every TLS call of the server's end has returned."""
 
-    def __init__(self, tmp, host="127.0.0.1"):
-        self.log = os.path.join(tmp, "echo-log")
+    def __init__(self, tmp, host="127.0.0.1", port=0, wrap=(), name="echo-log"):
+        """wrap: a command to run the server under (ip netns exec NS)."""
+        self.log = os.path.join(tmp, name)
         os.makedirs(self.log, exist_ok=True)
-        self.proc = spawn([PY, script("tls_echo_server.py"), "--cert", CERT, "--key", KEY, "--log", self.log,
-                           "--host", host], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.proc = spawn(list(wrap) + [PY, script("tls_echo_server.py"), "--cert", CERT, "--key", KEY,
+                                        "--log", self.log, "--host", host, "--port", str(port)],
+                          stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         line = self.proc.stdout.readline()
         check(line.strip().isdigit(), "echo server did not start")
         self.port = int(line)
