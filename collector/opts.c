@@ -272,6 +272,27 @@ int opt_strings(const struct opt_def *d, const char *arg, struct tlstap_opts *o,
 	return 0;
 }
 
+/*
+ * A label copied into every JSON line and pcapng file (--host, --run-id):
+ * printable ASCII only, so a log pipeline or a terminal never meets a
+ * control byte or a broken UTF-8 sequence; at most d->len bytes.
+ */
+int opt_label(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
+{
+	const unsigned char *p = (const unsigned char *)arg;
+	size_t n = strlen(arg);
+
+	/* The value is not echoed: it may hold the very bytes refused. */
+	if (!n || n > d->len)
+		return fail(err, errlen, "--%s: must be 1 to %zu characters", d->name, d->len);
+	for (; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return fail(err, errlen, "--%s: only printable ASCII characters, no control bytes",
+				    d->name);
+	memcpy(field(d, o), &arg, sizeof(arg));
+	return 0;
+}
+
 /* A command name, copied into the field (a char array the kernel's size). */
 int opt_name(const struct opt_def *d, const char *arg, struct tlstap_opts *o, char *err, size_t errlen)
 {

@@ -15,6 +15,8 @@
 #define OPTS_MAX_LIBS	64
 #define OPTS_COMM_LEN	TLSTAP_COMM_LEN
 #define OPTS_MAX_REDACT	32
+/* --host and --run-id: a DNS name's 253 bytes fit. */
+#define OPTS_LABEL_MAX	255
 
 enum out_mode { OUT_TEXT, OUT_JSON, OUT_HEX, OUT_NONE };
 
@@ -53,6 +55,8 @@ struct tlstap_opts {
 	uint64_t max_memory_mib;	/* --max-memory: reordering and decoding buffers, MiB */
 	const char *cgroup_path;	/* --cgroup: a cgroup v2 directory */
 	const char *container;		/* --container: a container id prefix (hex) */
+	const char *host;	/* --host: the node's name in every JSON line and pcapng section */
+	const char *run_id;	/* --run-id: likewise */
 };
 
 enum opts_result {

@@ -79,6 +79,13 @@ const struct opt_def opt_defs[] = {
 	  .section = "\nOutput (stdout; diagnostics go to stderr):",
 	  .help = "text (default), json (one object per line), hex,\n"
 		  "or none (the default with -w)" },
+	/* Labels for a fleet's log pipeline: which node, which capture. */
+	{ "host", 0, "NAME", opt_label, OPT_FIELD(host), .len = OPTS_LABEL_MAX,
+	  .help = "add \"host\":NAME to every JSON line and a\n"
+		  "host=NAME comment to each pcapng section, e.g.\n"
+		  "--host \"$(hostname)\" or a pod's NODE_NAME" },
+	{ "run-id", 0, "ID", opt_label, OPT_FIELD(run_id), .len = OPTS_LABEL_MAX,
+	  .help = "add \"run_id\":ID likewise (run_id=ID in pcapng)" },
 
 	{ "raw", 0, NULL, opt_flag, OPT_FIELD(raw),
 	  .section = "HTTP (HTTP/1.x and HTTP/2 with gRPC, decoded from the plaintext):",

@@ -50,6 +50,6 @@ extern const char opts_help_head[], opts_help_tail[];
 
 /* The kinds of option. */
 opt_parse_fn opt_flag, opt_count, opt_number, opt_signed, opt_duration, opt_choice, opt_string,
-	opt_strings, opt_name, opt_hex, opt_pids, opt_user, opt_help, opt_version;
+	opt_strings, opt_label, opt_name, opt_hex, opt_pids, opt_user, opt_help, opt_version;
 
 #endif

@@ -39,7 +39,9 @@ int pipeline_init(struct pipeline *p, const struct tlstap_opts *o, FILE *outf)
 	output_init(&p->out, o->out, outf, o->count);
 	p->out.no_data = o->no_data;
 	mem_budget_init(&p->mb, opts_max_memory_bytes(o));
-	err = setup_http(p, o);
+	err = output_set_tags(&p->out, o->host, o->run_id);
+	if (!err)
+		err = setup_http(p, o);
 	if (!err)
 		err = sinks_add(&p->sinks, &raw_view_callbacks, &p->out, NULL);
 	return err;

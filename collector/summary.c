@@ -80,7 +80,7 @@ static const struct {
 	{ "watch_dropped", AT(bs.watch_dropped) },
 };
 
-void summary_print_json(const struct summary *s, FILE *f)
+void summary_print_json(const struct summary *s, const char *tags, FILE *f)
 {
 	__u64 v;
 	size_t i;
@@ -90,5 +90,6 @@ void summary_print_json(const struct summary *s, FILE *f)
 		memcpy(&v, (const char *)s + json_stats[i].at, sizeof(v));
 		fprintf(f, ",\"%s\":%llu", json_stats[i].key, U(v));
 	}
+	fputs(tags, f);
 	fputs("}\n", f);
 }

@@ -28,7 +28,7 @@ void summary_collect(struct summary *s, const struct output *out, const struct f
 		     const struct http_view *hv);
 /* The two "tlstap: ..." lines for a person. */
 void summary_print_text(const struct summary *s, FILE *f);
-/* {"type":"stats",...}: one line, keys in a fixed order. */
-void summary_print_json(const struct summary *s, FILE *f);
+/* {"type":"stats",...}: one line, keys in a fixed order, then tags (output's, or ""). */
+void summary_print_json(const struct summary *s, const char *tags, FILE *f);
 
 #endif

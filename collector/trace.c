@@ -192,7 +192,7 @@ static int open_outputs(struct trace *t)
 			.path = o->write_path, .rotate_bytes = o->rotate_bytes,
 			.rotate_secs = o->rotate_secs, .max_files = o->max_files,
 			.mono_to_real_ns = t->pipe.out.mono_to_real_ns,
-			.stop = t->stop,
+			.stop = t->stop, .host = o->host, .run_id = o->run_id,
 		};
 
 		err = pcap_out_open(&t->pcap, &po);
@@ -435,7 +435,7 @@ static int drain_and_sum_up(struct trace *t, int write_err)
 	if (t->watch)
 		watch_summary(t->watch, bs.watch_dropped);
 	if (t->o->out == OUT_JSON && write_err == 0)
-		summary_print_json(&sum, t->outf);
+		summary_print_json(&sum, t->pipe.out.tags, t->outf);
 	err = trace_flush_output(t->outf);
 	if (err < 0) {
 		pr_warn("cannot write the output: %s\n", strerror(-err));

@@ -235,11 +235,14 @@ static int blk_begin_if(struct pcapng_writer *w, struct blk *b, uint32_t type, u
 	return 0;
 }
 
-static int write_shb(struct pcapng_writer *w, const char *app_name)
+/* Each option takes up to three of a block's BLK_MAX_IOV pieces. */
+#define SHB_MAX_COMMENTS	4
+
+static int write_shb(struct pcapng_writer *w, const char *app_name, const char *const *comments)
 {
 	struct blk b;
 	uint16_t len;
-	int err;
+	int err, i;
 
 	err = str_len(app_name, &len);
 	if (err)
@@ -250,10 +253,22 @@ static int write_shb(struct pcapng_writer *w, const char *app_name)
 	blk_u16(&b, PCAPNG_VERSION_MINOR);
 	blk_u64(&b, UINT64_MAX);	/* section length unknown: we stream */
 	blk_opt_ref(&b, PCAPNG_SHB_USERAPPL, app_name, len);
+	for (i = 0; comments && comments[i]; i++) {
+		err = i < SHB_MAX_COMMENTS ? str_len(comments[i], &len) : -EINVAL;
+		if (err)
+			return err;
+		blk_opt_ref(&b, PCAPNG_OPT_COMMENT, comments[i], len);
+	}
 	return blk_emit(w, &b);
 }
 
 int pcapng_open(struct pcapng_writer **wp, const char *path, const char *app_name)
+{
+	return pcapng_open_section(wp, path, app_name, NULL);
+}
+
+int pcapng_open_section(struct pcapng_writer **wp, const char *path, const char *app_name,
+			const char *const *comments)
 {
 	struct pcapng_writer *w;
 	int err;
@@ -269,7 +284,7 @@ int pcapng_open(struct pcapng_writer **wp, const char *path, const char *app_nam
 		goto cleanup;
 	w->regular = w->file.own_fd;
 	nbfd_init(&w->out, w->file.fd, NULL);
-	err = write_shb(w, app_name);
+	err = write_shb(w, app_name, comments);
 	if (err)
 		goto cleanup;
 	*wp = w;

@@ -47,6 +47,15 @@ struct pcapng_writer;
  */
 int pcapng_open(struct pcapng_writer **w, const char *path, const char *app_name);
 
+/*
+ * pcapng_open with opt_comment options in the Section Header Block too:
+ * comments is NULL or a NULL-terminated list of at most 4 UTF-8 strings,
+ * each one comment (Wireshark: Statistics > Capture File Properties; capinfos:
+ * "Capture comment").
+ */
+int pcapng_open_section(struct pcapng_writer **w, const char *path, const char *app_name,
+			const char *const *comments);
+
 /* What an error of pcapng_open means, for a message after the file name. */
 const char *pcapng_open_strerror(int err);
 

@@ -38,6 +38,10 @@ echo "== shape of the sources: files of at most 600 lines, functions of at most 
 /usr/bin/python3 tests/shape/check.py . | tee "$log"
 tally "$log" "shape check"
 
+echo "== deploy/: the DaemonSet, the Containerfile and the systemd unit, without a cluster"
+/usr/bin/python3 tests/deploy/check.py "$out/tlstap" | tee "$log"
+tally "$log" "deploy check"
+
 echo "== end-to-end tests"
 /usr/bin/python3 tests/e2e/run.py --tlstap "$out/tlstap" | tee "$log"
 tally "$log" "end-to-end tests"

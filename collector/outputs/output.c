@@ -1,4 +1,5 @@
 /* The printer: each record goes to the text (and hex) or JSON printer of the chosen mode. */
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 #include "print.h"
@@ -19,6 +20,24 @@ void output_init(struct output *o, enum out_mode mode, FILE *f, __u64 max_events
 	clock_gettime(CLOCK_REALTIME, &real);
 	o->mono_to_real_ns = ((__s64)real.tv_sec - mono.tv_sec) * 1000000000ll +
 			     ((__s64)real.tv_nsec - mono.tv_nsec);
+}
+
+int output_set_tags(struct output *o, const char *host, const char *run_id)
+{
+	FILE *f = fmemopen(o->tags, sizeof(o->tags), "w");
+
+	if (!f)
+		return -errno;
+	if (host) {
+		fputs(",\"host\":", f);
+		output_json_string(f, host, strlen(host));
+	}
+	if (run_id) {
+		fputs(",\"run_id\":", f);
+		output_json_string(f, run_id, strlen(run_id));
+	}
+	/* fmemopen ends the string with a NUL at the close, as there is room. */
+	return fclose(f) ? -EIO : 0;
 }
 
 bool output_done(const struct output *o)

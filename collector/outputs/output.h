@@ -9,6 +9,9 @@
 #include "log.h"
 #include "opts.h"
 
+/* ,"host":...,"run_id":... with each value escaped (at worst two bytes per byte). */
+#define OUTPUT_TAGS_SIZE	(2 * (2 * OPTS_LABEL_MAX + 2) + 32)
+
 /* What every line of captured bytes in the text view starts with. */
 #define TEXT_INDENT	"  "
 
@@ -37,9 +40,13 @@ struct output {
 	size_t body_preview;
 	const char *const *redact;
 	int nredact;
+	/* JSON: the fleet's labels (--host, --run-id) that end every line; "" without them. */
+	char tags[OUTPUT_TAGS_SIZE];
 };
 
 void output_init(struct output *o, enum out_mode mode, FILE *f, __u64 max_events);
+/* Sets the labels every JSON line carries (NULL: that one is left out). */
+int output_set_tags(struct output *o, const char *host, const char *run_id);
 /* Ends an open text block with its newline; call once after flows_finish(). */
 void output_finish(struct output *o);
 /* Ends the open raw block so other lines can follow. */

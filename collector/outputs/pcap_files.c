@@ -8,8 +8,19 @@
 
 void pcap_files_init(struct pcap_files *pf, const struct pcap_out_opts *o)
 {
+	int n = 0;
+
 	memset(pf, 0, sizeof(*pf));
 	pf->o = o;
+	/* Labels are at most OPTS_LABEL_MAX bytes (the options check): they fit. */
+	if (o->host) {
+		snprintf(pf->host_note, sizeof(pf->host_note), "host=%s", o->host);
+		pf->notes[n++] = pf->host_note;
+	}
+	if (o->run_id) {
+		snprintf(pf->run_note, sizeof(pf->run_note), "run_id=%s", o->run_id);
+		pf->notes[n++] = pf->run_note;
+	}
 }
 
 /* snprintf's answer as an errno: a name that does not fit is not shortened. */
@@ -80,7 +91,7 @@ int pcap_files_open(struct pcap_files *pf, struct pcapng_writer **w)
 	int err = file_name(pf, pf->name, sizeof(pf->name));
 
 	if (!err)
-		err = pcapng_open(w, pf->name, "tlstap " TLSTAP_VERSION);
+		err = pcapng_open_section(w, pf->name, "tlstap " TLSTAP_VERSION, pf->notes);
 	if (err) {
 		pf->err_at_open = true;
 		return err;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <time.h>
+#include "opts.h"
 #include "pcap_out.h"
 #include "pcapng.h"
 
@@ -15,6 +16,9 @@ struct pcap_files {
 	char name[4200];	/* the file being (or last) opened */
 	char last_base[4096];	/* -G: the name before numbering, of the last file */
 	unsigned int repeat;	/* -G: how many files in a row had that name */
+	/* The section comments of every file: "host=NAME", "run_id=ID", NULL-terminated. */
+	char host_note[8 + OPTS_LABEL_MAX], run_note[8 + OPTS_LABEL_MAX];
+	const char *notes[3];
 };
 
 /* Before the first file; o must outlive pf. */

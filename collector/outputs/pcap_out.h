@@ -16,6 +16,8 @@ struct pcap_out_opts {
 	/* Set on a stop request: "-" with a reader that does not read is given
 	 * up on after a grace period (NULL: waited for). */
 	const volatile sig_atomic_t *stop;
+	/* --host, --run-id: "host=NAME", "run_id=ID" comments on every file's section (NULL: none). */
+	const char *host, *run_id;
 };
 
 struct pcap_out;

@@ -4,6 +4,13 @@
 #include "print.h"
 #include "probe_table.h"
 
+/* Every line ends with the fleet's labels, if any, and its newline. */
+static void json_end(const struct output *o)
+{
+	fputs(o->tags, o->f);
+	fputs("}\n", o->f);
+}
+
 static void json_addr(FILE *f, const char *key, const char *addr)
 {
 	if (addr[0])
@@ -36,7 +43,7 @@ static void json_open(struct output *o, const struct flow *f)
 	fprintf(o->f, "{\"type\":\"conn\",\"ts_ns\":%lld",
 		(long long)wallclock_ns(f->meta.ts_ns, o->mono_to_real_ns));
 	json_common(o, &f->meta);
-	fputs("}\n", o->f);
+	json_end(o);
 }
 
 static void json_data(struct output *o, const struct tlstap_data_event *ev)
@@ -54,17 +61,19 @@ static void json_data(struct output *o, const struct tlstap_data_event *ev)
 		probe_func_name(ev->func_id), print_dir_name(ev->dir),
 		(unsigned long long)ev->pos, ev->len);
 	fwrite(b64buf, 1, 4 * ((ev->len + 2) / 3), o->f);
-	fputs("\"}\n", o->f);
+	fputc('"', o->f);
+	json_end(o);
 }
 
 static void json_gap(struct output *o, const struct flow *f, int dir, __u64 pos, __u64 len,
 		     enum gap_reason why)
 {
 	fprintf(o->f, "{\"type\":\"gap\",\"conn\":%llu,\"pid\":%u,\"dir\":\"%s\",\"pos\":%llu,"
-		"\"len\":%llu,\"reason\":\"%s\"}\n",
+		"\"len\":%llu,\"reason\":\"%s\"",
 		(unsigned long long)f->conn_id, f->pid, print_dir_name(dir),
 		(unsigned long long)pos, (unsigned long long)len,
 		why == GAP_SNAPLEN ? "snaplen" : "lost");
+	json_end(o);
 }
 
 static void json_close(struct output *o, const struct flow *f, enum close_reason why)
@@ -75,7 +84,7 @@ static void json_close(struct output *o, const struct flow *f, enum close_reason
 		(unsigned long long)f->s[0].next, (unsigned long long)f->s[1].next,
 		(unsigned long long)f->s[0].lost_bytes, (unsigned long long)f->s[1].lost_bytes);
 	output_json_who(o->f, &f->meta);
-	fputs("}\n", o->f);
+	json_end(o);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -152,7 +161,7 @@ static void json_exchange(struct output *o, const struct flow *fl, const struct 
 		json_str(f, x->grpc_message);
 		fprintf(f, ",\"grpc_req_msgs\":%u,\"grpc_resp_msgs\":%u", x->req_msgs, x->resp_msgs);
 	}
-	fputs("}\n", f);
+	json_end(o);
 }
 
 static void json_note(struct output *o, const struct flow *fl, const char *note)
@@ -160,15 +169,16 @@ static void json_note(struct output *o, const struct flow *fl, const char *note)
 	fprintf(o->f, "{\"type\":\"note\",\"conn\":%llu,\"pid\":%u,\"note\":",
 		(unsigned long long)fl->conn_id, fl->meta.pid);
 	json_str(o->f, note);
-	fputs("}\n", o->f);
+	json_end(o);
 }
 
 static void json_h2_frame(struct output *o, const struct flow *f, int dir, const char *frame,
 			  uint8_t flags, uint32_t stream_id, uint32_t length)
 {
 	fprintf(o->f, "{\"type\":\"h2frame\",\"conn\":%llu,\"dir\":\"%s\",\"frame\":\"%s\","
-		"\"flags\":%u,\"stream\":%u,\"len\":%u}\n", (unsigned long long)f->conn_id,
+		"\"flags\":%u,\"stream\":%u,\"len\":%u", (unsigned long long)f->conn_id,
 		dir ? "in" : "out", frame, flags, stream_id, length);
+	json_end(o);
 }
 
 const struct printer print_json = {

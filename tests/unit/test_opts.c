@@ -423,6 +423,37 @@ static void test_opts_table_kinds_store_their_fields(void **state)
 	REJECTED("--redact-header", "'' is not a header name", "");
 }
 
+/* --host and --run-id: absent by default; printable ASCII of 1 to 255 bytes, never echoed back when refused. */
+static void test_opts_host_and_run_id_labels(void **state)
+{
+	char longest[OPTS_LABEL_MAX + 2];
+
+	assert_int_equal(parse(NULL), OPTS_RUN);
+	assert_null(P.o.host);
+	assert_null(P.o.run_id);
+	assert_int_equal(parse("--host", "node-1.example", "--run-id", "run \"7\" \\ ~", NULL), OPTS_RUN);
+	assert_string_equal(P.o.host, "node-1.example");
+	assert_string_equal(P.o.run_id, "run \"7\" \\ ~");
+	memset(longest, 'n', OPTS_LABEL_MAX);
+	longest[OPTS_LABEL_MAX] = '\0';
+	assert_int_equal(parse("--host", longest, "-o", "json", NULL), OPTS_RUN);
+	assert_int_equal(strlen(P.o.host), OPTS_LABEL_MAX);
+	longest[OPTS_LABEL_MAX] = 'n';
+	longest[OPTS_LABEL_MAX + 1] = '\0';
+	REJECTED("--host", "--host: must be 1 to 255 characters", "", longest);
+	REJECTED("--run-id", "--run-id: must be 1 to 255 characters", "", longest);
+	REJECTED("--host", "--host: only printable ASCII", "a\nb", "tab\there", "esc\x1b[2J", "del\x7f",
+		 "caf\xc3\xa9");
+	REJECTED("--run-id", "--run-id: only printable ASCII", "r\r1");
+	/* The refused bytes stay out of the message. */
+	parse("--host", "x\x1b]0;title\x07", NULL);
+	assert_null(strchr(P.err, '\x1b'));
+	parse("--host", NULL);
+	assert_rejected("--host");
+	/* -r replays: the labels are output options, so they apply there too. */
+	assert_int_equal(parse("-r", "f.pcapng", "-o", "json", "--host", "h", NULL), OPTS_RUN);
+}
+
 /* testdata/NAME, from the repository root (tests run from there) or $TLSTAP_TESTDATA; caller frees. */
 static char *read_testdata(const char *name, long *len)
 {
@@ -580,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_opts_ring_bytes_power_of_two),
 		cmocka_unit_test(test_opts_hold_new),
 		cmocka_unit_test(test_opts_list_targets_later),
+		cmocka_unit_test(test_opts_host_and_run_id_labels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -567,6 +567,87 @@ static void test_output_json_nulls_and_gap_line(void **state)
 	cap_close(&c);
 }
 
+static bool ends_with(const char *s, const char *end)
+{
+	size_t n = strlen(s), k = strlen(end);
+
+	return n >= k && !strcmp(s + n - k, end);
+}
+
+/* Whether a parsed line holds key. */
+static bool jhas(const struct jobj *o, const char *key)
+{
+	int i;
+
+	for (i = 0; i < o->n; i++)
+		if (!strcmp(o->key[i], key))
+			return true;
+	return false;
+}
+
+/*
+ * --host and --run-id: every kind of JSON line (conn, data, gap, close,
+ * http, note, h2frame) ends with "host" and "run_id", escaped, exactly
+ * when they are given; without them no line has either key.
+ */
+static void test_output_json_every_line_carries_the_tags(void **state)
+{
+	static struct jobj obj;
+	static const char tags[] = ",\"host\":\"node \\\"1\\\"\",\"run_id\":\"r\\\\2\"}";
+	struct http_exchange x = { .proto = "http/1.1", .method = "GET", .path = "/" };
+	struct tlstap_data_event *ev;
+	struct flow fl;
+	struct output out;
+	struct capture c;
+	struct flow_table *ft;
+	char **lines;
+	size_t size;
+	int n, i, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		ft = printing(&c, &out, OUT_JSON, 0);
+		if (pass)
+			assert_int_equal(output_set_tags(&out, "node \"1\"", "r\\2"), 0);
+		ev = make_event(9, TLSTAP_DIR_IN, 0, NULL, 3, &size);
+		ev->skipped = 5;	/* a gap line too */
+		assert_int_equal(flows_record(ft, ev, size), 0);
+		memset(&fl, 0, sizeof(fl));
+		fl.conn_id = 9;
+		fl.meta = *ev;
+		free(ev);
+		output_exchange(&out, &fl, &x);
+		output_note(&out, &fl, "a note");
+		output_h2_frame(&out, &fl, 0, "PRIORITY", 0, 1, 5);
+		flows_finish(ft);
+		flows_free(ft);
+
+		n = cap_lines(&c, &lines);
+		assert_int_equal(n, 7);	/* conn, data, gap, http, note, h2frame, close */
+		for (i = 0; i < n; i++) {
+			/* The labels close the line, escaped: a suffix for every kind. */
+			if (pass && !ends_with(lines[i], tags))
+				fail_msg("line %d does not end with the labels: %s", i + 1, lines[i]);
+			if (!pass && (strstr(lines[i], "\"host\"") || strstr(lines[i], "\"run_id\"")))
+				fail_msg("line %d has a label nobody gave: %s", i + 1, lines[i]);
+			if (!strncmp(lines[i], "{\"type\":\"http\"", 14))
+				continue;	/* headers are arrays: not for the flat parser */
+			if (json_parse_object(lines[i], &obj))
+				fail_msg("line %d is not a flat JSON object: %s", i + 1, lines[i]);
+			if (!pass) {
+				assert_false(jhas(&obj, "host") || jhas(&obj, "run_id"));
+				continue;
+			}
+			assert_true(obj.n >= 3);
+			assert_string_equal(obj.key[obj.n - 2], "host");
+			assert_string_equal(obj.val[obj.n - 2], "node \"1\"");
+			assert_string_equal(obj.key[obj.n - 1], "run_id");
+			assert_string_equal(obj.val[obj.n - 1], "r\\2");
+		}
+		free_lines(lines, n);
+		cap_close(&c);
+	}
+}
+
 /* -c 2: two data lines, then nothing more, and output_done() says stop. */
 static void test_output_count_limit_stops_after_n_events(void **state)
 {
@@ -711,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_output_format_addr_families),
 		cmocka_unit_test(test_output_json_data_line_fields_and_payload),
 		cmocka_unit_test(test_output_json_nulls_and_gap_line),
+		cmocka_unit_test(test_output_json_every_line_carries_the_tags),
 		cmocka_unit_test(test_output_count_limit_stops_after_n_events),
 		cmocka_unit_test(test_output_hex_dump_layout),
 		cmocka_unit_test(test_output_text_payload_escaping),

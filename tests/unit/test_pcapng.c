@@ -649,6 +649,44 @@ static void test_pcapng_block_layout_by_hand(void **state)
 	free(buf);
 }
 
+/*
+ * pcapng_open_section: each comment its own opt_comment in the SHB, after
+ * shb_userappl, padded; the reader sees the first; more than 4 are refused.
+ */
+static void test_pcapng_section_comments(void **state)
+{
+	static const char *const notes[] = { "host=node-1", "run_id=r 2", NULL };
+	static const char *const five[] = { "a", "b", "c", "d", "e", NULL };
+	const char *path = tmp_path("shb-comments.pcapng");
+	struct pcapng_reader *r = NULL;
+	struct pcapng_writer *w = NULL;
+	struct pcapng_block blk;
+	struct hblock b[4];
+	struct hopt o[8];
+	uint8_t *buf;
+	size_t len;
+
+	assert_int_equal(pcapng_open_section(&w, path, "t", notes), 0);
+	assert_int_equal(pcapng_close(w), 0);
+	buf = slurp(path, &len);
+	assert_int_equal(hand_blocks(buf, len, b, 4), 1);
+	assert_int_equal(hand_opts(&b[0], 24, o, 8), 3);
+	assert_opt_str(&o[0], 4, "t");
+	assert_opt_str(&o[1], 1, "host=node-1");
+	assert_opt_str(&o[2], 1, "run_id=r 2");
+	assert_int_equal(b[0].len, 24 + 8 + 16 + 16 + 4 + 4);
+	free(buf);
+
+	assert_int_equal(pcapng_reader_open(&r, path), 0);
+	assert_int_equal(pcapng_reader_next(r, &blk), 1);
+	assert_int_equal(blk.kind, PCAPNG_SHB);
+	assert_string_equal(blk.comment, "host=node-1");
+	pcapng_reader_close(r);
+
+	assert_int_equal(pcapng_open_section(&w, path, "t", five), -EINVAL);
+	assert_null(w);
+}
+
 /* ---- files, modes, errors ---- */
 
 static void test_pcapng_file_mode_is_0600(void **state)
@@ -1308,6 +1346,7 @@ int main(void)
 		cmocka_unit_test(test_pcapng_strict_reader_reads_back_every_field),
 		cmocka_unit_test(test_pcapng_tshark_dissects_fields_comments_checksums),
 		cmocka_unit_test(test_pcapng_block_layout_by_hand),
+		cmocka_unit_test(test_pcapng_section_comments),
 		cmocka_unit_test(test_pcapng_file_mode_is_0600),
 		cmocka_unit_test(test_pcapng_never_writes_through_a_symlink),
 		cmocka_unit_test(test_pcapng_refuses_what_is_not_a_regular_file),

@@ -66,6 +66,18 @@ static char *printed(void (*print)(const struct summary *, FILE *), const struct
 	return buf;
 }
 
+/* The stats line as tlstap prints it without --host and --run-id. */
+static void print_json_untagged(const struct summary *s, FILE *f)
+{
+	summary_print_json(s, "", f);
+}
+
+/* The stats line with the labels of --host h1 --run-id "r 2". */
+static void print_json_tagged(const struct summary *s, FILE *f)
+{
+	summary_print_json(s, ",\"host\":\"h1\",\"run_id\":\"r 2\"", f);
+}
+
 /*
  * The keys of a one-line JSON object whose values are unsigned integers or
  * the string "stats" (all the stats line holds); -1 when it is not that.
@@ -101,7 +113,7 @@ static void test_summary_json_line_golden(void **state)
 	char *line;
 
 	fill(&s);
-	line = printed(summary_print_json, &s);
+	line = printed(print_json_untagged, &s);
 	assert_string_equal(line,
 		"{\"type\":\"stats\",\"events\":1,\"bytes\":2,\"connections\":3,\"lost_bytes\":4,"
 		"\"snaplen_bytes\":5,\"ring_full_records\":6,\"ring_full_bytes\":7,\"unreadable_bytes\":8,"
@@ -138,9 +150,9 @@ static void test_summary_json_shows_every_bpf_counter(void **state)
 		if (counters[i].untraced || !strcmp(counters[i].name, "snap_bytes"))
 			continue;
 		fill(&s);
-		base = printed(summary_print_json, &s);
+		base = printed(print_json_untagged, &s);
 		memcpy((char *)&s.bs + counters[i].off, &v, sizeof(v));
-		changed = printed(summary_print_json, &s);
+		changed = printed(print_json_untagged, &s);
 		if (!strcmp(base, changed))
 			fail_msg("BPF counter %s is not in the JSON stats line", counters[i].name);
 		free(base);
@@ -157,7 +169,7 @@ static void test_summary_json_every_key_once_and_valid(void **state)
 	int n;
 
 	fill(&s);
-	line = printed(summary_print_json, &s);
+	line = printed(print_json_untagged, &s);
 	n = json_flat_keys(line, keys, NKEYS + 8);
 	if (n < 0)
 		fail_msg("not a JSON object on one line: %s", line);
@@ -171,10 +183,27 @@ static void test_summary_json_every_key_once_and_valid(void **state)
 	/* The largest counters print whole. */
 	memset(&s, 0xff, sizeof(s));
 	free(line);
-	line = printed(summary_print_json, &s);
+	line = printed(print_json_untagged, &s);
 	assert_int_equal(json_flat_keys(line, keys, NKEYS + 8), NKEYS);
 	assert_non_null(strstr(line, ",\"rss_peak_bytes\":18446744073709551615,"));
 	free(line);
+}
+
+/* The labels end the stats line, after every counter: scripts reading keys by name see them. */
+static void test_summary_json_line_ends_with_the_tags(void **state)
+{
+	char *plain, *tagged;
+	struct summary s;
+	size_t n;
+
+	fill(&s);
+	plain = printed(print_json_untagged, &s);
+	tagged = printed(print_json_tagged, &s);
+	n = strlen(plain) - 2;	/* without "}\n" */
+	assert_memory_equal(plain, tagged, n);
+	assert_string_equal(tagged + n, ",\"host\":\"h1\",\"run_id\":\"r 2\"}\n");
+	free(plain);
+	free(tagged);
 }
 
 static void test_summary_text_lines_golden(void **state)
@@ -232,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_summary_json_line_golden),
 		cmocka_unit_test(test_summary_json_shows_every_bpf_counter),
 		cmocka_unit_test(test_summary_json_every_key_once_and_valid),
+		cmocka_unit_test(test_summary_json_line_ends_with_the_tags),
 		cmocka_unit_test(test_summary_text_lines_golden),
 		cmocka_unit_test(test_summary_collect_adds_untraced_calls),
 	};

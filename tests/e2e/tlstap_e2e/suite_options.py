@@ -1,5 +1,6 @@
 """Options: filters (-p, --uid, --comm), -s, -c, -d, signals, the text and hex views, --help, bad usage."""
 import base64
+import json
 import os
 import re
 import signal
@@ -8,7 +9,8 @@ import time
 
 from .capture import as_sent, clean_capture, port_of
 from .core import PY, ROOT, Fail, cfg, check, funcs_for, script, test, test_in
-from .peers import EchoServer, curl, urllib_post
+from .peers import EchoServer, curl, read_file, urllib_post
+from .scenes import check_download, nginx_serving
 from .tracer import Tracer, drop_to_nobody, run_bad, world_readable_copy
 
 
@@ -243,3 +245,38 @@ def test_help_is_complete(tmp):
             check("unknown option '%s'" % form not in err, "the binary does not know %s: %r" % (form, err))
             res.append((r.returncode, err, r.stdout))
         check(len(set(res)) == 1, "-%s and --%s differ: %s" % (short, long, res))
+
+
+@test_in("auto")
+def test_host_and_run_id_label_every_json_line_and_the_pcapng(tmp):
+    """--host and --run-id end every JSON line (conn, data, http, close, stats) and are the
+    pcapng section's comments (capinfos reads them); -r without them prints neither."""
+    host, run = 'node-7 "a"', "run\\42"
+    pcap, got = os.path.join(tmp, "fleet.pcapng"), os.path.join(tmp, "got.bin")
+    with nginx_serving(tmp, {"big.bin": 200000}, http2=False) as ngx:
+        tr = Tracer(tmp, ["--host", host, "--run-id", run, "-w", pcap])
+        c = curl(["--http1.1", "-o", got, "https://127.0.0.1:%d/big.bin" % ngx.port])
+        check(c.returncode == 0, "curl failed")
+        ngx.wait_requests(1)
+        tr.stop()
+    check(tr.rc == 0, "tlstap failed: %s" % tr.stderr)
+    evs = tr.events()
+    for e in evs:
+        check(list(e)[-2:] == ["host", "run_id"] and e["host"] == host and e["run_id"] == run,
+              "a %s line without the labels at its end: %s" % (e["type"], list(e)[-3:]))
+    kinds = {e["type"] for e in evs}
+    check({"conn", "data", "http", "close", "stats"} <= kinds, "line kinds seen: %s" % kinds)
+    # The labels change nothing else: the bytes are still those sent at both ends.
+    cap = clean_capture(tr)
+    check(read_file(got) == ngx.bodies["big.bin"], "curl's own download differs from the file")
+    ours = [c for c in cap.conns(comm="curl") if port_of(cap.meta[c]["remote"]) == ngx.port]
+    check(len(ours) == 1, "want curl's one connection to nginx, got %s" % ours)
+    check_download(cap, ours[0], ngx.bodies["big.bin"], "curl")
+    info = subprocess.run(["capinfos", "-k", pcap], capture_output=True, timeout=60)
+    text = info.stdout.decode(errors="replace")
+    check(info.returncode == 0 and "host=" + host in text and "run_id=" + run in text,
+          "capinfos does not show the section comments: %s" % text)
+    plain = subprocess.run([cfg.tlstap, "-r", pcap, "-o", "json"], capture_output=True, timeout=60)
+    lines = [json.loads(line) for line in plain.stdout.splitlines()]
+    check(plain.returncode == 0 and lines, "tlstap -r failed: %s" % plain.stderr[-300:])
+    check(not [e for e in lines if "host" in e or "run_id" in e], "-r without --host printed labels")
