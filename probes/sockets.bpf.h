@@ -110,10 +110,12 @@ static __always_inline void conn_set_socket(struct tlstap_conn_state *cs, __u32 
 /*
  * The connection of this call: found by session; told its socket when it
  * did not know it (or only guessed it); replaced when the session's socket
- * changed (a freed SSL's address reused for a new connection).
+ * changed (a freed SSL's address reused for a new connection). may_guess:
+ * a call with no socket may take the one its thread read last (memory BIOs).
  */
 static __always_inline struct tlstap_conn_state *lookup_conn(__u32 pid, __u32 tid, __u8 dir,
-						      struct call_frame *f, bool *is_new)
+						      struct call_frame *f, bool may_guess,
+						      bool *is_new)
 {
 	struct tlstap_session_key key = { .pid = pid, .session = f->session };
 	struct tlstap_conn_state *cs, fresh = {};
@@ -123,7 +125,7 @@ static __always_inline struct tlstap_conn_state *lookup_conn(__u32 pid, __u32 ti
 
 	*is_new = false;
 	cs = bpf_map_lookup_elem(&conns, &key);
-	if (f->fd < 0 && (!cs || !cs->sk_ino)) {
+	if (may_guess && f->fd < 0 && (!cs || !cs->sk_ino)) {
 		/* No socket syscall inside the call and none known: a memory BIO. */
 		fdp = dir == TLSTAP_DIR_IN ? bpf_map_lookup_elem(&last_read_fd, &tid) : NULL;
 		if (fdp) {
