@@ -144,7 +144,28 @@ $(OUTPUT)/peers/boring_%: tests/peers/boring_%.c tests/peers/boring_http.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(BORING_FLAGS) $< -L$(BORING_LIB) -Wl,-rpath,$(BORING_LIB) -lssl -lcrypto -o $@
 
-peers: $(PEER_BINS)
+# Go test peers, built offline with Debian's golang-go (standard library only),
+# each source in four variants: plain, stripped, PIE and stripped PIE. The Go
+# caches live in the build folder; no module, no cgo, no toolchain download.
+GO ?= go
+GO_SRCS = $(wildcard tests/peers/go/*.go)
+GO_ENV = env -u GOTOOLCHAIN GO111MODULE=off GOFLAGS= CGO_ENABLED=0 \
+	GOCACHE=$(abspath $(OUTPUT))/go/cache GOPATH=$(abspath $(OUTPUT))/go/path
+# Sources are named go*.go (the plain variant's rule matches that prefix).
+GO_VARIANTS = % %-stripped %-pie %-pie-stripped
+GO_PEER_BINS = $(foreach v,$(GO_VARIANTS),$(patsubst tests/peers/go/%.go,$(OUTPUT)/peers/$(v),$(GO_SRCS)))
+go_build = $(call msg,GO,$@) mkdir -p $(@D) && $(GO_ENV) $(GO) build -trimpath $(1) -o $@ $<
+
+$(OUTPUT)/peers/%-pie-stripped: tests/peers/go/%.go
+	$(Q)$(call go_build,-buildmode=pie -ldflags='-s -w')
+$(OUTPUT)/peers/%-pie: tests/peers/go/%.go
+	$(Q)$(call go_build,-buildmode=pie)
+$(OUTPUT)/peers/%-stripped: tests/peers/go/%.go
+	$(Q)$(call go_build,-ldflags='-s -w')
+$(OUTPUT)/peers/go%: tests/peers/go/go%.go
+	$(Q)$(call go_build,)
+
+peers: $(PEER_BINS) $(GO_PEER_BINS)
 
 fuzz: deps-test fuzz-bins
 	$(Q)./tests/run-fuzz.sh $(FUZZ_OUT) $(FUZZ_SECS)
