@@ -58,7 +58,8 @@ static int go_find(struct elf_image *img, struct tls_points *pts)
 	memset(pts, 0, sizeof(*pts));
 	memset(&gi, 0, sizeof(gi));
 	err = go_elf_inspect(img, &gi, why, sizeof(why));
-	if (err == -ENOTSUP) {
+	/* Go, but not probeable here (old ABI, other architecture, too many RETs). */
+	if (err == -ENOTSUP || err == -E2BIG) {
 		if (gi.version[0])
 			go_describe(&gi, pts);
 		else
