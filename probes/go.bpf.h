@@ -8,41 +8,6 @@
 #include "sockets.bpf.h"
 #include "capture.bpf.h"
 
-/*
- * Go moves goroutine stacks (copying them to grow or shrink), so a return
- * probe, which rewrites the return address on the stack, would crash the
- * program; the collector probes every RET of the function instead. A
- * goroutine can change threads inside a call: its state is keyed by the
- * goroutine (g, in r14 under the register ABI), not the thread.
- */
-struct go_key {
-	__u32 pid;
-	__u32 pad;
-	__u64 g;
-};
-
-/* One call in progress; f.sp is RSP at entry. Stack copying keeps the
- * distance from the stack's top (hi) of every frame: depth pairs a RET
- * with its entry wherever the stack is by then. */
-struct go_frame {
-	struct call_frame f;
-	__u64 lo, hi;		/* the goroutine's stack at entry */
-	__u64 depth;		/* hi - RSP at entry */
-};
-
-struct go_calls_val {
-	__u32 n;
-	__u32 pad;
-	struct go_frame fr[TLSTAP_GO_NESTING];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, TLSTAP_GO_MAX_CALLS);
-	__type(key, struct go_key);
-	__type(value, struct go_calls_val);
-} go_calls SEC(".maps");
-
 static const struct go_calls_val go_no_calls = {};
 
 #if defined(__TARGET_ARCH_x86)
@@ -66,16 +31,11 @@ static __always_inline bool go_stack(__u64 g, __u64 *lo, __u64 *hi)
 	return true;
 }
 
-/* The top frame of v, or NULL. */
+/* The top frame of v, or NULL (constant indexes: nothing for the verifier to bound). */
 static __always_inline struct go_frame *go_top(struct go_calls_val *v)
 {
-	__u32 n = v->n;
-
-	if (n == 0 || n > TLSTAP_GO_NESTING)
-		return NULL;
-	n--;
-	asm volatile("" : "+r"(n));
-	return &v->fr[n & (TLSTAP_GO_NESTING - 1)];
+	_Static_assert(TLSTAP_GO_NESTING == 2, "go_top knows two frames");
+	return v->n == 1 ? &v->fr[0] : v->n == 2 ? &v->fr[1] : NULL;
 }
 
 /*
@@ -128,11 +88,7 @@ int go_entry(struct pt_regs *ctx)
 
 	if (stopping || !wanted(id >> 32) || !go_stack(g, &lo, &hi) || sp < lo || sp >= hi)
 		return 0;
-	v = bpf_map_lookup_elem(&go_calls, &key);
-	if (!v) {
-		bpf_map_update_elem(&go_calls, &key, &go_no_calls, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&go_calls, &key);
-	}
+	v = lookup_or_init(&go_calls, &key, &go_no_calls);
 	st = cpu_stats();
 	if (!v)
 		return 0;	/* no room: its RET counts it as unmatched */
@@ -154,7 +110,7 @@ int go_entry(struct pt_regs *ctx)
 			count(&st->call_table_full);
 		return 0;
 	}
-	top = &v->fr[v->n & (TLSTAP_GO_NESTING - 1)];
+	top = v->n == 0 ? &v->fr[0] : &v->fr[1];
 	__builtin_memset(top, 0, sizeof(*top));
 	top->f.sp = sp;
 	top->f.session = PT_REGS_RC(ctx);	/* RAX: the *tls.Conn */

@@ -38,11 +38,7 @@ int tls_entry(struct pt_regs *ctx)
 
 	if (stopping || !wanted(id >> 32))
 		return 0;
-	cs = bpf_map_lookup_elem(&active_calls, &tid);
-	if (!cs) {
-		bpf_map_update_elem(&active_calls, &tid, &empty_stack, BPF_NOEXIST);
-		cs = bpf_map_lookup_elem(&active_calls, &tid);
-	}
+	cs = lookup_or_init(&active_calls, &tid, &empty_stack);
 	st = cpu_stats();
 	if (!cs)
 		return 0;	/* no room: its return counts it as unmatched */
