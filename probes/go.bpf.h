@@ -48,6 +48,7 @@ static __always_inline void go_learn_socket(struct call_frame *f, __u64 conn)
 {
 	__u64 data = 0, netfd = 0;
 	__s64 w[2] = {}, sysfd = -1;
+	struct sock *sk;
 	__u16 family;
 
 	if (bpf_probe_read_user(&data, sizeof(data), (void *)(conn + TLSTAP_GO_CONN_IFACE_DATA)) ||
@@ -61,7 +62,8 @@ static __always_inline void go_learn_socket(struct call_frame *f, __u64 conn)
 		return;
 	if (!frame_learn_fd(f, (int)sysfd, true))
 		return;
-	family = BPF_CORE_READ((struct sock *)f->sk, __sk_common.skc_family);
+	sk = (struct sock *)f->sk;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != w[0]) {
 		f->sk = 0;
 		f->sk_ino = 0;
