@@ -50,7 +50,7 @@ void summary_print_text(const struct summary *s, FILE *f)
 	/* Only when Go programs were traced in ways worth saying. */
 	if (s->bs.go_unattributed || s->bs.go_stack_moves)
 		fprintf(f, "tlstap: Go: %llu calls over no TCP socket tlstap could verify (no address); "
-			"%llu calls whose buffer moved with its goroutine's stack\n",
+			"%llu calls during which their goroutine's stack moved\n",
 			U(s->bs.go_unattributed), U(s->bs.go_stack_moves));
 }
 

@@ -163,8 +163,9 @@ static __always_inline void go_ret_body(struct pt_regs *ctx)
 	}
 	v->n--;
 	src = top->f.buf;
-	if (src >= top->lo && src < top->hi && sp != top->f.sp) {
-		src += sp - top->f.sp;
+	if (sp != top->f.sp) {
+		if (src >= top->lo && src < top->hi)
+			src += sp - top->f.sp;
 		if (st)
 			count(&st->go_stack_moves);
 	}

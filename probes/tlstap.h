@@ -273,7 +273,7 @@ struct tlstap_file_event {
 	X(unmatched_returns, 1)	/* a return probe without its entry */ \
 	X(unfinished_calls, 1)	/* an entry whose return never came */ \
 	X(go_unattributed, 0)	/* Go calls over no TCP socket tlstap could verify: no address */ \
-	X(go_stack_moves, 0)	/* Go calls whose buffer moved with its goroutine's stack */
+	X(go_stack_moves, 0)	/* Go calls during which their goroutine's stack moved */
 
 #define TLSTAP_STATS_FIELD(name, untraced)	__u64 name;
 struct tlstap_stats {

@@ -196,7 +196,7 @@ static void test_summary_text_lines_golden(void **state)
 		"18 bytes (shown raw); holes given up to stay within it: 19 (20 bytes); shown before "
 		"the rings' backlog was read: 21 times; resident peak 5120.0 MiB (rings included)\n"
 		"tlstap: Go: 24 calls over no TCP socket tlstap could verify (no address); 25 calls "
-		"whose buffer moved with its goroutine's stack\n");
+		"during which their goroutine's stack moved\n");
 	free(text);
 }
 

@@ -228,17 +228,22 @@ def test_go_pid_running_server(tmp):
 
 
 def stress_run(tmp, traced):
-    """A -stress server and 24 -stress clients' requests at once (HTTP/2 POSTs echoed): what the
-    client and the server printed and how they exited, and the capture when traced."""
+    """A -stress server and two -stress clients of 12 requests at once each (POSTs echoed, over
+    HTTP/1.1 then HTTP/2): what the clients and the server printed and how they exited, the
+    capture when traced, and the clients' pids."""
     env = dict(os.environ, GOMAXPROCS="4")
     tr = Tracer(tmp) if traced else None
+    results, pids = [], []
     with GoServer(stress=True, env=env) as srv:
-        pid, crc, cout = go_client(srv.port, ["-proto", "2", "-conns", "24", "-post-size", "100000", "-stress"],
-                                 env=env)
-        src, sout = srv.result()
+        for proto in ("1", "2"):
+            pid, crc, cout = go_client(srv.port, ["-proto", proto, "-conns", "12", "-post-size", "100000",
+                                                  "-stress"], env=env)
+            results += [crc, cout]
+            pids.append(pid)
+        results += list(srv.result())
     if tr:
         tr.stop()
-    return (crc, cout, src, sout), tr, pid
+    return results, tr, pids
 
 
 @test_in("auto")
@@ -246,14 +251,17 @@ def test_go_crash_safety_stack_growth(tmp):
     """A Go server and client under load, with goroutine stacks grown and moved while inside
     crypto/tls, run to completion traced with exactly the output and exit codes of an untraced run."""
     untraced, _, _ = stress_run(tmp, False)
-    check(untraced[0] == 0 and untraced[2] == 0, "the untraced run failed: %s" % (untraced,))
-    traced, tr, pid = stress_run(tmp, True)
+    check(untraced[0] == 0 and untraced[2] == 0 and untraced[4] == 0, "the untraced run failed: %s" % (untraced,))
+    traced, tr, pids = stress_run(tmp, True)
     check(traced == untraced, "traced run differs: %s vs %s" % (traced, untraced))
     cap = clean_capture(tr)
-    conns = go_conns(cap, pid)
-    check(len(conns) == 24 and len(cap.meta) == 48, "%d connections captured (%d of the client), want 48"
-          % (len(cap.meta), len(conns)))
-    for c in conns:
+    h1, h2 = go_conns(cap, pids[0]), go_conns(cap, pids[1])
+    check(len(h1) == 12 and len(h2) == 12 and len(cap.meta) == 48,
+          "%d connections captured (%d, %d of the clients), want 48" % (len(cap.meta), len(h1), len(h2)))
+    for c in h1 + h2:
         both_ends(cap, c, "conn %d" % c)
+    for c in h1:
+        same(h1_body(cap.stream(c, "out")), pattern(100000), "conn %d's captured POST" % c)
+    for c in h2:
         same(h2_data(cap.stream(c, "out"), True).get(1), pattern(100000), "conn %d's captured POST" % c)
     print("  go_stack_moves: %d" % cap.stats()["go_stack_moves"])
