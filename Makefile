@@ -167,6 +167,12 @@ $(OUTPUT)/peers/go%: tests/peers/go/go%.go
 
 peers: $(PEER_BINS) $(GO_PEER_BINS)
 
+# The Go ELF analysis is tested on the Go peers; the sanitized build's test
+# uses the plain build's (Go code is not sanitized), which make test builds first.
+ifneq ($(SANITIZE),1)
+$(OUTPUT)/tests/test_go_elf: | $(GO_PEER_BINS)
+endif
+
 fuzz: deps-test fuzz-bins
 	$(Q)./tests/run-fuzz.sh $(FUZZ_OUT) $(FUZZ_SECS)
 
