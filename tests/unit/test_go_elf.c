@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "go_elf.h"
 #include "test_util.h"
+#include "../fuzz/go_elf_wrap.h"
 
 static const char conn_read[] = "crypto/tls.(*Conn).Read";
 static const char conn_write[] = "crypto/tls.(*Conn).Write";
@@ -396,6 +397,65 @@ static void test_go_elf_every_header_byte_changed_is_answered(void **state)
 	free(f.b);
 }
 
+/* One seed of testdata/go, made into an executable and inspected. */
+static int inspect_seed(const char *name, struct go_info *gi, char *why, size_t whylen)
+{
+	static uint8_t built[GO_WRAP_LEN];
+	struct file seed, f = { built, sizeof(built) };
+	char path[128];
+
+	snprintf(path, sizeof(path), "testdata/go/%s.seed", name);
+	seed = load(path);
+	assert_int_equal(go_wrap(built, seed.b, seed.len), 0);
+	free(seed.b);
+	save(tmp_path("seed"), &f);
+	return inspect(tmp_path("seed"), gi, why, whylen);
+}
+
+/*
+ * Every table layout, as tests/fuzz/go_elf_seeds.py writes them: Read is
+ * "xor eax,eax; ret" at the code's start, Write "xor eax,eax; je +1; ret;
+ * ret" 16 bytes on; releases before the register ABI are refused.
+ */
+static void test_go_elf_every_table_layout(void **state)
+{
+	static const struct {
+		const char *seed, *version;
+		int err, minor;
+	} cases[] = {
+		{ "go120", "go1.21.5", 0, 21 },
+		{ "go119", "go1.19.8", 0, 19 },
+		{ "go119-pie-noshdr", "go1.19.8", 0, 19 },
+		{ "go117", "go1.17.13", 0, 17 },
+		{ "go116-noinfo", "", -ENOTSUP, 0 },
+		{ "go115", "go1.15.15", -ENOTSUP, 15 },
+	};
+	struct go_info gi;
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(inspect_seed(cases[i].seed, &gi, why, sizeof(why)), cases[i].err);
+		assert_string_equal(gi.version, cases[i].version);
+		assert_int_equal(gi.minor, cases[i].minor);
+		assert_true(gi.stripped);
+		assert_int_equal(gi.pie, !strcmp(cases[i].seed, "go119-pie-noshdr"));
+		if (cases[i].err) {
+			assert_false(gi.regabi);
+			assert_non_null(strstr(why, "stack"));
+			continue;
+		}
+		assert_true(gi.regabi);
+		assert_int_equal(gi.read.entry, GO_WRAP_CODE);
+		assert_int_equal(gi.read.nrets, 1);
+		assert_int_equal(gi.read.rets[0], GO_WRAP_CODE + 2);
+		assert_int_equal(gi.write.entry, GO_WRAP_CODE + 16);
+		assert_int_equal(gi.write.nrets, 2);
+		assert_int_equal(gi.write.rets[0], GO_WRAP_CODE + 16 + 4);
+		assert_int_equal(gi.write.rets[1], GO_WRAP_CODE + 16 + 5);
+	}
+}
+
 static int setup(void **state)
 {
 	return test_tmpdir_create("go-elf");
@@ -413,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_go_elf_corrupt_tables_are_einval),
 		cmocka_unit_test(test_go_elf_too_many_rets_is_e2big),
 		cmocka_unit_test(test_go_elf_every_header_byte_changed_is_answered),
+		cmocka_unit_test(test_go_elf_every_table_layout),
 	};
 
 	return cmocka_run_group_tests(tests, setup, test_tmpdir_remove);
