@@ -31,17 +31,26 @@ def names():
     return table, offs
 
 
+def rows_and_records(word, entry, nameoffs, records_at):
+    """The function table's rows and end entry, and the _func records.
+
+    word: "I" (32-bit, 1.18+) or "Q"; entry(i): what the table says for
+    function i; records_at: where the records start, counted as the rows'
+    record offsets count.
+    """
+    rows, recs = b"", b""
+    for i in range(len(FUNCS)):
+        rows += struct.pack("<" + word * 2, entry(i), records_at + len(recs))
+        recs += struct.pack("<" + word + "i", entry(i), nameoffs[i]).ljust(FUNC_RECORD, b"\0")
+    return rows + struct.pack("<" + word, entry(len(FUNCS))), recs
+
+
 def table_118(magic):
     """Go 1.18+: 8 header words; 32-bit rows counted from textStart."""
     header_len = 8 + 8 * 8
     nametab, nameoffs = names()
     functab = header_len + len(nametab)
-    rows_len = 8 * len(FUNCS) + 4
-    rows, recs = b"", b""
-    for i, _ in enumerate(FUNCS):
-        rows += struct.pack("<II", 16 * i, rows_len + len(recs))
-        recs += struct.pack("<Ii", 16 * i, nameoffs[i]).ljust(FUNC_RECORD, b"\0")
-    rows += struct.pack("<I", 16 * len(FUNCS))
+    rows, recs = rows_and_records("I", lambda i: 16 * i, nameoffs, 8 * len(FUNCS) + 4)
     hdr = struct.pack("<IBBBB", magic, 0, 0, 1, 8)
     hdr += struct.pack("<8Q", len(FUNCS), 0, CODE_VADDR, header_len, functab, functab, functab,
                        functab)
@@ -53,12 +62,8 @@ def table_116():
     header_len = 8 + 7 * 8
     nametab, nameoffs = names()
     functab = header_len + len(nametab)
-    rows_len = 16 * len(FUNCS) + 8
-    rows, recs = b"", b""
-    for i, _ in enumerate(FUNCS):
-        rows += struct.pack("<QQ", CODE_VADDR + 16 * i, rows_len + len(recs))
-        recs += struct.pack("<Qi", CODE_VADDR + 16 * i, nameoffs[i]).ljust(FUNC_RECORD, b"\0")
-    rows += struct.pack("<Q", CODE_VADDR + 16 * len(FUNCS))
+    rows, recs = rows_and_records("Q", lambda i: CODE_VADDR + 16 * i, nameoffs,
+                                  16 * len(FUNCS) + 8)
     hdr = struct.pack("<IBBBB", 0xFFFFFFFA, 0, 0, 1, 8)
     hdr += struct.pack("<7Q", len(FUNCS), 0, header_len, functab, functab, functab, functab)
     return hdr + nametab + rows + recs
@@ -66,15 +71,11 @@ def table_116():
 
 def table_12():
     """Go 1.2-1.15: nfunc, then the rows; every offset from the table's start."""
-    rows_at = 16
-    recs_at = rows_at + 16 * len(FUNCS) + 8
+    recs_at = 16 + 16 * len(FUNCS) + 8
     nametab, nameoffs = names()
     names_at = recs_at + FUNC_RECORD * len(FUNCS)
-    rows, recs = b"", b""
-    for i, _ in enumerate(FUNCS):
-        rows += struct.pack("<QQ", CODE_VADDR + 16 * i, recs_at + FUNC_RECORD * i)
-        recs += struct.pack("<Qi", CODE_VADDR + 16 * i, names_at + nameoffs[i]).ljust(FUNC_RECORD, b"\0")
-    rows += struct.pack("<Q", CODE_VADDR + 16 * len(FUNCS))
+    rows, recs = rows_and_records("Q", lambda i: CODE_VADDR + 16 * i,
+                                  [names_at + o for o in nameoffs], recs_at)
     hdr = struct.pack("<IBBBBQ", 0xFFFFFFFB, 0, 0, 1, 8, len(FUNCS))
     return hdr + rows + recs + nametab
 
