@@ -1,4 +1,4 @@
-/* Unit tests of go_elf_inspect() on the Go peers make peers builds (plain, stripped, PIE, stripped PIE) and on corrupted copies. */
+/* Unit tests of go_elf_inspect() on the Go peers make peers builds (plain, stripped, PIE, stripped PIE, externally linked PIE) and on corrupted copies. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -192,18 +192,18 @@ static void check_release(const struct go_info *gi)
 
 static void test_go_elf_symbols_build_matches_symtab_and_objdump(void **state)
 {
-	const char *const names[] = { "gohttps", "gohttps-pie" };
+	const char *const names[] = { "gohttps", "gohttps-pie", "gohttps-extpie" };
 	struct go_info gi;
 	struct file f;
 	char why[256];
 	int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		f = load(peer(names[i]));
 		assert_int_equal(inspect(peer(names[i]), &gi, why, sizeof(why)), 0);
 		check_release(&gi);
 		assert_false(gi.stripped);
-		assert_int_equal(gi.pie, i == 1);
+		assert_int_equal(gi.pie, i > 0);
 		check_func(peer(names[i]), &f, conn_read, &gi.read);
 		check_func(peer(names[i]), &f, conn_write, &gi.write);
 		free(f.b);
@@ -250,6 +250,18 @@ static void test_go_elf_stripped_builds_give_the_same_offsets(void **state)
 {
 	assert_stripped_like(peer("gohttps"), peer("gohttps-stripped"));
 	assert_stripped_like(peer("gohttps-pie"), peer("gohttps-pie-stripped"));
+}
+
+/* Linked by the system's linker, the table has no section of its own: found by magic. */
+static void test_go_elf_external_link_table_in_data_rel_ro(void **state)
+{
+	struct file f = load(peer("gohttps-extpie-stripped"));
+
+	assert_null(section(&f, ".gopclntab"));
+	assert_null(section(&f, ".data.rel.ro.gopclntab"));
+	assert_non_null(section(&f, ".data.rel.ro"));
+	free(f.b);
+	assert_stripped_like(peer("gohttps-extpie"), peer("gohttps-extpie-stripped"));
 }
 
 /* Section headers gone (sstrip): the tables are found by their magic. */
@@ -466,6 +478,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_go_elf_symbols_build_matches_symtab_and_objdump),
 		cmocka_unit_test(test_go_elf_stripped_builds_give_the_same_offsets),
+		cmocka_unit_test(test_go_elf_external_link_table_in_data_rel_ro),
 		cmocka_unit_test(test_go_elf_without_section_headers_found_by_magic),
 		cmocka_unit_test(test_go_elf_not_go_is_enoent),
 		cmocka_unit_test(test_go_elf_unknown_version_still_register_abi),
