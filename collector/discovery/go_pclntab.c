@@ -43,6 +43,7 @@
 /* Scan steps when looking for the header without section headers. */
 #define SCAN_CHUNK	(1u << 20)
 #define SCAN_MAX	(256ull << 20)
+#define SCAN_TRIES	4
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -164,6 +165,12 @@ static int load(struct elf_image *img, struct go_pclntab *t, uint64_t off, uint6
 	return 0;
 }
 
+/* Whether a scan goes on after a try that gave err. */
+static bool looking(int err)
+{
+	return err == -ENOENT || err == -EINVAL;
+}
+
 /*
  * No section of its own: the table by its header's magic, 8-aligned, in a
  * segment that is not code, running to the segment's end at most. A match
@@ -176,25 +183,30 @@ static int scan_segments(struct elf_image *img, struct go_pclntab *t, uint64_t t
 	uint64_t pos, scanned = 0, n, k, at;
 	uint8_t *buf = malloc(SCAN_CHUNK);
 	size_t i;
-	int err = -ENOENT;
+	int err = -ENOENT, tries = 0;
 
 	if (!buf)
 		return -ENOMEM;
-	for (i = 0; err && err != -ENOMEM && !elf_image_segment(img, i, &seg); i++) {
+	for (i = 0; looking(err) && !elf_image_segment(img, i, &seg); i++) {
 		if (seg.flags & PF_X)
 			continue;
-		for (pos = 0; err && pos + 8 <= seg.filesz && scanned < SCAN_MAX; pos += n) {
+		for (pos = 0; looking(err) && pos + 8 <= seg.filesz && scanned < SCAN_MAX; pos += n) {
 			n = seg.filesz - pos < SCAN_CHUNK ? seg.filesz - pos : SCAN_CHUNK;
 			scanned += n;
 			if (elf_image_pread(img, seg.offset + pos, buf, (size_t)n))
 				break;
-			for (k = (8 - (seg.offset + pos) % 8) % 8; err && k + 8 <= n; k += 8) {
+			for (k = (8 - (seg.offset + pos) % 8) % 8; looking(err) && k + 8 <= n; k += 8) {
+				if (!magic_layout(buf + k))
+					continue;
+				/* Each try reads up to a table: a few, not one per forged header. */
+				if (++tries > SCAN_TRIES)
+					goto out;
 				at = seg.offset + pos + k;
-				if (magic_layout(buf + k))
-					err = load(img, t, at, seg.filesz - pos - k, text_addr);
+				err = load(img, t, at, seg.filesz - pos - k, text_addr);
 			}
 		}
 	}
+out:
 	free(buf);
 	return err;
 }
