@@ -44,6 +44,8 @@
 #define SCAN_CHUNK	(1u << 20)
 #define SCAN_MAX	(256ull << 20)
 #define SCAN_TRIES	4
+/* Go programs have 3 to 6 loaded segments. */
+#define SCAN_SEGMENTS	64
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -187,7 +189,7 @@ static int scan_segments(struct elf_image *img, struct go_pclntab *t, uint64_t t
 
 	if (!buf)
 		return -ENOMEM;
-	for (i = 0; looking(err) && !elf_image_segment(img, i, &seg); i++) {
+	for (i = 0; looking(err) && i < SCAN_SEGMENTS && !elf_image_segment(img, i, &seg); i++) {
 		if (seg.flags & PF_X)
 			continue;
 		for (pos = 0; looking(err) && pos + 8 <= seg.filesz && scanned < SCAN_MAX; pos += n) {
