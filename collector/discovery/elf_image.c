@@ -285,24 +285,33 @@ void elf_image_funcs(struct elf_image *img, const char *const *names, size_t n, 
 		offsets[i] = elf_image_func(img, names[i], &vaddr) ? 0 : elf_image_offset(img, vaddr);
 }
 
-int elf_image_segment(struct elf_image *img, size_t n, struct elf_segment *seg)
+/* Program header i as a segment: 1 when it is a PT_LOAD with its bytes inside
+ * the file, 0 when it is another, -1 past the end or when unreadable. */
+static int load_segment(struct elf_image *img, size_t i, struct elf_segment *seg)
 {
-	size_t i, nphdr;
+	size_t nphdr;
 	GElf_Phdr ph;
 
-	if (elf_getphdrnum(img->elf, &nphdr))
-		return -ENOENT;
-	for (i = 0; i < nphdr && i < MAX_PHDRS; i++) {
-		if (!gelf_getphdr(img->elf, (int)i, &ph))
-			return -ENOENT;
-		if (ph.p_type != PT_LOAD || !in_file(ph.p_offset, ph.p_filesz, img->size) || n--)
-			continue;
-		seg->vaddr = ph.p_vaddr;
-		seg->offset = ph.p_offset;
-		seg->filesz = ph.p_filesz;
-		seg->flags = ph.p_flags;
+	if (i >= MAX_PHDRS || elf_getphdrnum(img->elf, &nphdr) || i >= nphdr ||
+	    !gelf_getphdr(img->elf, (int)i, &ph))
+		return -1;
+	if (ph.p_type != PT_LOAD || !in_file(ph.p_offset, ph.p_filesz, img->size))
 		return 0;
-	}
+	seg->vaddr = ph.p_vaddr;
+	seg->offset = ph.p_offset;
+	seg->filesz = ph.p_filesz;
+	seg->flags = ph.p_flags;
+	return 1;
+}
+
+int elf_image_segment(struct elf_image *img, size_t n, struct elf_segment *seg)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; (r = load_segment(img, i, seg)) >= 0; i++)
+		if (r && !n--)
+			return 0;
 	return -ENOENT;
 }
 
@@ -312,9 +321,10 @@ static uint64_t segment_offset(struct elf_image *img, uint64_t vaddr, uint64_t l
 {
 	struct elf_segment seg;
 	size_t i;
+	int r;
 
-	for (i = 0; i < MAX_PHDRS && !elf_image_segment(img, i, &seg); i++) {
-		if ((!exec || (seg.flags & PF_X)) && vaddr >= seg.vaddr &&
+	for (i = 0; (r = load_segment(img, i, &seg)) >= 0; i++) {
+		if (r && (!exec || (seg.flags & PF_X)) && vaddr >= seg.vaddr &&
 		    vaddr - seg.vaddr < seg.filesz && len <= seg.filesz - (vaddr - seg.vaddr))
 			return vaddr - seg.vaddr + seg.offset;
 	}

@@ -57,8 +57,8 @@ static int check_abi(struct elf_image *img, const struct go_pclntab *t, struct g
 		gi->regabi = false;
 	if (!gi->regabi)
 		return say(why, whylen, -ENOTSUP,
-			   "%s passes arguments on the stack (Go before 1.17): not supported",
-			   gi->version[0] ? gi->version : "an old Go release");
+			   "%s passes arguments on the stack (Go's ABI before 1.17): not supported",
+			   gi->version[0] ? gi->version : "this Go program");
 #if !defined(__x86_64__)
 	return say(why, whylen, -ENOTSUP, "Go programs are probed on amd64 only");
 #endif

@@ -43,6 +43,9 @@
 /* Scan steps when looking for the header without section headers. */
 #define SCAN_CHUNK	(1u << 20)
 #define SCAN_MAX	(256ull << 20)
+#define SCAN_TRIES	4
+/* Go programs have 3 to 6 loaded segments. */
+#define SCAN_SEGMENTS	64
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -164,39 +167,48 @@ static int load(struct elf_image *img, struct go_pclntab *t, uint64_t off, uint6
 	return 0;
 }
 
+/* Whether a scan goes on after a try that gave err. */
+static bool looking(int err)
+{
+	return err == -ENOENT || err == -EINVAL;
+}
+
 /*
- * Section headers gone (sstrip): the table's header by its magic, 8-aligned,
- * in a read-only segment that is not code; the table runs to the segment's
- * end at most. Bounded by SCAN_MAX bytes in all.
+ * No section of its own: the table by its header's magic, 8-aligned, in a
+ * segment that is not code, running to the segment's end at most. A match
+ * that is no table is passed over. -ENOENT when there is none, -EINVAL when
+ * only malformed ones; bounded by SCAN_MAX bytes read in all.
  */
-static int scan_segments(struct elf_image *img, uint64_t *off, uint64_t *len)
+static int scan_segments(struct elf_image *img, struct go_pclntab *t, uint64_t text_addr)
 {
 	struct elf_segment seg;
-	uint64_t pos, scanned = 0, n, k;
+	uint64_t pos, scanned = 0, n, k, at;
 	uint8_t *buf = malloc(SCAN_CHUNK);
 	size_t i;
-	int err = -ENOENT;
+	int err = -ENOENT, tries = 0;
 
 	if (!buf)
 		return -ENOMEM;
-	for (i = 0; err == -ENOENT && !elf_image_segment(img, i, &seg); i++) {
+	for (i = 0; looking(err) && i < SCAN_SEGMENTS && !elf_image_segment(img, i, &seg); i++) {
 		if (seg.flags & PF_X)
 			continue;
-		for (pos = 0; err == -ENOENT && pos + 8 <= seg.filesz && scanned < SCAN_MAX; pos += n) {
+		for (pos = 0; looking(err) && pos + 8 <= seg.filesz && scanned < SCAN_MAX; pos += n) {
 			n = seg.filesz - pos < SCAN_CHUNK ? seg.filesz - pos : SCAN_CHUNK;
 			scanned += n;
 			if (elf_image_pread(img, seg.offset + pos, buf, (size_t)n))
 				break;
-			for (k = 0; k + 8 <= n; k += 8) {
-				if (!magic_layout(buf + k) || (seg.offset + pos + k) % 8)
+			for (k = (8 - (seg.offset + pos) % 8) % 8; looking(err) && k + 8 <= n; k += 8) {
+				if (!magic_layout(buf + k))
 					continue;
-				*off = seg.offset + pos + k;
-				*len = seg.filesz - pos - k;
-				err = 0;
-				break;
+				/* Each try reads up to a table: a few, not one per forged header. */
+				if (++tries > SCAN_TRIES)
+					goto out;
+				at = seg.offset + pos + k;
+				err = load(img, t, at, seg.filesz - pos - k, text_addr);
 			}
 		}
 	}
+out:
 	free(buf);
 	return err;
 }
@@ -204,8 +216,6 @@ static int scan_segments(struct elf_image *img, uint64_t *off, uint64_t *len)
 int go_pclntab_open(struct elf_image *img, struct go_pclntab *t)
 {
 	struct elf_segment sec, text = {};
-	uint64_t off, len;
-	int err;
 
 	memset(t, 0, sizeof(*t));
 	elf_image_section(img, ".text", &text);
@@ -213,11 +223,16 @@ int go_pclntab_open(struct elf_image *img, struct go_pclntab *t)
 	if (!elf_image_section(img, ".gopclntab", &sec) ||
 	    !elf_image_section(img, ".data.rel.ro.gopclntab", &sec))
 		return load(img, t, sec.offset, sec.filesz, text.vaddr);
-	/* Sections but no table: not Go, and no scan of every C program's data. */
-	if (text.filesz)
+	/*
+	 * An external linker (cgo, distributions' PIE builds) merges the table
+	 * into .data.rel.ro; a file without section headers has none: then
+	 * scan, but only where the file says it is Go, not in every C
+	 * program's data.
+	 */
+	if (text.filesz && elf_image_section(img, ".go.buildinfo", &sec) &&
+	    elf_image_section(img, ".note.go.buildid", &sec))
 		return -ENOENT;
-	err = scan_segments(img, &off, &len);
-	return err ? err : load(img, t, off, len, 0);
+	return scan_segments(img, t, text.vaddr);
 }
 
 /* Whether the NUL-terminated name at offset at of the table is name. */

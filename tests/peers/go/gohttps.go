@@ -3,14 +3,16 @@
 //
 //	gohttps server -addr 127.0.0.1:PORT -cert C -key K [-size N] [-stress]
 //	    GET  answers N bytes of a fixed pattern (HTTP/1.1 or HTTP/2: ALPN
-//	         offers h2 and http/1.1); POST echoes the body. Prints "ready"
-//	         once listening; on SIGTERM/SIGINT it stops and prints
-//	         "served N requests".
+//	         offers h2 and http/1.1); POST echoes the body. Prints
+//	         "ready 127.0.0.1:PORT" once listening (port 0: the kernel's
+//	         choice); on SIGTERM/SIGINT it stops and prints "served N requests".
 //	gohttps client -url URL [-proto 1|2] [-post-size N | -post FILE]
-//	        [-conns N] [-k | -ca FILE] [-out FILE] [-stress]
-//	    -conns N requests at once, each on its own connection; prints one
-//	    line per request in order (status, protocol, length, sha256) and
-//	    saves body i to FILE (N = 1) or FILE.i.
+//	        [-conns N] [-requests M] [-k | -ca FILE] [-out FILE] [-stress]
+//	    N connections at once, M requests one after the other on each;
+//	    prints one line per request, in order (connection i's requests are
+//	    i*M .. i*M+M-1): index, status, protocol, length, sha256; saves the
+//	    body to FILE (one request) or FILE.index. A POST's echo must equal
+//	    what was sent.
 //
 // -stress makes every handler / request goroutine recurse deeply with a
 // large frame first, so that goroutine stacks grow (and move) many times
@@ -149,7 +151,7 @@ func server(args []string) {
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	done := make(chan error, 1)
 	go func() { done <- srv.ServeTLS(ln, "", "") }()
-	fmt.Println("ready")
+	fmt.Println("ready", ln.Addr())
 	select {
 	case <-stop:
 		srv.Shutdown(context.Background())
@@ -182,16 +184,28 @@ type result struct {
 	err  error
 }
 
-// fetch makes one request on its own connection.
-func fetch(url string, proto int, tc *tls.Config, post []byte, doStress bool) result {
+// connection makes n requests, one after the other, on one connection of
+// its own (HTTP/1.1 keep-alive or one HTTP/2 connection).
+func connection(url string, proto int, tc *tls.Config, post []byte, n int, doStress bool) []result {
+	out := make([]result, n)
 	if doStress {
 		if err := stress(); err != nil {
-			return result{err: err}
+			for j := range out {
+				out[j] = result{err: err}
+			}
+			return out
 		}
 	}
 	t := transport(proto, tc)
 	defer t.CloseIdleConnections()
 	client := &http.Client{Transport: t}
+	for j := range out {
+		out[j] = request(client, url, proto, post)
+	}
+	return out
+}
+
+func request(client *http.Client, url string, proto int, post []byte) result {
 	var resp *http.Response
 	var err error
 	if post != nil {
@@ -223,7 +237,8 @@ func client(args []string) {
 	proto := fs.Int("proto", 2, "HTTP version: 1 (HTTP/1.1) or 2")
 	postSize := fs.Int("post-size", -1, "POST this many bytes of the pattern")
 	postFile := fs.String("post", "", "POST this file")
-	conns := fs.Int("conns", 1, "concurrent requests, one connection each")
+	conns := fs.Int("conns", 1, "concurrent connections")
+	requests := fs.Int("requests", 1, "requests on each connection, one after the other")
 	insecure := fs.Bool("k", false, "do not verify the server's certificate")
 	ca := fs.String("ca", "", "verify the server against this CA (PEM)")
 	out := fs.String("out", "", "save the body (bodies: FILE.i) here")
@@ -257,14 +272,18 @@ func client(args []string) {
 	if *doStress {
 		go collectForever()
 	}
-	results := make([]result, *conns)
+	if *conns < 1 || *requests < 1 {
+		fail("-conns and -requests are at least 1")
+	}
+	results := make([]result, *conns**requests)
 	var wg sync.WaitGroup
-	for i := range results {
+	for i := 0; i < *conns; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
 			tc := &tls.Config{InsecureSkipVerify: *insecure, RootCAs: roots}
-			results[i] = fetch(*url, *proto, tc, post, *doStress)
+			rs := connection(*url, *proto, tc, post, *requests, *doStress)
+			copy(results[i**requests:], rs)
 		}(i)
 	}
 	wg.Wait()
@@ -281,7 +300,7 @@ func client(args []string) {
 			continue
 		}
 		name := *out
-		if *conns > 1 {
+		if len(results) > 1 {
 			name = fmt.Sprintf("%s.%d", *out, i)
 		}
 		if err := os.WriteFile(name, r.body, 0o644); err != nil {
