@@ -144,7 +144,42 @@ $(OUTPUT)/peers/boring_%: tests/peers/boring_%.c tests/peers/boring_http.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(BORING_FLAGS) $< -L$(BORING_LIB) -Wl,-rpath,$(BORING_LIB) -lssl -lcrypto -o $@
 
-peers: $(PEER_BINS)
+# Go test peers, built offline with Debian's golang-go (standard library only),
+# each source in six variants: plain, stripped, PIE and stripped PIE (Go's own
+# linker, no cgo), and a PIE linked by the system's linker with and without
+# symbols (as distributions build Go packages: cgo, the function table
+# merged into .data.rel.ro). The Go caches live in the build folder; no
+# module, no toolchain download.
+GO ?= go
+GO_SRCS = $(wildcard tests/peers/go/*.go)
+GO_ENV = env -u GOTOOLCHAIN GO111MODULE=off GOFLAGS= \
+	GOCACHE=$(abspath $(OUTPUT))/go/cache GOPATH=$(abspath $(OUTPUT))/go/path
+# Sources are named go*.go (the plain variant's rule matches that prefix).
+GO_VARIANTS = % %-stripped %-pie %-pie-stripped %-extpie %-extpie-stripped
+GO_PEER_BINS = $(foreach v,$(GO_VARIANTS),$(patsubst tests/peers/go/%.go,$(OUTPUT)/peers/$(v),$(GO_SRCS)))
+# $(1): cgo (0 or 1); $(2): build flags.
+go_build = $(call msg,GO,$@) mkdir -p $(@D) && $(GO_ENV) CGO_ENABLED=$(1) $(GO) build -trimpath $(2) -o $@ $<
+
+$(OUTPUT)/peers/%-extpie-stripped: tests/peers/go/%.go
+	$(Q)$(call go_build,1,-buildmode=pie -ldflags='-linkmode=external -s -w')
+$(OUTPUT)/peers/%-extpie: tests/peers/go/%.go
+	$(Q)$(call go_build,1,-buildmode=pie -ldflags=-linkmode=external)
+$(OUTPUT)/peers/%-pie-stripped: tests/peers/go/%.go
+	$(Q)$(call go_build,0,-buildmode=pie -ldflags='-s -w')
+$(OUTPUT)/peers/%-pie: tests/peers/go/%.go
+	$(Q)$(call go_build,0,-buildmode=pie)
+$(OUTPUT)/peers/%-stripped: tests/peers/go/%.go
+	$(Q)$(call go_build,0,-ldflags='-s -w')
+$(OUTPUT)/peers/go%: tests/peers/go/go%.go
+	$(Q)$(call go_build,0,)
+
+peers: $(PEER_BINS) $(GO_PEER_BINS)
+
+# The Go ELF analysis is tested on the Go peers; the sanitized build's test
+# uses the plain build's (Go code is not sanitized), which make test builds first.
+ifneq ($(SANITIZE),1)
+$(OUTPUT)/tests/test_go_elf: | $(GO_PEER_BINS)
+endif
 
 fuzz: deps-test fuzz-bins
 	$(Q)./tests/run-fuzz.sh $(FUZZ_OUT) $(FUZZ_SECS)

@@ -57,6 +57,7 @@ static int run_empty(const struct tlstap_opts *o, const struct target_list *tl)
 {
 	struct tlstap_empty_bpf *skel;
 	struct link_list links = {};
+	struct probe_progs progs;
 	int n, err;
 
 	skel = tlstap_empty_bpf__open();
@@ -74,8 +75,12 @@ static int run_empty(const struct tlstap_opts *o, const struct target_list *tl)
 		pr_warn("cannot load the empty probes: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	n = attach_targets(&links, skel->progs.empty_entry, skel->progs.empty_return, tl,
-			   o->pids, o->npids);
+	/* Go's points too: plain uprobes at its entry and RETs. */
+	progs = (struct probe_progs){ .entry = skel->progs.empty_entry,
+				      .ret = skel->progs.empty_return,
+				      .go_entry = skel->progs.empty_entry,
+				      .go_ret = skel->progs.empty_entry };
+	n = attach_targets(&links, &progs, tl, o->pids, o->npids);
 	if (n < 0) {
 		err = n;
 		goto cleanup;

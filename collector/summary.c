@@ -47,6 +47,11 @@ void summary_print_text(const struct summary *s, FILE *f)
 		"(rings included)\n",
 		MIB(s->mem_peak), MIB(s->mem_limit), U(s->hs.undecoded_conns), U(s->hs.undecoded_bytes),
 		U(s->fs.mem_gaps), U(s->fs.mem_gap_bytes), U(s->fs.early_settles), MIB(s->rss_peak));
+	/* Only when Go programs were traced in ways worth saying. */
+	if (s->bs.go_unattributed || s->bs.go_stack_moves)
+		fprintf(f, "tlstap: Go: %llu calls over no TCP socket tlstap could verify (no address); "
+			"%llu calls during which their goroutine's stack moved\n",
+			U(s->bs.go_unattributed), U(s->bs.go_stack_moves));
 }
 
 /* The JSON stats line, in this order: its key and where the value is in struct summary. */
@@ -78,6 +83,8 @@ static const struct {
 	{ "mem_early_settles", AT(fs.early_settles) },
 	{ "rss_peak_bytes", AT(rss_peak) },
 	{ "watch_dropped", AT(bs.watch_dropped) },
+	{ "go_unattributed_calls", AT(bs.go_unattributed) },
+	{ "go_stack_moves", AT(bs.go_stack_moves) },
 };
 
 void summary_print_json(const struct summary *s, const char *tags, FILE *f)

@@ -41,6 +41,7 @@ struct trace {
 	const volatile sig_atomic_t *stop;
 	struct tlstap_bpf *skel;
 	struct link_list links;
+	struct probe_progs progs;
 	struct rings rings;
 	struct consumer consumer;
 	struct pipeline pipe;
@@ -124,6 +125,10 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 	if (!err)
 		err = uprobe_multi_prepare(skel->progs.tls_return);
 	if (!err)
+		err = uprobe_multi_prepare(skel->progs.go_entry);
+	if (!err)
+		err = uprobe_multi_prepare(skel->progs.go_ret);
+	if (!err)
 		err = tlstap_bpf__load(skel);
 	if (err) {
 		pr_warn("cannot load the BPF programs: %s (run with -vv for the verifier's log)\n",
@@ -132,6 +137,8 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 	}
 	for (i = 0; i < o->npids; i++)
 		bpf_map_update_elem(bpf_map__fd(skel->maps.pid_filter), &o->pids[i], &one, BPF_ANY);
+	t->progs = (struct probe_progs){ .entry = skel->progs.tls_entry, .ret = skel->progs.tls_return,
+					 .go_entry = skel->progs.go_entry, .go_ret = skel->progs.go_ret };
 	return load_cgroup_filter(t);
 }
 
@@ -149,8 +156,7 @@ static int make_watch(struct trace *t)
 	t->watch = malloc(sizeof(*t->watch));
 	if (!t->watch)
 		return -ENOMEM;
-	watch_init(t->watch, t->tl, &t->links, skel->progs.tls_entry, skel->progs.tls_return,
-		   bpf_map__fd(skel->maps.known_files), t->o->pids, t->o->npids);
+	watch_init(t->watch, t->tl, &t->links, &t->progs, bpf_map__fd(skel->maps.known_files), t->o->pids, t->o->npids);
 	t->watch->list_only = t->o->list_targets;
 	if (t->o->hold_new) {
 		t->watch->held_fd = bpf_map__fd(skel->maps.held);
@@ -275,8 +281,7 @@ static int attach_all(struct trace *t, const struct target_list *tl)
 			"next %llu s (nothing is probed)\n", (unsigned long long)(t->o->duration_ms / 1000));
 		return 0;
 	}
-	n = attach_targets(&t->links, skel->progs.tls_entry, skel->progs.tls_return, tl, t->o->pids,
-			   t->o->npids);
+	n = attach_targets(&t->links, &t->progs, tl, t->o->pids, t->o->npids);
 	if (n < 0) {
 		pr_warn("no TLS function could be probed: %s\n", strerror(-n));
 		return n;

@@ -89,6 +89,41 @@ struct {
 	__type(value, struct pending_write_val);
 } pending_write SEC(".maps");
 
+/*
+ * Go moves goroutine stacks (copying them to grow or shrink), so a return
+ * probe, which rewrites the return address on the stack, would crash the
+ * program; the collector probes every RET of the function instead. A
+ * goroutine can change threads inside a call: its state is keyed by the
+ * goroutine (g, in r14 under the register ABI), not the thread.
+ */
+struct go_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 g;
+};
+
+/* One call in progress; f.sp is RSP at entry. Stack copying keeps the
+ * distance from the stack's top (hi) of every frame: depth pairs a RET
+ * with its entry wherever the stack is by then. */
+struct go_frame {
+	struct call_frame f;
+	__u64 lo, hi;		/* the goroutine's stack at entry */
+	__u64 depth;		/* hi - RSP at entry */
+};
+
+struct go_calls_val {
+	__u32 n;
+	__u32 pad;
+	struct go_frame fr[TLSTAP_GO_NESTING];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TLSTAP_GO_MAX_CALLS);
+	__type(key, struct go_key);
+	__type(value, struct go_calls_val);
+} go_calls SEC(".maps");
+
 /* Processes with traced connections, so their exit is reported. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -168,6 +203,18 @@ static __always_inline bool enter_emitter(__u64 *slot)
 static __always_inline void leave_emitter(__u64 *slot)
 {
 	__sync_fetch_and_sub(slot, 1);
+}
+
+/* key's entry in map, created from init if there is none; NULL when the
+ * map is full. */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
 }
 
 static __always_inline struct tlstap_stats *cpu_stats(void)

@@ -118,20 +118,36 @@ static __always_inline void conn_set_socket(struct tlstap_conn_state *cs, __u32 
 /*
  * The connection of this call: found by session; told its socket when it
  * did not know it (or only guessed it); replaced when the session's socket
- * changed (a freed SSL's address reused for a new connection).
+ * changed (a freed SSL's address reused for a new connection). may_guess:
+ * a call with no socket may take the one its thread read last (memory BIOs).
  */
+/*
+ * A new connection for key, with the next id: 0 or the map's error. A
+ * function of its own, so its record is not on the stack of the probe that
+ * also holds the emit context (512 bytes for a whole call chain).
+ */
+static __noinline int insert_conn(struct tlstap_session_key *key)
+{
+	struct tlstap_conn_state fresh = {};
+
+	fresh.conn_id = __sync_fetch_and_add(&next_conn_id, 1);
+	fresh.fd = -1;
+	return bpf_map_update_elem(&conns, key, &fresh, BPF_ANY);
+}
+
 static __always_inline struct tlstap_conn_state *lookup_conn(__u32 pid, __u32 tid, __u8 dir,
-						      struct call_frame *f, bool *is_new)
+						      struct call_frame *f, bool may_guess,
+						      bool *is_new)
 {
 	struct tlstap_session_key key = { .pid = pid, .session = f->session };
-	struct tlstap_conn_state *cs, fresh = {};
+	struct tlstap_conn_state *cs;
 	struct tlstap_stats *st;
 	__s32 *fdp;
 	__u8 one = 1;
 
 	*is_new = false;
 	cs = bpf_map_lookup_elem(&conns, &key);
-	if (f->fd < 0 && (!cs || !cs->sk_ino)) {
+	if (may_guess && f->fd < 0 && (!cs || !cs->sk_ino)) {
 		/* No socket syscall inside the call and none known: a memory BIO. */
 		fdp = dir == TLSTAP_DIR_IN ? bpf_map_lookup_elem(&last_read_fd, &tid) : NULL;
 		if (fdp) {
@@ -156,9 +172,7 @@ static __always_inline struct tlstap_conn_state *lookup_conn(__u32 pid, __u32 ti
 		/* Another socket: that connection is over, this is a new one. */
 		emit_ctrl(TLSTAP_EV_CLOSE, pid, cs->conn_id, cs->pos, cs->netns);
 	}
-	fresh.conn_id = __sync_fetch_and_add(&next_conn_id, 1);
-	fresh.fd = -1;
-	if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY)) {
+	if (insert_conn(&key)) {
 		st = cpu_stats();
 		if (st)
 			__sync_fetch_and_add(&st->conn_table_full, 1);

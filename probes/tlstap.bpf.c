@@ -13,7 +13,9 @@
 #include "emit.bpf.h"
 #include "sockets.bpf.h"
 #include "guard.bpf.h"
+#include "capture.bpf.h"
 #include "watch.bpf.h"
+#include "go.bpf.h"
 
 /* An empty stack to create a thread's entry from (global data is a map value). */
 static const struct call_stack empty_stack = {};
@@ -36,11 +38,7 @@ int tls_entry(struct pt_regs *ctx)
 
 	if (stopping || !wanted(id >> 32))
 		return 0;
-	cs = bpf_map_lookup_elem(&active_calls, &tid);
-	if (!cs) {
-		bpf_map_update_elem(&active_calls, &tid, &empty_stack, BPF_NOEXIST);
-		cs = bpf_map_lookup_elem(&active_calls, &tid);
-	}
+	cs = lookup_or_init(&active_calls, &tid, &empty_stack);
 	st = cpu_stats();
 	if (!cs)
 		return 0;	/* no room: its return counts it as unmatched */
@@ -154,55 +152,20 @@ static __always_inline int tls_return_body(struct pt_regs *ctx, long ret)
 	__u32 tid = (__u32)id, pid = id >> 32, d = 0;
 	struct call_stack *stack;
 	struct call_frame *f;
-	struct tlstap_conn_state *cs;
-	struct emit_ctx c = {};
+	struct tlstap_stats *st = cpu_stats();
 	__u64 moved;
-	bool is_new;
-	__u8 dir;
 
-	c.st = cpu_stats();
 	stack = bpf_map_lookup_elem(&active_calls, &tid);
 	/* The entry's stack pointer: frames deeper than it are dead calls. */
-	f = pop_return_frame(stack, PT_REGS_SP(ctx) - RET_SP_DELTA, pid, tid, c.st, &d);
+	f = pop_return_frame(stack, PT_REGS_SP(ctx) - RET_SP_DELTA, pid, tid, st, &d);
 	if (!f || !stack)
 		return 0;
 	if (f->skip)
 		goto out;
-	moved = moved_bytes(f, ret, c.st);
+	moved = moved_bytes(f, ret, st);
 	if (moved == 0)
 		goto out;
-
-	dir = f->ck.dir & 1;
-	cs = lookup_conn(pid, tid, dir, f, &is_new);
-	if (!cs)
-		goto out;
-	if (!cs->sk_ino && dir == TLSTAP_DIR_OUT) {
-		struct pending_write_val pw = {
-			.key = { .pid = pid, .session = f->session },
-			.min_len = moved < 65536 ? moved : 65536,
-		};
-
-		bpf_map_update_elem(&pending_write, &tid, &pw, BPF_ANY);
-	}
-	c.hdr.type = TLSTAP_EV_DATA;
-	c.hdr.dir = dir;
-	c.hdr.func_id = f->ck.func_id;
-	c.hdr.flags = is_new ? TLSTAP_F_NEW_CONN : 0;
-	c.hdr.ts_ns = bpf_ktime_get_ns();
-	c.hdr.pid = pid;
-	c.hdr.tid = tid;
-	c.hdr.uid = (__u32)bpf_get_current_uid_gid();
-	c.hdr.fd = cs->fd;
-	c.hdr.conn_id = cs->conn_id;
-	/* Claim the range first: whatever is not delivered is an exact gap. */
-	c.hdr.pos = __sync_fetch_and_add(&cs->pos[dir], moved);
-	c.hdr.addr = cs->addr;
-	c.hdr.netns = cs->netns;
-	c.hdr.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(c.hdr.comm, sizeof(c.hdr.comm));
-	c.src = f->buf;
-	c.iov = f->ck.buf_kind == TLSTAP_BUF_IOVEC ? f->buf : 0;
-	emit_call(&c, moved);
+	capture_call(f, pid, tid, moved, f->buf, true, st);
 out:
 	if (d == 0)
 		bpf_map_delete_elem(&active_calls, &tid);

@@ -245,6 +245,31 @@ struct tlstap_file_event {
 #define TLSTAP_HOLD_MAX_MS		2000
 
 /*
+ * Go's crypto/tls (amd64, register ABI, Go 1.17 and later): the layouts the
+ * probes read, the same in every release from 1.17 to 1.22 (checked in
+ * crypto/tls/conn.go, net/net.go, net/fd_posix.go, internal/poll/fd_unix.go
+ * and fd_mutex.go):
+ * - runtime.g begins with its stack { lo, hi uintptr };
+ * - tls.Conn begins with conn net.Conn, an interface { itab, data };
+ * - *net.TCPConn is struct { conn { fd *netFD } }: its first word;
+ * - netFD begins with pfd poll.FD, which is { fdmu fdMutex (state uint64,
+ *   rsema, wsema uint32: 16 bytes), Sysfd int, ... } and 56 bytes long;
+ *   then family int (56) and sotype int (64).
+ * A connection is attributed only when the socket found at Sysfd is an inet
+ * stream socket of the family netFD says: anything else (a tls.Conn over a
+ * wrapper, a pipe, another tls.Conn) is captured without an address.
+ */
+#define TLSTAP_GO_CONN_IFACE_DATA	8	/* tls.Conn.conn's data word */
+#define TLSTAP_GO_NETFD_SYSFD		16
+#define TLSTAP_GO_NETFD_FAMILY		56
+#define TLSTAP_GO_NETFD_SOTYPE		64
+/* Go calls in progress on one goroutine (a tls.Conn inside another). */
+#define TLSTAP_GO_NESTING		2
+/* Goroutines with a call in progress that are tracked at once (LRU: one
+ * that never returns is forgotten, not leaked). */
+#define TLSTAP_GO_MAX_CALLS		16384
+
+/*
  * Per-CPU counters of what could not be delivered, read by the collector:
  * X(name, untraced) for each, declared once here. untraced 1 marks the calls
  * not traced at all (their bytes unknown, positions not moved), which the
@@ -264,7 +289,9 @@ struct tlstap_file_event {
 	/* Calls seen at one end only: begun before the probes were attached, \
 	 * or left without returning (longjmp); each costs that call alone. */ \
 	X(unmatched_returns, 1)	/* a return probe without its entry */ \
-	X(unfinished_calls, 1)	/* an entry whose return never came */
+	X(unfinished_calls, 1)	/* an entry whose return never came */ \
+	X(go_unattributed, 0)	/* Go calls over no TCP socket tlstap could verify: no address */ \
+	X(go_stack_moves, 0)	/* Go calls during which their goroutine's stack moved */
 
 #define TLSTAP_STATS_FIELD(name, untraced)	__u64 name;
 struct tlstap_stats {

@@ -26,6 +26,7 @@ for f in "$dir"/fuzz_*; do
 	corpus=$(mktemp -d)
 	seeds=""
 	[ "$name" = fuzz_elf ] && seeds=testdata/elf
+	[ "$name" = fuzz_go_elf ] && seeds=testdata/go
 	[ "$name" = fuzz_pcapng_read ] && seeds=testdata/pcapng
 	[ "$name" = fuzz_http1 ] && seeds=testdata/http/seeds-h1
 	[ "$name" = fuzz_http2 ] && seeds=testdata/http/seeds-h2

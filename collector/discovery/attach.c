@@ -1,10 +1,7 @@
 /* Uprobe attachment with a BPF cookie per probe point (struct tlstap_cookie). */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <linux/types.h>
 #include "tlstap.h"
 #include "array_grow.h"
@@ -13,350 +10,295 @@
 #include "probe_table.h"
 #include "uprobe_multi.h"
 
-int links_push(struct link_list *ll, struct bpf_link *link)
-{
-	if (ARRAY_MAKE_ROOM(ll->v, ll->n, ll->cap, 32))
-		return -ENOMEM;
-	ll->v[ll->n++] = link;
-	return 0;
-}
-
-/* Takes the link fd fd (closed on failure); ret: its probes are return probes. */
-static int links_push_fd(struct link_list *ll, int fd, bool ret)
-{
-	if (ARRAY_MAKE_ROOM(ll->fds, ll->nfds, ll->fcap, 32)) {
-		close(fd);
-		return -ENOMEM;
-	}
-	ll->fds[ll->nfds++] = (struct link_fd){ .fd = fd, .ret = ret };
-	return 0;
-}
-
-#define CLOSERS 16
-
-struct closer {
-	pthread_t thread;
-	const struct link_fd *v;
-	size_t n, from;
-	bool ret;
-};
-
-static void *close_some(void *arg)
-{
-	struct closer *c = arg;
-	size_t i;
-
-	for (i = c->from; i < c->n; i += CLOSERS)
-		if (c->v[i].ret == c->ret)
-			close(c->v[i].fd);
-	return NULL;
-}
-
 /*
- * Closes the links of one kind (entry or return) side by side: each waits
- * for the kernel to see its probes gone, and those waits overlap. What no
- * thread could take is closed here.
+ * One probe point of one target, for one pid (-1: all): an entry, or a
+ * point its return is read at (a return probe, or a RET of an at_rets
+ * library's function). An entry comes after its returns in the list:
+ * ret_first and nrets name them.
  */
-static void close_kind(const struct link_fd *v, size_t n, bool ret)
-{
-	struct closer c[CLOSERS];
-	sigset_t all, old;
-	int t, started = 0;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (t = 0; t < CLOSERS && (size_t)t < n; t++) {
-		c[t] = (struct closer){ .v = v, .n = n, .from = (size_t)t, .ret = ret };
-		if (pthread_create(&c[t].thread, NULL, close_some, &c[t]))
-			break;
-		started++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	for (t = 0; t < started; t++)
-		pthread_join(c[t].thread, NULL);
-	for (; (size_t)t < n && t < CLOSERS; t++) {
-		c[t] = (struct closer){ .v = v, .n = n, .from = (size_t)t, .ret = ret };
-		close_some(&c[t]);
-	}
-}
-
-/* Destroys one link and drops it from the list. */
-void links_remove(struct link_list *ll, struct bpf_link *link)
-{
-	size_t i;
-
-	for (i = 0; i < ll->n; i++) {
-		if (ll->v[i] != link)
-			continue;
-		bpf_link__destroy(link);
-		memmove(&ll->v[i], &ll->v[i + 1], (ll->n - i - 1) * sizeof(*ll->v));
-		ll->n--;
-		return;
-	}
-}
-
-/* Newest first: entry probes go before the return probes they pair with,
- * and the uprobes (the fds) before the tracepoints attached ahead of them. */
-void links_destroy(struct link_list *ll)
-{
-	size_t i;
-
-	close_kind(ll->fds, ll->nfds, false);
-	close_kind(ll->fds, ll->nfds, true);
-	for (i = ll->n; i > 0; i--)
-		bpf_link__destroy(ll->v[i - 1]);
-	free(ll->fds);
-	free(ll->v);
-	memset(ll, 0, sizeof(*ll));
-}
-
-static int attach_one(struct link_list *ll, struct bpf_program *prog, const char *path,
-		      __u64 offset, __u64 cookie, pid_t pid, bool retprobe)
-{
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = retprobe);
-	struct bpf_link *link;
-	int err;
-
-	link = bpf_program__attach_uprobe_opts(prog, pid, path, offset, &opts);
-	if (!link)
-		return -errno;
-	err = links_push(ll, link);
-	if (err)
-		bpf_link__destroy(link);
-	return err;
-}
-
-/* One probe point of one target, for one pid (-1: all). */
 struct point {
 	const struct target *t;
 	const struct tls_func *pf;
+	struct bpf_program *prog;
 	__u64 offset, cookie;
 	pid_t pid;
-	bool ret;		/* its return probe is attached */
-	bool entry;		/* and its entry probe */
-	struct bpf_link *ret_link;	/* that probe's own link, if it has one */
+	bool is_entry, retprobe;
+	size_t ret_first, nrets;
+	bool attached;
+	bool taken;		/* in a uprobe_multi link's set already */
+	struct bpf_link *link;	/* its own link, when it has one */
 };
+
+struct points {
+	struct point *v;
+	size_t n, cap;
+};
+
+static int push_point(struct points *ps, const struct point *pt)
+{
+	if (ARRAY_MAKE_ROOM(ps->v, ps->n, ps->cap, 32))
+		return -ENOMEM;
+	ps->v[ps->n++] = *pt;
+	return 0;
+}
+
+/* Function fi of target t in process pid: its return points, then its entry. */
+static int add_function(struct points *ps, const struct probe_progs *pp, const struct target *t,
+			int fi, pid_t pid)
+{
+	const struct tls_lib *l = tls_libs[t->lib];
+	struct point pt = {
+		.t = t, .pf = &l->funcs[fi], .cookie = probe_cookie(t->lib, fi), .pid = pid,
+		.ret_first = ps->n,
+	};
+	int i, err;
+
+	if (!l->at_rets) {
+		pt.prog = pp->ret;
+		pt.offset = t->pts.offsets[fi];
+		pt.retprobe = true;
+		err = push_point(ps, &pt);
+		if (err)
+			return err;
+	}
+	for (i = 0; l->at_rets && i < t->pts.nrets; i++) {
+		if (t->pts.ret_func[i] != fi)
+			continue;
+		pt.prog = pp->go_ret;
+		pt.offset = t->pts.rets[i];
+		err = push_point(ps, &pt);
+		if (err)
+			return err;
+	}
+	pt.nrets = ps->n - pt.ret_first;
+	if (pt.nrets == 0)
+		return 0;	/* a return never seen: not probed at all */
+	pt.prog = l->at_rets ? pp->go_entry : pp->entry;
+	pt.offset = t->pts.offsets[fi];
+	pt.retprobe = false;
+	pt.is_entry = true;
+	return push_point(ps, &pt);
+}
 
 static void warn_point(const struct point *pt, int err)
 {
-	pr_warn("cannot probe %s in %s: %s\n", pt->pf->name, pt->t->path, strerror(-err));
+	pr_warn("cannot probe %s in %s%s: %s\n", pt->pf->name, pt->t->path,
+		pt->is_entry || pt->retprobe ? "" : " at a RET", strerror(-err));
 }
 
-/* Attaches prog at pt, by the open file examined, never by a path that can change. */
-static int attach_point(struct link_list *ll, struct bpf_program *prog, const struct point *pt,
-			bool retprobe)
+/* Whether every return point of entry e is attached. */
+static bool returns_attached(const struct points *ps, const struct point *e)
 {
-	int err = attach_one(ll, prog, pt->t->attach_path, pt->offset, pt->cookie, pt->pid, retprobe);
+	size_t r;
 
-	if (err)
+	for (r = e->ret_first; r < e->ret_first + e->nrets; r++)
+		if (!ps->v[r].attached)
+			return false;
+	return true;
+}
+
+/* Attaches pt alone, by the open file examined, never by a path that can change. */
+static int attach_point(struct link_list *ll, struct point *pt)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = pt->cookie, .retprobe = pt->retprobe);
+	struct bpf_link *link;
+	int err;
+
+	link = bpf_program__attach_uprobe_opts(pt->prog, pt->pid, pt->t->attach_path, pt->offset,
+					       &opts);
+	err = link ? links_push(ll, link) : -errno;
+	if (err && link)
+		bpf_link__destroy(link);
+	if (err) {
 		warn_point(pt, err);
-	return err;
+		return err;
+	}
+	pt->link = link;
+	pt->attached = true;
+	return 0;
 }
 
-/* The end of the group of points from k on that share their target and pid. */
-static size_t group_end(const struct point *pts, size_t k, size_t n)
+/* Drops the return points of entry e, which is not probed (those with links of their own). */
+static void drop_returns(struct link_list *ll, struct points *ps, const struct point *e)
 {
-	size_t e = k + 1;
+	size_t r;
 
-	while (e < n && pts[e].t == pts[k].t && pts[e].pid == pts[k].pid)
-		e++;
-	return e;
+	for (r = e->ret_first; r < e->ret_first + e->nrets; r++) {
+		if (ps->v[r].link)
+			links_remove(ll, ps->v[r].link);
+		ps->v[r].link = NULL;
+	}
+}
+
+/* One link per probe: the return points first, then each entry whose returns all are. */
+static int attach_single(struct link_list *ll, struct points *ps, int *last_err)
+{
+	struct point *e;
+	size_t k;
+	int err;
+
+	for (k = 0; k < ps->n; k++) {
+		if (!ps->v[k].is_entry && (err = attach_point(ll, &ps->v[k])))
+			*last_err = err;
+	}
+	for (k = 0; k < ps->n; k++) {
+		e = &ps->v[k];
+		if (!e->is_entry)
+			continue;
+		/* A return without its entry would only count unmatched returns. */
+		err = returns_attached(ps, e) ? attach_point(ll, e) : -ENOENT;
+		if (err) {
+			if (err != -ENOENT)
+				*last_err = err;
+			drop_returns(ll, ps, e);
+		}
+	}
+	return 0;
 }
 
 /*
- * One uprobe_multi link for the points k..e-1 (only those with a return
- * probe, for entries): 1 attached, 0 nothing to attach, or a negative errno.
+ * The points from k on that one uprobe_multi link can hold with ps->v[k]
+ * (same file, process, program and kind; entries only when their returns
+ * are attached), taken and listed in idx. Returns how many.
  */
-static int attach_multi(struct link_list *ll, struct bpf_program *prog, const struct point *pts,
-			size_t k, size_t e, bool retprobe)
+static size_t gather(struct points *ps, size_t k, size_t *idx)
 {
-	__u64 *offs = calloc(e - k, sizeof(*offs)), *cookies = calloc(e - k, sizeof(*cookies));
-	__u32 cnt = 0;
-	size_t i;
+	const struct point *q = &ps->v[k];
+	struct point *p;
+	size_t j, n = 0;
+
+	for (j = k; j < ps->n; j++) {
+		p = &ps->v[j];
+		if (p->taken || p->t != q->t || p->pid != q->pid || p->prog != q->prog ||
+		    p->retprobe != q->retprobe || p->is_entry != q->is_entry)
+			continue;
+		if (p->is_entry && !returns_attached(ps, p))
+			continue;
+		p->taken = true;
+		idx[n++] = j;
+	}
+	return n;
+}
+
+/* One link for the n points of idx: 0, or a negative errno (then none is attached). */
+static int link_set(struct link_list *ll, struct points *ps, const size_t *idx, size_t n)
+{
+	__u64 *offs = calloc(n, sizeof(*offs)), *cookies = calloc(n, sizeof(*cookies));
+	const struct point *q = &ps->v[idx[0]];
 	int fd = -ENOMEM;
+	size_t i;
 
 	if (!offs || !cookies)
 		goto cleanup;
-	for (i = k; i < e; i++) {
-		if (!retprobe && !pts[i].ret)
-			continue;
-		offs[cnt] = pts[i].offset;
-		cookies[cnt++] = pts[i].cookie;
+	for (i = 0; i < n; i++) {
+		offs[i] = ps->v[idx[i]].offset;
+		cookies[i] = ps->v[idx[i]].cookie;
 	}
-	fd = 0;
-	if (cnt)
-		fd = uprobe_multi_attach(prog, pts[k].t->attach_path, offs, cookies, cnt, pts[k].pid,
-					 retprobe);
-	if (fd > 0)
-		fd = links_push_fd(ll, fd, retprobe) ? -ENOMEM : 1;
+	fd = uprobe_multi_attach(q->prog, q->t->attach_path, offs, cookies, (__u32)n, q->pid,
+				 q->retprobe);
+	if (fd >= 0)
+		fd = links_push_fd(ll, fd, !q->is_entry);
+	for (i = 0; i < n && fd >= 0; i++)
+		ps->v[idx[i]].attached = true;
 cleanup:
 	free(offs);
 	free(cookies);
-	return fd;
+	return fd < 0 ? fd : 0;
 }
 
-/* Marks the points k..e-1 that the link just made covers. */
-static void mark(struct point *pts, size_t k, size_t e, bool retprobe)
+/*
+ * The points of one set in one link; if the kernel refuses it, one link
+ * each, to probe what can be and name what cannot.
+ */
+static void attach_set(struct link_list *ll, struct points *ps, const size_t *idx, size_t n,
+		       int *last_err)
 {
+	int err = link_set(ll, ps, idx, n);
 	size_t i;
 
-	for (i = k; i < e; i++) {
-		if (retprobe)
-			pts[i].ret = true;
-		else if (pts[i].ret)
-			pts[i].entry = true;
+	for (i = 0; err && i < n; i++) {
+		int e = n > 1 && err != -ENOMEM ? link_set(ll, ps, &idx[i], 1) : err;
+
+		if (e) {
+			warn_point(&ps->v[idx[i]], e);
+			*last_err = e;
+		}
 	}
 }
 
 /*
- * Points k..e-1 (one target, one pid) in one link; if the kernel refuses it,
- * one link each, to probe what can be and name what cannot. Returns the
- * last error, 0 when none.
+ * uprobe_multi links: per file, process and program one link of return
+ * points, then one of entries. An entry that fails leaves its returns in
+ * their shared link, where they only count unmatched returns.
  */
-static int attach_group(struct link_list *ll, struct bpf_program *prog, struct point *pts,
-			size_t k, size_t e, bool retprobe)
+static int attach_multi(struct link_list *ll, struct points *ps, int *last_err)
 {
-	int err = attach_multi(ll, prog, pts, k, e, retprobe), last = 0;
-	size_t i;
+	size_t *idx = calloc(ps->n ? ps->n : 1, sizeof(*idx)), k, n;
+	int pass;
 
-	if (err >= 0) {
-		mark(pts, k, e, retprobe);
-		return 0;
-	}
-	for (i = k; i < e; i++) {
-		if (!retprobe && !pts[i].ret)
-			continue;
-		err = e - k == 1 || err == -ENOMEM ? err : attach_multi(ll, prog, pts, i, i + 1, retprobe);
-		if (err < 0) {
-			warn_point(&pts[i], err);
-			last = err;
-		} else {
-			mark(pts, i, i + 1, retprobe);
-		}
-	}
-	return last;
-}
-
-static void report(const struct point *pt, const pid_t *pids)
-{
-	if (pt->pid == pids[0])
-		pr_info("probing %s in %s (%s) at offset 0x%llx\n", pt->pf->name, pt->t->path,
-			pt->t->origin, (unsigned long long)pt->offset);
-}
-
-/* With uprobe_multi links: per target and pid, one link of returns, then one of entries. */
-static int attach_points_multi(struct link_list *ll, struct bpf_program *entry,
-			       struct bpf_program *ret, struct point *pts, size_t n,
-			       const pid_t *pids, int *last_err)
-{
-	int probed = 0, err;
-	size_t k, e, i;
-
-	for (k = 0; k < n; k = e) {
-		e = group_end(pts, k, n);
-		err = attach_group(ll, ret, pts, k, e, true);
-		if (err)
-			*last_err = err;
-	}
-	for (k = 0; k < n; k = e) {
-		e = group_end(pts, k, n);
-		err = attach_group(ll, entry, pts, k, e, false);
-		if (err)
-			*last_err = err;
-		/* A return probe whose entry failed stays in its group's link: it
-		 * only counts unmatched returns. */
-		for (i = k; i < e; i++) {
-			if (!pts[i].entry)
+	if (!idx)
+		return -ENOMEM;
+	for (pass = 0; pass < 2; pass++) {
+		for (k = 0; k < ps->n; k++) {
+			if (ps->v[k].taken || ps->v[k].is_entry != (pass == 1))
 				continue;
-			probed++;
-			report(&pts[i], pids);
+			n = gather(ps, k, idx);
+			if (n)
+				attach_set(ll, ps, idx, n, last_err);
 		}
 	}
-	return probed;
-}
-
-/* One link per probe: returns first, then entries. */
-static int attach_points_single(struct link_list *ll, struct bpf_program *entry,
-				struct bpf_program *ret, struct point *pts, size_t n,
-				const pid_t *pids, int *last_err)
-{
-	int probed = 0, err;
-	size_t k;
-
-	for (k = 0; k < n; k++) {
-		err = attach_point(ll, ret, &pts[k], true);
-		if (err) {
-			*last_err = err;
-			continue;
-		}
-		pts[k].ret = true;
-		pts[k].ret_link = ll->v[ll->n - 1];
-	}
-	for (k = 0; k < n; k++) {
-		if (!pts[k].ret)
-			continue;
-		err = attach_point(ll, entry, &pts[k], false);
-		if (err) {
-			/* A return without its entry would only count unmatched returns. */
-			links_remove(ll, pts[k].ret_link);
-			*last_err = err;
-			continue;
-		}
-		probed++;
-		report(&pts[k], pids);
-	}
-	return probed;
+	free(idx);
+	return 0;
 }
 
 /*
- * Every return probe is attached before any entry probe: a call that enters
- * a function whose entry probe is live then always has its return probe too
- * (the kernel arms it at entry). A call already running when its return
- * probe arrives returns unseen; one that enters between the two passes has a
- * return without an entry, which the BPF side pairs by stack pointer,
- * ignores and counts. Either way only that call is missed.
+ * Every return point is attached before any entry: a call that enters a
+ * function whose entry probe is live then always has its return probe too
+ * (the kernel arms a return probe at entry; a RET probe is there already).
+ * A call already running when its return point arrives returns unseen; one
+ * that enters between the two passes has a return without an entry, which
+ * the BPF side pairs by stack pointer, ignores and counts. Either way only
+ * that call is missed. An entry is probed only when all its returns are.
  */
-int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_program *ret,
+int attach_targets(struct link_list *ll, const struct probe_progs *pp,
 		   const struct target_list *tl, const pid_t *pids, int npids)
 {
 	static const pid_t all = -1;
-	const struct target *t;
-	struct point *pts = NULL;
-	size_t i, n = 0, cap = 0;
-	int fi, p, err, probed, last_err = -ENOENT;
+	struct points ps = {};
+	const struct point *e;
+	size_t i, k;
+	int fi, p, err = 0, probed = 0, last_err = -ENOENT;
 
 	if (npids == 0) {
 		pids = &all;
 		npids = 1;
 	}
-	/* By target, then pid: the points of one link are next to each other. */
-	for (i = 0; i < tl->n; i++) {
-		t = &tl->v[i];
-		for (p = 0; p < npids; p++) {
-			for (fi = 0; fi < tls_libs[t->lib]->nfuncs; fi++) {
-				if (!t->pts.offsets[fi])
-					continue;
-				if (ARRAY_MAKE_ROOM(pts, n, cap, 32)) {
-					err = -ENOMEM;
-					goto cleanup;
-				}
-				pts[n++] = (struct point){
-					.t = t, .pf = &tls_libs[t->lib]->funcs[fi],
-					.offset = t->pts.offsets[fi], .cookie = probe_cookie(t->lib, fi),
-					.pid = pids[p],
-				};
-			}
-		}
-	}
+	for (i = 0; i < tl->n && !err; i++)
+		for (fi = 0; fi < tls_libs[tl->v[i].lib]->nfuncs && !err; fi++)
+			for (p = 0; p < npids && !err && tl->v[i].pts.offsets[fi]; p++)
+				err = add_function(&ps, pp, &tl->v[i], fi, pids[p]);
+	if (err)
+		goto cleanup;
 	if (uprobe_multi_supported()) {
-		probed = attach_points_multi(ll, entry, ret, pts, n, pids, &last_err);
+		err = attach_multi(ll, &ps, &last_err);
 	} else {
 		pr_info("attaching one link per probe (no uprobe_multi links)\n");
-		probed = attach_points_single(ll, entry, ret, pts, n, pids, &last_err);
+		err = attach_single(ll, &ps, &last_err);
 	}
-	err = 0;
+	if (err)
+		goto cleanup;
+	for (k = 0; k < ps.n; k++) {
+		e = &ps.v[k];
+		if (!e->is_entry || !e->attached)
+			continue;
+		probed++;
+		if (e->pid == pids[0])
+			pr_info("probing %s in %s (%s) at offset 0x%llx%s\n", e->pf->name, e->t->path,
+				e->t->origin, (unsigned long long)e->offset,
+				tls_libs[e->t->lib]->at_rets ? " and at each RET" : "");
+	}
 cleanup:
-	free(pts);
+	free(ps.v);
 	if (err)
 		return err;
 	return probed ? probed : last_err;

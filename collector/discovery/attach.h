@@ -2,34 +2,25 @@
 #ifndef TLSTAP_ATTACH_H
 #define TLSTAP_ATTACH_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <bpf/libbpf.h>
+#include "links.h"
 #include "targets.h"
 
-/* Every link tlstap holds, freed in one place. */
-struct link_list {
-	struct bpf_link **v;
-	size_t n, cap;
-	/* uprobe_multi links: each an fd, closed to detach */
-	struct link_fd {
-		int fd;
-		bool ret;	/* of return probes */
-	} *fds;
-	size_t nfds, fcap;
+/* The programs attached: C libraries' at entry and as a return probe, and
+ * at_rets libraries' (Go) at entry and at each RET, both plain uprobes. */
+struct probe_progs {
+	struct bpf_program *entry, *ret;
+	struct bpf_program *go_entry, *go_ret;
 };
-
-int links_push(struct link_list *ll, struct bpf_link *link);
-void links_remove(struct link_list *ll, struct bpf_link *link);
-void links_destroy(struct link_list *ll);
 
 /*
  * Probes each function of each target: entry and return. With pids, the
  * uprobes fire only in those processes; otherwise in every process.
  * Returns the number of functions probed, or a negative errno when none.
  */
-int attach_targets(struct link_list *ll, struct bpf_program *entry, struct bpf_program *ret,
+int attach_targets(struct link_list *ll, const struct probe_progs *pp,
 		   const struct target_list *tl, const pid_t *pids, int npids);
 
 #endif

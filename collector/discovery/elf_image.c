@@ -285,20 +285,86 @@ void elf_image_funcs(struct elf_image *img, const char *const *names, size_t n, 
 		offsets[i] = elf_image_func(img, names[i], &vaddr) ? 0 : elf_image_offset(img, vaddr);
 }
 
-uint64_t elf_image_offset(struct elf_image *img, uint64_t vaddr)
+/* Program header i as a segment: 1 when it is a PT_LOAD with its bytes inside
+ * the file, 0 when it is another, -1 past the end or when unreadable. */
+static int load_segment(struct elf_image *img, size_t i, struct elf_segment *seg)
 {
-	size_t i, nphdr;
+	size_t nphdr;
 	GElf_Phdr ph;
 
-	if (elf_getphdrnum(img->elf, &nphdr))
+	if (i >= MAX_PHDRS || elf_getphdrnum(img->elf, &nphdr) || i >= nphdr ||
+	    !gelf_getphdr(img->elf, (int)i, &ph))
+		return -1;
+	if (ph.p_type != PT_LOAD || !in_file(ph.p_offset, ph.p_filesz, img->size))
 		return 0;
-	for (i = 0; i < nphdr && i < MAX_PHDRS; i++) {
-		if (!gelf_getphdr(img->elf, (int)i, &ph))
+	seg->vaddr = ph.p_vaddr;
+	seg->offset = ph.p_offset;
+	seg->filesz = ph.p_filesz;
+	seg->flags = ph.p_flags;
+	return 1;
+}
+
+int elf_image_segment(struct elf_image *img, size_t n, struct elf_segment *seg)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; (r = load_segment(img, i, seg)) >= 0; i++)
+		if (r && !n--)
 			return 0;
-		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) && vaddr >= ph.p_vaddr &&
-		    vaddr - ph.p_vaddr < ph.p_filesz)
-			return vaddr - ph.p_vaddr + ph.p_offset;
+	return -ENOENT;
+}
+
+/* The offset of len bytes at vaddr in one PT_LOAD segment's file bytes
+ * (executable ones only when exec); 0 if none. */
+static uint64_t segment_offset(struct elf_image *img, uint64_t vaddr, uint64_t len, bool exec)
+{
+	struct elf_segment seg;
+	size_t i;
+	int r;
+
+	for (i = 0; (r = load_segment(img, i, &seg)) >= 0; i++) {
+		if (r && (!exec || (seg.flags & PF_X)) && vaddr >= seg.vaddr &&
+		    vaddr - seg.vaddr < seg.filesz && len <= seg.filesz - (vaddr - seg.vaddr))
+			return vaddr - seg.vaddr + seg.offset;
 	}
+	return 0;
+}
+
+uint64_t elf_image_offset(struct elf_image *img, uint64_t vaddr)
+{
+	return segment_offset(img, vaddr, 1, true);
+}
+
+int elf_image_data_offset(struct elf_image *img, uint64_t vaddr, uint64_t len, uint64_t *off)
+{
+	*off = segment_offset(img, vaddr, len, false);
+	return *off ? 0 : -ENOENT;
+}
+
+int elf_image_pread(struct elf_image *img, uint64_t off, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (!in_file(off, len, img->size))
+		return -EINVAL;
+	n = pread(img->fd, buf, len, (off_t)off);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int elf_image_section(struct elf_image *img, const char *name, struct elf_segment *sec)
+{
+	GElf_Shdr sh;
+
+	if (!find_section(img, 0, name, &sh) || sh.sh_type == SHT_NOBITS ||
+	    !in_file(sh.sh_offset, sh.sh_size, img->size))
+		return -ENOENT;
+	sec->vaddr = sh.sh_addr;
+	sec->offset = sh.sh_offset;
+	sec->filesz = sh.sh_size;
+	sec->flags = 0;
 	return 0;
 }
 

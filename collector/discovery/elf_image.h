@@ -29,6 +29,21 @@ int elf_image_func(struct elf_image *img, const char *name, uint64_t *vaddr);
 void elf_image_funcs(struct elf_image *img, const char *const *names, size_t n, uint64_t *offsets);
 /* The file offset of an address in an executable segment, 0 if none. */
 uint64_t elf_image_offset(struct elf_image *img, uint64_t vaddr);
+
+/* Where a segment or a section lies: its address, and its bytes in the file. */
+struct elf_segment {
+	uint64_t vaddr, offset, filesz;
+	uint32_t flags;		/* PF_R, PF_W, PF_X; 0 for a section */
+};
+/* The n-th PT_LOAD segment whose bytes lie inside the file: 0 or -ENOENT. */
+int elf_image_segment(struct elf_image *img, size_t n, struct elf_segment *seg);
+/* The file offset of len bytes at vaddr, all in one PT_LOAD segment's
+ * bytes in the file (of any kind): 0 or -ENOENT. */
+int elf_image_data_offset(struct elf_image *img, uint64_t vaddr, uint64_t len, uint64_t *off);
+/* Section name with bytes inside the file: 0 or -ENOENT. */
+int elf_image_section(struct elf_image *img, const char *name, struct elf_segment *sec);
+/* Exactly len bytes at file offset off: 0, -EINVAL outside the file, or -EIO/-errno. */
+int elf_image_pread(struct elf_image *img, uint64_t off, void *buf, size_t len);
 /* Reads up to len bytes of code at vaddr; returns how many (may be short). */
 int elf_image_read(struct elf_image *img, uint64_t vaddr, uint8_t *buf, size_t len);
 /* Whether the file defines symbol version name (.gnu.version_d). */

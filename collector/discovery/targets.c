@@ -126,6 +126,35 @@ void targets_place(struct target *t, struct elf_image *img, enum probe_mode mode
 		l->place(img, &t->pts);
 }
 
+/*
+ * Whether img has library lib, by its own find() or by symbols; fills t's
+ * probe points. One found but not probeable (an old Go) is a target too,
+ * without points, so that --list-targets and the warning say why.
+ */
+static bool find_lib(struct elf_image *img, int lib, struct target *t, enum probe_mode mode)
+{
+	const struct tls_lib *l = tls_libs[lib];
+	char raw[sizeof(t->pts.placement)];
+	int err;
+
+	if (!l->find) {
+		if (!resolve_lib(img, lib, t))
+			return false;
+		targets_place(t, img, mode);
+		return true;
+	}
+	err = l->find(img, &t->pts);
+	if (err && err != -ENOTSUP)
+		return false;
+	t->lib = lib;
+	/* It may quote the file (its version): escaped like the version. */
+	memcpy(raw, t->pts.placement, sizeof(raw));
+	log_escape(t->pts.placement, sizeof(t->pts.placement), raw, sizeof(raw));
+	if (err)
+		pr_warn("%s (%s): %s: %s\n", t->path, t->origin, l->display, t->pts.placement);
+	return true;
+}
+
 /* The target gets its own descriptor of the file: the caller keeps fd. */
 static int push_target_fd(struct target_list *tl, struct target *t, int fd)
 {
@@ -165,9 +194,8 @@ static int classify(struct target_list *tl, int fd, const char *display, const c
 		return err;
 	}
 	for (lib = 0; lib < tls_libs_n; lib++) {
-		if (!resolve_lib(img, lib, &t))
+		if (!find_lib(img, lib, &t, tl->mode))
 			continue;
-		targets_place(&t, img, tl->mode);
 		/* The version may come from a string in the file. */
 		memcpy(raw, t.pts.version, sizeof(raw));
 		log_escape(t.pts.version, sizeof(t.pts.version), raw, sizeof(raw));

@@ -35,7 +35,7 @@ __u32 watch_dev_to_kernel(dev_t dev)
 }
 
 void watch_init(struct watch *w, struct target_list *tl, struct link_list *links,
-		struct bpf_program *entry, struct bpf_program *ret, int known_fd,
+		const struct probe_progs *progs, int known_fd,
 		const pid_t *pids, int npids)
 {
 	struct tlstap_file_key k = {};
@@ -45,8 +45,7 @@ void watch_init(struct watch *w, struct target_list *tl, struct link_list *links
 	memset(w, 0, sizeof(*w));
 	w->tl = tl;
 	w->links = links;
-	w->entry = entry;
-	w->ret = ret;
+	w->progs = *progs;
 	w->known_fd = known_fd;
 	w->held_fd = -1;
 	w->pids = pids;
@@ -262,7 +261,7 @@ static void attach_new(struct watch *w, const struct watch_item *it, size_t firs
 	size_t i;
 	int n;
 
-	n = attach_targets(w->links, w->entry, w->ret, &view, w->pids, w->npids);
+	n = attach_targets(w->links, &w->progs, &view, w->pids, w->npids);
 	done = mono_ns();
 	if (n <= 0)
 		return;

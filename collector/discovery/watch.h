@@ -63,7 +63,7 @@ struct watch_item {
 struct watch {
 	struct target_list *tl;
 	struct link_list *links;
-	struct bpf_program *entry, *ret;
+	struct probe_progs progs;
 	int known_fd;			/* the BPF map known_files */
 	int held_fd;			/* the BPF map held (--hold-new), else -1 */
 	const pid_t *pids;		/* -p, for the new probes */
@@ -90,7 +90,7 @@ __u32 watch_dev_to_kernel(dev_t dev);
 
 /* Gets w ready and tells the BPF side every file tl has looked at already. */
 void watch_init(struct watch *w, struct target_list *tl, struct link_list *links,
-		struct bpf_program *entry, struct bpf_program *ret, int known_fd,
+		const struct probe_progs *progs, int known_fd,
 		const pid_t *pids, int npids);
 /* The consumer's hook for TLSTAP_EV_EXEC and TLSTAP_EV_MMAP records (ctx: w). */
 void watch_on_report(void *ctx, const void *data, size_t size);

@@ -9,6 +9,7 @@ extern const struct tls_lib tls_lib_openssl;
 extern const struct tls_lib tls_lib_gnutls;
 extern const struct tls_lib tls_lib_boringssl;
 extern const struct tls_lib tls_lib_nss;
+extern const struct tls_lib tls_lib_go;
 
 /* Adding a library: its file in collector/libs/ and one line here. The
  * order fixes func_ids within a run only: outputs name functions. */
@@ -17,6 +18,7 @@ const struct tls_lib *const tls_libs[] = {
 	&tls_lib_gnutls,
 	&tls_lib_boringssl,
 	&tls_lib_nss,
+	&tls_lib_go,
 };
 
 const int tls_libs_n = sizeof(tls_libs) / sizeof(tls_libs[0]);

@@ -50,11 +50,19 @@ struct tls_func {
 	struct tls_guard guard;
 };
 
+/* RET instructions one file may have probed (a library with at_rets). */
+#define TLS_MAX_RETS	128
+
 /* Where one file's probes go: what a library's hooks decide for it. */
 struct tls_points {
 	/* File offsets by the library's function index, 0: not probed. The
 	 * exported functions' are filled in from symbols before place(). */
 	uint64_t offsets[TLS_LIB_MAX_FUNCS];
+	/* at_rets: the file offset of each RET of the probed functions, and
+	 * the function index it returns from. */
+	uint64_t rets[TLS_MAX_RETS];
+	uint8_t ret_func[TLS_MAX_RETS];
+	int nrets;
 	int flavour;		/* the library's own (OpenSSL: its release line) */
 	char version[48];	/* what is known of the library's version */
 	char placement[200];	/* which points are probed, and why */
@@ -84,6 +92,17 @@ struct tls_lib {
 	/* May move probes to cheaper points; says so in pts->placement, which
 	 * holds "exported functions" on entry. NULL: the exported functions. */
 	void (*place)(struct elf_image *img, struct tls_points *pts);
+	/*
+	 * For a library found by its own means in any executable, not by file
+	 * name and symbols (Go: its pclntab): fills all of pts. 0: img has it;
+	 * -ENOTSUP: it does but cannot be probed (pts->version and placement
+	 * say what and why, no offsets); -ENOENT: it does not. NULL: by symbols.
+	 */
+	int (*find)(struct elf_image *img, struct tls_points *pts);
+	/* Return values are read at each RET (pts->rets) by plain uprobes and
+	 * functions entered through the library's own programs, never with a
+	 * return probe (Go moves stacks: a rewritten return address crashes it). */
+	bool at_rets;
 };
 
 /* A library's funcs and nfuncs, bounded at build time. */

@@ -19,6 +19,7 @@ static const char *const stats_keys[] = {
 	"untraced_calls", "unmatched_returns", "unfinished_calls", "lost_ctrl_events",
 	"bad_records", "mem_limit_bytes", "mem_peak_bytes", "undecoded_conns", "undecoded_bytes",
 	"mem_gaps", "mem_gap_bytes", "mem_early_settles", "rss_peak_bytes", "watch_dropped",
+	"go_unattributed_calls", "go_stack_moves",
 };
 #define NKEYS	(sizeof(stats_keys) / sizeof(stats_keys[0]))
 
@@ -49,6 +50,8 @@ static void fill(struct summary *s)
 	s->fs.early_settles = 21;
 	s->rss_peak = 5ull << 30;
 	s->bs.watch_dropped = 23;
+	s->bs.go_unattributed = 24;
+	s->bs.go_stack_moves = 25;
 	s->bs.snap_bytes = 1001;	/* the flow table's count is the one shown */
 	s->fs.gaps = 1002;
 }
@@ -121,7 +124,8 @@ static void test_summary_json_line_golden(void **state)
 		"\"unfinished_calls\":12,\"lost_ctrl_events\":13,\"bad_records\":14,"
 		"\"mem_limit_bytes\":268435456,\"mem_peak_bytes\":1572864,\"undecoded_conns\":17,"
 		"\"undecoded_bytes\":18,\"mem_gaps\":19,\"mem_gap_bytes\":20,\"mem_early_settles\":21,"
-		"\"rss_peak_bytes\":5368709120,\"watch_dropped\":23}\n");
+		"\"rss_peak_bytes\":5368709120,\"watch_dropped\":23,\"go_unattributed_calls\":24,"
+		"\"go_stack_moves\":25}\n");
 	free(line);
 }
 
@@ -219,7 +223,9 @@ static void test_summary_text_lines_golden(void **state)
 		"lost connection ends: 13\n"
 		"tlstap: memory: peak 1.5 of 256 MiB; not decoded for lack of memory: 17 connections, "
 		"18 bytes (shown raw); holes given up to stay within it: 19 (20 bytes); shown before "
-		"the rings' backlog was read: 21 times; resident peak 5120.0 MiB (rings included)\n");
+		"the rings' backlog was read: 21 times; resident peak 5120.0 MiB (rings included)\n"
+		"tlstap: Go: 24 calls over no TCP socket tlstap could verify (no address); 25 calls "
+		"during which their goroutine's stack moved\n");
 	free(text);
 }
 

@@ -8,7 +8,7 @@ import traceback
 
 from . import (suite_openssl, suite_gnutls, suite_options, suite_discovery, suite_load,  # noqa: F401 (they register)
                suite_pcapng, suite_http, suite_hardening, suite_boringssl,
-               suite_nss, suite_late, suite_containers)
+               suite_nss, suite_late, suite_containers, suite_go)
 from .core import RUNNING, TESTS, Fail, cfg
 
 
