@@ -3,7 +3,7 @@
 #   make            build build/tlstap
 #   make run        install build deps if missing, build, trace system-wide
 #   make test       install build+test deps if missing, build, run all tests
-#   make bench      benchmark (see bench/README.md)
+#   make bench      benchmark (see bench/README.md; options in BENCH_ARGS="...")
 #   make install    install binary and man page under $(PREFIX)
 #   make V=1 SANITIZE=1 EXTRA_CFLAGS=...
 
@@ -210,7 +210,7 @@ e2e: all peers
 
 bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)./bench/run.sh $(OUTPUT)/tlstap
+	$(Q)./bench/run.sh $(OUTPUT)/tlstap $(BENCH_ARGS)
 
 install: $(OUTPUT)/tlstap
 	install -D -m 0755 $(OUTPUT)/tlstap $(DESTDIR)$(PREFIX)/sbin/tlstap

@@ -1,23 +1,32 @@
 #!/usr/bin/python3
 """tlstap benchmark: nginx (1 worker) over keep-alive HTTPS, loaded by wrk.
 
-Interleaved rounds of: no tracer; the naive empty-probe floor (programs
-that do nothing on the exported SSL_read/SSL_write/_ex: the trap cost any
-tracer probing them pays); the empty-probe floor on the points tlstap
-chooses; tlstap -o json to /dev/null, on the chosen points and on the
-exported ones. Every tracer runs system-wide, as users run it, so both nginx and
-wrk (OpenSSL too) are traced. Prints requests/s, the ratio to no tracer,
-tlstap's CPU and the events it lost. Ratios are taken within one run: the
+Two shapes of load, interleaved in the same rounds:
+- both: wrk uses the system's OpenSSL and every tracer runs system-wide, as
+  users run it, so both nginx and wrk are traced;
+- prod: production-shaped, the client pays no probes as when it is remote:
+  wrk loads private copies of libssl/libcrypto (LD_LIBRARY_PATH) and tlstap
+  runs with --comm nginx, so the copies it maps are never reported to the
+  collector and never probed (see bench/README.md).
+Modes per shape: no tracer; the naive empty-probe floor (programs that do
+nothing on the exported SSL_read/SSL_write/_ex: the trap cost any tracer
+probing them pays); the empty-probe floor on the points tlstap chooses;
+tlstap -o json to /dev/null, on the chosen points and on the exported ones;
+tlstap -w to a file on disk; then one long -w run at 64 KiB per shape.
+Prints requests/s, the ratio to no tracer, tlstap's CPU, its CPU per
+captured GiB and the bytes it lost. Ratios are taken within one run: the
 machine is shared and noisy, absolute numbers are not comparable across runs.
 """
 import argparse
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
@@ -26,6 +35,25 @@ from tlstap_e2e.core import Fail  # noqa: E402
 from tlstap_e2e.nginx import Nginx  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+GIB = 1 << 30
+# -w writes here: the bench's own folder, on the disk the checkout is on
+# (tempfile's /tmp may be a tmpfs, which would measure memory, not a disk).
+PCAP_DIR = os.path.join(HERE, "out")
+LIBS = ("libssl.so.3", "libcrypto.so.3")
+SHAPES = {"both": "both ends", "prod": "prod"}
+# key: (label, tlstap arguments or None for no tracer); PCAP is the -w file.
+MODES = {
+    "none": ("no tracer", None),
+    "naive": ("naive floor (exported)", ["--empty-probes", "--probe-mode", "exported"]),
+    "floor": ("floor (chosen points)", ["--empty-probes"]),
+    "json": ("tlstap -o json", ["-o", "json"]),
+    "json-exported": ("tlstap -o json, exported", ["-o", "json", "--probe-mode", "exported"]),
+    "w": ("tlstap -w", ["-w", "PCAP"]),
+    "baseline-json": ("baseline -o json", ["-o", "json"]),
+    "baseline-w": ("baseline -w", ["-w", "PCAP"]),
+}
+LONG = "w-long"     # -w at 64 KiB for --long-secs, once per shape after the rounds
+SIZES = {"tiny": ("tiny", "/tiny", 16), "64k": ("64 KiB", "/64k", 64 * 1024)}
 
 
 def start_nginx(tmp, root):
@@ -43,6 +71,11 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def proc_state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
 class Tracer:
     def __init__(self, tlstap, args):
         self.proc = subprocess.Popen([tlstap] + args, stdout=subprocess.DEVNULL,
@@ -54,106 +87,280 @@ class Tracer:
         self.ticks0 = cpu_ticks(self.proc.pid)
 
     def stop(self):
-        ticks = cpu_ticks(self.proc.pid) - self.ticks0
+        """CPU seconds until the stop (as before) and until exit (the drain included: the
+        bytes captured include what was drained), and what the summary says."""
+        pid = self.proc.pid
+        ticks = cpu_ticks(pid) - self.ticks0
         self.proc.send_signal(signal.SIGINT)
         err = self.proc.stderr.read().decode()
+        # Not reaped yet: a zombie's stat still holds its CPU times.
+        deadline = time.monotonic() + 60
+        while proc_state(pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        ticks_all = cpu_ticks(pid) - self.ticks0
         self.proc.wait(60)
+        r = {"cpu": ticks / CLK_TCK, "cpu_all": ticks_all / CLK_TCK, "log": err.strip()}
         m = re.search(r"lost (\d+) bytes \(ring full: (\d+) records", err)
-        lost_records = int(m.group(2)) if m else None
-        lost_bytes = int(m.group(1)) if m else None
-        return ticks / CLK_TCK, lost_records, lost_bytes, err.strip()
+        r["lost_records"] = int(m.group(2)) if m else None
+        r["lost_bytes"] = int(m.group(1)) if m else None
+        m = re.search(r"(\d+) events, (\d+) bytes captured in (\d+) connections", err)
+        r["captured"] = int(m.group(2)) if m else None
+        r["conns"] = int(m.group(3)) if m else None
+        return r
 
 
-def wrk(port, path, secs, conns, threads):
-    out = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % secs,
-                          "https://127.0.0.1:%d%s" % (port, path)],
-                         capture_output=True, timeout=secs + 60).stdout.decode()
+def mapped_libs(pid):
+    """The paths of the OpenSSL libraries a process maps, once its loader mapped them."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/maps" % pid) as f:
+                paths = {ln.split(None, 5)[5].strip() for ln in f if len(ln.split(None, 5)) == 6}
+        except FileNotFoundError:
+            break
+        found = {p for p in paths if os.path.basename(p) in LIBS}
+        if len(found) == len(LIBS):
+            return found
+        time.sleep(0.005)
+    sys.exit("bench: could not see wrk map %s" % " and ".join(LIBS))
+
+
+MAPPING = re.compile(r"^[0-9a-f]+-[0-9a-f]+ (\S{4}) \S+ \S+ \d+\s*(.*)$")
+
+
+def probed_kib(pid):
+    """KiB of the OpenSSL code a process maps that the kernel copied to place uprobe
+    breakpoints (Anonymous in the file's executable mappings): 0 if nothing probes it."""
+    kib, code = 0, False
+    with open("/proc/%d/smaps" % pid) as f:
+        for ln in f:
+            m = MAPPING.match(ln)
+            if m:
+                code = "x" in m.group(1) and os.path.basename(m.group(2)) in LIBS
+            elif code and ln.startswith("Anonymous:"):
+                kib += int(ln.split()[1])
+    return kib
+
+
+def wrk(port, path, secs, conns, threads, libdir=None):
+    """Requests/s and the KiB of breakpoint pages in wrk's OpenSSL. With libdir, wrk runs on
+    the copies there and must map them, not the system's."""
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir) if libdir else None
+    proc = subprocess.Popen(["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % secs,
+                             "https://127.0.0.1:%d%s" % (port, path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    maps = mapped_libs(proc.pid)
+    if libdir and any(os.path.dirname(p) != libdir for p in maps):
+        proc.kill()
+        sys.exit("bench: wrk maps %s, not only the copies in %s" % (sorted(maps), libdir))
+    # Halfway: long after the watch would have probed files wrk mapped (about 1 ms).
+    time.sleep(secs / 2)
+    probed = probed_kib(proc.pid)
+    out = proc.communicate(timeout=secs + 60)[0].decode()
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if not m:
         sys.exit("bench: wrk printed no rate:\n" + out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
     if errors:
         sys.exit("bench: wrk saw errors:\n" + out)
-    return float(m.group(1))
+    return float(m.group(1)), probed
 
 
-def main():
-    ap = argparse.ArgumentParser()
+def copy_libs(libdir):
+    """Private copies of the libssl/libcrypto wrk would load (other files, other inodes)."""
+    ldd = subprocess.run(["ldd", shutil.which("wrk")], capture_output=True, check=True).stdout.decode()
+    os.makedirs(libdir)
+    for lib in LIBS:
+        m = re.search(r"^\s*%s => (\S+)" % re.escape(lib), ldd, re.M)
+        if not m:
+            sys.exit("bench: wrk does not load %s:\n%s" % (lib, ldd))
+        shutil.copy2(os.path.realpath(m.group(1)), os.path.join(libdir, lib))
+
+
+def fs_type(path):
+    """The type of the file system path is on (the longest mount point above it)."""
+    best, kind = "", "?"
+    path = os.path.realpath(path)
+    with open("/proc/mounts") as f:
+        for ln in f:
+            mnt, typ = ln.split()[1], ln.split()[2]
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                best, kind = mnt, typ
+    return kind
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description="tlstap benchmark (see bench/README.md)")
     ap.add_argument("--tlstap", required=True)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secs", type=int, default=5)
+    ap.add_argument("--long-secs", type=int, default=30,
+                    help="length of the long -w run at 64 KiB (mode w-long), 0: none")
     ap.add_argument("--conns", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--shape", choices=("prod", "both", "all"), default="all",
+                    help="prod: the client on private library copies, unprobed; "
+                         "both: both ends traced; all (default): both shapes")
+    ap.add_argument("--sizes", default="tiny,64k", help="comma-separated: tiny, 64k")
+    ap.add_argument("--modes", default="all",
+                    help="comma-separated among %s, %s (no tracer always runs: ratios need it)"
+                         % (", ".join(k for k in MODES if not k.startswith("baseline")), LONG))
     ap.add_argument("--baseline", metavar="TLSTAP",
                     help="another tlstap binary (an older build) also run with -o json and -w, "
                          "interleaved, so a change is compared with it in the same run")
     args = ap.parse_args()
+    args.shapes = list(SHAPES) if args.shape == "all" else [args.shape]
+    args.sizes = args.sizes.split(",")
+    own = [k for k in MODES if not k.startswith("baseline")] + [LONG]
+    modes = own if args.modes == "all" else args.modes.split(",")
+    for name in args.sizes:
+        if name not in SIZES:
+            ap.error("unknown size %r (tiny, 64k)" % name)
+    for name in modes:
+        if name not in own:
+            ap.error("unknown mode %r (%s)" % (name, ", ".join(own)))
+    args.long = LONG in modes and args.long_secs > 0 and "64k" in args.sizes
+    args.modes = ["none"] + [k for k in MODES if k in modes and k != "none"]
+    if args.baseline:
+        args.modes += ["baseline-json", "baseline-w"]
+    return args
+
+
+class Bench:
+    def __init__(self, args, port, libdir):
+        self.a, self.port, self.libdir = args, port, libdir
+        self.pcap = os.path.join(PCAP_DIR, "bench-%d.pcapng" % os.getpid())
+        self.results = {}
+
+    def run(self, shape, size, mode, secs, rnd):
+        """One wrk run with the mode's tracer; its result is kept under (shape, size, mode)."""
+        _, path, _ = SIZES[size]
+        key = "w" if mode == LONG else mode
+        targs = MODES[key][1]
+        binary = self.a.baseline if key.startswith("baseline") else self.a.tlstap
+        tracer = None
+        if targs is not None:
+            targs = [self.pcap if a == "PCAP" else a for a in targs]
+            tracer = Tracer(binary, (["--comm", "nginx"] if shape == "prod" else []) + targs)
+        rate, probed = wrk(self.port, path, secs, self.a.conns, self.a.threads,
+                           self.libdir if shape == "prod" else None)
+        r = tracer.stop() if tracer else {}
+        r["rate"], r["client_kib"] = rate, probed
+        if probed and shape == "prod":
+            print("bench: WARNING: %d KiB of wrk's OpenSSL copies hold breakpoints: the client "
+                  "was probed" % probed, file=sys.stderr)
+        if os.path.exists(self.pcap):
+            r["file"] = os.path.getsize(self.pcap)
+            os.unlink(self.pcap)
+        if shape == "prod" and (r.get("conns") or 0) > self.a.conns:
+            print("bench: WARNING: tlstap saw %d connections for wrk's %d: the client was traced"
+                  % (r["conns"], self.a.conns), file=sys.stderr)
+        self.results.setdefault((shape, size, mode), []).append(r)
+        print("round %s %-5s %-7s %-24s %10.0f req/s%s" % (
+            rnd, shape, size, mode, rate,
+            "" if "cpu" not in r else "  tlstap CPU %.2f s, %s conns, captured %s bytes, lost %s records %s bytes"
+            % (r["cpu"], r["conns"], r["captured"], r["lost_records"], r["lost_bytes"])),
+            file=sys.stderr, flush=True)
+
+    def run_all(self):
+        a = self.a
+        for size in a.sizes:
+            for shape in a.shapes:      # warm up
+                wrk(self.port, SIZES[size][1], 1, a.conns, a.threads,
+                    self.libdir if shape == "prod" else None)
+            for rnd in range(a.rounds):
+                for shape in a.shapes:
+                    for mode in a.modes:
+                        self.run(shape, size, mode, a.secs, rnd + 1)
+        if a.long:
+            for shape in a.shapes:
+                self.run(shape, "64k", LONG, a.long_secs, "long")
+
+
+def med(rs, key):
+    vals = [r[key] for r in rs if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def row(rs, base, secs):
+    """The columns after the mode of one (shape, size, mode), runs of secs seconds."""
+    rate = med(rs, "rate")
+    cells = ["%.0f" % rate, "%.3f" % (rate / base) if base else "", "%.0f" % med(rs, "client_kib")]
+    if "cpu" not in rs[0]:
+        return cells + [""] * 5
+    cells.append("%.0f%%" % (100 * med(rs, "cpu") / secs))
+    cpu_all = sum(r["cpu_all"] for r in rs)
+    captured, how = sum(r["captured"] or 0 for r in rs), ""
+    if captured == 0 and any(r.get("file") for r in rs):   # fallback: the pcapng's size
+        captured, how = sum(r.get("file", 0) for r in rs), " (file size)"
+    if captured:
+        cells += ["%.1f%s" % (cpu_all / (captured / GIB), how), "%.3f%s" % (captured / GIB, how)]
+    else:
+        cells += ["", ""]
+    conns = med(rs, "conns")
+    cells.append("" if conns is None else "%.0f" % conns)
+    cells.append("" if rs[0]["lost_records"] is None else "%d / %d" % (
+        sum(r["lost_records"] or 0 for r in rs), sum(r["lost_bytes"] or 0 for r in rs)))
+    return cells
+
+
+def report(a, results):
+    print("\n| shape | response | mode | req/s (median of %d) | ratio to no tracer "
+          "| client probed KiB | tlstap CPU %% of run | collector CPU s per captured GiB "
+          "| captured GiB | connections seen | lost records / bytes |" % a.rounds)
+    print("|" + " --- |" * 11)
+    for shape in a.shapes:
+        for size in a.sizes:
+            base = med(results[(shape, size, "none")], "rate")
+            modes = a.modes + ([LONG] if a.long and size == "64k" else [])
+            for mode in modes:
+                rs = results[(shape, size, mode)]
+                label = MODES[mode][0] if mode in MODES else "tlstap -w, %d s once" % a.long_secs
+                secs = a.long_secs if mode == LONG else a.secs
+                print("| %s | %s | %s | %s |" % (SHAPES[shape], SIZES[size][0], label,
+                                                 " | ".join(row(rs, base, secs))))
+    print()
+    for shape in a.shapes:
+        for size in a.sizes:
+            base = med(results[(shape, size, "none")], "rate")
+            if (shape, size, "naive") not in results:
+                continue
+            floor = med(results[(shape, size, "naive")], "rate")
+            for mode in ("json", "json-exported"):
+                if (shape, size, mode) not in results:
+                    continue
+                tl = med(results[(shape, size, mode)], "rate")
+                print("%s, %s: loss(%s) / loss(naive floor) = %.2f" % (
+                    SHAPES[shape], SIZES[size][0], MODES[mode][0],
+                    (1 - tl / base) / (1 - floor / base) if floor < base else float("nan")))
+
+
+def main():
+    a = parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root to load BPF programs")
-
-    modes = [
-        ("no tracer", None),
-        ("naive floor (exported)", ["--empty-probes", "--probe-mode", "exported"]),
-        ("floor (chosen points)", ["--empty-probes"]),
-        ("tlstap -o json", ["-o", "json"]),
-        ("tlstap -o json, exported", ["-o", "json", "--probe-mode", "exported"]),
-        ("tlstap -w", ["-w", "PCAP"]),
-    ]
-    if args.baseline:
-        modes += [("baseline -o json", ["BASELINE", "-o", "json"]),
-                  ("baseline -w", ["BASELINE", "-w", "PCAP"])]
-    sizes = [("tiny", "/tiny", 16), ("64 KiB", "/64k", 64 * 1024)]
+    os.makedirs(PCAP_DIR, exist_ok=True)
+    kind = fs_type(PCAP_DIR)
+    print("bench: -w writes to %s (%s)%s" % (PCAP_DIR, kind, ", NOT a disk" if kind == "tmpfs" else ""),
+          file=sys.stderr)
     tmp = tempfile.mkdtemp(prefix="tlstap-bench-")
     root = os.path.join(tmp, "www")
     os.makedirs(root)
-    for _, path, size in sizes:
+    for size in a.sizes:
+        _, path, nbytes = SIZES[size]
         with open(root + path, "wb") as f:
-            f.write(os.urandom(size))
+            f.write(os.urandom(nbytes))
+    libdir = os.path.join(tmp, "lib")
+    copy_libs(libdir)
     nginx, port = start_nginx(tmp, root)
-    results = {}
+    bench = Bench(a, port, libdir)
     try:
-        for size_name, path, _ in sizes:
-            wrk(port, path, 1, args.conns, args.threads)   # warm up
-            for rnd in range(args.rounds):
-                for mode, targs in modes:
-                    pcap = os.path.join(tmp, "bench.pcapng")
-                    targs = [pcap if a == "PCAP" else a for a in targs] if targs else None
-                    binary = args.tlstap
-                    if targs and targs[0] == "BASELINE":
-                        binary, targs = args.baseline, targs[1:]
-                    tracer = Tracer(binary, targs) if targs else None
-                    rate = wrk(port, path, args.secs, args.conns, args.threads)
-                    cpu = lost_rec = lost_bytes = None
-                    if tracer:
-                        cpu, lost_rec, lost_bytes, _ = tracer.stop()
-                    if os.path.exists(pcap):
-                        os.unlink(pcap)
-                    results.setdefault((size_name, mode), []).append((rate, cpu, lost_rec, lost_bytes))
-                    print("round %d %-8s %-20s %10.0f req/s%s" % (
-                        rnd + 1, size_name, mode, rate,
-                        "" if cpu is None else "  tlstap CPU %.2f s, lost %s records %s bytes"
-                        % (cpu, lost_rec, lost_bytes)), file=sys.stderr, flush=True)
+        bench.run_all()
     finally:
         nginx.send_signal(signal.SIGQUIT)
         nginx.wait(30)
-
-    print("\n| response | mode | req/s (median of %d) | ratio to no tracer | tlstap CPU %% of run | lost records / bytes |"
-          % args.rounds)
-    print("| --- | --- | --- | --- | --- | --- |")
-    for size_name, _, _ in sizes:
-        base = statistics.median(r[0] for r in results[(size_name, "no tracer")])
-        floor = statistics.median(r[0] for r in results[(size_name, "naive floor (exported)")])
-        for mode, targs in modes:
-            rs = results[(size_name, mode)]
-            rate = statistics.median(r[0] for r in rs)
-            cpu = "" if rs[0][1] is None else "%.0f%%" % (100 * statistics.median(r[1] for r in rs) / args.secs)
-            lost = "" if rs[0][2] is None or "floor" in mode else "%d / %d" % (
-                sum(r[2] or 0 for r in rs), sum(r[3] or 0 for r in rs))
-            print("| %s | %s | %.0f | %.3f | %s | %s |" % (size_name, mode, rate, rate / base, cpu, lost))
-        for mode in ("tlstap -o json", "tlstap -o json, exported"):
-            tl = statistics.median(r[0] for r in results[(size_name, mode)])
-            print("| %s | loss(%s) / loss(naive floor) | | %.2f | | |"
-                  % (size_name, mode, (1 - tl / base) / (1 - floor / base) if floor < base else float("nan")))
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(a, bench.results)
 
 
 if __name__ == "__main__":
