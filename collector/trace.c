@@ -394,6 +394,11 @@ static int report_pcap(const struct pcap_out *pcap)
 	if (!pcap)
 		return 0;
 	pcap_out_status(pcap, &st);
+	if (st.slow_packets)
+		pr_warn("%s: the disk could not keep up with 32 MiB waiting: %llu packets (%llu bytes) "
+			"left out (the capture went on; Wireshark shows the holes as segments not "
+			"captured)\n", st.file ? st.file : "-w", (unsigned long long)st.slow_packets,
+			(unsigned long long)st.slow_bytes);
 	if (!st.err || st.err == -EPIPE)
 		return 0;
 	snprintf(stalled, sizeof(stalled), "its reader took nothing for %d ms after the stop request",

@@ -7,12 +7,10 @@
 #include <unistd.h>
 #include "pcapng.h"
 #include "nbfd.h"
+#include "pcapng_out.h"
 #include "pcapng_blk.h"
 #include "pcapng_file.h"
 #include "pcapng_format.h"
-
-/* Large enough that a busy capture costs few syscalls, small enough to flush often. */
-#define OUT_BUF_SIZE	(256 * 1024)
 
 struct wr_iface {
 	uint32_t snaplen;
@@ -21,13 +19,9 @@ struct wr_iface {
 
 struct pcapng_writer {
 	struct pcapng_file file;	/* "-": fd 1, which stays open */
-	struct nbfd out;		/* how fd is written: never blocking for good */
-	bool regular;			/* a regular file: cut back after a failed write */
-	int err;			/* first I/O error, returned from then on */
-	size_t used;			/* bytes in file.buf */
-	uint64_t bytes;
-	uint64_t kept;			/* bytes in the file as whole blocks: where the buffer starts */
-	struct pcapng_unwritten lost;
+	struct pcapng_out out;		/* buffers, and the thread that writes them */
+	bool out_ready;			/* out is initialised (pout_finish owes it) */
+	uint64_t bytes;			/* taken, buffered ones included */
 	struct wr_iface *ifs;
 	uint32_t nif, ifs_cap;
 };
@@ -43,159 +37,18 @@ static int str_len(const char *s, uint16_t *len)
 	return 0;
 }
 
-/* Drops the first n bytes of the iovec list (and any empty pieces). */
-static void iov_advance(struct iovec **iov, int *cnt, size_t n)
-{
-	while (*cnt && n >= (*iov)->iov_len) {
-		n -= (*iov)->iov_len;
-		(*iov)++;
-		(*cnt)--;
-	}
-	if (*cnt && n) {
-		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + n;
-		(*iov)->iov_len -= n;
-	}
-}
-
-/*
- * Writes everything or fails: short writes and EINTR (signals during a big
- * write to a pipe) continue where they stopped; a slow reader of stdout is
- * waited for, but after a stop request only for the grace period
- * (-ETIMEDOUT). *done counts the bytes written, also on error.
- */
-static int write_all(struct nbfd *out, struct iovec *iov, int cnt, size_t *done)
-{
-	ssize_t n;
-
-	*done = 0;
-	iov_advance(&iov, &cnt, 0);
-	while (cnt) {
-		n = nbfd_writev(out, iov, cnt);	/* cnt <= BLK_MAX_IOV, far below IOV_MAX */
-		if (n < 0) {
-			int err = -errno;
-
-			if (err == -EINTR || err == -EAGAIN || err == -EWOULDBLOCK) {
-				err = nbfd_wait(out);
-				if (err)
-					return err;
-				continue;
-			}
-			return err;
-		}
-		if (n == 0)
-			return -EIO;
-		*done += (size_t)n;
-		iov_advance(&iov, &cnt, (size_t)n);
-	}
-	return 0;
-}
-
-/*
- * A block that will not be in the file: counted if it is a packet. hdr holds
- * its first hdr_len bytes; an EPB starts with type, length, interface, two
- * timestamp words and caplen, and is at least 32 bytes long.
- */
-static void count_lost(struct pcapng_writer *w, const uint8_t *hdr, size_t hdr_len, size_t blen)
-{
-	uint32_t type, caplen;
-
-	if (hdr_len < 24 || blen < 32)
-		return;
-	memcpy(&type, hdr, sizeof(type));
-	memcpy(&caplen, hdr + 20, sizeof(caplen));
-	if (type != PCAPNG_BT_EPB)
-		return;
-	w->lost.packets++;
-	w->lost.bytes += caplen;
-}
-
-/*
- * The first I/O error: nothing more is written. A file is cut back to the
- * end of its last complete block, so that tshark and tlstap -r read it to
- * there instead of stopping at a torn block.
- */
-static void fail(struct pcapng_writer *w, int err, bool partial)
-{
-	w->err = err;
-	w->used = 0;
-	if (w->regular) {
-		if (ftruncate(w->file.fd, (off_t)w->kept))
-			w->lost.torn = true;
-	} else if (partial) {
-		w->lost.torn = true;	/* the reader of the pipe has half a block */
-	}
-}
-
-/*
- * The buffer (whole blocks, in order) could not be written past done bytes:
- * the blocks that reached the file whole stay, the others are counted.
- */
-static void fail_buffer(struct pcapng_writer *w, int err, size_t done)
-{
-	size_t off = 0, whole = 0;
-	uint32_t blen;
-
-	while (w->used - off >= PCAPNG_BLOCK_OVERHEAD) {
-		memcpy(&blen, w->file.buf + off + 4, sizeof(blen));
-		/* Blocks built here: never short or past the buffer; stop if ever. */
-		if (blen < PCAPNG_BLOCK_OVERHEAD || blen > w->used - off)
-			break;
-		if (off + blen <= done)
-			whole = off + blen;
-		else
-			count_lost(w, w->file.buf + off, blen, blen);
-		off += blen;
-	}
-	w->kept += whole;
-	fail(w, err, done > whole);
-}
-
-static int out_flush(struct pcapng_writer *w)
-{
-	struct iovec iov = { .iov_base = w->file.buf, .iov_len = w->used };
-	size_t done;
-	int err;
-
-	if (w->err)
-		return w->err;
-	err = write_all(&w->out, &iov, 1, &done);
-	if (err) {
-		fail_buffer(w, err, done);
-		return err;
-	}
-	w->kept += w->used;
-	w->used = 0;
-	return 0;
-}
-
-/* Copies the block into the buffer, or writes it straight when it is larger. */
+/* Copies the block into the output's buffer; only a packet may be left out when the disk is behind. */
 static int emit(struct pcapng_writer *w, struct blk *b)
 {
-	size_t done = 0;
-	int err = 0, i;
+	uint32_t type;
+	int err;
 
-	if (b->len > OUT_BUF_SIZE - w->used)
-		err = out_flush(w);
-	if (!err && b->len <= OUT_BUF_SIZE) {
-		for (i = 0; i < b->niov; i++) {
-			memcpy(w->file.buf + w->used, b->iov[i].iov_base, b->iov[i].iov_len);
-			w->used += b->iov[i].iov_len;
-		}
-	} else if (!err) {
-		/* Larger than the buffer, which is empty: the file ends where it starts. */
-		err = write_all(&w->out, b->iov, b->niov, &done);
-		if (err)
-			fail(w, err, done > 0);
-		else
-			w->kept += b->len;
-	}
-	if (err) {
-		/* The first piece holds the fixed fields (scratch, copied contiguously). */
-		count_lost(w, b->iov[0].iov_base, b->iov[0].iov_len, b->len);
-		return err;
-	}
-	w->bytes += b->len;
-	return 0;
+	/* The first piece holds the fixed fields (scratch, copied contiguously). */
+	memcpy(&type, b->iov[0].iov_base, sizeof(type));
+	err = pout_put(&w->out, b->iov, b->niov, b->len, type == PCAPNG_BT_EPB);
+	if (!err)
+		w->bytes += b->len;
+	return err;
 }
 
 /* Ends the block and hands it to the file. */
@@ -207,9 +60,9 @@ static int blk_emit(struct pcapng_writer *w, struct blk *b)
 }
 
 /* 0 if w can take a block; the error that stopped it otherwise. */
-static int usable(const struct pcapng_writer *w)
+static int usable(struct pcapng_writer *w)
 {
-	return !w ? -EINVAL : w->err;
+	return !w ? -EINVAL : pout_err(&w->out);
 }
 
 /*
@@ -279,11 +132,11 @@ int pcapng_open_section(struct pcapng_writer **wp, const char *path, const char 
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	err = pcapng_file_open(&w->file, path, STDOUT_FILENO, pcapng_file_create, OUT_BUF_SIZE);
+	err = pcapng_file_open(&w->file, path, STDOUT_FILENO, pcapng_file_create, 0);
 	if (err)
 		goto cleanup;
-	w->regular = w->file.own_fd;
-	nbfd_init(&w->out, w->file.fd, NULL);
+	pout_init(&w->out, w->file.fd, w->file.own_fd);
+	w->out_ready = true;
 	err = write_shb(w, app_name, comments);
 	if (err)
 		goto cleanup;
@@ -291,7 +144,8 @@ int pcapng_open_section(struct pcapng_writer **wp, const char *path, const char 
 	return 0;
 
 cleanup:
-	nbfd_close(&w->out);
+	if (w->out_ready)
+		pout_finish(&w->out);
 	pcapng_file_close(&w->file);
 	free(w);
 	return err;
@@ -299,7 +153,7 @@ cleanup:
 
 void pcapng_set_stop(struct pcapng_writer *w, const volatile sig_atomic_t *stop)
 {
-	w->out.stop = stop;
+	w->out.nb.stop = stop;
 }
 
 static int grow_ifaces(struct pcapng_writer *w)
@@ -363,8 +217,14 @@ int pcapng_write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
 {
 	uint16_t comment_len;
 	struct blk b;
-	int err;
+	int err = usable(w);
 
+	/* With a writing thread the error struck at some block since the last
+	 * call, unseen by the caller: this packet is counted with those lost. */
+	if (err && w && w->out.threaded)
+		pout_refused(&w->out, caplen);
+	if (err)
+		return err;
 	err = blk_begin_if(w, &b, PCAPNG_BT_EPB, if_id, ts_ns, comment, &comment_len);
 	if (err)
 		return err;
@@ -410,7 +270,20 @@ int pcapng_flush(struct pcapng_writer *w)
 {
 	if (!w)
 		return -EINVAL;
-	return out_flush(w);
+	return pout_flush(&w->out);
+}
+
+int pcapng_drain(struct pcapng_writer *w)
+{
+	if (!w)
+		return -EINVAL;
+	return pout_drain(&w->out);
+}
+
+void pcapng_write_behind(struct pcapng_writer *w)
+{
+	if (w)
+		pout_thread(&w->out);
 }
 
 uint64_t pcapng_bytes_written(const struct pcapng_writer *w)
@@ -418,13 +291,11 @@ uint64_t pcapng_bytes_written(const struct pcapng_writer *w)
 	return w ? w->bytes : 0;
 }
 
-void pcapng_unwritten(const struct pcapng_writer *w, struct pcapng_unwritten *u)
+void pcapng_unwritten(struct pcapng_writer *w, struct pcapng_unwritten *u)
 {
 	memset(u, 0, sizeof(*u));
-	if (!w)
-		return;
-	*u = w->lost;
-	u->file_bytes = w->kept;
+	if (w)
+		pout_unwritten(&w->out, u);
 }
 
 int pcapng_close(struct pcapng_writer *w)
@@ -433,8 +304,7 @@ int pcapng_close(struct pcapng_writer *w)
 
 	if (!w)
 		return 0;
-	err = out_flush(w);
-	nbfd_close(&w->out);
+	err = pout_finish(&w->out);
 	e = pcapng_file_close(&w->file);
 	/* Linux closes the fd even when close() says EINTR: nothing to retry. */
 	if (!err && e != -EINTR)

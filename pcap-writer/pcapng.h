@@ -99,8 +99,18 @@ int pcapng_write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
 int pcapng_write_stats(struct pcapng_writer *w, uint32_t if_id, uint64_t start_ns,
 		       uint64_t end_ns, uint64_t ifdrop, const char *comment);
 
-/* Hands every buffered byte to the kernel (no fsync). */
+/* Hands every buffered block on (no fsync): to the writing thread if there is one. */
 int pcapng_flush(struct pcapng_writer *w);
+/* Like pcapng_flush, then waits until every block is written (or failed). */
+int pcapng_drain(struct pcapng_writer *w);
+/*
+ * From now on, blocks are written by a thread of their own, so that a write
+ * that stalls (writeback, a slow reader of a pipe) never holds up the
+ * caller; while 32 MiB wait, packets are left out and counted
+ * (pcapng_unwritten's slow_packets). Errors then show a little later, so
+ * a packet refused for one is counted by pcapng_unwritten too.
+ */
+void pcapng_write_behind(struct pcapng_writer *w);
 
 /* Size of the file so far, buffered bytes included: what -C compares. */
 uint64_t pcapng_bytes_written(const struct pcapng_writer *w);
@@ -109,12 +119,15 @@ uint64_t pcapng_bytes_written(const struct pcapng_writer *w);
 struct pcapng_unwritten {
 	uint64_t packets;	/* Enhanced Packet Blocks accepted but not in the file */
 	uint64_t bytes;		/* their captured bytes (caplen) */
+	/* Of those, left out while every buffer waited for the disk (or the
+	 * reader of a pipe): the file goes on after them. */
+	uint64_t slow_packets, slow_bytes;
 	uint64_t file_bytes;	/* the file's length: complete blocks only */
 	bool torn;		/* it could not be cut back (a pipe, or ftruncate failed) */
 };
 
-/* All zero while no write failed (file_bytes: what was written so far). */
-void pcapng_unwritten(const struct pcapng_writer *w, struct pcapng_unwritten *u);
+/* All zero while nothing was left out (file_bytes: what was written so far). */
+void pcapng_unwritten(struct pcapng_writer *w, struct pcapng_unwritten *u);
 
 /*
  * Flushes, closes the file and frees w (NULL is a no-op). Standard output is

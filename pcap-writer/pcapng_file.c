@@ -16,8 +16,8 @@ int pcapng_file_open(struct pcapng_file *f, const char *path, int std_fd,
 	memset(f, 0, sizeof(*f));
 	if (!path || !*path)
 		return -EINVAL;
-	f->buf = malloc(buf_size);
-	if (!f->buf)
+	f->buf = buf_size ? malloc(buf_size) : NULL;
+	if (buf_size && !f->buf)
 		return -ENOMEM;
 	if (strcmp(path, "-"))
 		err = open_path(path, &f->fd);

@@ -13,7 +13,7 @@ struct pcapng_file {
 };
 
 /*
- * Allocates buf_size bytes of buffer, then opens path: "-" is std_fd, any
+ * Allocates buf_size bytes of buffer (0: none), then opens path: "-" is std_fd, any
  * other path is opened by open_path. An empty or NULL path is -EINVAL. On
  * error f holds nothing (pcapng_file_close is a no-op).
  */

@@ -97,6 +97,7 @@ int pcap_files_open(struct pcap_files *pf, struct pcapng_writer **w)
 		return err;
 	}
 	pcapng_set_stop(*w, pf->o->stop);
+	pcapng_write_behind(*w);
 	pf->start = time(NULL);
 	return 0;
 }

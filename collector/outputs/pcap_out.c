@@ -38,6 +38,7 @@ struct pcap_out {
 	int err;
 	/* Since the first I/O error: packets that were not written, and their bytes. */
 	__u64 unwritten_pkts, unwritten_bytes;
+	__u64 slow_pkts, slow_bytes;	/* of those, left out while the disk was behind */
 	bool torn;
 	struct proc_if *procs[NBUCKETS];
 	struct pcap_conns conns;	/* per flow, in its sink slot */
@@ -90,6 +91,8 @@ void pcap_out_status(const struct pcap_out *po, struct pcap_out_status *st)
 	st->file = po->files.name;
 	st->unwritten_packets = po->unwritten_pkts;
 	st->unwritten_bytes = po->unwritten_bytes;
+	st->slow_packets = po->slow_pkts;
+	st->slow_bytes = po->slow_bytes;
 	st->torn = po->torn;
 }
 
@@ -147,13 +150,15 @@ static int close_file(struct pcap_out *po)
 	int err = write_stats(po), e;
 
 	forget_idle_procs(po);
-	e = pcapng_flush(po->w);
+	e = pcapng_drain(po->w);
 	if (!err)
 		err = e;
-	/* Flushed: nothing is left for pcapng_close to lose. */
+	/* Written: nothing is left for pcapng_close to lose. */
 	pcapng_unwritten(po->w, &u);
 	po->unwritten_pkts += u.packets;
 	po->unwritten_bytes += u.bytes;
+	po->slow_pkts += u.slow_packets;
+	po->slow_bytes += u.slow_bytes;
 	po->torn |= u.torn;
 	e = pcapng_close(po->w);
 	po->w = NULL;

@@ -49,6 +49,9 @@ struct pcap_out_status {
 	const char *file;		/* the file concerned; valid while po lives */
 	__u64 unwritten_packets;	/* packets not in any file since err */
 	__u64 unwritten_bytes;		/* their bytes */
+	/* Of those, left out while the disk (or a pipe's reader) was behind
+	 * with 32 MiB waiting: the capture went on, the file has holes. */
+	__u64 slow_packets, slow_bytes;
 	bool torn;			/* the file could not be cut back to a whole block */
 };
 

@@ -223,7 +223,10 @@ static void feed_conn(struct flow_table *ft, __u64 conn, __u32 pid, __u32 netns,
 	memcpy(ev->addr.laddr, "\x7f\0\0\1", 4);
 	memcpy(ev->addr.raddr, "\x7f\0\0\1", 4);
 	snprintf(ev->comm, sizeof(ev->comm), "test");
-	snprintf((char *)ev->data, 11, "netns%05u", netns);
+	memcpy(ev->data, "netns", 5);
+	ev->data[5] = (__u8)('0' + netns / 10000 % 10), ev->data[6] = (__u8)('0' + netns / 1000 % 10);
+	ev->data[7] = (__u8)('0' + netns / 100 % 10), ev->data[8] = (__u8)('0' + netns / 10 % 10);
+	ev->data[9] = (__u8)('0' + netns % 10);
 	assert_int_equal(flows_record(ft, ev, size), 0);
 	free(ev);
 }

@@ -1263,6 +1263,98 @@ static void slow_reader(int rfd, const char *path)
 	_exit(n < 0 ? 4 : 0);
 }
 
+/* Reads nothing until a byte comes on go, then all of rfd into path. */
+static void late_reader(int go, int rfd, const char *path)
+{
+	static char buf[1 << 16];
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ssize_t n;
+	char c;
+
+	if (out < 0 || read(go, &c, 1) != 1)
+		_exit(5);
+	while ((n = read(rfd, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			_exit(3);
+	_exit(n < 0 ? 4 : 0);
+}
+
+/*
+ * With a writing thread, a reader that takes nothing holds up nobody: the
+ * packets go on being taken, those that find 32 MiB waiting are left out
+ * and counted, and the file has every other one, whole and in order.
+ */
+static void test_pcapng_write_behind_leaves_out_and_counts_when_behind(void **state)
+{
+	enum { N = 3000, SIZE = 20000 };
+	const char *out_path = tmp_path("behind.pcapng");
+	struct pcapng_writer *w = NULL;
+	struct pcapng_unwritten u;
+	struct hblock *b = calloc(N + 8, sizeof(*b));
+	uint8_t *data = malloc(SIZE), *buf;
+	int pfd[2], gfd[2], status, ret = 0, ret_close, i, n, saved;
+	uint64_t prev = 0, ts;
+	uint32_t id;
+	size_t len;
+	pid_t child;
+
+	assert_non_null(b);
+	assert_non_null(data);
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(pipe(gfd), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(pfd[1]);
+		close(gfd[1]);
+		late_reader(gfd[0], pfd[0], out_path);
+	}
+	close(pfd[0]);
+	close(gfd[0]);
+	saved = stdout_to(pfd[1]);
+	close(pfd[1]);
+	ret = pcapng_open(&w, "-", "t");
+	if (!ret) {
+		pcapng_write_behind(w);
+		ret = pcapng_add_interface(w, 147, 0, NULL, NULL, &id);
+	}
+	for (i = 0; !ret && i < N; i++) {
+		fill(data, SIZE, (unsigned)i);
+		ret = pcapng_write_packet(w, id, T0 + (uint64_t)i, data, SIZE, SIZE, 0, NULL);
+	}
+	pcapng_unwritten(w, &u);
+	assert_int_equal(write(gfd[1], "g", 1), 1);
+	ret_close = pcapng_close(w);
+	stdout_back(saved);
+	close(gfd[1]);
+	while (waitpid(child, &status, 0) < 0)
+		assert_int_equal(errno, EINTR);
+
+	assert_int_equal(ret, 0);
+	assert_int_equal(ret_close, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* 60 MB against 32 MiB of buffers and a pipe: some must have been left out. */
+	assert_true(u.slow_packets > 0);
+	assert_int_equal(u.packets, u.slow_packets);
+	assert_int_equal(u.bytes, u.slow_bytes);
+	assert_int_equal(u.slow_bytes, u.slow_packets * SIZE);
+	buf = slurp(out_path, &len);
+	n = hand_blocks(buf, len, b, N + 8);
+	assert_int_equal(n, 2 + N - (int)u.slow_packets);
+	for (i = 2; i < n; i++) {
+		ts = ((uint64_t)h32(b[i].p + 12) << 32 | h32(b[i].p + 16));
+		assert_true(ts >= T0 && ts < T0 + N && (i == 2 || ts > prev));
+		prev = ts;
+		assert_int_equal(h32(b[i].p + 20), SIZE);
+		fill(data, SIZE, (unsigned)(ts - T0));
+		assert_memory_equal(b[i].p + 28, data, SIZE);
+	}
+	free(buf);
+	free(b);
+	free(data);
+}
+
 /*
  * A signal without SA_RESTART during a blocked write() to a pipe makes it
  * return short (or EINTR): every byte must still arrive, in order.
@@ -1361,6 +1453,7 @@ int main(void)
 		cmocka_unit_test(test_pcapng_largest_block_is_readable),
 		cmocka_unit_test(test_pcapng_stdout_is_flushed_not_closed),
 		cmocka_unit_test(test_pcapng_pipe_with_signals_loses_nothing),
+		cmocka_unit_test(test_pcapng_write_behind_leaves_out_and_counts_when_behind),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, test_tmpdir_remove);

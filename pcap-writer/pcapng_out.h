@@ -1,0 +1,71 @@
+/* The pcapng writer's output stage: whole blocks buffered, written by a thread of their own. */
+#ifndef TLSTAP_PCAPNG_OUT_H
+#define TLSTAP_PCAPNG_OUT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include "nbfd.h"
+#include "pcapng.h"
+
+/* One buffer: blocks written whole, in order; a busy capture costs few syscalls. */
+#define POUT_BUF_SIZE	(256 * 1024)
+/*
+ * What may wait for the disk (or the reader of a pipe) with a writing
+ * thread: the capture goes on while a write stalls (writeback, a slow
+ * reader), so the rings never wait on it; past these 32 MiB, packets are
+ * left out and counted as the disk's.
+ */
+#define POUT_MAX_BUFS	128
+
+struct pout_buf;
+
+struct pcapng_out {
+	struct nbfd nb;		/* how the fd is written: never blocking for good */
+	bool regular;		/* a regular file: cut back after a failed write */
+	struct pout_buf *cur;	/* the buffer being filled (the capture's thread) */
+	/* Shared with the writing thread, under mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool threaded;		/* pout_thread: writes go to a thread of their own */
+	bool started, quit;
+	bool writing;		/* the thread holds a buffer it took off the queue */
+	struct pout_buf *queue, **queue_tail, *spare;
+	int nbufs;
+	int err;		/* the first I/O error: nothing more is written */
+	uint64_t kept;		/* bytes in the file as whole blocks */
+	struct pcapng_unwritten lost;
+};
+
+/* For fd (regular: a file of ours, cut back after a failed write). */
+void pout_init(struct pcapng_out *o, int fd, bool regular);
+/*
+ * Takes one block (len bytes in niov pieces, the first holding its fixed
+ * fields). An Enhanced Packet Block (droppable) is left out and counted
+ * when POUT_MAX_BUFS are waiting to be written; other blocks wait for room
+ * (a file must keep its interfaces). Returns 0, or the error that stopped
+ * the output (the block is counted as not written).
+ */
+int pout_put(struct pcapng_out *o, const struct iovec *iov, int niov, size_t len, bool droppable);
+/*
+ * From now on, buffers are written by a thread of their own, started at the
+ * first flush (without one, or if it cannot start, each buffer is written
+ * when full or flushed, by the caller: errors then show at once).
+ */
+void pout_thread(struct pcapng_out *o);
+/* Hands the buffered blocks on (to the thread, or writes them); returns the output's error, if any. */
+int pout_flush(struct pcapng_out *o);
+/* Hands the buffered blocks on and waits until all are written: the output's error, if any. */
+int pout_drain(struct pcapng_out *o);
+/* A packet of caplen bytes refused for the output's error: counted as not written. */
+void pout_refused(struct pcapng_out *o, uint32_t caplen);
+/* The first error of the output so far (0: none). */
+int pout_err(struct pcapng_out *o);
+void pout_unwritten(struct pcapng_out *o, struct pcapng_unwritten *u);
+/* Writes everything taken, stops the thread, frees the buffers: 0 or the output's error. */
+int pout_finish(struct pcapng_out *o);
+
+#endif
