@@ -82,8 +82,8 @@ const struct opt_def opt_defs[] = {
 	/* Labels for a fleet's log pipeline: which node, which capture. */
 	{ "host", 0, "NAME", opt_label, OPT_FIELD(host), .len = OPTS_LABEL_MAX,
 	  .help = "add \"host\":NAME to every JSON line and a\n"
-		  "host=NAME comment to each pcapng section, e.g.\n"
-		  "--host \"$(hostname)\" or a pod's NODE_NAME" },
+		  "host=NAME comment to each pcapng section (NAME:\n"
+		  "\"$(hostname)\", or a pod's NODE_NAME)" },
 	{ "run-id", 0, "ID", opt_label, OPT_FIELD(run_id), .len = OPTS_LABEL_MAX,
 	  .help = "add \"run_id\":ID likewise (run_id=ID in pcapng)" },
 

@@ -266,8 +266,10 @@ struct tlstap_file_event {
 /* Go calls in progress on one goroutine (a tls.Conn inside another). */
 #define TLSTAP_GO_NESTING		2
 /* Goroutines with a call in progress that are tracked at once (LRU: one
- * that never returns is forgotten, not leaked). */
-#define TLSTAP_GO_MAX_CALLS		16384
+ * that never returns is forgotten, not leaked). Every idle keep-alive or
+ * HTTP/2 connection of a Go server parks a goroutine inside Read, so this
+ * is sized for busy servers (about 200 bytes each: 12 MiB). */
+#define TLSTAP_GO_MAX_CALLS		65536
 
 /*
  * Per-CPU counters of what could not be delivered, read by the collector:

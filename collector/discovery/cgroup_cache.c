@@ -50,6 +50,19 @@ static struct entry *slot(__u64 id)
 	return e;
 }
 
+bool cgroup_container_of(const char *rel, struct container_info *ci)
+{
+	if (!container_parse_path(rel, ci))
+		return false;
+	if (ci->runtime != CTR_NONE && cgroup_fs_root_owned(rel, ci->id_end) != 1) {
+		ci->runtime = CTR_NONE;
+		ci->id[0] = '\0';
+	}
+	if (ci->pod_uid[0] && cgroup_fs_root_owned(rel, ci->pod_end) != 1)
+		ci->pod_uid[0] = '\0';
+	return ci->runtime != CTR_NONE || ci->pod_uid[0];
+}
+
 /* The path of id: from the cgroup file system, or, once the cgroup is gone
  * or not visible, from the process's /proc entry if it is still that cgroup. */
 static bool resolve(__u64 id, __u32 pid, struct container_info *ci)
@@ -66,7 +79,7 @@ static bool resolve(__u64 id, __u32 pid, struct container_info *ci)
 		if (cgroup_fs_id_of(full, &now) || now != id)
 			return false;
 	}
-	return container_parse_path(path, ci);
+	return cgroup_container_of(path, ci);
 }
 
 const struct container_info *cgroup_cache_get(__u64 id, __u32 pid)

@@ -11,6 +11,13 @@
 #define CGROUP_CACHE_WAYS	4
 
 /*
+ * The container and pod that cgroup path rel (under the cgroup2 mount)
+ * names, each only if root made the directory that names it (see
+ * cgroup_fs_root_owned): true when one is left.
+ */
+bool cgroup_container_of(const char *rel, struct container_info *ci);
+
+/*
  * Live runs resolve an id they have not seen from the cgroup file system
  * (or, when its cgroup is gone, from pid's /proc/PID/cgroup); -r never
  * does (its ids are another run's): it only knows what cgroup_cache_put

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "cgroup_cache.h"
 #include "cgroup_filter.h"
 #include "cgroup_fs.h"
 #include "container.h"
@@ -29,7 +30,7 @@ static bool matches(const struct cgroup_filter *cf, const char *rel)
 {
 	struct container_info ci;
 
-	return container_parse_path(rel, &ci) && ci.runtime != CTR_NONE &&
+	return cgroup_container_of(rel, &ci) && ci.runtime != CTR_NONE &&
 	       !strncmp(ci.id, cf->prefix, strlen(cf->prefix));
 }
 

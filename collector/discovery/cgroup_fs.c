@@ -120,6 +120,48 @@ out:
 	return err;
 }
 
+int cgroup_fs_root_owned(const char *rel, size_t len)
+{
+	const char *r = cgroup_fs_root(), *c = rel, *end = rel + len, *slash;
+	char name[256];
+	struct stat st;
+	int fd, next, err = 0;
+	size_t n;
+
+	if (!r || len > strnlen(rel, len + 1))
+		return -EINVAL;
+	fd = open(r, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* One component at a time, never following a link (cgroupfs has none). */
+	while (c < end && !err) {
+		while (c < end && *c == '/')
+			c++;
+		if (c == end)
+			break;
+		slash = memchr(c, '/', (size_t)(end - c));
+		n = (size_t)((slash ? slash : end) - c);
+		if (n >= sizeof(name) || (n == 2 && !memcmp(c, "..", 2)) || (n == 1 && *c == '.')) {
+			err = -EINVAL;
+			break;
+		}
+		memcpy(name, c, n);
+		name[n] = '\0';
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			err = -errno;
+		else {
+			close(fd);
+			fd = next;
+		}
+		c += n;
+	}
+	if (!err)
+		err = fstat(fd, &st) ? -errno : st.st_uid == 0;
+	close(fd);
+	return err;
+}
+
 int cgroup_fs_proc_path(__u32 pid, char *out, size_t len)
 {
 	char path[64], line[4200];

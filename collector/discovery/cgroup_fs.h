@@ -22,6 +22,15 @@ int cgroup_fs_path_of(__u64 id, char *out, size_t len);
 int cgroup_fs_proc_path(__u32 pid, char *out, size_t len);
 
 /*
+ * Whether the directory rel[0..len) under the cgroup2 mount (rel as
+ * cgroup_fs_path_of gives it) is owned by root: 1, 0, or a negative errno.
+ * A cgroup is named by whoever creates it, and anyone with a delegated
+ * subtree (user@UID.service) can create "docker-<id>.scope": names are
+ * believed only in directories that root made.
+ */
+int cgroup_fs_root_owned(const char *rel, size_t len);
+
+/*
  * Calls fn for every cgroup below the mount point, parents first, with its
  * path below the mount point and its id; a directory fn returns 1 for is
  * not gone into. At most CGROUP_FS_WALK_MAX directories.

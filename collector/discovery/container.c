@@ -148,6 +148,7 @@ bool container_parse_path(const char *path, struct container_info *ci)
 		/* A pod further in replaces one further out (nested clusters). */
 		if (component_pod(c, n, kubepods, uid)) {
 			memcpy(ci->pod_uid, uid, sizeof(uid));
+			ci->pod_end = (unsigned short)(end - path);
 			continue;
 		}
 		rt = component_container(c, n, prev, prev_n, ci->pod_uid[0] != '\0', &id);
@@ -155,6 +156,7 @@ bool container_parse_path(const char *path, struct container_info *ci)
 			ci->runtime = (unsigned char)rt;
 			memcpy(ci->id, id, CONTAINER_ID_LEN);
 			ci->id[CONTAINER_ID_LEN] = '\0';
+			ci->id_end = (unsigned short)(end - path);
 		}
 	}
 	return ci->runtime != CTR_NONE || ci->pod_uid[0];

@@ -25,6 +25,9 @@ struct container_info {
 	unsigned char runtime;			/* enum container_runtime */
 	char id[CONTAINER_ID_LEN + 1];		/* lowercase hex, "" when runtime is CTR_NONE */
 	char pod_uid[POD_UID_LEN + 1];		/* lowercase, dashes; "" when none */
+	/* Where in the path the components that named them end (the
+	 * directory to ask who made it), 0 when none. */
+	unsigned short id_end, pod_end;
 };
 
 /*

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdio.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <linux/bpf.h>
 #include <bpf/btf.h>
 #include "uprobe_multi.h"
@@ -31,6 +33,25 @@ struct umulti_attr {
 };
 
 static int supported = -1;
+
+/*
+ * Before Linux 6.10 (upstream fix "fix multi-uprobe PID filtering logic"),
+ * a uprobe_multi link's pid matched one thread, not the process: there the
+ * probes fire in every process and the BPF side's pid filter (-p) keeps
+ * the others out. Stable kernels with the fix backported pay a little for
+ * nothing.
+ */
+static bool pid_filter_works(void)
+{
+	static int works = -1;
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (works < 0)
+		works = !uname(&u) && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+			(major > 6 || (major == 6 && minor >= 10));
+	return works;
+}
 
 bool uprobe_multi_supported(void)
 {
@@ -74,7 +95,7 @@ int uprobe_multi_attach(struct bpf_program *prog, const char *path, const __u64 
 	attr.cookies = (__u64)(unsigned long)cookies;
 	attr.cnt = cnt;
 	attr.umulti_flags = retprobe ? UMULTI_F_RETURN : 0;
-	attr.pid = pid > 0 ? (__u32)pid : 0;
+	attr.pid = pid > 0 && pid_filter_works() ? (__u32)pid : 0;
 	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	return fd < 0 ? -errno : (int)fd;
 }

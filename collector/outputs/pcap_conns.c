@@ -95,6 +95,23 @@ struct tcp_state *pcap_conns_get(struct pcap_conns *pc, const struct flow *f, in
 	return c;
 }
 
+/*
+ * Whether c's addresses are a loopback pair: every network namespace has
+ * its own loopback, so two ends on it are one connection only within one
+ * namespace. Other addresses are unique enough to pair across namespaces
+ * (two containers talking over a bridge: each end in its own).
+ */
+static bool on_loopback(const struct tcp_state *c)
+{
+	static const __u8 v6_lo[16] = { [15] = 1 };
+	static const __u8 v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (c->family == AF_INET)
+		return c->laddr[0] == 127;
+	return !memcmp(c->laddr, v6_lo, 16) ||
+	       (!memcmp(c->laddr, v4_mapped, 12) && c->laddr[12] == 127);
+}
+
 /* The live connection that is c seen from its other end, if traced too. */
 static struct tcp_state *mirror_of(struct pcap_conns *pc, const struct tcp_state *c)
 {
@@ -107,7 +124,8 @@ static struct tcp_state *mirror_of(struct pcap_conns *pc, const struct tcp_state
 	/* Its other end sends from c's remote address to c's local one. */
 	l = pc->by_addr[addr_bucket(c->family, c->raddr, c->rport, c->laddr, c->lport)];
 	for (; l; l = l->next)
-		if ((m = container_of(l, struct tcp_state, indexed)) != c && m->netns == c->netns &&
+		if ((m = container_of(l, struct tcp_state, indexed)) != c &&
+		    (m->netns == c->netns || !on_loopback(c)) &&
 		    m->family == c->family && m->lport == c->rport &&
 		    m->rport == c->lport && !memcmp(m->laddr, c->raddr, alen) &&
 		    !memcmp(m->raddr, c->laddr, alen))

@@ -202,8 +202,8 @@ static void test_pcap_out_writes_in_time_order(void **state)
 }
 
 /* One chunk of connection conn (in netns, traced in process pid) between two loopback ports. */
-static void feed_conn(struct flow_table *ft, __u64 conn, __u32 pid, __u32 netns, int dir,
-		      __u16 lport, __u16 rport, __u64 ts)
+static void feed_conn_at(struct flow_table *ft, __u64 conn, __u32 pid, __u32 netns, int dir,
+			 const char *laddr, const char *raddr, __u16 lport, __u16 rport, __u64 ts)
 {
 	size_t size = sizeof(struct tlstap_data_event) + 10;
 	struct tlstap_data_event *ev = calloc(1, size);
@@ -220,8 +220,8 @@ static void feed_conn(struct flow_table *ft, __u64 conn, __u32 pid, __u32 netns,
 	ev->addr.family = AF_INET;
 	ev->addr.lport = lport;
 	ev->addr.rport = rport;
-	memcpy(ev->addr.laddr, "\x7f\0\0\1", 4);
-	memcpy(ev->addr.raddr, "\x7f\0\0\1", 4);
+	memcpy(ev->addr.laddr, laddr, 4);
+	memcpy(ev->addr.raddr, raddr, 4);
 	snprintf(ev->comm, sizeof(ev->comm), "test");
 	memcpy(ev->data, "netns", 5);
 	ev->data[5] = (__u8)('0' + netns / 10000 % 10), ev->data[6] = (__u8)('0' + netns / 1000 % 10);
@@ -231,20 +231,27 @@ static void feed_conn(struct flow_table *ft, __u64 conn, __u32 pid, __u32 netns,
 	free(ev);
 }
 
+static void feed_conn(struct flow_table *ft, __u64 conn, __u32 pid, __u32 netns, int dir,
+		      __u16 lport, __u16 rport, __u64 ts)
+{
+	feed_conn_at(ft, conn, pid, netns, dir, "\x7f\0\0\1", "\x7f\0\0\1", lport, rport, ts);
+}
+
 /*
  * Two network namespaces, each with a client and a server traced, on the
  * same addresses and ports, all four ends open at once: each namespace's
  * connection is written once (from one end), never paired with the other
- * namespace's ends.
+ * namespace's ends; and a connection between two namespaces over other
+ * addresses (containers on a bridge) is paired, written once.
  */
-static void test_pcap_out_ends_pair_only_within_one_netns(void **state)
+static void test_pcap_out_ends_pair_by_netns_on_loopback(void **state)
 {
 	struct pcap_out_opts o = { .path = tmp_path("netns.pcapng") };
 	struct pcap_out *po = NULL;
 	struct pcapng_reader *r = NULL;
 	struct pcapng_block b;
 	struct flow_table *ft;
-	int per_ns[2] = { 0, 0 }, syns = 0;
+	int per_ns[3] = { 0, 0, 0 }, syns = 0;
 
 	assert_int_equal(pcap_out_open(&po, &o), 0);
 	ft = flows_new(&pcap_out_callbacks, po, 16);
@@ -255,6 +262,9 @@ static void test_pcap_out_ends_pair_only_within_one_netns(void **state)
 	feed_conn(ft, 2, 11, 1001, TLSTAP_DIR_IN, 4433, 40000, 110);
 	feed_conn(ft, 3, 20, 2002, TLSTAP_DIR_OUT, 40000, 4433, 120);
 	feed_conn(ft, 4, 21, 2002, TLSTAP_DIR_IN, 4433, 40000, 130);
+	/* Two containers over a bridge, each end in its own namespace: one connection. */
+	feed_conn_at(ft, 5, 30, 3003, TLSTAP_DIR_OUT, "\xac\x11\0\2", "\xac\x11\0\3", 50000, 443, 140);
+	feed_conn_at(ft, 6, 31, 4004, TLSTAP_DIR_IN, "\xac\x11\0\3", "\xac\x11\0\2", 443, 50000, 150);
 	flows_sweep(ft);
 	flows_finish(ft);
 	assert_int_equal(pcap_out_finish(po), 0);
@@ -269,13 +279,16 @@ static void test_pcap_out_ends_pair_only_within_one_netns(void **state)
 			per_ns[0]++;
 		else if (b.caplen > 10 && !memcmp(b.data + b.caplen - 10, "netns02002", 10))
 			per_ns[1]++;
+		else if (b.caplen > 10 && !memcmp(b.data + b.caplen - 10, "netns03003", 10))
+			per_ns[2]++;
 		else if (b.comment && strstr(b.comment, "synthetic handshake"))
 			syns++;
 	}
 	pcapng_reader_close(r);
 	assert_int_equal(per_ns[0], 1);
 	assert_int_equal(per_ns[1], 1);
-	assert_int_equal(syns, 2);
+	assert_int_equal(per_ns[2], 1);
+	assert_int_equal(syns, 3);
 }
 
 /* A refused name is reported as pcapng_open's refusal, with the name. */
@@ -294,7 +307,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pcap_out_full_disk_counts_every_missing_packet),
 		cmocka_unit_test(test_pcap_out_writes_in_time_order),
-		cmocka_unit_test(test_pcap_out_ends_pair_only_within_one_netns),
+		cmocka_unit_test(test_pcap_out_ends_pair_by_netns_on_loopback),
 		cmocka_unit_test(test_pcap_out_refused_name_is_an_open_error),
 	};
 

@@ -26,12 +26,16 @@ class ContainerCgroup:
     """ROOT/tlstap-test-PID.slice/docker-ID.scope, made for the test and removed after it (its
     processes are waited for first: a cgroup with processes cannot be removed)."""
 
-    def __init__(self):
+    def __init__(self, owner=None):
         # Deterministic per run: the id is the hash of the test's own pid.
-        self.id = hashlib.sha256(b"tlstap-e2e-%d" % os.getpid()).hexdigest()
+        self.id = hashlib.sha256(b"tlstap-e2e-%d-%s" % (os.getpid(), b"%d" % owner if owner else b"")).hexdigest()
         self.parent = os.path.join(cgroup2_root(), "tlstap-test-%d.slice" % os.getpid())
         self.path = os.path.join(self.parent, "docker-%s.scope" % self.id)
         os.makedirs(self.path)
+        if owner:
+            # As a delegated subtree (user@UID.service): the user made both.
+            os.chown(self.parent, owner, owner)
+            os.chown(self.path, owner, owner)
         self.cgroup_id = os.stat(self.path).st_ino      # a cgroup2 directory's inode is its id
 
     def run(self, argv):
@@ -153,6 +157,24 @@ def test_container_cgroup_named_in_every_output_and_filters(tmp):
     run_bad(["--container", "xyz1"], 2, ["--container", "xyz1", "hex"])
     run_bad(["--container", "abc"], 2, ["--container"])
     run_bad(["--cgroup", tmp], 1, ["--cgroup", "not a cgroup v2 directory"])
+
+
+@test_in("auto")
+def test_container_name_made_by_a_user_is_not_believed(tmp):
+    """Anyone with a delegated cgroup subtree can name a cgroup docker-<id>.scope: a container
+    is named only by a directory root made, and --container never traces such a cgroup."""
+    with nginx_serving(tmp, {"small.txt": 30000}, http2=False) as ngx, ContainerCgroup(owner=65534) as cg:
+        body = ngx.bodies["small.txt"]
+        tr = traced_fetches(tmp, ngx, cg, [])
+        evs = tr.events()
+        client_conn(Capture(evs), body, "forged")
+        inside = [e for e in evs if e["type"] == "data" and e.get("cgroup_id") == cg.cgroup_id]
+        check(inside, "the process in the user's cgroup was not traced")
+        check(all(e.get("container") is None for e in evs if e["type"] in ("conn", "data", "close", "http")),
+              "a cgroup a user made names a container: %s" % {json.dumps(e.get("container")) for e in evs})
+        tr = traced_fetches(tmp, ngx, cg, ["--container", cg.id[:8]])
+        check(tr.rc == 0, "tlstap failed: %s" % tr.stderr)
+        check(not [e for e in tr.events() if e["type"] == "data"], "--container traced a cgroup a user made")
 
 
 class NetNs:
