@@ -44,7 +44,8 @@ static void describe_cgroup(__u32 pid, __u64 cgroup_id, char *out, size_t len)
 void pcap_proc_describe(__u32 pid, const char *comm, __u64 cgroup_id, char *name, size_t name_len,
 			char *descr, size_t descr_len)
 {
-	char exe[256], path[64], cmdline[400], enc[TLSTAP_COMM_LEN * 3 + 1], who[160];
+	char exe[256], exe_enc[sizeof(exe) * 3], path[64], cmdline[400], who[160];
+	char enc[TLSTAP_COMM_LEN * 3 + 1];
 	ssize_t n;
 
 	pcap_pct_encode(enc, sizeof(enc), comm, TLSTAP_COMM_LEN);
@@ -52,9 +53,11 @@ void pcap_proc_describe(__u32 pid, const char *comm, __u64 cgroup_id, char *name
 	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
+	/* Encoded like the command line: a file named " cgroup 1 container ..." says nothing. */
+	pcap_pct_encode(exe_enc, sizeof(exe_enc), exe, n > 0 ? (size_t)n : 0);
 	read_cmdline(pid, cmdline, sizeof(cmdline));
 	describe_cgroup(pid, cgroup_id, who, sizeof(who));
 	/* The command line last: a long one is what gets cut. */
-	snprintf(descr, descr_len, "pid %u exe %s%s cmdline %s", pid, exe[0] ? exe : "?", who,
+	snprintf(descr, descr_len, "pid %u exe %s%s cmdline %s", pid, exe_enc[0] ? exe_enc : "?", who,
 		 cmdline[0] ? cmdline : "?");
 }
