@@ -3,8 +3,8 @@ import os
 import struct
 import subprocess
 
-from .capture import both_ends, clean_capture, same
-from .core import CERT, KEY, Peer, cfg, check, free_port, spawn, test_in
+from .capture import both_ends, clean_capture, port_of, same
+from .core import CERT, KEY, Peer, cfg, check, free_port, spawn, test_in, wait_until
 from .peers import read_file
 from .scenes import check_download, nginx_serving
 from .tracer import Tracer
@@ -206,6 +206,42 @@ def test_go_many_connections_gomaxprocs(tmp):
         check(s in served, "conn %d's other end is not the server's" % c)
         same(h1_body(cap.stream(c, "in")), pattern(200000), "conn %d's captured body" % c)
     check(len(served) == 32, "%d server connections captured, want 32" % len(served))
+
+
+@test_in("auto")
+def test_go_connection_opened_before_tlstap(tmp):
+    """A Go client's connection opened (TCP and TLS handshake) before tlstap starts, then two
+    requests to nginx: every byte at both ends, the client's with its addresses and fd read
+    from the tls.Conn itself (tlstap saw no connect, no handshake, no socket syscall)."""
+    size, pause, out = 100000, os.path.join(tmp, "go-on"), os.path.join(tmp, "body")
+    with nginx_serving(tmp, {"big.bin": size}, http2=False) as ngx:
+        cli = spawn([go_bin(), "client", "-url", "https://127.0.0.1:%d/big.bin" % ngx.port, "-k",
+                     "-proto", "1", "-requests", "2", "-pause", pause, "-out", out],
+                    stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        wait_until(lambda: os.path.exists(pause + ".ready"), 60, "the client's handshake")
+        tr = Tracer(tmp)
+        open(pause, "w").close()
+        cout, _ = cli.communicate(timeout=120)
+        check(cli.returncode == 0, "gohttps client failed: %s" % cout)
+        ngx.wait_requests(2)
+        tr.stop()
+    body = ngx.bodies["big.bin"]
+    for i in (0, 1):
+        same(read_file("%s.%d" % (out, i)), body, "the client's own body %d vs the file" % i)
+    cap = clean_capture(tr)
+    conns = go_conns(cap, cli.pid)
+    check(len(conns) == 1, "client connections %s, want the one opened before" % conns)
+    c = conns[0]
+    check(port_of(cap.meta[c]["remote"]) == ngx.port, "client's remote %s, want port %d"
+          % (cap.meta[c]["remote"], ngx.port))
+    reqs = cap.stream(c, "out")
+    check(reqs.startswith(b"GET /big.bin HTTP/1.1\r\n") and reqs.count(b"GET /big.bin ") == 2,
+          "captured requests: %r" % reqs[:60])
+    resps = cap.stream(c, "in")
+    check(resps.count(b"HTTP/1.1 200 OK\r\n") == 2 and resps.count(body) == 2,
+          "the two responses are not captured whole (%d bytes)" % len(resps))
+    peer = both_ends(cap, c, "go client opened before tlstap")
+    check(cap.meta[peer]["comm"] == "nginx", "the other end is not nginx")
 
 
 @test_in("auto")

@@ -7,7 +7,7 @@
 //	         "ready 127.0.0.1:PORT" once listening (port 0: the kernel's
 //	         choice); on SIGTERM/SIGINT it stops and prints "served N requests".
 //	gohttps client -url URL [-proto 1|2] [-post-size N | -post FILE]
-//	        [-conns N] [-requests M] [-k | -ca FILE] [-out FILE] [-stress]
+//	        [-conns N] [-requests M] [-k | -ca FILE] [-out FILE] [-stress] [-pause FILE]
 //	    N connections at once, M requests one after the other on each;
 //	    prints one line per request, in order (connection i's requests are
 //	    i*M .. i*M+M-1): index, status, protocol, length, sha256; saves the
@@ -34,6 +34,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -186,7 +187,7 @@ type result struct {
 
 // connection makes n requests, one after the other, on one connection of
 // its own (HTTP/1.1 keep-alive or one HTTP/2 connection).
-func connection(url string, proto int, tc *tls.Config, post []byte, n int, doStress bool) []result {
+func connection(url string, proto int, tc *tls.Config, post []byte, n int, doStress bool, pause string) []result {
 	out := make([]result, n)
 	if doStress {
 		if err := stress(); err != nil {
@@ -198,11 +199,56 @@ func connection(url string, proto int, tc *tls.Config, post []byte, n int, doStr
 	}
 	t := transport(proto, tc)
 	defer t.CloseIdleConnections()
+	if pause != "" {
+		if err := predial(t, url, tc, pause); err != nil {
+			for j := range out {
+				out[j] = result{err: err}
+			}
+			return out
+		}
+	}
 	client := &http.Client{Transport: t}
 	for j := range out {
 		out[j] = request(client, url, proto, post)
 	}
 	return out
+}
+
+// predial opens the connection and makes its handshake first, then waits
+// (waitFor) before t may use it: a connection opened before the tracer,
+// with no call of it in progress while waiting.
+func predial(t *http.Transport, rawurl string, tc *tls.Config, pause string) error {
+	u, err := neturl.Parse(rawurl)
+	if err != nil {
+		return err
+	}
+	c, err := tls.Dial("tcp", u.Host, tc)
+	if err != nil {
+		return err
+	}
+	waitFor(pause)
+	var taken int32
+	t.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if atomic.CompareAndSwapInt32(&taken, 0, 1) {
+			return c, nil
+		}
+		return nil, errors.New("-pause: one connection only")
+	}
+	return nil
+}
+
+// waitFor says it waits (PATH.ready) and waits until PATH exists (at most 60 s).
+func waitFor(path string) {
+	if err := os.WriteFile(path+".ready", nil, 0o644); err != nil {
+		fail("%v", err)
+	}
+	for i := 0; i < 6000; i++ {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fail("%s never appeared", path)
 }
 
 func request(client *http.Client, url string, proto int, post []byte) result {
@@ -243,6 +289,7 @@ func client(args []string) {
 	ca := fs.String("ca", "", "verify the server against this CA (PEM)")
 	out := fs.String("out", "", "save the body (bodies: FILE.i) here")
 	doStress := fs.Bool("stress", false, "grow each request goroutine's stack first")
+	pause := fs.String("pause", "", "connect and shake hands, write FILE.ready, wait for FILE, then send (one connection)")
 	fs.Parse(args)
 
 	if *proto != 1 && *proto != 2 {
@@ -275,6 +322,9 @@ func client(args []string) {
 	if *conns < 1 || *requests < 1 {
 		fail("-conns and -requests are at least 1")
 	}
+	if *pause != "" && *conns != 1 {
+		fail("-pause takes one connection")
+	}
 	results := make([]result, *conns**requests)
 	var wg sync.WaitGroup
 	for i := 0; i < *conns; i++ {
@@ -282,7 +332,7 @@ func client(args []string) {
 		go func(i int) {
 			defer wg.Done()
 			tc := &tls.Config{InsecureSkipVerify: *insecure, RootCAs: roots}
-			rs := connection(*url, *proto, tc, post, *requests, *doStress)
+			rs := connection(*url, *proto, tc, post, *requests, *doStress, *pause)
 			copy(results[i**requests:], rs)
 		}(i)
 	}
