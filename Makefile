@@ -145,21 +145,29 @@ $(OUTPUT)/peers/boring_%: tests/peers/boring_%.c tests/peers/boring_http.h
 	$(Q)$(CC) $(BORING_FLAGS) $< -L$(BORING_LIB) -Wl,-rpath,$(BORING_LIB) -lssl -lcrypto -o $@
 
 # Go test peers, built offline with Debian's golang-go (standard library only),
-# each source in six variants: plain, stripped, PIE and stripped PIE (Go's own
+# each source in eight variants: plain, stripped, PIE and stripped PIE (Go's own
 # linker, no cgo), and a PIE linked by the system's linker with and without
 # symbols (as distributions build Go packages: cgo, the function table
-# merged into .data.rel.ro). The Go caches live in the build folder; no
-# module, no toolchain download.
+# merged into .data.rel.ro), and the same linked by lld, which leaves the
+# table's text start 0 in the file (only its dynamic relocation holds it)
+# and puts C start-up code before runtime.text. The Go caches live in the
+# build folder; no module, no toolchain download.
 GO ?= go
 GO_SRCS = $(wildcard tests/peers/go/*.go)
 GO_ENV = env -u GOTOOLCHAIN GO111MODULE=off GOFLAGS= \
 	GOCACHE=$(abspath $(OUTPUT))/go/cache GOPATH=$(abspath $(OUTPUT))/go/path
 # Sources are named go*.go (the plain variant's rule matches that prefix).
-GO_VARIANTS = % %-stripped %-pie %-pie-stripped %-extpie %-extpie-stripped
+GO_VARIANTS = % %-stripped %-pie %-pie-stripped %-extpie %-extpie-stripped %-lldpie \
+	%-lldpie-stripped
 GO_PEER_BINS = $(foreach v,$(GO_VARIANTS),$(patsubst tests/peers/go/%.go,$(OUTPUT)/peers/$(v),$(GO_SRCS)))
 # $(1): cgo (0 or 1); $(2): build flags.
 go_build = $(call msg,GO,$@) mkdir -p $(@D) && $(GO_ENV) CGO_ENABLED=$(1) $(GO) build -trimpath $(2) -o $@ $<
 
+LLD_LDFLAGS = -linkmode=external -extldflags=-fuse-ld=lld
+$(OUTPUT)/peers/%-lldpie-stripped: tests/peers/go/%.go
+	$(Q)$(call go_build,1,-buildmode=pie -ldflags='$(LLD_LDFLAGS) -s -w')
+$(OUTPUT)/peers/%-lldpie: tests/peers/go/%.go
+	$(Q)$(call go_build,1,-buildmode=pie -ldflags='$(LLD_LDFLAGS)')
 $(OUTPUT)/peers/%-extpie-stripped: tests/peers/go/%.go
 	$(Q)$(call go_build,1,-buildmode=pie -ldflags='-linkmode=external -s -w')
 $(OUTPUT)/peers/%-extpie: tests/peers/go/%.go

@@ -156,6 +156,19 @@ unsigned int elf_image_refused(const struct elf_image *img)
 	return img->refused;
 }
 
+int elf_image_charge(struct elf_image *img, uint64_t len)
+{
+	if (len > MAX_IMAGE_BYTES - img->bytes)
+		return -EFBIG;
+	img->bytes += len;
+	return 0;
+}
+
+uint64_t elf_image_charged(const struct elf_image *img)
+{
+	return img->bytes;
+}
+
 void elf_image_close(struct elf_image *img)
 {
 	if (!img)

@@ -21,6 +21,11 @@ int elf_image_open(struct elf_image **img, const char *path);
 void elf_image_close(struct elf_image *img);
 /* How many sections were not read: too large or not inside the file. */
 unsigned int elf_image_refused(const struct elf_image *img);
+/* Counts len bytes read outside sections (with elf_image_pread) against the
+ * file's budget: 0, or -EFBIG when it would go over. */
+int elf_image_charge(struct elf_image *img, uint64_t len);
+/* The bytes counted against the budget so far (for tests). */
+uint64_t elf_image_charged(const struct elf_image *img);
 
 /* The address of a defined function symbol: 0 or -ENOENT. */
 int elf_image_func(struct elf_image *img, const char *name, uint64_t *vaddr);

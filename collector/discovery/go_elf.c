@@ -36,14 +36,12 @@ static int say(char *why, size_t whylen, int err, const char *fmt, ...)
  * The release from the build information, and whether it passes arguments
  * and results in registers, which the probes read: Go 1.17 and later on
  * amd64. Without build information the table's layout tells the release
- * line, and for 1.16/1.17 the register ABI's own runtime helper tells them
- * apart. A program built with GOEXPERIMENT=noregabi says so in its version.
+ * line, and for 1.16/1.17 the register ABI's own runtime helper (spill: the
+ * table has it) tells them apart. A program built with GOEXPERIMENT=noregabi says so in its version.
  */
-static int check_abi(struct elf_image *img, const struct go_pclntab *t, struct go_info *gi,
-		     char *why, size_t whylen)
+static int check_abi(struct elf_image *img, const struct go_pclntab *t, bool spill,
+		     struct go_info *gi, char *why, size_t whylen)
 {
-	uint64_t entry, end;
-
 	go_buildinfo_version(img, gi->version, sizeof(gi->version));
 	if (go_version_parse(gi->version, &gi->major, &gi->minor))
 		gi->major = gi->minor = 0;
@@ -52,7 +50,7 @@ static int check_abi(struct elf_image *img, const struct go_pclntab *t, struct g
 	else if (gi->major)
 		gi->regabi = gi->major > 1 || gi->minor >= 17;
 	else
-		gi->regabi = t->layout >= GO_PCLN_118 || !go_pclntab_func(t, spill_args, &entry, &end);
+		gi->regabi = t->layout >= GO_PCLN_118 || spill;
 	if (strstr(gi->version, "noregabi"))
 		gi->regabi = false;
 	if (!gi->regabi)
@@ -66,24 +64,47 @@ static int check_abi(struct elf_image *img, const struct go_pclntab *t, struct g
 }
 
 /*
- * The function called name: [entry, end) from the function table, which
- * every Go program has. When .symtab has it too, the two must agree (a
- * mismatch means a corrupt or forged file); *in_symtab says it had.
+ * Function fn as the function table gave it. When .symtab has it too, the
+ * two must agree (a mismatch means a corrupt or forged file); *in_symtab
+ * says it had.
  */
-static int find_func(struct elf_image *img, const struct go_pclntab *t, const char *name,
-		     uint64_t *entry, uint64_t *end, bool *in_symtab, char *why, size_t whylen)
+static int check_func(struct elf_image *img, const struct go_pcln_func *fn, bool *in_symtab,
+		      char *why, size_t whylen)
 {
 	uint64_t sym;
-	int err = go_pclntab_func(t, name, entry, end);
 
-	if (err == -EINVAL)
-		return say(why, whylen, err, "%s: malformed function table entry", name);
-	if (err)
-		return err;
-	*in_symtab = !elf_image_func(img, name, &sym);
-	if (*in_symtab && sym != *entry)
-		return say(why, whylen, -EINVAL, "%s: the function table and .symtab disagree", name);
+	if (fn->err == -EINVAL)
+		return say(why, whylen, fn->err, "%s: malformed function table entry", fn->name);
+	if (fn->err)
+		return fn->err;
+	*in_symtab = !elf_image_func(img, fn->name, &sym);
+	if (*in_symtab && sym != fn->entry)
+		return say(why, whylen, -EINVAL, "%s: the function table and .symtab disagree", fn->name);
 	return 0;
+}
+
+/*
+ * Whether code (len bytes) begins with the stack bound check the Go
+ * compiler puts first in every function that may grow its stack, under the
+ * register ABI (g in R14; cmd/internal/obj/x86's stacksplit, Go 1.17 on):
+ *   cmp rsp, [r14+16]                        frames up to 128 bytes;
+ *   lea r12, [rsp-N]; cmp r12, [r14+16]      up to 4 KiB (N: 8 or 32 bits).
+ * Read and Write are such functions, with such frames: an entry found
+ * elsewhere is a table read wrong (a text start guessed, a forged file),
+ * and a uprobe there could land inside an instruction.
+ */
+static bool stack_check_first(const uint8_t *code, uint64_t len)
+{
+	static const uint8_t cmp_rsp[] = { 0x49, 0x3b, 0x66, 0x10 };
+	static const uint8_t cmp_r12[] = { 0x4d, 0x3b, 0x66, 0x10 };
+	static const uint8_t lea8[] = { 0x4c, 0x8d, 0x64, 0x24 };
+	static const uint8_t lea32[] = { 0x4c, 0x8d, 0xa4, 0x24 };
+
+	if (len >= 4 && !memcmp(code, cmp_rsp, 4))
+		return true;
+	if (len >= 9 && !memcmp(code, lea8, 4) && !memcmp(code + 5, cmp_r12, 4))
+		return true;
+	return len >= 12 && !memcmp(code, lea32, 4) && !memcmp(code + 8, cmp_r12, 4);
 }
 
 /*
@@ -116,6 +137,12 @@ static int find_rets(struct elf_image *img, const char *name, uint64_t entry, ui
 		err = say(why, whylen, -EINVAL, "%s: cannot read its code", name);
 		goto out;
 	}
+	if (!stack_check_first(code, len)) {
+		err = say(why, whylen, -EINVAL, "%s: the code at %#llx does not begin with Go's stack "
+			  "check: the function table does not match the code", name,
+			  (unsigned long long)entry);
+		goto out;
+	}
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK || !(insn = cs_malloc(h))) {
 		err = say(why, whylen, -ENOMEM, "cannot start the disassembler");
 		goto out;
@@ -146,7 +173,8 @@ out:
 
 int go_elf_inspect(struct elf_image *img, struct go_info *gi, char *why, size_t whylen)
 {
-	uint64_t rd, rd_end, wr, wr_end;
+	struct go_pcln_func fn[3] = { { .name = conn_read }, { .name = conn_write },
+				      { .name = spill_args } };
 	bool rd_sym = false, wr_sym = false;
 	struct go_pclntab t;
 	Elf64_Ehdr eh;
@@ -158,25 +186,32 @@ int go_elf_inspect(struct elf_image *img, struct go_info *gi, char *why, size_t 
 	err = go_pclntab_open(img, &t);
 	if (err == -ENOENT)
 		return err;
+	if (!err)
+		err = go_pclntab_find(&t, fn, 3);
+	if (err == -EFBIG)
+		return say(why, whylen, err, "Go function table (pclntab): more to read than allowed");
 	if (err)
 		return say(why, whylen, err, "malformed Go function table (pclntab)");
 	err = elf_image_pread(img, 0, &eh, sizeof(eh));
 	if (err)
-		goto out;
+		return err;
 	gi->pie = eh.e_type == ET_DYN;
 	/* A Go program without crypto/tls is none of tlstap's business. */
-	err = find_func(img, &t, conn_read, &rd, &rd_end, &rd_sym, why, whylen);
+	err = check_func(img, &fn[0], &rd_sym, why, whylen);
 	if (!err)
-		err = find_func(img, &t, conn_write, &wr, &wr_end, &wr_sym, why, whylen);
+		err = check_func(img, &fn[1], &wr_sym, why, whylen);
 	if (err)
-		goto out;
+		return err;
 	gi->stripped = !rd_sym || !wr_sym;
-	err = check_abi(img, &t, gi, why, whylen);
+	err = check_abi(img, &t, !fn[2].err, gi, why, whylen);
+	if (err)
+		return err;
+	/* Offsets from an unknown origin: never guessed (.text is not it when externally linked). */
+	if (t.text_unknown)
+		return say(why, whylen, -ENOTSUP, "text start unknown: the function table's offsets "
+			   "count from an address neither a relocation nor .symtab gives");
+	err = find_rets(img, conn_read, fn[0].entry, fn[0].end, &gi->read, why, whylen);
 	if (!err)
-		err = find_rets(img, conn_read, rd, rd_end, &gi->read, why, whylen);
-	if (!err)
-		err = find_rets(img, conn_write, wr, wr_end, &gi->write, why, whylen);
-out:
-	go_pclntab_close(&t);
+		err = find_rets(img, conn_write, fn[1].entry, fn[1].end, &gi->write, why, whylen);
 	return err;
 }

@@ -28,11 +28,13 @@ struct go_info {
 
 /*
  * 0 and gi filled; -ENOENT: not a Go program or no crypto/tls in it;
- * -ENOTSUP: a Go program tlstap cannot probe (not amd64, or the stack ABI
- * before 1.17), with gi's version fields filled; -EINVAL: malformed;
- * -E2BIG: a function with more than GO_MAX_RETS RETs; other -errno. On an
- * error other than -ENOENT, why (when not NULL) says what, for the caller
- * to print.
+ * -ENOTSUP: a Go program tlstap cannot probe (not amd64, the stack ABI
+ * before 1.17, or where its function table counts from unknown), with gi's
+ * version fields filled; -EINVAL: malformed, or an entry found that does
+ * not begin with Go's stack check; -E2BIG: a function with more than
+ * GO_MAX_RETS RETs; -EFBIG: more to read than the image's budget; other
+ * -errno. On an error other than -ENOENT, why (when not NULL) says what,
+ * for the caller to print.
  */
 int go_elf_inspect(struct elf_image *img, struct go_info *gi, char *why, size_t whylen);
 

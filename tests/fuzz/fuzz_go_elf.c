@@ -11,6 +11,12 @@
 #include "go_elf.h"
 #include "go_elf_wrap.h"
 
+/* The first bytes of both forms of Go's stack check: cmp rsp,[r14+16] or lea r12,[rsp-N]. */
+static int stack_check_start(const uint8_t *p)
+{
+	return !memcmp(p, "\x49\x3b\x66\x10", 4) || !memcmp(p, "\x4c\x8d", 2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t built[GO_WRAP_LEN];
@@ -37,7 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strnlen(gi.version, sizeof(gi.version)) == sizeof(gi.version))
 			__builtin_trap();
 		if (!err && (gi.read.nrets <= 0 || gi.read.nrets > GO_MAX_RETS ||
-			     gi.read.entry >= len || gi.write.entry >= len))
+			     gi.read.entry + 4 > len || gi.write.entry + 4 > len))
+			__builtin_trap();
+		/* An entry taken is one with Go's stack check first (cmp or lea). */
+		if (!err && (!stack_check_start(file + gi.read.entry) ||
+			     !stack_check_start(file + gi.write.entry)))
 			__builtin_trap();
 		elf_image_close(img);
 	}

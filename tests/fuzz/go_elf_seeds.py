@@ -14,8 +14,12 @@ BASE = 0x400000
 CODE_VADDR = BASE + 0x1000
 INFO_VADDR = BASE + 0x11000
 NAMES = [b"crypto/tls.(*Conn).Read", b"crypto/tls.(*Conn).Write"]
-# xor eax,eax; ret  |  xor eax,eax; je +1; ret; ret   (INT3 padding to 16)
-FUNCS = [b"\x31\xc0\xc3", b"\x31\xc0\x74\x01\xc3\xc3"]
+# Each begins with Go's stack check (register ABI), as go_elf requires:
+#   cmp rsp,[r14+16]; xor eax,eax; ret
+#   lea r12,[rsp-8]; cmp r12,[r14+16]; xor eax,eax; je +1; ret; ret
+# (INT3 padding to 16)
+FUNCS = [b"\x49\x3b\x66\x10\x31\xc0\xc3",
+         b"\x4c\x8d\x64\x24\xf8\x4d\x3b\x66\x10\x31\xc0\x74\x01\xc3\xc3"]
 FUNC_RECORD = 40  # bytes of each _func record (the fields after the name are zero)
 
 

@@ -1,4 +1,4 @@
-/* Unit tests of go_elf_inspect() on the Go peers make peers builds (plain, stripped, PIE, stripped PIE, externally linked PIE) and on corrupted copies. */
+/* Unit tests of go_elf_inspect() on the Go peers make peers builds (plain, stripped, PIE, stripped PIE, PIE linked by ld and by lld) and on corrupted or forged copies. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "go_elf.h"
 #include "test_util.h"
@@ -365,9 +366,14 @@ static void test_go_elf_corrupt_tables_are_einval(void **state)
 	assert_int_equal(inspect_edited(&f, (uint64_t)((const uint8_t *)&rd->st_value - f.b), &moved, 8,
 					&gi, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "disagree"));
-	/* Code that does not decode (0x06 is no instruction in 64-bit mode). */
-	assert_int_equal(inspect_edited(&f, rd_off, "\x06", 1, &gi, why, sizeof(why)), -EINVAL);
+	/* Code that does not decode (0x06 is no instruction in 64-bit mode) after the stack check. */
+	assert_int_equal(inspect_edited(&f, rd_off + 4, "\x06", 1, &gi, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, conn_read));
+	assert_non_null(strstr(why, "no instruction"));
+	/* An entry without Go's stack check is not taken for one. */
+	assert_int_equal(inspect_edited(&f, rd_off, "\x90", 1, &gi, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, conn_read));
+	assert_non_null(strstr(why, "stack check"));
 	free(f.b);
 }
 
@@ -379,32 +385,43 @@ static void test_go_elf_too_many_rets_is_e2big(void **state)
 	struct go_info gi;
 	char why[256];
 
+	/* After Read's stack check (cmp rsp, [r14+16]: 4 bytes), which is kept. */
 	memset(rets, 0xc3, sizeof(rets));
-	assert_int_equal(inspect_edited(&f, offset_of(&f, rd->st_value), rets, sizeof(rets), &gi, why,
-					sizeof(why)), -E2BIG);
+	assert_memory_equal(f.b + offset_of(&f, rd->st_value), "\x49\x3b\x66\x10", 4);
+	assert_int_equal(inspect_edited(&f, offset_of(&f, rd->st_value) + 4, rets, sizeof(rets), &gi,
+					why, sizeof(why)), -E2BIG);
 	assert_non_null(strstr(why, "RET"));
 	free(f.b);
 }
 
-/* Each byte of both headers replaced: an answer, never a crash or a hang. */
+/*
+ * Each byte of both headers replaced: an error, or the offsets of the
+ * unmodified file; never a crash, a hang, or other offsets (a probe there
+ * could land inside an instruction).
+ */
 static void test_go_elf_every_header_byte_changed_is_answered(void **state)
 {
 	struct file f = load(peer("gohttps-pie-stripped"));
 	const Elf64_Shdr *pcln = section(&f, ".data.rel.ro.gopclntab");
 	const Elf64_Shdr *bi = section(&f, ".go.buildinfo");
-	struct go_info gi;
+	struct go_info gi, orig;
 	uint8_t b;
 	char why[256];
 	int i, err;
 
 	assert_non_null(pcln);
 	assert_non_null(bi);
+	assert_int_equal(inspect(peer("gohttps-pie-stripped"), &orig, why, sizeof(why)), 0);
 	for (i = 0; i < 72 + 48; i++) {
 		uint64_t at = i < 72 ? pcln->sh_offset + i : bi->sh_offset + i - 72;
 
 		b = f.b[at] ^ 0x80;
 		err = inspect_edited(&f, at, &b, 1, &gi, why, sizeof(why));
 		assert_true(err == 0 || err == -EINVAL || err == -ENOENT || err == -ENOTSUP);
+		if (!err) {
+			assert_same_func(&gi.read, &orig.read);
+			assert_same_func(&gi.write, &orig.write);
+		}
 	}
 	free(f.b);
 }
@@ -426,8 +443,9 @@ static int inspect_seed(const char *name, struct go_info *gi, char *why, size_t 
 
 /*
  * Every table layout, as tests/fuzz/go_elf_seeds.py writes them: Read is
- * "xor eax,eax; ret" at the code's start, Write "xor eax,eax; je +1; ret;
- * ret" 16 bytes on; releases before the register ABI are refused.
+ * "cmp rsp,[r14+16]; xor eax,eax; ret" at the code's start, Write "lea
+ * r12,[rsp-8]; cmp r12,[r14+16]; xor eax,eax; je +1; ret; ret" 16 bytes
+ * on; releases before the register ABI are refused.
  */
 static void test_go_elf_every_table_layout(void **state)
 {
@@ -460,11 +478,262 @@ static void test_go_elf_every_table_layout(void **state)
 		assert_true(gi.regabi);
 		assert_int_equal(gi.read.entry, GO_WRAP_CODE);
 		assert_int_equal(gi.read.nrets, 1);
-		assert_int_equal(gi.read.rets[0], GO_WRAP_CODE + 2);
+		assert_int_equal(gi.read.rets[0], GO_WRAP_CODE + 6);
 		assert_int_equal(gi.write.entry, GO_WRAP_CODE + 16);
 		assert_int_equal(gi.write.nrets, 2);
-		assert_int_equal(gi.write.rets[0], GO_WRAP_CODE + 16 + 4);
-		assert_int_equal(gi.write.rets[1], GO_WRAP_CODE + 16 + 5);
+		assert_int_equal(gi.write.rets[0], GO_WRAP_CODE + 16 + 13);
+		assert_int_equal(gi.write.rets[1], GO_WRAP_CODE + 16 + 14);
+	}
+}
+
+/* The first Go 1.18+ table header in section name of f, found by its magic: its file offset. */
+static uint64_t table_in(const struct file *f, const char *name)
+{
+	const Elf64_Shdr *sh = section(f, name);
+	uint64_t at;
+
+	assert_non_null(sh);
+	for (at = sh->sh_offset; at + 8 <= sh->sh_offset + sh->sh_size; at += 8)
+		if (!memcmp(f->b + at, "\xf0\xff\xff\xff\0\0\1\x08", 8))
+			return at;
+	fail_msg("no table in %s", name);
+	return 0;
+}
+
+/* The dynamic relocation of the word at vaddr in .rela.dyn, or NULL. */
+static Elf64_Rela *rela_of(const struct file *f, uint64_t vaddr)
+{
+	const Elf64_Shdr *sh = section(f, ".rela.dyn");
+	Elf64_Rela *r;
+	size_t i;
+
+	assert_non_null(sh);
+	r = (Elf64_Rela *)(f->b + sh->sh_offset);
+	for (i = 0; i < sh->sh_size / sizeof(*r); i++)
+		if (r[i].r_offset == vaddr)
+			return &r[i];
+	return NULL;
+}
+
+/*
+ * Linked by lld: runtime.text is not where .text starts (C start-up code
+ * first), and the table's text start is 0 in the file, its value only in
+ * its dynamic relocation. The offsets are still .symtab's, symbols or not.
+ */
+static void test_go_elf_lld_pie_text_start_from_relocation(void **state)
+{
+	struct file f = load(peer("gohttps-lldpie")), fs = load(peer("gohttps-lldpie-stripped"));
+	const Elf64_Shdr *text = section(&f, ".text"), *rodata = section(&fs, ".data.rel.ro");
+	const Elf64_Sym *rt = symbol(&f, "runtime.text");
+	uint64_t at = table_in(&fs, ".data.rel.ro");
+	Elf64_Rela *r = rela_of(&fs, rodata->sh_addr + (at - rodata->sh_offset) + 24);
+	struct go_info a, b;
+	char why[256];
+
+	assert_non_null(text);
+	assert_int_not_equal(text->sh_addr, rt->st_value);
+	assert_non_null(r);
+	assert_int_equal(ELF64_R_TYPE(r->r_info), R_X86_64_RELATIVE);
+	assert_int_equal(r->r_addend, rt->st_value);
+	assert_memory_equal(fs.b + at + 24, "\0\0\0\0\0\0\0\0", 8);
+	assert_int_equal(inspect(peer("gohttps-lldpie"), &a, why, sizeof(why)), 0);
+	assert_false(a.stripped);
+	assert_true(a.pie);
+	check_func(peer("gohttps-lldpie"), &f, conn_read, &a.read);
+	check_func(peer("gohttps-lldpie"), &f, conn_write, &a.write);
+	/* Stripped: the same offsets (lld lays out the same code), or a refusal that says why. */
+	if (inspect(peer("gohttps-lldpie-stripped"), &b, why, sizeof(why))) {
+		assert_true(why[0]);
+	} else {
+		assert_true(b.stripped);
+		assert_same_func(&a.read, &b.read);
+		assert_same_func(&a.write, &b.write);
+	}
+	assert_stripped_like(peer("gohttps-lldpie"), peer("gohttps-lldpie-stripped"));
+	free(f.b);
+	free(fs.b);
+}
+
+/*
+ * The text start's relocation edited in the stripped lld build: gone, it
+ * is unknown and the program refused, saying so (never .text's address);
+ * pointing elsewhere, the entries found lack Go's stack check: refused.
+ */
+static void test_go_elf_text_start_never_guessed(void **state)
+{
+	struct file f = load(peer("gohttps-lldpie-stripped"));
+	const Elf64_Shdr *rodata = section(&f, ".data.rel.ro");
+	uint64_t at = table_in(&f, ".data.rel.ro");
+	Elf64_Rela *r = rela_of(&f, rodata->sh_addr + (at - rodata->sh_offset) + 24), edit;
+	struct go_info gi;
+	char why[256];
+	int err;
+
+	assert_non_null(r);
+	edit = *r;
+	edit.r_offset += 8;
+	assert_int_equal(inspect_edited(&f, (uint64_t)((uint8_t *)r - f.b), &edit, sizeof(edit), &gi,
+					why, sizeof(why)), -ENOTSUP);
+	assert_non_null(strstr(why, "text start unknown"));
+	assert_string_equal(gi.version, "go1.19.8");
+	/* Shifted by what .text's address would have been off (0x100) and by others. */
+	edit = *r;
+	edit.r_addend -= 0x100;
+	err = inspect_edited(&f, (uint64_t)((uint8_t *)r - f.b), &edit, sizeof(edit), &gi, why,
+			     sizeof(why));
+	assert_int_equal(err, -EINVAL);
+	assert_non_null(strstr(why, "stack check"));
+	edit.r_addend += 0x100 + 0x40;
+	err = inspect_edited(&f, (uint64_t)((uint8_t *)r - f.b), &edit, sizeof(edit), &gi, why,
+			     sizeof(why));
+	assert_int_equal(err, -EINVAL);
+	/* A word in the file that disagrees with its relocation. */
+	edit.r_addend -= 0x40;
+	assert_int_equal(inspect_edited(&f, at + 24, &edit.r_offset, 8, &gi, why, sizeof(why)), -EINVAL);
+	free(f.b);
+}
+
+/* Parts of a forged executable: code at 0x400000, everything after 4 KiB one read-only segment. */
+#define FORGE_CODE	0x400000ull
+#define FORGE_SIZE	(300ull << 20)
+
+/*
+ * Writes a sparse FORGE_SIZE file at path: the ELF and program headers,
+ * with a .gopclntab section header at pcln (of pcln_len bytes) when pcln,
+ * and the n parts given (offset, bytes, length) anywhere in it.
+ */
+struct part {
+	uint64_t at;
+	const void *b;
+	size_t len;
+};
+
+static void forge(const char *path, uint64_t pcln, uint64_t pcln_len, const struct part *parts,
+		  size_t n)
+{
+	static const char shstr[] = "\0.text\0.gopclntab\0.shstrtab";
+	Elf64_Ehdr eh = { .e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+			  .e_phoff = sizeof(eh), .e_ehsize = sizeof(eh), .e_phentsize = sizeof(Elf64_Phdr),
+			  .e_phnum = 2, .e_shentsize = sizeof(Elf64_Shdr) };
+	Elf64_Phdr ph[2] = {
+		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_vaddr = FORGE_CODE, .p_filesz = 4096,
+		  .p_memsz = 4096, .p_align = 4096 },
+		{ .p_type = PT_LOAD, .p_flags = PF_R, .p_offset = 4096, .p_vaddr = FORGE_CODE + 4096,
+		  .p_filesz = FORGE_SIZE - 4096, .p_memsz = FORGE_SIZE - 4096, .p_align = 4096 },
+	};
+	Elf64_Shdr sh[4] = {
+		{}, { .sh_name = 1, .sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC | SHF_EXECINSTR,
+		      .sh_addr = FORGE_CODE + 0x800, .sh_offset = 0x800, .sh_size = 0x800 },
+		{ .sh_name = 7, .sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC,
+		  .sh_addr = FORGE_CODE + pcln, .sh_offset = pcln, .sh_size = pcln_len },
+		{ .sh_name = 18, .sh_type = SHT_STRTAB, .sh_offset = 0x400, .sh_size = sizeof(shstr) },
+	};
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0755);
+	size_t i;
+
+	assert_true(fd >= 0);
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	if (pcln) {
+		eh.e_shoff = 0x200;
+		eh.e_shnum = 4;
+		eh.e_shstrndx = 3;
+	}
+	assert_int_equal(ftruncate(fd, (off_t)FORGE_SIZE), 0);
+	assert_int_equal(pwrite(fd, &eh, sizeof(eh), 0), (ssize_t)sizeof(eh));
+	assert_int_equal(pwrite(fd, ph, sizeof(ph), sizeof(eh)), (ssize_t)sizeof(ph));
+	assert_int_equal(pwrite(fd, sh, sizeof(sh), 0x200), (ssize_t)sizeof(sh));
+	assert_int_equal(pwrite(fd, shstr, sizeof(shstr), 0x400), (ssize_t)sizeof(shstr));
+	for (i = 0; i < n; i++)
+		assert_int_equal(pwrite(fd, parts[i].b, parts[i].len, (off_t)parts[i].at),
+				 (ssize_t)parts[i].len);
+	close(fd);
+}
+
+/* go_elf_inspect() on path: its answer, and the bytes it read (counted against the budget). */
+static int inspect_counted(const char *path, uint64_t *charged)
+{
+	struct elf_image *img;
+	struct go_info gi;
+	char why[256];
+	int err;
+
+	assert_int_equal(elf_image_open(&img, path), 0);
+	err = go_elf_inspect(img, &gi, why, sizeof(why));
+	*charged = elf_image_charged(img);
+	elf_image_close(img);
+	return err;
+}
+
+/* A Go 1.18 table header: nfunc functions, text at FORGE_CODE + 0x800, every part at 72. */
+static void forged_header(uint8_t h[72], uint64_t nfunc)
+{
+	uint64_t w[8] = { nfunc, 0, FORGE_CODE + 0x800, 72, 72, 72, 72, 72 };
+
+	memcpy(h, "\xf0\xff\xff\xff\0\0\1\x08", 8);
+	memcpy(h + 8, w, sizeof(w));
+}
+
+/*
+ * Forged tables in a sparse 300 MB file, which costs nothing to make:
+ * found by their magic without section headers, or named by a 200 MB
+ * .gopclntab, with up to MAX_FUNCS rows. Each is answered after reading a
+ * bounded part of the file (the scan's 128 MiB, the rows): never the whole
+ * claimed table, never the file.
+ */
+static void test_go_elf_forged_sparse_tables_are_bounded(void **state)
+{
+	uint8_t h[72], many[72];
+	uint32_t end = 16;
+	uint64_t charged;
+	struct timespec t0, t1;
+	const struct part scattered[] = {
+		{ 4096, h, 72 }, { 50u << 20, h, 72 }, { 100u << 20, h, 72 },
+		{ 150u << 20, h, 72 }, { 200u << 20, h, 72 }, { 250u << 20, h, 72 },
+	}, huge[] = { { 4096, many, 72 } };
+	const struct part rows[] = { { 4096, h, 72 }, { 4096 + 72 + (2u << 20) * 8, &end, 4 } };
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	forged_header(h, 1u << 20);
+	forged_header(many, 16u << 20);
+	/* No section headers: scanned for, a few tries, up to 128 MiB read. */
+	forge(tmp_path("forged"), 0, 0, scattered, 6);
+	assert_true(inspect_counted(tmp_path("forged"), &charged) < 0);
+	assert_true(charged <= (128u << 20) + (1u << 20));
+	/* More functions than any program has: refused from the header. */
+	forge(tmp_path("forged"), 4096, 200u << 20, huge, 1);
+	assert_int_equal(inspect_counted(tmp_path("forged"), &charged), -EINVAL);
+	assert_true(charged < (1u << 20));
+	/* All-zero rows span no code: refused from the first and last. */
+	forge(tmp_path("forged"), 4096, 200u << 20, scattered, 1);
+	assert_int_equal(inspect_counted(tmp_path("forged"), &charged), -EINVAL);
+	assert_true(charged < (1u << 20));
+	/* 2M rows that do: walked a window at a time, the rows read once. */
+	forged_header(h, 2u << 20);
+	forge(tmp_path("forged"), 4096, 200u << 20, rows, 2);
+	assert_int_equal(inspect_counted(tmp_path("forged"), &charged), -ENOENT);
+	assert_true(charged <= (2u << 20) * 8 + (1u << 20));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* Generous: the reads above are of holes (zeros), the rows compared in memory. */
+	assert_true((double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 < 2.0);
+}
+
+/* A real table is read once at most, not whole: the rows, names and records walked. */
+static void test_go_elf_real_table_read_once(void **state)
+{
+	const char *const names[] = { "gohttps-stripped", "gohttps-extpie-stripped" };
+	struct file f;
+	uint64_t charged;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		f = load(peer(names[i]));
+		assert_int_equal(inspect_counted(peer(names[i]), &charged), 0);
+		/* Less than the file: the table is a third of it, the scan reads up to it. */
+		assert_true(charged < f.len);
+		free(f.b);
 	}
 }
 
@@ -487,6 +756,10 @@ int main(void)
 		cmocka_unit_test(test_go_elf_too_many_rets_is_e2big),
 		cmocka_unit_test(test_go_elf_every_header_byte_changed_is_answered),
 		cmocka_unit_test(test_go_elf_every_table_layout),
+		cmocka_unit_test(test_go_elf_lld_pie_text_start_from_relocation),
+		cmocka_unit_test(test_go_elf_text_start_never_guessed),
+		cmocka_unit_test(test_go_elf_forged_sparse_tables_are_bounded),
+		cmocka_unit_test(test_go_elf_real_table_read_once),
 	};
 
 	return cmocka_run_group_tests(tests, setup, test_tmpdir_remove);
