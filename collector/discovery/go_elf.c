@@ -93,7 +93,7 @@ static int check_func(struct elf_image *img, const struct go_pcln_func *fn, bool
  * elsewhere is a table read wrong (a text start guessed, a forged file),
  * and a uprobe there could land inside an instruction.
  */
-static bool stack_check_first(const uint8_t *code, uint64_t len)
+static uint64_t stack_check_len(const uint8_t *code, uint64_t len)
 {
 	static const uint8_t cmp_rsp[] = { 0x49, 0x3b, 0x66, 0x10 };
 	static const uint8_t cmp_r12[] = { 0x4d, 0x3b, 0x66, 0x10 };
@@ -101,10 +101,26 @@ static bool stack_check_first(const uint8_t *code, uint64_t len)
 	static const uint8_t lea32[] = { 0x4c, 0x8d, 0xa4, 0x24 };
 
 	if (len >= 4 && !memcmp(code, cmp_rsp, 4))
-		return true;
+		return 4;
 	if (len >= 9 && !memcmp(code, lea8, 4) && !memcmp(code + 5, cmp_r12, 4))
-		return true;
-	return len >= 12 && !memcmp(code, lea32, 4) && !memcmp(code + 8, cmp_r12, 4);
+		return 9;
+	return len >= 12 && !memcmp(code, lea32, 4) && !memcmp(code + 8, cmp_r12, 4) ? 12 : 0;
+}
+
+/*
+ * Where the entry probe goes: the conditional jump to morestack right after
+ * the stack check (jbe rel8 or rel32), when it is there. The kernel
+ * emulates a jump (under 1 µs) but single-steps the check itself (about
+ * 9 µs); the registers and RSP there are still the entry's, and a call
+ * that grows its stack comes back through it like through the entry.
+ */
+static uint64_t probe_point(const uint8_t *code, uint64_t len, uint64_t check)
+{
+	if (check + 2 <= len && code[check] == 0x76)
+		return check;
+	if (check + 6 <= len && code[check] == 0x0f && code[check + 1] == 0x86)
+		return check;
+	return 0;
 }
 
 /*
@@ -120,6 +136,7 @@ static int find_rets(struct elf_image *img, const char *name, uint64_t entry, ui
 	uint64_t len = end - entry, addr = entry;
 	const uint8_t *p;
 	uint8_t *code = NULL;
+	uint64_t check;
 	cs_insn *insn = NULL;
 	size_t left;
 	csh h = 0;
@@ -137,12 +154,15 @@ static int find_rets(struct elf_image *img, const char *name, uint64_t entry, ui
 		err = say(why, whylen, -EINVAL, "%s: cannot read its code", name);
 		goto out;
 	}
-	if (!stack_check_first(code, len)) {
+	check = stack_check_len(code, len);
+	if (!check) {
 		err = say(why, whylen, -EINVAL, "%s: the code at %#llx does not begin with Go's stack "
 			  "check: the function table does not match the code", name,
 			  (unsigned long long)entry);
 		goto out;
 	}
+	/* The check's bytes are whole instructions: the jump after them starts one. */
+	fn->probe = fn->entry + probe_point(code, len, check);
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK || !(insn = cs_malloc(h))) {
 		err = say(why, whylen, -ENOMEM, "cannot start the disassembler");
 		goto out;

@@ -12,7 +12,10 @@
 #define GO_MAX_RETS 64
 
 struct go_func {
-	uint64_t entry;			/* file offset of the first instruction (for a uprobe) */
+	uint64_t entry;			/* file offset of the first instruction */
+	/* Where the entry uprobe goes: the jump after the stack check (emulated
+	 * by the kernel, where the check is single-stepped), else entry. */
+	uint64_t probe;
 	uint64_t rets[GO_MAX_RETS];	/* file offsets of every RET instruction in the function */
 	int nrets;
 };

@@ -41,7 +41,7 @@ static bool go_add(struct tls_points *pts, int fi, const struct go_func *f)
 
 	if (f->nrets < 1 || f->nrets > GO_MAX_RETS || pts->nrets + f->nrets > TLS_MAX_RETS)
 		return false;
-	pts->offsets[fi] = f->entry;
+	pts->offsets[fi] = f->probe ? f->probe : f->entry;
 	for (i = 0; i < f->nrets; i++) {
 		pts->rets[pts->nrets] = f->rets[i];
 		pts->ret_func[pts->nrets++] = (uint8_t)fi;

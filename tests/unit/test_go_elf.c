@@ -174,6 +174,11 @@ static void check_func(const char *path, const struct file *f, const char *name,
 	int i, n;
 
 	assert_int_equal(fn->entry, offset_of(f, sym->st_value));
+	/* The entry probe: on the jbe right after the stack check (4 bytes for
+	 * cmp rsp, 9 for lea r12 with an 8-bit displacement, as go1.19 builds
+	 * Read and Write), a whole instruction the kernel emulates. */
+	assert_true(fn->probe == fn->entry + 4 || fn->probe == fn->entry + 9);
+	assert_true(f->b[fn->probe] == 0x76 || (f->b[fn->probe] == 0x0f && f->b[fn->probe + 1] == 0x86));
 	n = objdump_rets(path, f, sym->st_value, sym->st_value + sym->st_size, rets, GO_MAX_RETS);
 	assert_true(n > 0);
 	assert_int_equal(fn->nrets, n);
@@ -216,6 +221,7 @@ static void assert_same_func(const struct go_func *a, const struct go_func *b)
 	int i;
 
 	assert_int_equal(a->entry, b->entry);
+	assert_int_equal(a->probe, b->probe);
 	assert_int_equal(a->nrets, b->nrets);
 	for (i = 0; i < a->nrets; i++)
 		assert_int_equal(a->rets[i], b->rets[i]);
