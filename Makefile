@@ -216,8 +216,9 @@ unit: $(UNIT_BINS)
 e2e: all peers
 	$(Q)/usr/bin/python3 tests/e2e/run.py --tlstap $(OUTPUT)/tlstap
 
+# The Go server row needs the plain gohttps peer only (not the other variants).
 bench: deps-bench
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/peers/gohttps
 	$(Q)./bench/run.sh $(OUTPUT)/tlstap $(BENCH_ARGS)
 
 install: $(OUTPUT)/tlstap

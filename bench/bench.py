@@ -1,20 +1,23 @@
 #!/usr/bin/python3
-"""tlstap benchmark: nginx (1 worker) over keep-alive HTTPS, loaded by wrk.
+"""tlstap benchmark: nginx (1 worker) and a Go HTTPS server (GOMAXPROCS=1, Go's
+crypto/tls) over keep-alive HTTPS, loaded by the same wrk (HTTP/1.1).
 
 Two shapes of load, interleaved in the same rounds:
 - both: wrk uses the system's OpenSSL and every tracer runs system-wide, as
   users run it, so both nginx and wrk are traced;
 - prod: production-shaped, the client pays no probes as when it is remote:
   wrk loads private copies of libssl/libcrypto (LD_LIBRARY_PATH) and tlstap
-  runs with --comm nginx, so the copies it maps are never reported to the
-  collector and never probed (see bench/README.md).
+  runs with --comm nginx (--comm gohttps for the Go server), so the copies it
+  maps are never reported to the collector and never probed (see bench/README.md).
 Modes per shape: no tracer; the naive empty-probe floor (programs that do
 nothing on the exported SSL_read/SSL_write/_ex: the trap cost any tracer
 probing them pays); the empty-probe floor on the points tlstap chooses;
 tlstap -o json to /dev/null, on the chosen points and on the exported ones;
 tlstap -w to a file on disk; then one long -w run at 64 KiB per shape.
 Prints requests/s, the ratio to no tracer, tlstap's CPU, its CPU per
-captured GiB and the bytes it lost. Ratios are taken within one run: the
+captured GiB and the bytes it lost, per server (Go skips the two modes that
+only move OpenSSL's probes). Ratios are taken within one run, each to the
+untraced runs of the same server: the
 machine is shared and noisy, absolute numbers are not comparable across runs.
 """
 import argparse
@@ -31,7 +34,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
-from tlstap_e2e.core import Fail  # noqa: E402
+from tlstap_e2e.core import CERT, KEY, Fail  # noqa: E402
 from tlstap_e2e.nginx import Nginx  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -54,6 +57,14 @@ MODES = {
 }
 LONG = "w-long"     # -w at 64 KiB for --long-secs, once per shape after the rounds
 SIZES = {"tiny": ("tiny", "/tiny", 16), "64k": ("64 KiB", "/64k", 64 * 1024)}
+# key: (label in the table, the comm --comm keeps in the prod shape).
+SERVERS = {"nginx": ("nginx", "nginx"), "go": ("Go", "gohttps")}
+# Modes that differ from others only in where OpenSSL is probed (exported or
+# chosen points): on a Go server they would repeat floor and json.
+GO_SKIP = ("naive", "json-exported")
+# Each server's floor for the loss ratio: the exported OpenSSL functions for
+# nginx; Go's single placement (entry and every RET) for Go.
+LOSS_FLOOR = {"nginx": "naive", "go": "floor"}
 
 
 def start_nginx(tmp, root):
@@ -63,6 +74,62 @@ def start_nginx(tmp, root):
     except Fail as e:
         sys.exit("bench: %s" % e)
     return ngx.proc, ngx.port
+
+
+def start_go(gohttps, nbytes, log):
+    """gohttps answering nbytes to every GET, on a port of its choice, with GOMAXPROCS=1: one
+    thread runs Go code at a time, as nginx's single worker runs all of its requests. Its
+    stderr goes to log, as nginx's error log does (net/http logs a handshake error per wrk run)."""
+    if not os.access(gohttps, os.X_OK):
+        sys.exit("bench: %s missing: run make peers (make bench builds it)" % gohttps)
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([gohttps, "server", "-addr", "127.0.0.1:0", "-cert", CERT, "-key", KEY,
+                                 "-size", str(nbytes)], stdout=subprocess.PIPE, stderr=err,
+                                stdin=subprocess.DEVNULL, env=dict(os.environ, GOMAXPROCS="1"))
+    proc.log = log
+    line = proc.stdout.readline().split()
+    if line[:1] != [b"ready"]:
+        proc.kill()
+        proc.wait()
+        with open(log) as f:
+            sys.exit("bench: gohttps did not start: %r %s" % (line, f.read()))
+    return proc, int(line[1].rsplit(b":", 1)[1])
+
+
+def start_servers(a, tmp, root):
+    """{(server, size): port} and the processes to stop: nginx serves every size from one
+    worker, gohttps one size per instance (it answers the same body to every path)."""
+    ports, procs = {}, []
+    try:
+        if "nginx" in a.servers:
+            proc, port = start_nginx(tmp, root)
+            procs.append(proc)
+            ports.update({("nginx", size): port for size in a.sizes})
+        if "go" in a.servers:
+            for size in a.sizes:
+                proc, ports[("go", size)] = start_go(a.gohttps, SIZES[size][2],
+                                                     os.path.join(tmp, "gohttps-%s.log" % size))
+                procs.append(proc)
+    except BaseException:
+        stop_servers(procs)
+        raise
+    return ports, procs
+
+
+def stop_servers(procs):
+    """Each by its PID: nginx's master quits gracefully on SIGQUIT, gohttps on SIGTERM."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM if proc.args[0] != "nginx" else signal.SIGQUIT)
+    for proc in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.returncode and hasattr(proc, "log"):     # gohttps says 1 when a request failed
+            with open(proc.log) as f:
+                print("bench: WARNING: gohttps exited with %d:\n%s" % (proc.returncode, f.read()),
+                      file=sys.stderr)
 
 
 def cpu_ticks(pid):
@@ -192,6 +259,11 @@ def fs_type(path):
 def parse_args():
     ap = argparse.ArgumentParser(description="tlstap benchmark (see bench/README.md)")
     ap.add_argument("--tlstap", required=True)
+    ap.add_argument("--server", choices=("nginx", "go", "all"), default="all",
+                    help="nginx (1 worker), go (gohttps, GOMAXPROCS=1) or all (default): each "
+                         "in every round, each with its own no-tracer runs")
+    ap.add_argument("--gohttps", metavar="PATH",
+                    help="the Go server (default: peers/gohttps next to --tlstap, built by make peers)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secs", type=int, default=5)
     ap.add_argument("--long-secs", type=int, default=30,
@@ -210,6 +282,8 @@ def parse_args():
                          "interleaved, so a change is compared with it in the same run")
     args = ap.parse_args()
     args.shapes = list(SHAPES) if args.shape == "all" else [args.shape]
+    args.servers = list(SERVERS) if args.server == "all" else [args.server]
+    args.gohttps = args.gohttps or os.path.join(os.path.dirname(args.tlstap), "peers", "gohttps")
     args.sizes = args.sizes.split(",")
     own = [k for k in MODES if not k.startswith("baseline")] + [LONG]
     modes = own if args.modes == "all" else args.modes.split(",")
@@ -226,14 +300,19 @@ def parse_args():
     return args
 
 
+def server_modes(a, server):
+    """The modes run against server, in order."""
+    return [m for m in a.modes if server != "go" or m not in GO_SKIP]
+
+
 class Bench:
-    def __init__(self, args, port, libdir):
-        self.a, self.port, self.libdir = args, port, libdir
+    def __init__(self, args, ports, libdir):
+        self.a, self.ports, self.libdir = args, ports, libdir
         self.pcap = os.path.join(PCAP_DIR, "bench-%d.pcapng" % os.getpid())
         self.results = {}
 
-    def run(self, shape, size, mode, secs, rnd):
-        """One wrk run with the mode's tracer; its result is kept under (shape, size, mode)."""
+    def run(self, server, shape, size, mode, secs, rnd):
+        """One wrk run with the mode's tracer; its result is kept under (server, shape, size, mode)."""
         _, path, _ = SIZES[size]
         key = "w" if mode == LONG else mode
         targs = MODES[key][1]
@@ -241,8 +320,9 @@ class Bench:
         tracer = None
         if targs is not None:
             targs = [self.pcap if a == "PCAP" else a for a in targs]
-            tracer = Tracer(binary, (["--comm", "nginx"] if shape == "prod" else []) + targs)
-        rate, probed = wrk(self.port, path, secs, self.a.conns, self.a.threads,
+            comm = SERVERS[server][1]
+            tracer = Tracer(binary, (["--comm", comm] if shape == "prod" else []) + targs)
+        rate, probed = wrk(self.ports[(server, size)], path, secs, self.a.conns, self.a.threads,
                            self.libdir if shape == "prod" else None)
         r = tracer.stop() if tracer else {}
         r["rate"], r["client_kib"] = rate, probed
@@ -255,9 +335,9 @@ class Bench:
         if shape == "prod" and (r.get("conns") or 0) > self.a.conns:
             print("bench: WARNING: tlstap saw %d connections for wrk's %d: the client was traced"
                   % (r["conns"], self.a.conns), file=sys.stderr)
-        self.results.setdefault((shape, size, mode), []).append(r)
-        print("round %s %-5s %-7s %-24s %10.0f req/s%s" % (
-            rnd, shape, size, mode, rate,
+        self.results.setdefault((server, shape, size, mode), []).append(r)
+        print("round %s %-5s %-5s %-7s %-24s %10.0f req/s%s" % (
+            rnd, server, shape, size, mode, rate,
             "" if "cpu" not in r else "  tlstap CPU %.2f s, %s conns, captured %s bytes, lost %s records %s bytes"
             % (r["cpu"], r["conns"], r["captured"], r["lost_records"], r["lost_bytes"])),
             file=sys.stderr, flush=True)
@@ -265,16 +345,19 @@ class Bench:
     def run_all(self):
         a = self.a
         for size in a.sizes:
-            for shape in a.shapes:      # warm up
-                wrk(self.port, SIZES[size][1], 1, a.conns, a.threads,
-                    self.libdir if shape == "prod" else None)
+            for server in a.servers:
+                for shape in a.shapes:      # warm up
+                    wrk(self.ports[(server, size)], SIZES[size][1], 1, a.conns, a.threads,
+                        self.libdir if shape == "prod" else None)
             for rnd in range(a.rounds):
-                for shape in a.shapes:
-                    for mode in a.modes:
-                        self.run(shape, size, mode, a.secs, rnd + 1)
+                for server in a.servers:
+                    for shape in a.shapes:
+                        for mode in server_modes(a, server):
+                            self.run(server, shape, size, mode, a.secs, rnd + 1)
         if a.long:
-            for shape in a.shapes:
-                self.run(shape, "64k", LONG, a.long_secs, "long")
+            for server in a.servers:
+                for shape in a.shapes:
+                    self.run(server, shape, "64k", LONG, a.long_secs, "long")
 
 
 def med(rs, key):
@@ -305,34 +388,43 @@ def row(rs, base, secs):
 
 
 def report(a, results):
-    print("\n| shape | response | mode | req/s (median of %d) | ratio to no tracer "
+    print("\n| shape | response | server | mode | req/s (median of %d) | ratio to no tracer "
           "| client probed KiB | tlstap CPU %% of run | collector CPU s per captured GiB "
           "| captured GiB | connections seen | lost records / bytes |" % a.rounds)
-    print("|" + " --- |" * 11)
+    print("|" + " --- |" * 12)
     for shape in a.shapes:
         for size in a.sizes:
-            base = med(results[(shape, size, "none")], "rate")
-            modes = a.modes + ([LONG] if a.long and size == "64k" else [])
-            for mode in modes:
-                rs = results[(shape, size, mode)]
-                label = MODES[mode][0] if mode in MODES else "tlstap -w, %d s once" % a.long_secs
-                secs = a.long_secs if mode == LONG else a.secs
-                print("| %s | %s | %s | %s |" % (SHAPES[shape], SIZES[size][0], label,
-                                                 " | ".join(row(rs, base, secs))))
+            for server in a.servers:
+                base = med(results[(server, shape, size, "none")], "rate")
+                modes = server_modes(a, server) + ([LONG] if a.long and size == "64k" else [])
+                for mode in modes:
+                    rs = results[(server, shape, size, mode)]
+                    label = MODES[mode][0] if mode in MODES else "tlstap -w, %d s once" % a.long_secs
+                    secs = a.long_secs if mode == LONG else a.secs
+                    print("| %s | %s | %s | %s | %s |" % (
+                        SHAPES[shape], SIZES[size][0], SERVERS[server][0], label,
+                        " | ".join(row(rs, base, secs))))
     print()
     for shape in a.shapes:
         for size in a.sizes:
-            base = med(results[(shape, size, "none")], "rate")
-            if (shape, size, "naive") not in results:
-                continue
-            floor = med(results[(shape, size, "naive")], "rate")
-            for mode in ("json", "json-exported"):
-                if (shape, size, mode) not in results:
-                    continue
-                tl = med(results[(shape, size, mode)], "rate")
-                print("%s, %s: loss(%s) / loss(naive floor) = %.2f" % (
-                    SHAPES[shape], SIZES[size][0], MODES[mode][0],
-                    (1 - tl / base) / (1 - floor / base) if floor < base else float("nan")))
+            for server in a.servers:
+                loss_ratios(results, server, shape, size)
+
+
+def loss_ratios(results, server, shape, size):
+    """The throughput each -o json mode loses over what the server's floor loses."""
+    base = med(results[(server, shape, size, "none")], "rate")
+    ref = LOSS_FLOOR[server]
+    if (server, shape, size, ref) not in results:
+        return
+    floor = med(results[(server, shape, size, ref)], "rate")
+    for mode in ("json", "json-exported"):
+        if (server, shape, size, mode) not in results:
+            continue
+        tl = med(results[(server, shape, size, mode)], "rate")
+        print("%s, %s, %s: loss(%s) / loss(%s) = %.2f" % (
+            SHAPES[shape], SIZES[size][0], SERVERS[server][0], MODES[mode][0], MODES[ref][0],
+            (1 - tl / base) / (1 - floor / base) if floor < base else float("nan")))
 
 
 def main():
@@ -352,13 +444,12 @@ def main():
             f.write(os.urandom(nbytes))
     libdir = os.path.join(tmp, "lib")
     copy_libs(libdir)
-    nginx, port = start_nginx(tmp, root)
-    bench = Bench(a, port, libdir)
+    ports, servers = start_servers(a, tmp, root)
+    bench = Bench(a, ports, libdir)
     try:
         bench.run_all()
     finally:
-        nginx.send_signal(signal.SIGQUIT)
-        nginx.wait(30)
+        stop_servers(servers)
         shutil.rmtree(tmp, ignore_errors=True)
     report(a, bench.results)
 

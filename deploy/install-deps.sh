@@ -5,7 +5,7 @@ set -eu
 
 build_pkgs="clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libssl-dev libnghttp2-dev libpcap-dev libcapstone-dev"
 test_pkgs="libcmocka-dev libclang-rt-14-dev tshark gnutls-bin libgnutls-openssl27 wget nghttp2-client nghttp2-server nginx curl python3 nodejs openssl ca-certificates android-libboringssl-dev libnss3-tools iproute2 python3-yaml golang-go lld"
-bench_pkgs="nginx wrk openssl"
+bench_pkgs="nginx wrk openssl golang-go"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
