@@ -211,10 +211,12 @@ int pcapng_add_interface(struct pcapng_writer *w, uint16_t linktype, uint32_t sn
 	return 0;
 }
 
-int pcapng_write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
-			const void *data, uint32_t caplen, uint32_t origlen,
-			int direction, const char *comment)
+/* An EPB of head (hlen bytes) then data: caplen = hlen + dlen of origlen. */
+static int write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
+			const void *head, uint32_t hlen, const void *data, uint32_t dlen,
+			uint32_t origlen, int direction, const char *comment)
 {
+	uint32_t caplen = hlen + dlen;
 	uint16_t comment_len;
 	struct blk b;
 	int err = usable(w);
@@ -229,13 +231,15 @@ int pcapng_write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
 	if (err)
 		return err;
 	/* Checked before any length arithmetic or any read of data. */
-	if (caplen > origlen || (caplen && !data) || caplen >= PCAPNG_MAX_BLOCK ||
+	if (caplen < hlen || caplen > origlen || (hlen && !head) || (dlen && !data) ||
+	    caplen >= PCAPNG_MAX_BLOCK ||
 	    (w->ifs[if_id].snaplen && caplen > w->ifs[if_id].snaplen) ||
 	    direction < PCAPNG_DIR_UNKNOWN || direction > PCAPNG_DIR_OUTBOUND)
 		return -EINVAL;
 	blk_u32(&b, caplen);
 	blk_u32(&b, origlen);
-	blk_add(&b, data, caplen);
+	blk_add(&b, head, hlen);
+	blk_add(&b, data, dlen);
 	blk_pad(&b);
 	blk_opt_ref(&b, PCAPNG_OPT_COMMENT, comment, comment_len);
 	if (direction != PCAPNG_DIR_UNKNOWN)
@@ -245,6 +249,22 @@ int pcapng_write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
 		return err;
 	w->ifs[if_id].recv++;
 	return 0;
+}
+
+int pcapng_write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
+			const void *data, uint32_t caplen, uint32_t origlen,
+			int direction, const char *comment)
+{
+	return write_packet(w, if_id, ts_ns, data, caplen, NULL, 0, origlen, direction, comment);
+}
+
+int pcapng_write_packet2(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
+			 const void *head, uint32_t hlen, const void *data, uint32_t dlen,
+			 int direction, const char *comment)
+{
+	if (dlen > UINT32_MAX - hlen)
+		return -EINVAL;
+	return write_packet(w, if_id, ts_ns, head, hlen, data, dlen, hlen + dlen, direction, comment);
 }
 
 int pcapng_write_stats(struct pcapng_writer *w, uint32_t if_id, uint64_t start_ns,

@@ -89,6 +89,11 @@ int pcapng_add_interface(struct pcapng_writer *w, uint16_t linktype, uint32_t sn
 int pcapng_write_packet(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
 			const void *data, uint32_t caplen, uint32_t origlen,
 			int direction, const char *comment);
+/* The same, whole (caplen = origlen), from two pieces: hlen bytes of head,
+ * then dlen of data (headers built apart from a payload not copied). */
+int pcapng_write_packet2(struct pcapng_writer *w, uint32_t if_id, uint64_t ts_ns,
+			 const void *head, uint32_t hlen, const void *data, uint32_t dlen,
+			 int direction, const char *comment);
 
 /*
  * Writes an Interface Statistics Block for if_id, stamped end_ns, with

@@ -1,5 +1,6 @@
 /* Synthetic TCP/IP segments: IPv4/IPv6 + TCP with valid checksums, and their parser. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include "tcpsynth.h"
@@ -91,12 +92,14 @@ size_t tcpsynth_max_payload(uint16_t family)
 	return 0;
 }
 
-int tcpsynth_build(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg)
+/* The packet into buf; with_payload false: its headers only (the checksum still covers the payload). */
+static int build(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg, bool with_payload)
 {
 	uint8_t pseudo[40];
 	size_t iphl, pseudo_len, seglen, total;
 	uint8_t *tcp;
 	uint16_t sum;
+	uint64_t acc;
 
 	if (!buf || !seg || !seg->saddr || !seg->daddr || (seg->len && !seg->payload))
 		return -EINVAL;
@@ -107,12 +110,12 @@ int tcpsynth_build(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg)
 	iphl = seg->family == AF_INET ? TCPSYNTH_IPV4_HLEN : TCPSYNTH_IPV6_HLEN;
 	seglen = TCPSYNTH_TCP_HLEN + (size_t)seg->len;
 	total = iphl + seglen;
-	if (buflen < total)
+	if (buflen < (with_payload ? total : iphl + TCPSYNTH_TCP_HLEN))
 		return -ENOSPC;
 
 	tcp = buf + iphl;
 	/* memmove: a caller may have put the payload in place already. */
-	if (seg->len)
+	if (seg->len && with_payload)
 		memmove(tcp + TCPSYNTH_TCP_HLEN, seg->payload, seg->len);
 	put16(tcp, seg->sport);
 	put16(tcp + 2, seg->dport);
@@ -158,9 +161,18 @@ int tcpsynth_build(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg)
 		put32(pseudo + 36, IPPROTO_TCP_NUM);
 		pseudo_len = 40;
 	}
-	sum = csum_fold(csum_add(csum_add(0, pseudo, pseudo_len), tcp, seglen));
+	/* The header is 20 bytes, an even count: the payload's sum adds on after it. */
+	acc = csum_add(csum_add(0, pseudo, pseudo_len), tcp, TCPSYNTH_TCP_HLEN);
+	if (seg->len)
+		acc = csum_add(acc, with_payload ? tcp + TCPSYNTH_TCP_HLEN : seg->payload, seg->len);
+	sum = csum_fold(acc);
 	memcpy(tcp + 16, &sum, 2);
-	return (int)total;
+	return (int)(with_payload ? total : iphl + TCPSYNTH_TCP_HLEN);
+}
+
+int tcpsynth_build(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg)
+{
+	return build(buf, buflen, seg, true);
 }
 
 /* Finds the TCP header behind the IPv6 header and the extension headers we can skip. */
@@ -263,7 +275,7 @@ int tcpsynth_parse(const uint8_t *pkt, size_t len, struct tcpsynth_seg *out)
 	return 0;
 }
 
-int tcpsynth_build_eth(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg)
+static int build_eth(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg, bool with_payload)
 {
 	static const uint8_t src_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 	static const uint8_t dst_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
@@ -273,13 +285,23 @@ int tcpsynth_build_eth(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *s
 		return -EINVAL;
 	if (buflen < TCPSYNTH_ETH_HLEN)
 		return -ENOSPC;
-	n = tcpsynth_build(buf + TCPSYNTH_ETH_HLEN, buflen - TCPSYNTH_ETH_HLEN, seg);
+	n = build(buf + TCPSYNTH_ETH_HLEN, buflen - TCPSYNTH_ETH_HLEN, seg, with_payload);
 	if (n < 0)
 		return n;
 	memcpy(buf, dst_mac, 6);
 	memcpy(buf + 6, src_mac, 6);
 	put16(buf + 12, seg->family == AF_INET ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6);
 	return n + TCPSYNTH_ETH_HLEN;
+}
+
+int tcpsynth_build_eth(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg)
+{
+	return build_eth(buf, buflen, seg, true);
+}
+
+int tcpsynth_build_eth_headers(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg)
+{
+	return build_eth(buf, buflen, seg, false);
 }
 
 /* Skips the Ethernet header and its VLAN tags; the IP version must match the EtherType. */

@@ -51,6 +51,14 @@ int tcpsynth_build(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg);
  */
 int tcpsynth_build_eth(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg);
 
+/*
+ * The headers of that frame only (Ethernet, IP, TCP: the frame is them and
+ * then seg->len bytes of seg->payload), checksums covering the payload,
+ * which is read but not copied. Returns the headers' length or the errors
+ * of tcpsynth_build().
+ */
+int tcpsynth_build_eth_headers(uint8_t *buf, size_t buflen, const struct tcpsynth_seg *seg);
+
 /* TCPSYNTH_MAX_PAYLOAD_V4 or _V6; 0 for another family. */
 size_t tcpsynth_max_payload(uint16_t family);
 

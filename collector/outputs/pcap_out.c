@@ -270,7 +270,8 @@ static void segment(struct pcap_out *po, struct proc_if *p, struct tcp_state *c,
 
 	if (po->err == -ECANCELED)
 		return;
-	n = tcpsynth_build_eth(po->frame, sizeof(po->frame), &s);
+	/* Headers only: the payload goes to the writer from where it is, one copy less. */
+	n = tcpsynth_build_eth_headers(po->frame, sizeof(po->frame), &s);
 	if (n < 0) {
 		set_err(po, n);
 		return;
@@ -278,11 +279,11 @@ static void segment(struct pcap_out *po, struct proc_if *p, struct tcp_state *c,
 	/* The writer counts what it accepted and lost; this counts what it was not given. */
 	if (po->err) {
 		po->unwritten_pkts++;
-		po->unwritten_bytes += (__u64)n;
+		po->unwritten_bytes += (__u64)n + len;
 		return;
 	}
-	set_err(po, pcapng_write_packet(po->w, p->if_id, ts_ns, po->frame, (uint32_t)n, (uint32_t)n,
-					dir ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND, comment));
+	set_err(po, pcapng_write_packet2(po->w, p->if_id, ts_ns, po->frame, (uint32_t)n, data, len,
+					 dir ? PCAPNG_DIR_INBOUND : PCAPNG_DIR_OUTBOUND, comment));
 }
 
 /* Sequence number of byte pos of direction dir (SYN takes one). */

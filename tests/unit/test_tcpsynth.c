@@ -424,10 +424,40 @@ static void test_tcpsynth_ethernet_frame_round_trip(void **state)
 	}
 }
 
+/*
+ * Headers built apart (the payload read, not copied) and then the payload
+ * are the whole frame, byte for byte, at every length and alignment.
+ */
+static void test_tcpsynth_headers_then_payload_is_the_frame(void **state)
+{
+	static uint8_t whole[70000], head[128];
+	struct tcpsynth_seg s;
+	int i, n, h;
+
+	fill_payload(5);
+	for (i = 0; i < 600; i++) {
+		s = (i & 1) ? seg_v6(0) : seg_v4(0);
+		s.len = (uint32_t)(i * 7 % 3001);
+		s.payload = payload + i % 13;
+		s.seq = (uint32_t)i * 2654435761u;
+		n = tcpsynth_build_eth(whole, sizeof(whole), &s);
+		h = tcpsynth_build_eth_headers(head, sizeof(head), &s);
+		assert_true(n > 0);
+		assert_int_equal(h, 14 + ((i & 1) ? 60 : 40));
+		assert_int_equal(n, h + (int)s.len);
+		assert_memory_equal(whole, head, (size_t)h);
+		assert_memory_equal(whole + h, s.payload, s.len);
+	}
+	s = seg_v4(10);
+	assert_int_equal(tcpsynth_build_eth_headers(head, 14 + 39, &s), -ENOSPC);
+	assert_int_equal(tcpsynth_build_eth_headers(head, 14 + 40, &s), 14 + 40);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcpsynth_ipv4_header_fields_and_checksums),
+		cmocka_unit_test(test_tcpsynth_headers_then_payload_is_the_frame),
 		cmocka_unit_test(test_tcpsynth_ipv6_header_fields_and_checksums),
 		cmocka_unit_test(test_tcpsynth_random_segments_checksum),
 		cmocka_unit_test(test_tcpsynth_max_payload_fits_one_more_is_einval),
