@@ -157,6 +157,32 @@ static void test_pcap_out_full_disk_counts_every_missing_packet(void **state)
 	assert_int_equal(st.unwritten_bytes, lost_bytes);
 }
 
+/* A capture into o->path, its flow table at round 1. */
+static struct flow_table *start_capture(const struct pcap_out_opts *o, struct pcap_out **po)
+{
+	struct flow_table *ft;
+
+	assert_int_equal(pcap_out_open(po, o), 0);
+	ft = flows_new(&pcap_out_callbacks, *po, 16);
+	assert_non_null(ft);
+	flows_set_stamp(ft, 1);
+	return ft;
+}
+
+/* Ends it (the round resolved, every flow ended, the file finished) and opens the file to read. */
+static struct pcapng_reader *end_capture(struct flow_table *ft, struct pcap_out *po, const char *path)
+{
+	struct pcapng_reader *r = NULL;
+
+	flows_sweep(ft);
+	flows_finish(ft);
+	assert_int_equal(pcap_out_finish(po), 0);
+	flows_free(ft);
+	pcap_out_close(po);
+	assert_int_equal(pcapng_reader_open(&r, path), 0);
+	return r;
+}
+
 /*
  * A response read on one CPU can reach tlstap before the request written on
  * another: the file has them in time order (Wireshark and -r pair a request
@@ -173,19 +199,10 @@ static void test_pcap_out_writes_in_time_order(void **state)
 	int dirs[8], n = 0;
 	uint64_t ts[8];
 
-	assert_int_equal(pcap_out_open(&po, &o), 0);
-	ft = flows_new(&pcap_out_callbacks, po, 16);
-	assert_non_null(ft);
-	flows_set_stamp(ft, 1);
+	ft = start_capture(&o, &po);
 	feed_at(ft, TLSTAP_DIR_IN, 0, 2000);	/* the response, first to arrive */
 	feed_at(ft, TLSTAP_DIR_OUT, 0, 1000);	/* the request */
-	flows_sweep(ft);
-	flows_finish(ft);
-	assert_int_equal(pcap_out_finish(po), 0);
-	flows_free(ft);
-	pcap_out_close(po);
-
-	assert_int_equal(pcapng_reader_open(&r, o.path), 0);
+	r = end_capture(ft, po, o.path);
 	while (pcapng_reader_next(r, &b) == 1) {
 		if (b.kind != PCAPNG_EPB)
 			continue;
@@ -253,10 +270,7 @@ static void test_pcap_out_ends_pair_by_netns_on_loopback(void **state)
 	struct flow_table *ft;
 	int per_ns[3] = { 0, 0, 0 }, syns = 0;
 
-	assert_int_equal(pcap_out_open(&po, &o), 0);
-	ft = flows_new(&pcap_out_callbacks, po, 16);
-	assert_non_null(ft);
-	flows_set_stamp(ft, 1);
+	ft = start_capture(&o, &po);
 	/* Requests: each client sends, each server reads it. */
 	feed_conn(ft, 1, 10, 1001, TLSTAP_DIR_OUT, 40000, 4433, 100);
 	feed_conn(ft, 2, 11, 1001, TLSTAP_DIR_IN, 4433, 40000, 110);
@@ -265,13 +279,7 @@ static void test_pcap_out_ends_pair_by_netns_on_loopback(void **state)
 	/* Two containers over a bridge, each end in its own namespace: one connection. */
 	feed_conn_at(ft, 5, 30, 3003, TLSTAP_DIR_OUT, "\xac\x11\0\2", "\xac\x11\0\3", 50000, 443, 140);
 	feed_conn_at(ft, 6, 31, 4004, TLSTAP_DIR_IN, "\xac\x11\0\3", "\xac\x11\0\2", 443, 50000, 150);
-	flows_sweep(ft);
-	flows_finish(ft);
-	assert_int_equal(pcap_out_finish(po), 0);
-	flows_free(ft);
-	pcap_out_close(po);
-
-	assert_int_equal(pcapng_reader_open(&r, o.path), 0);
+	r = end_capture(ft, po, o.path);
 	while (pcapng_reader_next(r, &b) == 1) {
 		if (b.kind != PCAPNG_EPB)
 			continue;
