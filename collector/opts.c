@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "opts.h"
 #include "opts_table.h"
 #include "probe_table.h"
@@ -481,8 +482,14 @@ size_t opts_max_memory_bytes(const struct tlstap_opts *o)
 /* Ring size in bytes: a power of two, at least one page. */
 uint64_t opts_ring_bytes(const struct tlstap_opts *o)
 {
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
 	uint64_t want = o->buffer_kib * 1024, size = 4096;
 
+	if (!o->buffer_kib) {
+		want = OPTS_RING_TOTAL_KIB * 1024ull / (uint64_t)(cpus > 0 ? cpus : 1);
+		if (want < OPTS_DEFAULT_BUFFER_KIB * 1024ull)
+			want = OPTS_DEFAULT_BUFFER_KIB * 1024ull;
+	}
 	while (size < want)
 		size <<= 1;
 	return size;

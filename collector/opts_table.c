@@ -139,9 +139,10 @@ const struct opt_def opt_defs[] = {
 	/* Big enough for the control headroom and whole records; at most
 	 * 1 GiB (the kernel's limit is higher). */
 	{ "buffer-size", 'B', "KIB", opt_number, OPT_FIELD(buffer_kib), .min = TLSTAP_MIN_RING_KIB,
-	  .max = 1024 * 1024, .def = OPTS_DEFAULT_BUFFER_KIB, .what = "a size in KiB from {min} to {max}",
+	  .max = 1024 * 1024, .what = "a size in KiB from {min} to {max}",
 	  .help = "ring buffer per CPU in KiB, {min} or more, rounded\n"
-		  "up to a power of two (default {default})" },
+		  "up to a power of two (default: 64 MiB over the\n"
+		  "CPUs, at least 8192 KiB each)" },
 	{ "nice", 0, "N", opt_signed, OPT_FIELD(nice), .min = -20, .max = 19, .def = OPTS_DEFAULT_NICE,
 	  .what = "a niceness from {min} to {max}",
 	  .help = "run the collector at niceness N, {min} to {max} (default\n"

@@ -89,7 +89,7 @@ static void test_opts_defaults_without_arguments(void **state)
 {
 	assert_int_equal(parse(NULL), OPTS_RUN);
 	assert_int_equal(P.o.out, OUT_TEXT);
-	assert_int_equal(P.o.buffer_kib, 8192);
+	assert_int_equal(P.o.buffer_kib, 0);	/* not given: sized by the CPUs */
 	assert_int_equal(P.o.npids, 0);
 	assert_false(P.o.has_uid);
 	assert_false(P.o.has_comm);
@@ -568,6 +568,8 @@ static void test_opts_ring_bytes_power_of_two(void **state)
 		{ 1048576, 1ull << 30 },
 	};
 	struct tlstap_opts o;
+	uint64_t want;
+	long cpus;
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -578,9 +580,11 @@ static void test_opts_ring_bytes_power_of_two(void **state)
 				 (unsigned long long)opts_ring_bytes(&o),
 				 (unsigned long long)cases[i].bytes);
 	}
-	/* And the default as parsed. */
+	/* And the default as parsed: 64 MiB over the CPUs, at least 8 MiB each, a power of two. */
 	assert_int_equal(parse(NULL), OPTS_RUN);
-	assert_int_equal(opts_ring_bytes(&P.o), 8 << 20);
+	cpus = sysconf(_SC_NPROCESSORS_CONF);
+	want = cpus >= 8 ? 8 << 20 : cpus >= 4 ? 16 << 20 : cpus >= 2 ? 32 << 20 : 64 << 20;
+	assert_int_equal(opts_ring_bytes(&P.o), want);
 }
 
 int main(void)
