@@ -1,11 +1,11 @@
 /* The pcapng writer's output stage: whole blocks buffered, written by a thread of their own. */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "pcapng_format.h"
 #include "pcapng_out.h"
+#include "quiet_thread.h"
 
 struct pout_buf {
 	struct pout_buf *next;
@@ -187,20 +187,13 @@ void pout_init(struct pcapng_out *o, int fd, bool regular)
 	pthread_cond_init(&o->cv, NULL);
 }
 
-/* The writing thread, with every signal blocked (they are the capture's): 0 or -errno. */
+/* The writing thread (signals are the capture's): 0 or -errno. */
 static int start(struct pcapng_out *o)
 {
-	sigset_t all, old;
-	int err;
+	int err = quiet_thread_create(&o->thread, writer, o);
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&o->thread, NULL, writer, o);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
-		return -err;
-	o->started = true;
-	return 0;
+	o->started = !err;
+	return err;
 }
 
 void pout_thread(struct pcapng_out *o)

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include "monotime.h"
 #include "hold.h"
+#include "quiet_thread.h"
 #include "log.h"
 #include "tlstap.h"
 
@@ -59,18 +60,13 @@ static void *guard(void *arg)
 
 int hold_guard_start(struct hold_guard *g, int held_fd)
 {
-	sigset_t all, old;
 	int err;
 
 	g->held_fd = held_fd;
 	g->quit = false;
-	/* Signals stay with the main thread: a stop request must reach its loop. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&g->thread, NULL, guard, g);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = quiet_thread_create(&g->thread, guard, g);
 	if (err)
-		return -err;
+		return err;
 	g->running = true;
 	return 0;
 }

@@ -1,12 +1,12 @@
 /* Every BPF link tlstap holds (libbpf links and uprobe_multi link fds), detached in one place. */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "array_grow.h"
 #include "links.h"
+#include "quiet_thread.h"
 
 int links_push(struct link_list *ll, struct bpf_link *link)
 {
@@ -54,18 +54,14 @@ static void *close_some(void *arg)
 static void close_kind(const struct link_fd *v, size_t n, bool ret)
 {
 	struct closer c[CLOSERS];
-	sigset_t all, old;
 	int t, started = 0;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (t = 0; t < CLOSERS && (size_t)t < n; t++) {
 		c[t] = (struct closer){ .v = v, .n = n, .from = (size_t)t, .ret = ret };
-		if (pthread_create(&c[t].thread, NULL, close_some, &c[t]))
+		if (quiet_thread_create(&c[t].thread, close_some, &c[t]))
 			break;
 		started++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	for (t = 0; t < started; t++)
 		pthread_join(c[t].thread, NULL);
 	for (; (size_t)t < n && t < CLOSERS; t++) {
