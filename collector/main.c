@@ -66,9 +66,7 @@ static int run_empty(const struct tlstap_opts *o, const struct target_list *tl)
 		pr_warn("cannot load the empty probes: %s\n", strerror(-err));
 		return err;
 	}
-	err = uprobe_multi_prepare(skel->progs.empty_entry);
-	if (!err)
-		err = uprobe_multi_prepare(skel->progs.empty_return);
+	err = uprobe_multi_prepare(skel->obj);
 	if (!err)
 		err = tlstap_empty_bpf__load(skel);
 	if (err) {

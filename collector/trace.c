@@ -121,13 +121,7 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 		pr_warn("cannot create ring buffers of %zu bytes: %s\n", ring_bytes, strerror(-err));
 		return err;
 	}
-	err = uprobe_multi_prepare(skel->progs.tls_entry);
-	if (!err)
-		err = uprobe_multi_prepare(skel->progs.tls_return);
-	if (!err)
-		err = uprobe_multi_prepare(skel->progs.go_entry);
-	if (!err)
-		err = uprobe_multi_prepare(skel->progs.go_ret);
+	err = uprobe_multi_prepare(skel->obj);
 	if (!err)
 		err = tlstap_bpf__load(skel);
 	if (err) {

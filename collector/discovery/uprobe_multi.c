@@ -72,11 +72,24 @@ bool uprobe_multi_supported(void)
 	return supported;
 }
 
-int uprobe_multi_prepare(struct bpf_program *prog)
+int uprobe_multi_prepare(struct bpf_object *obj)
 {
+	struct bpf_program *prog;
+	const char *sec;
+	int err;
+
 	if (!uprobe_multi_supported())
 		return 0;
-	return bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)UMULTI_ATTACH_TYPE);
+	bpf_object__for_each_program(prog, obj) {
+		sec = bpf_program__section_name(prog);
+		if (strcmp(sec, "uprobe") && strcmp(sec, "uretprobe"))
+			continue;
+		err = bpf_program__set_expected_attach_type(prog,
+							    (enum bpf_attach_type)UMULTI_ATTACH_TYPE);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 int uprobe_multi_attach(struct bpf_program *prog, const char *path, const __u64 *offsets,

@@ -14,9 +14,10 @@
  */
 bool uprobe_multi_supported(void);
 
-/* Before the program is loaded: makes it attachable through uprobe_multi
- * links when the kernel has them (it then attaches only that way). */
-int uprobe_multi_prepare(struct bpf_program *prog);
+/* Before obj is loaded: makes every uprobe and uretprobe program of it
+ * attachable through uprobe_multi links when the kernel has them (they then
+ * attach only that way). */
+int uprobe_multi_prepare(struct bpf_object *obj);
 
 /*
  * One link for cnt probes of prog in the file at path (offsets in the file,
