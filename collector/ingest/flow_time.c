@@ -131,7 +131,7 @@ void fl_time_settle(struct flow_table *ft, __u64 before)
 	 * through, and the queue would hold all of it. Short of memory, what
 	 * waits goes now.
 	 */
-	if (ft->budget && mem_budget_pressed(ft->budget)) {
+	if (before != UINT64_MAX && ft->budget && mem_budget_pressed(ft->budget)) {
 		ft->st.early_settles++;
 		before = UINT64_MAX;
 	}
