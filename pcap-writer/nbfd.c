@@ -79,6 +79,47 @@ int nbfd_wait(struct nbfd *o)
 	}
 }
 
+/* Drops the first n bytes of the iovec list (and any empty pieces). */
+static void iov_advance(struct iovec **iov, int *cnt, size_t n)
+{
+	while (*cnt && n >= (*iov)->iov_len) {
+		n -= (*iov)->iov_len;
+		(*iov)++;
+		(*cnt)--;
+	}
+	if (*cnt && n) {
+		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + n;
+		(*iov)->iov_len -= n;
+	}
+}
+
+int nbfd_write_all(struct nbfd *out, struct iovec *iov, int cnt, size_t *done)
+{
+	ssize_t n;
+
+	*done = 0;
+	iov_advance(&iov, &cnt, 0);
+	while (cnt) {
+		n = nbfd_writev(out, iov, cnt);
+		if (n < 0) {
+			int err = -errno;
+
+			if (err == -EINTR || err == -EAGAIN || err == -EWOULDBLOCK) {
+				err = nbfd_wait(out);
+				if (err)
+					return err;
+				continue;
+			}
+			return err;
+		}
+		if (n == 0)
+			return -EIO;
+		*done += (size_t)n;
+		iov_advance(&iov, &cnt, (size_t)n);
+	}
+	return 0;
+}
+
 void nbfd_close(struct nbfd *o)
 {
 	if (o->own && o->fd >= 0)

@@ -34,6 +34,13 @@ ssize_t nbfd_writev(const struct nbfd *o, const struct iovec *iov, int cnt);
  * the grace period has passed (the caller then gives up on the rest).
  */
 int nbfd_wait(struct nbfd *o);
+/*
+ * Writes everything or fails: short writes and EINTR (signals during a big
+ * write to a pipe) continue where they stopped; a slow reader of stdout is
+ * waited for, but after a stop request only for the grace period
+ * (-ETIMEDOUT). *done counts the bytes written, also on error.
+ */
+int nbfd_write_all(struct nbfd *out, struct iovec *iov, int cnt, size_t *done);
 void nbfd_close(struct nbfd *o);
 
 #endif

@@ -128,6 +128,7 @@ struct pcapng_unwritten {
 	 * reader of a pipe): the file goes on after them. */
 	uint64_t slow_packets, slow_bytes;
 	uint64_t file_bytes;	/* the file's length: complete blocks only */
+	uint64_t direct_bytes;	/* of those, written with O_DIRECT (no page cache copy) */
 	bool torn;		/* it could not be cut back (a pipe, or ftruncate failed) */
 };
 

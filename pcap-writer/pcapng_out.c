@@ -13,53 +13,6 @@ struct pout_buf {
 	uint8_t data[];
 };
 
-/* Drops the first n bytes of the iovec list (and any empty pieces). */
-static void iov_advance(struct iovec **iov, int *cnt, size_t n)
-{
-	while (*cnt && n >= (*iov)->iov_len) {
-		n -= (*iov)->iov_len;
-		(*iov)++;
-		(*cnt)--;
-	}
-	if (*cnt && n) {
-		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + n;
-		(*iov)->iov_len -= n;
-	}
-}
-
-/*
- * Writes everything or fails: short writes and EINTR (signals during a big
- * write to a pipe) continue where they stopped; a slow reader of stdout is
- * waited for, but after a stop request only for the grace period
- * (-ETIMEDOUT). *done counts the bytes written, also on error.
- */
-static int write_all(struct nbfd *out, struct iovec *iov, int cnt, size_t *done)
-{
-	ssize_t n;
-
-	*done = 0;
-	iov_advance(&iov, &cnt, 0);
-	while (cnt) {
-		n = nbfd_writev(out, iov, cnt);
-		if (n < 0) {
-			int err = -errno;
-
-			if (err == -EINTR || err == -EAGAIN || err == -EWOULDBLOCK) {
-				err = nbfd_wait(out);
-				if (err)
-					return err;
-				continue;
-			}
-			return err;
-		}
-		if (n == 0)
-			return -EIO;
-		*done += (size_t)n;
-		iov_advance(&iov, &cnt, (size_t)n);
-	}
-	return 0;
-}
-
 /* Caplen of the block at hdr if it is a packet (hdr_len bytes, blen in all), else -1. */
 static int64_t packet_caplen(const uint8_t *hdr, size_t hdr_len, size_t blen)
 {
@@ -85,41 +38,60 @@ static void count_lost(struct pcapng_out *o, const uint8_t *hdr, size_t hdr_len,
 }
 
 /*
- * The buffer could not be written past done bytes (0: not at all): the
- * blocks that reached the file whole stay, the others are counted. The
- * first error stops the output; a file is cut back to the end of its last
- * whole block, so that tshark and tlstap -r read it to there. Under mu.
+ * Walks the blocks at base (len bytes, whole from at on, the file's bytes
+ * from base_off): those the file holds whole after done bytes of base were
+ * written move kept to their end; the others are counted if lost. Under mu.
  */
-static void fail_buffer(struct pcapng_out *o, const struct pout_buf *b, int err, size_t done)
+static void walk_kept(struct pcapng_out *o, const uint8_t *base, size_t len, size_t at,
+		      uint64_t base_off, size_t done, bool lost)
 {
-	size_t off = 0, whole = 0;
 	uint32_t blen;
 
-	while (b->used - off >= PCAPNG_BLOCK_OVERHEAD) {
-		memcpy(&blen, b->data + off + 4, sizeof(blen));
+	while (len - at >= PCAPNG_BLOCK_OVERHEAD) {
+		memcpy(&blen, base + at + 4, sizeof(blen));
 		/* Blocks built here: never short or past the buffer; stop if ever. */
-		if (blen < PCAPNG_BLOCK_OVERHEAD || blen > b->used - off)
+		if (blen < PCAPNG_BLOCK_OVERHEAD || blen > len - at)
 			break;
-		if (off + blen <= done)
-			whole = off + blen;
-		else
-			count_lost(o, b->data + off, blen, blen);
-		off += blen;
+		if (at + blen <= done)
+			o->kept = base_off + at + blen;
+		else if (lost)
+			count_lost(o, base + at, blen, blen);
+		at += blen;
 	}
-	o->kept += whole;
+}
+
+/*
+ * The first error stops the output; a file is cut back to the end of its
+ * last whole block, so that tshark and tlstap -r read it to there. torn: a
+ * pipe's reader got part of a block. Under mu.
+ */
+static void stop_output(struct pcapng_out *o, int err, bool torn)
+{
 	if (o->err)
 		return;
 	o->err = err;
 	if (o->regular) {
 		if (ftruncate(o->nb.fd, (off_t)o->kept))
 			o->lost.torn = true;
-	} else if (done > whole) {
-		o->lost.torn = true;	/* the reader of the pipe has half a block */
+	} else if (torn) {
+		o->lost.torn = true;
 	}
 }
 
+/*
+ * The buffer could not be written past done bytes (0: not at all): the
+ * blocks that reached the file whole stay, the others are counted. Under mu.
+ */
+static void fail_buffer(struct pcapng_out *o, const struct pout_buf *b, int err, size_t done)
+{
+	uint64_t start = o->kept;
+
+	walk_kept(o, b->data, b->used, 0, start, done, true);
+	stop_output(o, err, done > o->kept - start);
+}
+
 /* Writes b (or, after an error, counts what it held). Called without mu. */
-static void write_buf(struct pcapng_out *o, struct pout_buf *b)
+static void write_plain(struct pcapng_out *o, struct pout_buf *b)
 {
 	struct iovec iov = { .iov_base = b->data, .iov_len = b->used };
 	size_t done = 0;
@@ -129,13 +101,85 @@ static void write_buf(struct pcapng_out *o, struct pout_buf *b)
 	err = o->err;
 	pthread_mutex_unlock(&o->mu);
 	if (!err)
-		err = write_all(&o->nb, &iov, 1, &done);
+		err = nbfd_write_all(&o->nb, &iov, 1, &done);
 	pthread_mutex_lock(&o->mu);
 	if (err)
 		fail_buffer(o, b, err, done);
 	else
 		o->kept += b->used;
 	pthread_mutex_unlock(&o->mu);
+}
+
+/*
+ * Writes the stage (its aligned part, or all when final) and settles what
+ * reached the file: a block that began before the stage, then the blocks in
+ * it. After an error, the rest of the stage is counted and dropped.
+ */
+static void stage_write(struct pcapng_out *o, bool final)
+{
+	struct pdio *d = &o->dio;
+	uint32_t blen;
+	size_t done;
+	int err = pdio_write(d, &o->nb, final, &done);
+
+	pthread_mutex_lock(&o->mu);
+	if (d->first && d->first <= done) {
+		o->kept = d->off + d->first;
+	} else if (d->first && err && d->head_len >= 8) {
+		memcpy(&blen, d->head + 4, sizeof(blen));
+		count_lost(o, d->head, d->head_len, blen);
+	}
+	walk_kept(o, d->stage, d->len, d->first, d->off, done, err != 0);
+	o->lost.direct_bytes = d->direct_bytes;
+	if (err) {
+		stop_output(o, err, false);
+		pdio_clear(d);
+	} else {
+		pdio_consume(d, done);
+	}
+	pthread_mutex_unlock(&o->mu);
+}
+
+/*
+ * b through the stage (the thread's, for a file written with O_DIRECT).
+ * more: other buffers wait in the queue; they are gathered into one write
+ * of up to POUT_GATHER bytes (each write costs the device a notification,
+ * which under virtualisation is a VM exit).
+ */
+static void write_staged(struct pcapng_out *o, struct pout_buf *b, bool more)
+{
+	int err;
+
+	pthread_mutex_lock(&o->mu);
+	err = o->err;
+	if (err)
+		fail_buffer(o, b, err, 0);
+	pthread_mutex_unlock(&o->mu);
+	if (err)
+		return;
+	if (!pdio_append(&o->dio, b->data, b->used)) {
+		if (!more || o->dio.len >= POUT_GATHER)
+			stage_write(o, false);
+		return;
+	}
+	/* No memory for a larger stage: what it holds goes first, the rest through the page cache. */
+	stage_write(o, true);
+	pthread_mutex_lock(&o->mu);
+	err = o->err;
+	if (err)
+		fail_buffer(o, b, err, 0);
+	pthread_mutex_unlock(&o->mu);
+	if (!err)
+		write_plain(o, b);
+}
+
+static void write_buf(struct pcapng_out *o, struct pout_buf *b, bool more)
+{
+	/* Staged while O_DIRECT is on, and until a tail carried from then is out. */
+	if (o->dio.on || o->dio.len)
+		write_staged(o, b, more);
+	else
+		write_plain(o, b);
 	b->used = 0;
 }
 
@@ -154,20 +198,35 @@ static void *writer(void *arg)
 {
 	struct pcapng_out *o = arg;
 	struct pout_buf *b;
+	bool more;
 
 	pthread_mutex_lock(&o->mu);
 	for (;;) {
-		while (!o->queue && !o->quit)
+		while (!o->queue && !o->quit && !o->tail_req)
 			pthread_cond_wait(&o->cv, &o->mu);
 		b = o->queue;
-		if (!b)
-			break;
+		if (!b) {
+			/* Everything handed over is written: the carried tail goes too. */
+			if (o->dio.len) {
+				o->writing = true;
+				pthread_mutex_unlock(&o->mu);
+				stage_write(o, true);
+				pthread_mutex_lock(&o->mu);
+				o->writing = false;
+			}
+			o->tail_req = false;
+			pthread_cond_broadcast(&o->cv);
+			if (o->quit)
+				break;
+			continue;
+		}
 		o->queue = b->next;
 		if (!o->queue)
 			o->queue_tail = &o->queue;
 		o->writing = true;
+		more = o->queue != NULL;
 		pthread_mutex_unlock(&o->mu);
-		write_buf(o, b);
+		write_buf(o, b, more);
 		pthread_mutex_lock(&o->mu);
 		o->writing = false;
 		recycle(o, b);
@@ -190,7 +249,14 @@ void pout_init(struct pcapng_out *o, int fd, bool regular)
 /* The writing thread (signals are the capture's): 0 or -errno. */
 static int start(struct pcapng_out *o)
 {
-	int err = quiet_thread_create(&o->thread, writer, o);
+	off_t off = o->regular ? lseek(o->nb.fd, 0, SEEK_CUR) : -1;
+	const char *no_dio = getenv("TLSTAP_NO_DIRECT_IO");
+	int err;
+
+	/* A file of ours, written by the thread alone from now on. */
+	if (off >= 0 && !(no_dio && *no_dio && strcmp(no_dio, "0")))
+		pdio_start(&o->dio, o->nb.fd, (uint64_t)off);
+	err = quiet_thread_create(&o->thread, writer, o);
 
 	o->started = !err;
 	return err;
@@ -207,7 +273,7 @@ int pout_flush(struct pcapng_out *o)
 
 	if (b && b->used && !o->started && (!o->threaded || start(o))) {
 		/* No thread: written here and now, as before there were threads. */
-		write_buf(o, b);
+		write_buf(o, b, false);
 	} else if (b && b->used) {
 		o->cur = NULL;
 		pthread_mutex_lock(&o->mu);
@@ -303,7 +369,11 @@ int pout_drain(struct pcapng_out *o)
 	int err = pout_flush(o);
 
 	pthread_mutex_lock(&o->mu);
-	while (o->started && (o->queue || o->writing))
+	if (o->started) {
+		o->tail_req = true;
+		pthread_cond_broadcast(&o->cv);
+	}
+	while (o->started && (o->queue || o->writing || o->tail_req))
 		pthread_cond_wait(&o->cv, &o->mu);
 	err = o->err;
 	pthread_mutex_unlock(&o->mu);
@@ -351,6 +421,7 @@ int pout_finish(struct pcapng_out *o)
 		o->started = false;
 	}
 	err = pout_err(o);
+	pdio_free(&o->dio);
 	free(o->cur);
 	o->cur = NULL;
 	while ((b = o->spare)) {

@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include "nbfd.h"
 #include "pcapng.h"
+#include "pcapng_dio.h"
 
 /* One buffer: blocks written whole, in order; a busy capture costs few syscalls. */
 #define POUT_BUF_SIZE	(256 * 1024)
@@ -19,6 +20,8 @@
  * left out and counted as the disk's.
  */
 #define POUT_MAX_BUFS	128
+/* With O_DIRECT, buffers waiting together are written together, up to this. */
+#define POUT_GATHER	(4 * 1024 * 1024)
 
 struct pout_buf;
 
@@ -33,6 +36,10 @@ struct pcapng_out {
 	bool threaded;		/* pout_thread: writes go to a thread of their own */
 	bool started, quit;
 	bool writing;		/* the thread holds a buffer it took off the queue */
+	bool tail_req;		/* pout_drain: write the carried tail too */
+	/* The thread's, for a file of ours: written with O_DIRECT from a stage
+	 * (TLSTAP_NO_DIRECT_IO=1 or a file system that refuses: page cache). */
+	struct pdio dio;
 	struct pout_buf *queue, **queue_tail, *spare;
 	int nbufs;
 	int err;		/* the first I/O error: nothing more is written */
