@@ -35,6 +35,7 @@ struct pcap_out {
 	struct pcapng_writer *w;
 	struct pcap_files files;
 	__u64 gen;		/* bumps with every new file */
+	bool ticked;		/* the capture loop has begun */
 	int err;
 	/* Since the first I/O error: packets that were not written, and their bytes. */
 	__u64 unwritten_pkts, unwritten_bytes;
@@ -184,6 +185,12 @@ int pcap_out_tick(struct pcap_out *po)
 {
 	if (po->err)
 		return po->err;
+	/* The first file opens before the probes are attached (a bad path
+	 * fails at once); its -G period starts with the capture. */
+	if (!po->ticked) {
+		po->ticked = true;
+		pcap_files_restart_clock(&po->files);
+	}
 	if (pcap_files_time_up(&po->files))
 		set_err(po, rotate(po));
 	if (!po->err && po->w)

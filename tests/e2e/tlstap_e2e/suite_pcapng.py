@@ -128,16 +128,31 @@ def each_file_has_request(tmp, files, uri):
         check(rc == 0 and uri in out, "%s: no request readable by tshark (%s)" % (f, err))
 
 
+def request_per_file(proc, tmp, prefix, port, path, timeout):
+    """One small request as soon as each new file whose name starts with prefix appears, until
+    tlstap (proc) stops by itself. A file lasts its whole -G second from then (counted to the
+    millisecond from its open, the first from the start of capture), and a request takes a
+    few milliseconds: each file gets one, whatever the machine's load."""
+    end, seen = time.time() + timeout, 0
+    while proc.poll() is None and time.time() < end:
+        n = sum(1 for f in os.listdir(tmp) if f.startswith(prefix))
+        if n > seen:
+            seen = n
+            curl(["--data-binary", "tick", "https://127.0.0.1:%d%s" % (port, path)], timeout=30)
+        time.sleep(0.02)
+
+
 def rotate_each_second(tmp, name, files, timeout, uri):
-    """tlstap -w NAME -G 1 -W files on requests to uri until it stops by itself; returns the
-    names of the files in tmp that start as NAME does."""
+    """tlstap -w NAME -G 1 -W files with a request to uri in each file until it stops by itself;
+    returns the names of the files in tmp that start as NAME does."""
+    prefix = name.split("%")[0]
     with EchoServer(tmp) as srv:
         tr = Tracer(tmp, ["-p", str(srv.pid), "-w", os.path.join(tmp, name), "-G", "1", "-W", str(files)])
-        requests_until_exit(tr.proc, srv.port, uri, timeout)
+        request_per_file(tr.proc, tmp, prefix, srv.port, uri, timeout)
         check(tr.proc.poll() is not None, "tlstap -G 1 -W %d did not stop after %d files" % (files, files))
         tr.stop()
     check(tr.rc == 0, "tlstap -G -W exited %s: %s" % (tr.rc, tr.stderr))
-    return sorted(f for f in os.listdir(tmp) if f.startswith(name.split("%")[0]))
+    return sorted(f for f in os.listdir(tmp) if f.startswith(prefix))
 
 
 @test_in("auto")
