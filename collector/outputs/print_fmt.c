@@ -35,20 +35,78 @@ static void b64_init(void)
 	}
 }
 
-/* Encoding is the JSON output's hottest loop: 3 bytes per step, 2 lookups. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/*
+ * 24 input bytes to 32 characters per step with AVX2 (the known
+ * shuffle-and-multiply method, W. Mula and D. Lemire): each 128-bit lane
+ * takes 12 bytes. Reads 28 bytes per step (the loads overlap), so it stops
+ * 28 bytes before the end; the caller finishes the rest. Returns the input
+ * bytes encoded.
+ */
+__attribute__((target("avx2")))
+static size_t b64_avx2(char *out, const __u8 *in, size_t len)
+{
+	const __m256i shuf = _mm256_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1,
+					     10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1);
+	const __m256i lut = _mm256_setr_epi8(65, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16,
+					     0, 0, 65, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4,
+					     -19, -16, 0, 0);
+	__m256i v, t0, t1, idx;
+	size_t i;
+
+	for (i = 0; i + 28 <= len; i += 24) {
+		v = _mm256_inserti128_si256(
+			_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(in + i))),
+			_mm_loadu_si128((const __m128i *)(in + i + 12)), 1);
+		/* Each 3 bytes a b c to the 32-bit word b a c b, then the four
+		 * 6-bit fields to a byte each. */
+		v = _mm256_shuffle_epi8(v, shuf);
+		t0 = _mm256_mulhi_epu16(_mm256_and_si256(v, _mm256_set1_epi32(0x0fc0fc00)),
+					_mm256_set1_epi32(0x04000040));
+		t1 = _mm256_mullo_epi16(_mm256_and_si256(v, _mm256_set1_epi32(0x003f03f0)),
+					_mm256_set1_epi32(0x01000010));
+		v = _mm256_or_si256(t0, t1);
+		/* 0..25 +65, 26..51 +71, 52..61 -4, 62 -19, 63 -16. */
+		idx = _mm256_subs_epu8(v, _mm256_set1_epi8(51));
+		idx = _mm256_sub_epi8(idx, _mm256_cmpgt_epi8(v, _mm256_set1_epi8(25)));
+		v = _mm256_add_epi8(v, _mm256_shuffle_epi8(lut, idx));
+		_mm256_storeu_si256((__m256i *)(out + i / 3 * 4), v);
+	}
+	return i;
+}
+
+static bool have_avx2(void)
+{
+	static int known = -1;
+
+	if (known < 0)
+		known = __builtin_cpu_supports("avx2") ? 1 : 0;
+	return known;
+}
+#endif
+
+/* Encoding is the JSON output's hottest loop: AVX2 where the CPU has it, else 3 bytes per step, 2 lookups. */
 void output_base64(char *out, const __u8 *in, size_t len)
 {
 	static const char tbl[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	static bool ready;
-	size_t i;
+	size_t i = 0;
 	__u32 v;
 
 	if (!ready) {
 		b64_init();
 		ready = true;
 	}
-	for (i = 0; i + 2 < len; i += 3) {
+#if defined(__x86_64__)
+	if (len >= 28 && have_avx2()) {
+		i = b64_avx2(out, in, len);
+		out += i / 3 * 4;
+	}
+#endif
+	for (; i + 2 < len; i += 3) {
 		v = (__u32)in[i] << 16 | (__u32)in[i + 1] << 8 | in[i + 2];
 		memcpy(out, b64_pairs[v >> 12], 2);
 		memcpy(out + 2, b64_pairs[v & 0xfff], 2);
