@@ -32,6 +32,9 @@ const volatile __u64 guards[TLSTAP_FUNC_IDS] = {};
 __u64 next_conn_id = 1;
 /* Set by the collector when it stops: no new calls, no counting of their returns. */
 bool stopping = false;
+/* Set once a process used memory BIOs (membio_pids): until then, the
+ * socket syscalls of threads outside TLS calls need no map lookup. */
+bool membio_seen = false;
 
 struct pending_write_val {
 	struct tlstap_session_key key;

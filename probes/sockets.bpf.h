@@ -154,6 +154,7 @@ static __always_inline struct tlstap_conn_state *lookup_conn(__u32 pid, __u32 ti
 			frame_learn_fd(f, *fdp, true);
 			bpf_map_delete_elem(&last_read_fd, &tid);
 		} else if (!bpf_map_lookup_elem(&membio_pids, &pid)) {
+			membio_seen = true;
 			bpf_map_update_elem(&membio_pids, &pid, &one, BPF_ANY);
 		}
 	}

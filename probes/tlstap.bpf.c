@@ -260,6 +260,10 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 		}
 		return 0;
 	}
+	/* What follows serves memory-BIO programs only (pending_write entries
+	 * exist only once one was seen). */
+	if (!membio_seen)
+		return 0;
 	if (!is_read) {
 		learn_from_write(tid, fd, PT_REGS_PARM3_CORE_SYSCALL(regs), len_known);
 		return 0;
