@@ -47,23 +47,35 @@ static uint32_t get32(const uint8_t *p)
 
 /*
  * RFC 1071 sum, computed in native byte order (the ones' complement sum is
- * byte-order independent, section 2(B)) four bytes at a time: every plaintext
- * byte passes through here once. The words of the result are in native
- * order too, so the checksum is stored with memcpy, not put16. Every buffer
- * but the last one summed must have an even length.
+ * byte-order independent, section 2(B)) eight bytes at a time, each carry
+ * out of the 64-bit sum added back in (2^64 is 1 modulo 2^16 - 1, so the
+ * fold below gives the 16-bit sum): every plaintext byte passes through
+ * here once. The words of the result are in native order too, so the
+ * checksum is stored with memcpy, not put16. Every buffer but the last one
+ * summed must have an even length.
  */
 static uint64_t csum_add(uint64_t acc, const uint8_t *p, size_t len)
 {
+	uint64_t w64;
 	uint32_t w32;
 	uint16_t w16 = 0;
 
-	for (; len >= 4; p += 4, len -= 4) {
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w64, p, 8);
+		acc += w64;
+		acc += acc < w64;
+	}
+	if (len >= 4) {
 		memcpy(&w32, p, 4);
 		acc += w32;
+		acc += acc < w32;
+		p += 4;
+		len -= 4;
 	}
 	if (len >= 2) {
 		memcpy(&w16, p, 2);
 		acc += w16;
+		acc += acc < w16;
 		p += 2;
 		len -= 2;
 	}
@@ -72,6 +84,7 @@ static uint64_t csum_add(uint64_t acc, const uint8_t *p, size_t len)
 		w16 = 0;
 		memcpy(&w16, p, 1);
 		acc += w16;
+		acc += acc < w16;
 	}
 	return acc;
 }
