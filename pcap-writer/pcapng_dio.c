@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "pcapng_dio.h"
 
 int pdio_start(struct pdio *d, int fd, uint64_t off)
@@ -76,6 +77,23 @@ int pdio_write(struct pdio *d, struct nbfd *nb, bool final, size_t *done)
 		err = nbfd_write_all(nb, &iov, 1, &more);
 		*done += more;
 	}
+	return err;
+}
+
+int pdio_show_tail(struct pdio *d, int fd)
+{
+	int flags = fcntl(fd, F_GETFL), err = 0;
+	ssize_t n;
+
+	if (!d->on || !d->len || flags < 0)
+		return 0;
+	if (fcntl(fd, F_SETFL, flags & ~O_DIRECT))
+		return -errno;
+	n = pwrite(fd, d->stage, d->len, (off_t)d->off);
+	if (n < 0)
+		err = -errno;
+	/* Back to direct writes; should that fail, the next one says so. */
+	fcntl(fd, F_SETFL, flags);
 	return err;
 }
 

@@ -49,6 +49,12 @@ int pdio_append(struct pdio *d, const void *p, size_t n);
  * then on. *done: bytes of the stage written, also on error.
  */
 int pdio_write(struct pdio *d, struct nbfd *nb, bool final, size_t *done);
+/*
+ * Writes the carried tail where it belongs through the page cache, so that
+ * a reader of the growing file sees every block; the stage keeps it, and
+ * the next direct write writes it again. 0 or -errno (nothing is lost).
+ */
+int pdio_show_tail(struct pdio *d, int fd);
 /* Drops the first done bytes of the stage (written), keeping the rest aligned at its start. */
 void pdio_consume(struct pdio *d, size_t done);
 /* Empties the stage (its bytes were counted as lost). */

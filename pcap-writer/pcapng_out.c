@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "pcapng_format.h"
 #include "pcapng_out.h"
@@ -197,13 +198,26 @@ static void recycle(struct pcapng_out *o, struct pout_buf *b)
 static void *writer(void *arg)
 {
 	struct pcapng_out *o = arg;
+	struct timespec until;
 	struct pout_buf *b;
 	bool more;
 
 	pthread_mutex_lock(&o->mu);
 	for (;;) {
-		while (!o->queue && !o->quit && !o->tail_req)
-			pthread_cond_wait(&o->cv, &o->mu);
+		while (!o->queue && !o->quit && !o->tail_req) {
+			if (!o->dio.len || o->tail_shown) {
+				pthread_cond_wait(&o->cv, &o->mu);
+				continue;
+			}
+			/* A tail under 4 KiB waits for more: after a quiet second, a
+			 * reader of the growing file gets it too. */
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_sec += POUT_SHOW_TAIL_SECS;
+			if (pthread_cond_timedwait(&o->cv, &o->mu, &until) == ETIMEDOUT && !o->queue) {
+				pdio_show_tail(&o->dio, o->nb.fd);
+				o->tail_shown = true;
+			}
+		}
 		b = o->queue;
 		if (!b) {
 			/* Everything handed over is written: the carried tail goes too. */
@@ -224,6 +238,7 @@ static void *writer(void *arg)
 		if (!o->queue)
 			o->queue_tail = &o->queue;
 		o->writing = true;
+		o->tail_shown = false;
 		more = o->queue != NULL;
 		pthread_mutex_unlock(&o->mu);
 		write_buf(o, b, more);
@@ -238,12 +253,18 @@ static void *writer(void *arg)
 
 void pout_init(struct pcapng_out *o, int fd, bool regular)
 {
+	pthread_condattr_t ca;
+
 	memset(o, 0, sizeof(*o));
 	nbfd_init(&o->nb, fd, NULL);
 	o->regular = regular;
 	o->queue_tail = &o->queue;
 	pthread_mutex_init(&o->mu, NULL);
-	pthread_cond_init(&o->cv, NULL);
+	pthread_condattr_init(&ca);
+	/* The thread's quiet-second wait: not moved by changes of the date. */
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&o->cv, &ca);
+	pthread_condattr_destroy(&ca);
 }
 
 /* The writing thread (signals are the capture's): 0 or -errno. */

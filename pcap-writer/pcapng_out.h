@@ -22,6 +22,8 @@
 #define POUT_MAX_BUFS	128
 /* With O_DIRECT, buffers waiting together are written together, up to this. */
 #define POUT_GATHER	(4 * 1024 * 1024)
+/* A tail carried for alignment reaches the file after this long without new blocks. */
+#define POUT_SHOW_TAIL_SECS	1
 
 struct pout_buf;
 
@@ -37,6 +39,7 @@ struct pcapng_out {
 	bool started, quit;
 	bool writing;		/* the thread holds a buffer it took off the queue */
 	bool tail_req;		/* pout_drain: write the carried tail too */
+	bool tail_shown;	/* the carried tail is in the file (through the page cache) */
 	/* The thread's, for a file of ours: written with O_DIRECT from a stage
 	 * (TLSTAP_NO_DIRECT_IO=1 or a file system that refuses: page cache). */
 	struct pdio dio;

@@ -245,11 +245,95 @@ static void test_pcapng_direct_io_full_disk_keeps_whole_blocks(void **state)
 	check_full(1048576);	/* aligned */
 }
 
+
+/*
+ * A capture that goes quiet with less than 4 KiB carried: a reader of the
+ * growing file still gets every block (after the writer's quiet second),
+ * and the file ends as the page cache path would have written it.
+ */
+static void test_pcapng_direct_io_quiet_tail_reaches_the_file(void **state)
+{
+	const char *path = tmp_path("quiet.pcapng");
+	struct pcapng_writer *w = NULL;
+	struct pcapng_reader *r = NULL;
+	struct pcapng_unwritten u;
+	struct pcapng_block b;
+	uint8_t data[3000];
+	struct stat st;
+	uint64_t want;
+	uint32_t id;
+	int i, m = 0, ret, waited;
+
+	(void)state;
+	unsetenv("TLSTAP_NO_DIRECT_IO");
+	assert_int_equal(pcapng_open(&w, path, "quiet"), 0);
+	pcapng_write_behind(w);
+	assert_int_equal(pcapng_add_interface(w, 147, 0, NULL, NULL, &id), 0);
+	/* About 10 KiB: two aligned pieces go direct, the rest is carried. */
+	for (i = 0; i < 4; i++) {
+		fill(data, sizeof(data), (unsigned)i);
+		assert_int_equal(pcapng_write_packet(w, id, T0 + (uint64_t)i, data, sizeof(data),
+						     sizeof(data), 0, NULL), 0);
+	}
+	assert_int_equal(pcapng_flush(w), 0);
+	want = pcapng_bytes_written(w);
+	assert_true(want % PDIO_ALIGN != 0);
+	/* Polled, not timed: the writer shows the tail after a quiet second. */
+	for (waited = 0; waited < 300; waited++) {
+		assert_int_equal(stat(path, &st), 0);
+		if ((uint64_t)st.st_size == want)
+			break;
+		usleep(50 * 1000);
+	}
+	assert_int_equal((uint64_t)st.st_size, want);
+	assert_int_equal(pcapng_reader_open(&r, path), 0);
+	while ((ret = pcapng_reader_next(r, &b)) == 1) {
+		if (b.kind != PCAPNG_EPB)
+			continue;
+		fill(data, sizeof(data), (unsigned)m);
+		assert_memory_equal(b.data, data, sizeof(data));
+		m++;
+	}
+	if (ret)
+		fail_msg("strict reader: %s", pcapng_reader_error(r));
+	pcapng_reader_close(r);
+	assert_int_equal(m, 4);
+
+	/* More after the quiet spell: the tail is written again, direct, with them. */
+	for (i = 4; i < 40; i++) {
+		fill(data, sizeof(data), (unsigned)i);
+		assert_int_equal(pcapng_write_packet(w, id, T0 + (uint64_t)i, data, sizeof(data),
+						     sizeof(data), 0, NULL), 0);
+	}
+	assert_int_equal(pcapng_drain(w), 0);
+	pcapng_unwritten(w, &u);
+	want = pcapng_bytes_written(w);
+	assert_int_equal(pcapng_close(w), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, want);
+	assert_int_equal(u.file_bytes, want);
+	if (dio_expected())
+		assert_true(u.direct_bytes >= 2 * PDIO_ALIGN);
+	m = 0;
+	assert_int_equal(pcapng_reader_open(&r, path), 0);
+	while ((ret = pcapng_reader_next(r, &b)) == 1) {
+		if (b.kind != PCAPNG_EPB)
+			continue;
+		fill(data, sizeof(data), (unsigned)m);
+		assert_memory_equal(b.data, data, sizeof(data));
+		m++;
+	}
+	assert_int_equal(ret, 0);
+	pcapng_reader_close(r);
+	assert_int_equal(m, 40);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pcapng_direct_io_writes_the_same_file),
 		cmocka_unit_test(test_pcapng_direct_io_full_disk_keeps_whole_blocks),
+		cmocka_unit_test(test_pcapng_direct_io_quiet_tail_reaches_the_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, test_tmpdir_remove);
