@@ -41,14 +41,8 @@ struct pending_write_val {
 	__u64 min_len;		/* the ciphertext write is at least this long */
 };
 
-/*
- * A thread's entry lives from its first TLS call to its exit. LRU: with
- * more such threads than this, the ones idle longest make room (a thread
- * whose entry went in the middle of a call loses that one call, counted
- * as an unmatched return).
- */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);		/* tid */
 	__type(value, struct call_stack);

@@ -107,6 +107,8 @@ static __always_inline struct call_frame *pop_return_frame(struct call_stack *st
 			stack->overflow_sp = 0;	/* counted as call_table_full */
 		else if (st && wanted(pid))
 			count(&st->unmatched_returns);
+		if (stack && stack->depth == 0)
+			bpf_map_delete_elem(&active_calls, &tid);
 		return NULL;
 	}
 	*d = stack->depth - 1;
@@ -165,11 +167,8 @@ static __always_inline int tls_return_body(struct pt_regs *ctx, long ret)
 		goto out;
 	capture_call(f, pid, tid, moved, f->buf, true, st);
 out:
-	/* The thread's entry stays for its next call (creating and deleting
-	 * it each call cost two locked map operations); its exit frees it.
-	 * Nothing nested is left: a refused inner call has returned too. */
 	if (d == 0)
-		stack->overflow_sp = 0;
+		bpf_map_delete_elem(&active_calls, &tid);
 	return 0;
 }
 
