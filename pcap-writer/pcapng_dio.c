@@ -38,8 +38,11 @@ int pdio_append(struct pdio *d, const void *p, size_t n)
 	void *s;
 
 	if (need > d->cap) {
-		/* Room for a full buffer of the caller's and the carried tail, to start with. */
-		cap = need < 256 * 1024 + PDIO_ALIGN ? 256 * 1024 + PDIO_ALIGN : need;
+		/* Room for a full buffer of the caller's and the carried tail to
+		 * start with, then doubling: gathering copies each byte once. */
+		cap = d->cap * 2 > need ? d->cap * 2 : need;
+		if (cap < 256 * 1024 + PDIO_ALIGN)
+			cap = 256 * 1024 + PDIO_ALIGN;
 		cap = (cap + PDIO_ALIGN - 1) & ~(size_t)(PDIO_ALIGN - 1);
 		if (cap < need || posix_memalign(&s, PDIO_ALIGN, cap))
 			return -ENOMEM;

@@ -198,25 +198,28 @@ static void recycle(struct pcapng_out *o, struct pout_buf *b)
 static void *writer(void *arg)
 {
 	struct pcapng_out *o = arg;
-	struct timespec until;
 	struct pout_buf *b;
 	bool more;
 
 	pthread_mutex_lock(&o->mu);
 	for (;;) {
 		while (!o->queue && !o->quit && !o->tail_req) {
-			if (!o->dio.len || o->tail_shown) {
+			if (!o->tail_pending) {
 				pthread_cond_wait(&o->cv, &o->mu);
 				continue;
 			}
-			/* A tail under 4 KiB waits for more: after a quiet second, a
-			 * reader of the growing file gets it too. */
-			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_sec += POUT_SHOW_TAIL_SECS;
-			if (pthread_cond_timedwait(&o->cv, &o->mu, &until) == ETIMEDOUT && !o->queue) {
-				pdio_show_tail(&o->dio, o->nb.fd);
-				o->tail_shown = true;
-			}
+			/* A tail under 4 KiB waits for more, but a reader of the
+			 * growing file gets it within a second of its first bytes. */
+			if (pthread_cond_timedwait(&o->cv, &o->mu, &o->tail_due) != ETIMEDOUT ||
+			    o->queue || o->quit || o->tail_req)
+				continue;
+			o->writing = true;
+			pthread_mutex_unlock(&o->mu);
+			pdio_show_tail(&o->dio, o->nb.fd);
+			pthread_mutex_lock(&o->mu);
+			o->writing = false;
+			o->tail_pending = false;
+			pthread_cond_broadcast(&o->cv);
 		}
 		b = o->queue;
 		if (!b) {
@@ -228,6 +231,7 @@ static void *writer(void *arg)
 				pthread_mutex_lock(&o->mu);
 				o->writing = false;
 			}
+			o->tail_pending = false;
 			o->tail_req = false;
 			pthread_cond_broadcast(&o->cv);
 			if (o->quit)
@@ -238,12 +242,19 @@ static void *writer(void *arg)
 		if (!o->queue)
 			o->queue_tail = &o->queue;
 		o->writing = true;
-		o->tail_shown = false;
 		more = o->queue != NULL;
 		pthread_mutex_unlock(&o->mu);
 		write_buf(o, b, more);
 		pthread_mutex_lock(&o->mu);
 		o->writing = false;
+		/* The tail's second runs from when it first waited, not from the last block. */
+		if (!o->dio.len) {
+			o->tail_pending = false;
+		} else if (!o->tail_pending) {
+			o->tail_pending = true;
+			clock_gettime(CLOCK_MONOTONIC, &o->tail_due);
+			o->tail_due.tv_sec += POUT_SHOW_TAIL_SECS;
+		}
 		recycle(o, b);
 		pthread_cond_broadcast(&o->cv);
 	}
@@ -274,12 +285,13 @@ static int start(struct pcapng_out *o)
 	const char *no_dio = getenv("TLSTAP_NO_DIRECT_IO");
 	int err;
 
-	/* A file of ours, written by the thread alone from now on. */
-	if (off >= 0 && !(no_dio && *no_dio && strcmp(no_dio, "0")))
-		pdio_start(&o->dio, o->nb.fd, (uint64_t)off);
 	err = quiet_thread_create(&o->thread, writer, o);
-
 	o->started = !err;
+	/* A file of ours, written by the thread alone from now on (it looks at
+	 * the stage only for buffers queued after this, under mu). Without a
+	 * thread, the caller writes through the page cache as before. */
+	if (!err && off >= 0 && !(no_dio && *no_dio && strcmp(no_dio, "0")))
+		pdio_start(&o->dio, o->nb.fd, (uint64_t)off);
 	return err;
 }
 

@@ -39,7 +39,10 @@ struct pcapng_out {
 	bool started, quit;
 	bool writing;		/* the thread holds a buffer it took off the queue */
 	bool tail_req;		/* pout_drain: write the carried tail too */
-	bool tail_shown;	/* the carried tail is in the file (through the page cache) */
+	/* The stage holds a tail not yet in the file: it goes there through
+	 * the page cache at tail_due (CLOCK_MONOTONIC) if nothing comes first. */
+	bool tail_pending;
+	struct timespec tail_due;
 	/* The thread's, for a file of ours: written with O_DIRECT from a stage
 	 * (TLSTAP_NO_DIRECT_IO=1 or a file system that refuses: page cache). */
 	struct pdio dio;

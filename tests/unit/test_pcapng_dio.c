@@ -328,12 +328,53 @@ static void test_pcapng_direct_io_quiet_tail_reaches_the_file(void **state)
 	assert_int_equal(m, 40);
 }
 
+/*
+ * A steady trickle of small packets, never a quiet second and never 4 KiB:
+ * each still reaches the file within about a second of its first bytes
+ * (the wait is not restarted by what comes after them).
+ */
+static void test_pcapng_direct_io_trickle_reaches_the_file(void **state)
+{
+	const char *path = tmp_path("trickle.pcapng");
+	struct pcapng_writer *w = NULL;
+	uint8_t data[100];
+	uint64_t first_end = 0;
+	struct stat st;
+	uint32_t id;
+	int i, seen_at = -1;
+
+	(void)state;
+	unsetenv("TLSTAP_NO_DIRECT_IO");
+	assert_int_equal(pcapng_open(&w, path, "trickle"), 0);
+	pcapng_write_behind(w);
+	assert_int_equal(pcapng_add_interface(w, 147, 0, NULL, NULL, &id), 0);
+	/* 40 packets of 132-byte blocks, one every 0.2 s: 5.3 KiB in 8 s. */
+	for (i = 0; i < 40 && seen_at < 0; i++) {
+		fill(data, sizeof(data), (unsigned)i);
+		assert_int_equal(pcapng_write_packet(w, id, T0 + (uint64_t)i, data, sizeof(data),
+						     sizeof(data), 0, NULL), 0);
+		assert_int_equal(pcapng_flush(w), 0);
+		if (i == 0)
+			first_end = pcapng_bytes_written(w);
+		usleep(200 * 1000);
+		assert_int_equal(stat(path, &st), 0);
+		if ((uint64_t)st.st_size >= first_end)
+			seen_at = i;
+	}
+	assert_int_equal(pcapng_close(w), 0);
+	/* Shown a second after it came, so by about the fifth packet: 25 leaves
+	 * room for a slow machine; a wait restarted by each packet would
+	 * show nothing before 4 KiB, some 30 packets. */
+	assert_true(seen_at >= 0 && seen_at < 25);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pcapng_direct_io_writes_the_same_file),
 		cmocka_unit_test(test_pcapng_direct_io_full_disk_keeps_whole_blocks),
 		cmocka_unit_test(test_pcapng_direct_io_quiet_tail_reaches_the_file),
+		cmocka_unit_test(test_pcapng_direct_io_trickle_reaches_the_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, test_tmpdir_remove);
