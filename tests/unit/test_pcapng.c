@@ -38,17 +38,9 @@ static int setup_dir(void **state)
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
-	struct stat st;
-	uint8_t *buf;
-	int fd = open(path, O_RDONLY);
+	uint8_t *buf = test_slurp(path, len);
 
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	buf = malloc((size_t)st.st_size + 1);
 	assert_non_null(buf);
-	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
-	close(fd);
-	*len = (size_t)st.st_size;
 	return buf;
 }
 

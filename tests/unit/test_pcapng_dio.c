@@ -62,17 +62,9 @@ static bool dio_expected(void)
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
-	struct stat st;
-	uint8_t *buf;
-	int fd = open(path, O_RDONLY);
+	uint8_t *buf = test_slurp(path, len);
 
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	buf = malloc((size_t)st.st_size + 1);
 	assert_non_null(buf);
-	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
-	close(fd);
-	*len = (size_t)st.st_size;
 	return buf;
 }
 
@@ -246,6 +238,31 @@ static void test_pcapng_direct_io_full_disk_keeps_whole_blocks(void **state)
 }
 
 
+/* The file reads back whole with n packets of size bytes, packet i filled with seed i. */
+static void check_packets(const char *path, int n, size_t size)
+{
+	struct pcapng_reader *r = NULL;
+	struct pcapng_block b;
+	uint8_t *want = malloc(size);
+	int m = 0, ret;
+
+	assert_non_null(want);
+	assert_int_equal(pcapng_reader_open(&r, path), 0);
+	while ((ret = pcapng_reader_next(r, &b)) == 1) {
+		if (b.kind != PCAPNG_EPB)
+			continue;
+		fill(want, size, (unsigned)m);
+		assert_int_equal(b.caplen, size);
+		assert_memory_equal(b.data, want, size);
+		m++;
+	}
+	if (ret)
+		fail_msg("strict reader: %s", pcapng_reader_error(r));
+	pcapng_reader_close(r);
+	assert_int_equal(m, n);
+	free(want);
+}
+
 /*
  * A capture that goes quiet with less than 4 KiB carried: a reader of the
  * growing file still gets every block (after the writer's quiet second),
@@ -255,14 +272,12 @@ static void test_pcapng_direct_io_quiet_tail_reaches_the_file(void **state)
 {
 	const char *path = tmp_path("quiet.pcapng");
 	struct pcapng_writer *w = NULL;
-	struct pcapng_reader *r = NULL;
 	struct pcapng_unwritten u;
-	struct pcapng_block b;
 	uint8_t data[3000];
 	struct stat st;
 	uint64_t want;
 	uint32_t id;
-	int i, m = 0, ret, waited;
+	int i, waited;
 
 	(void)state;
 	unsetenv("TLSTAP_NO_DIRECT_IO");
@@ -286,18 +301,7 @@ static void test_pcapng_direct_io_quiet_tail_reaches_the_file(void **state)
 		usleep(50 * 1000);
 	}
 	assert_int_equal((uint64_t)st.st_size, want);
-	assert_int_equal(pcapng_reader_open(&r, path), 0);
-	while ((ret = pcapng_reader_next(r, &b)) == 1) {
-		if (b.kind != PCAPNG_EPB)
-			continue;
-		fill(data, sizeof(data), (unsigned)m);
-		assert_memory_equal(b.data, data, sizeof(data));
-		m++;
-	}
-	if (ret)
-		fail_msg("strict reader: %s", pcapng_reader_error(r));
-	pcapng_reader_close(r);
-	assert_int_equal(m, 4);
+	check_packets(path, 4, sizeof(data));
 
 	/* More after the quiet spell: the tail is written again, direct, with them. */
 	for (i = 4; i < 40; i++) {
@@ -314,18 +318,7 @@ static void test_pcapng_direct_io_quiet_tail_reaches_the_file(void **state)
 	assert_int_equal(u.file_bytes, want);
 	if (dio_expected())
 		assert_true(u.direct_bytes >= 2 * PDIO_ALIGN);
-	m = 0;
-	assert_int_equal(pcapng_reader_open(&r, path), 0);
-	while ((ret = pcapng_reader_next(r, &b)) == 1) {
-		if (b.kind != PCAPNG_EPB)
-			continue;
-		fill(data, sizeof(data), (unsigned)m);
-		assert_memory_equal(b.data, data, sizeof(data));
-		m++;
-	}
-	assert_int_equal(ret, 0);
-	pcapng_reader_close(r);
-	assert_int_equal(m, 40);
+	check_packets(path, 40, sizeof(data));
 }
 
 /*

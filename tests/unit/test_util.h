@@ -2,10 +2,33 @@
 #ifndef TLSTAP_TEST_UTIL_H
 #define TLSTAP_TEST_UTIL_H
 
+#include <fcntl.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* A whole file in memory (one byte more, for a NUL), or NULL; *len: its length. */
+static inline uint8_t *test_slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0 && !fstat(fd, &st) && (buf = malloc((size_t)st.st_size + 1)))
+		n = read(fd, buf, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
+	if (!buf || n != st.st_size) {
+		free(buf);
+		return NULL;
+	}
+	*len = (size_t)st.st_size;
+	return buf;
+}
 
 /* The scratch directory, once test_tmpdir_create has made it. */
 static char tmpdir[64];
