@@ -149,29 +149,19 @@ static void stage_write(struct pcapng_out *o, bool final)
  */
 static void write_staged(struct pcapng_out *o, struct pout_buf *b, bool more)
 {
-	int err;
-
-	pthread_mutex_lock(&o->mu);
-	err = o->err;
-	if (err)
-		fail_buffer(o, b, err, 0);
-	pthread_mutex_unlock(&o->mu);
-	if (err)
-		return;
-	if (!pdio_append(&o->dio, b->data, b->used)) {
+	if (!pout_err(o) && !pdio_append(&o->dio, b->data, b->used)) {
 		if (!more || o->dio.len >= POUT_GATHER)
 			stage_write(o, false);
 		return;
 	}
-	/* No memory for a larger stage: what it holds goes first, the rest through the page cache. */
-	stage_write(o, true);
-	pthread_mutex_lock(&o->mu);
-	err = o->err;
-	if (err)
-		fail_buffer(o, b, err, 0);
-	pthread_mutex_unlock(&o->mu);
-	if (!err)
-		write_plain(o, b);
+	/*
+	 * After an error (the stage was dropped then), write_plain counts b as
+	 * lost. Without memory for a larger stage, what it holds goes first,
+	 * then b and the rest through the page cache.
+	 */
+	if (o->dio.len && !pout_err(o))
+		stage_write(o, true);
+	write_plain(o, b);
 }
 
 static void write_buf(struct pcapng_out *o, struct pout_buf *b, bool more)
