@@ -68,6 +68,44 @@ static uint8_t *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* Packet i: len bytes filled with seed i, at T0 + i. */
+static int put_packet(struct pcapng_writer *w, uint32_t id, int i, uint32_t len, const char *comment)
+{
+	static uint8_t data[300000];
+
+	fill(data, len, (unsigned)i);
+	return pcapng_write_packet(w, id, T0 + (uint64_t)i, data, len, len, 0, comment);
+}
+
+static uint32_t len_3000(int i)
+{
+	(void)i;
+	return 3000;
+}
+
+/* Reads path back whole, packet i being len_of(i) bytes filled with seed i: how many there are. */
+static int read_back(const char *path, uint32_t (*len_of)(int i))
+{
+	static uint8_t want[300000];
+	struct pcapng_reader *r = NULL;
+	struct pcapng_block b;
+	int m = 0, ret;
+
+	assert_int_equal(pcapng_reader_open(&r, path), 0);
+	while ((ret = pcapng_reader_next(r, &b)) == 1) {
+		if (b.kind != PCAPNG_EPB)
+			continue;
+		fill(want, len_of(m), (unsigned)m);
+		assert_int_equal(b.caplen, len_of(m));
+		assert_memory_equal(b.data, want, b.caplen);
+		m++;
+	}
+	if (ret)
+		fail_msg("strict reader: %s", pcapng_reader_error(r));
+	pcapng_reader_close(r);
+	return m;
+}
+
 /*
  * The capture of NPKT packets, flushed now and then (small flushes leave
  * tails under 4 KiB to carry), written behind, with or without O_DIRECT.
@@ -75,11 +113,9 @@ static uint8_t *slurp(const char *path, size_t *len)
 static void write_capture(const char *path, bool direct, struct pcapng_unwritten *u)
 {
 	struct pcapng_writer *w = NULL;
-	uint8_t *data = malloc(300000);
 	uint32_t id;
-	int i, ret;
+	int i;
 
-	assert_non_null(data);
 	if (direct)
 		unsetenv("TLSTAP_NO_DIRECT_IO");
 	else
@@ -88,10 +124,7 @@ static void write_capture(const char *path, bool direct, struct pcapng_unwritten
 	pcapng_write_behind(w);
 	assert_int_equal(pcapng_add_interface(w, 147, 0, "if0", NULL, &id), 0);
 	for (i = 0; i < NPKT; i++) {
-		fill(data, pkt_len(i), (unsigned)i);
-		ret = pcapng_write_packet(w, id, T0 + (uint64_t)i, data, pkt_len(i), pkt_len(i), 0,
-					  i % 5 ? NULL : "a comment");
-		assert_int_equal(ret, 0);
+		assert_int_equal(put_packet(w, id, i, pkt_len(i), i % 5 ? NULL : "a comment"), 0);
 		if (i % 37 == 0 || i % 101 == 3)
 			assert_int_equal(pcapng_flush(w), 0);
 		if (i == 500)
@@ -100,7 +133,6 @@ static void write_capture(const char *path, bool direct, struct pcapng_unwritten
 	pcapng_unwritten(w, u);
 	assert_int_equal(pcapng_close(w), 0);
 	unsetenv("TLSTAP_NO_DIRECT_IO");
-	free(data);
 }
 
 /* Byte for byte the file the page cache path writes; O_DIRECT was used for most of it. */
@@ -108,14 +140,10 @@ static void test_pcapng_direct_io_writes_the_same_file(void **state)
 {
 	const char *pd = tmp_path("direct.pcapng"), *pc = tmp_path("cached.pcapng");
 	struct pcapng_unwritten ud, uc;
-	struct pcapng_reader *r = NULL;
-	struct pcapng_block b;
-	uint8_t *fd_buf, *fc_buf, *want = malloc(300000);
+	uint8_t *fd_buf, *fc_buf;
 	size_t ld, lc;
-	int m = 0, ret;
 
 	(void)state;
-	assert_non_null(want);
 	write_capture(pd, true, &ud);
 	write_capture(pc, false, &uc);
 	fd_buf = slurp(pd, &ld);
@@ -133,22 +161,9 @@ static void test_pcapng_direct_io_writes_the_same_file(void **state)
 	assert_false(ud.torn);
 
 	/* And it reads back whole. */
-	assert_int_equal(pcapng_reader_open(&r, pd), 0);
-	while ((ret = pcapng_reader_next(r, &b)) == 1) {
-		if (b.kind != PCAPNG_EPB)
-			continue;
-		fill(want, pkt_len(m), (unsigned)m);
-		assert_int_equal(b.caplen, pkt_len(m));
-		assert_memory_equal(b.data, want, b.caplen);
-		m++;
-	}
-	if (ret)
-		fail_msg("strict reader: %s", pcapng_reader_error(r));
-	pcapng_reader_close(r);
-	assert_int_equal(m, NPKT);
+	assert_int_equal(read_back(pd, pkt_len), NPKT);
 	free(fd_buf);
 	free(fc_buf);
-	free(want);
 }
 
 /*
@@ -160,18 +175,14 @@ static void check_full(rlim_t limit)
 {
 	const char *path = tmp_path("full.pcapng");
 	struct pcapng_writer *w = NULL;
-	struct pcapng_reader *r = NULL;
 	struct pcapng_unwritten u;
 	struct sigaction sa = { .sa_handler = SIG_IGN }, old_sa;
 	struct rlimit saved, rl;
-	struct pcapng_block b;
-	uint8_t *data = malloc(300000);
 	uint64_t lost_bytes = 0;
-	int calls, ret = 0, ret_drain, ret_close, m = 0, i;
+	int calls, ret = 0, ret_drain, ret_close, m, i;
 	struct stat st;
 	uint32_t id;
 
-	assert_non_null(data);
 	sigemptyset(&sa.sa_mask);
 	assert_int_equal(sigaction(SIGXFSZ, &sa, &old_sa), 0);
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
@@ -182,9 +193,7 @@ static void check_full(rlim_t limit)
 	pcapng_write_behind(w);
 	assert_int_equal(pcapng_add_interface(w, 147, 0, NULL, NULL, &id), 0);
 	for (calls = 0; calls < NPKT; calls++) {
-		fill(data, pkt_len(calls), (unsigned)calls);
-		ret = pcapng_write_packet(w, id, T0 + (uint64_t)calls, data, pkt_len(calls),
-					  pkt_len(calls), 0, NULL);
+		ret = put_packet(w, id, calls, pkt_len(calls), NULL);
 		if (ret)
 			break;
 		if (calls % 37 == 0)
@@ -203,18 +212,7 @@ static void check_full(rlim_t limit)
 	assert_true(ret == 0 || ret == -EFBIG);
 	assert_int_equal(ret_drain, -EFBIG);
 	assert_int_equal(ret_close, -EFBIG);
-	assert_int_equal(pcapng_reader_open(&r, path), 0);
-	while ((ret = pcapng_reader_next(r, &b)) == 1) {
-		if (b.kind != PCAPNG_EPB)
-			continue;
-		assert_int_equal(b.caplen, pkt_len(m));
-		fill(data, pkt_len(m), (unsigned)m);
-		assert_memory_equal(b.data, data, b.caplen);
-		m++;
-	}
-	if (ret)
-		fail_msg("strict reader: %s", pcapng_reader_error(r));
-	pcapng_reader_close(r);
+	m = read_back(path, pkt_len);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true((uint64_t)st.st_size <= limit);
 	assert_true(m > 0 && m < calls);
@@ -227,7 +225,6 @@ static void check_full(rlim_t limit)
 	 * refused, EINVAL, and redone through the page cache) depends on how
 	 * many buffers the thread had gathered by then. Both end the same. */
 	assert_int_equal(u.bytes, lost_bytes);
-	free(data);
 }
 
 static void test_pcapng_direct_io_full_disk_keeps_whole_blocks(void **state)
@@ -238,30 +235,6 @@ static void test_pcapng_direct_io_full_disk_keeps_whole_blocks(void **state)
 }
 
 
-/* The file reads back whole with n packets of size bytes, packet i filled with seed i. */
-static void check_packets(const char *path, int n, size_t size)
-{
-	struct pcapng_reader *r = NULL;
-	struct pcapng_block b;
-	uint8_t *want = malloc(size);
-	int m = 0, ret;
-
-	assert_non_null(want);
-	assert_int_equal(pcapng_reader_open(&r, path), 0);
-	while ((ret = pcapng_reader_next(r, &b)) == 1) {
-		if (b.kind != PCAPNG_EPB)
-			continue;
-		fill(want, size, (unsigned)m);
-		assert_int_equal(b.caplen, size);
-		assert_memory_equal(b.data, want, size);
-		m++;
-	}
-	if (ret)
-		fail_msg("strict reader: %s", pcapng_reader_error(r));
-	pcapng_reader_close(r);
-	assert_int_equal(m, n);
-	free(want);
-}
 
 /*
  * A capture that goes quiet with less than 4 KiB carried: a reader of the
@@ -273,7 +246,6 @@ static void test_pcapng_direct_io_quiet_tail_reaches_the_file(void **state)
 	const char *path = tmp_path("quiet.pcapng");
 	struct pcapng_writer *w = NULL;
 	struct pcapng_unwritten u;
-	uint8_t data[3000];
 	struct stat st;
 	uint64_t want;
 	uint32_t id;
@@ -285,11 +257,8 @@ static void test_pcapng_direct_io_quiet_tail_reaches_the_file(void **state)
 	pcapng_write_behind(w);
 	assert_int_equal(pcapng_add_interface(w, 147, 0, NULL, NULL, &id), 0);
 	/* About 10 KiB: two aligned pieces go direct, the rest is carried. */
-	for (i = 0; i < 4; i++) {
-		fill(data, sizeof(data), (unsigned)i);
-		assert_int_equal(pcapng_write_packet(w, id, T0 + (uint64_t)i, data, sizeof(data),
-						     sizeof(data), 0, NULL), 0);
-	}
+	for (i = 0; i < 4; i++)
+		assert_int_equal(put_packet(w, id, i, len_3000(i), NULL), 0);
 	assert_int_equal(pcapng_flush(w), 0);
 	want = pcapng_bytes_written(w);
 	assert_true(want % PDIO_ALIGN != 0);
@@ -301,14 +270,11 @@ static void test_pcapng_direct_io_quiet_tail_reaches_the_file(void **state)
 		usleep(50 * 1000);
 	}
 	assert_int_equal((uint64_t)st.st_size, want);
-	check_packets(path, 4, sizeof(data));
+	assert_int_equal(read_back(path, len_3000), 4);
 
 	/* More after the quiet spell: the tail is written again, direct, with them. */
-	for (i = 4; i < 40; i++) {
-		fill(data, sizeof(data), (unsigned)i);
-		assert_int_equal(pcapng_write_packet(w, id, T0 + (uint64_t)i, data, sizeof(data),
-						     sizeof(data), 0, NULL), 0);
-	}
+	for (i = 4; i < 40; i++)
+		assert_int_equal(put_packet(w, id, i, len_3000(i), NULL), 0);
 	assert_int_equal(pcapng_drain(w), 0);
 	pcapng_unwritten(w, &u);
 	want = pcapng_bytes_written(w);
@@ -318,7 +284,7 @@ static void test_pcapng_direct_io_quiet_tail_reaches_the_file(void **state)
 	assert_int_equal(u.file_bytes, want);
 	if (dio_expected())
 		assert_true(u.direct_bytes >= 2 * PDIO_ALIGN);
-	check_packets(path, 40, sizeof(data));
+	assert_int_equal(read_back(path, len_3000), 40);
 }
 
 /*
@@ -330,7 +296,6 @@ static void test_pcapng_direct_io_trickle_reaches_the_file(void **state)
 {
 	const char *path = tmp_path("trickle.pcapng");
 	struct pcapng_writer *w = NULL;
-	uint8_t data[100];
 	uint64_t first_end = 0;
 	struct stat st;
 	uint32_t id;
@@ -343,9 +308,7 @@ static void test_pcapng_direct_io_trickle_reaches_the_file(void **state)
 	assert_int_equal(pcapng_add_interface(w, 147, 0, NULL, NULL, &id), 0);
 	/* 40 packets of 132-byte blocks, one every 0.2 s: 5.3 KiB in 8 s. */
 	for (i = 0; i < 40 && seen_at < 0; i++) {
-		fill(data, sizeof(data), (unsigned)i);
-		assert_int_equal(pcapng_write_packet(w, id, T0 + (uint64_t)i, data, sizeof(data),
-						     sizeof(data), 0, NULL), 0);
+		assert_int_equal(put_packet(w, id, i, 100, NULL), 0);
 		assert_int_equal(pcapng_flush(w), 0);
 		if (i == 0)
 			first_end = pcapng_bytes_written(w);
