@@ -47,6 +47,11 @@ void summary_print_text(const struct summary *s, FILE *f)
 		"(rings included)\n",
 		MIB(s->mem_peak), MIB(s->mem_limit), U(s->hs.undecoded_conns), U(s->hs.undecoded_bytes),
 		U(s->fs.mem_gaps), U(s->fs.mem_gap_bytes), U(s->fs.early_settles), MIB(s->rss_peak));
+	/* Not a loss: the collector fell behind the fast rings, the -B rings
+	 * took these records (what found those full too is "ring full"). */
+	if (s->bs.overflow_records)
+		fprintf(f, "tlstap: rings: %llu records (%llu bytes) found the fast ring full and "
+			"went to the -B ring\n", U(s->bs.overflow_records), U(s->bs.overflow_bytes));
 	/* Only when Go programs were traced in ways worth saying. */
 	if (s->bs.go_unattributed || s->bs.go_stack_moves)
 		fprintf(f, "tlstap: Go: %llu calls over no TCP socket tlstap could verify (no address); "
@@ -67,6 +72,8 @@ static const struct {
 	{ "snaplen_bytes", AT(fs.snap_bytes) },
 	{ "ring_full_records", AT(bs.ring_full_events) },
 	{ "ring_full_bytes", AT(bs.ring_full_bytes) },
+	{ "overflow_records", AT(bs.overflow_records) },
+	{ "overflow_bytes", AT(bs.overflow_bytes) },
 	{ "unreadable_bytes", AT(bs.unreadable_bytes) },
 	{ "oversize_bytes", AT(bs.oversize_bytes) },
 	{ "untraced_calls", AT(untraced_calls) },

@@ -88,6 +88,21 @@ static int load_cgroup_filter(struct trace *t)
 	return rc;
 }
 
+/*
+ * Where data records stop in each ring (the control headroom stays free),
+ * and when they wake the collector: once a sixteenth of the ring waits.
+ */
+static void set_ring_limits(struct tlstap_bpf *skel, const struct rings *r)
+{
+	size_t fast = r->fast_bytes ? r->fast_bytes : r->over_bytes;
+
+	skel->rodata->over_base = r->fast_bytes ? (__u32)r->ncpus : 0;
+	skel->rodata->fast_limit = fast - TLSTAP_CTRL_HEADROOM;
+	skel->rodata->over_limit = r->over_bytes - TLSTAP_CTRL_HEADROOM;
+	skel->rodata->fast_wakeup = fast / 16;
+	skel->rodata->over_wakeup = r->over_bytes / 16;
+}
+
 /* The BPF programs opened, configured from o and loaded; the pid filter filled. */
 static int load_programs(struct trace *t, size_t ring_bytes)
 {
@@ -109,7 +124,6 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 	skel->rodata->filter_cgroup = o->cgroup_path || o->container;
 	memcpy((char *)skel->rodata->targ_comm, o->comm, sizeof(o->comm));
 	skel->rodata->snaplen = o->snaplen;
-	skel->rodata->wakeup_bytes = ring_bytes / 16;
 	probe_guards_fill((uint64_t *)skel->rodata->guards, TLSTAP_FUNC_IDS);
 	skel->rodata->watch_files = watching(o);
 	skel->rodata->hold_new = watching(o) && o->hold_new;
@@ -121,6 +135,7 @@ static int load_programs(struct trace *t, size_t ring_bytes)
 		pr_warn("cannot create ring buffers of %zu bytes: %s\n", ring_bytes, strerror(-err));
 		return err;
 	}
+	set_ring_limits(skel, &t->rings);
 	err = uprobe_multi_prepare(skel->obj);
 	if (!err)
 		err = tlstap_bpf__load(skel);
@@ -221,13 +236,12 @@ static int open_rings(struct trace *t, size_t ring_bytes)
 	t->consumer.mb = mb;
 	/* What one round may bring in: an eighth of the budget over all rings,
 	 * so that records waiting to be ordered stay well within it. */
-	if (mb->limit && t->rings.ncpus > 0) {
-		t->rings.byte_budget = mb->limit / 8 / (size_t)t->rings.ncpus;
+	if (mb->limit && t->rings.nrings > 0) {
+		t->rings.byte_budget = mb->limit / 8 / (size_t)t->rings.nrings;
 		if (t->rings.byte_budget < 64 * 1024)
 			t->rings.byte_budget = 64 * 1024;
 	}
-	err = rings_create(&t->rings, t->skel->maps.rings, ring_bytes, consumer_on_record,
-			   &t->consumer);
+	err = rings_create(&t->rings, t->skel->maps.rings, consumer_on_record, &t->consumer);
 	if (err)
 		pr_warn("cannot create ring buffers of %zu bytes: %s\n", ring_bytes, strerror(-err));
 	return err;

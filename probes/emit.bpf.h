@@ -5,21 +5,13 @@
 #include "tlstap.h"
 #include "maps.bpf.h"
 
-static __always_inline __u64 wake_flag(void *ring)
-{
-	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
-/* False when the ring was full: the event is lost (and counted). */
+/* False when the rings were full: the event is lost (and counted). */
 static __always_inline bool emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u64 *end_pos,
 				      __u32 netns)
 {
-	struct tlstap_ctrl_event *e;
+	struct tlstap_ctrl_event *e = RESERVE_ANY(sizeof(*e));
 	struct tlstap_stats *st;
-	void *ring = cpu_ring();
 
-	e = ring ? bpf_ringbuf_reserve(ring, sizeof(*e), 0) : NULL;
 	if (!e) {
 		st = cpu_stats();
 		if (st)
@@ -41,9 +33,9 @@ static __always_inline bool emit_ctrl(__u16 type, __u32 pid, __u64 conn_id, __u6
 }
 
 struct emit_ctx {
-	void *ring;
+	void *ring;		/* this CPU's fast ring */
+	void *over;		/* and its -B ring, or NULL */
 	__u64 src;
-	__u64 ring_limit;	/* data records keep the ring below this */
 	__u32 total;		/* bytes to capture */
 	__u32 done;
 	__u64 lost_tail;	/* bytes after the capture that are lost (beyond 2 GiB) */
@@ -63,10 +55,21 @@ struct emit_ctx {
  */
 #define EMIT_SIZED(SIZE)							\
 	do {									\
-		struct tlstap_data_event *e;					\
-		if (bpf_ringbuf_query(c->ring, BPF_RB_AVAIL_DATA) > c->ring_limit) \
-			goto full;						\
-		e = bpf_ringbuf_reserve(c->ring, sizeof(*e) + (SIZE), 0);	\
+		struct tlstap_data_event *e = NULL;				\
+		__u64 avail = bpf_ringbuf_query(c->ring, BPF_RB_AVAIL_DATA);	\
+		__u64 wake = fast_wakeup;					\
+		if (avail <= fast_limit)					\
+			e = bpf_ringbuf_reserve(c->ring, sizeof(*e) + (SIZE), 0); \
+		if (!e && c->over) {						\
+			avail = bpf_ringbuf_query(c->over, BPF_RB_AVAIL_DATA);	\
+			wake = over_wakeup;					\
+			if (avail <= over_limit)				\
+				e = bpf_ringbuf_reserve(c->over, sizeof(*e) + (SIZE), 0); \
+			if (e && c->st) {					\
+				__sync_fetch_and_add(&c->st->overflow_records, 1); \
+				__sync_fetch_and_add(&c->st->overflow_bytes, n); \
+			}							\
+		}								\
 		if (!e)								\
 			goto full;						\
 		__builtin_memcpy(e, &c->hdr, sizeof(*e));			\
@@ -92,7 +95,7 @@ struct emit_ctx {
 			if (c->st)						\
 				__sync_fetch_and_add(&c->st->unreadable_bytes, n); \
 		}								\
-		bpf_ringbuf_submit(e, wake_flag(c->ring));			\
+		bpf_ringbuf_submit(e, avail >= wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP); \
 	} while (0)
 
 /*
@@ -178,7 +181,8 @@ static __always_inline void emit_call(struct emit_ctx *c, __u64 moved)
 			__sync_fetch_and_add(&c->st->oversize_bytes, c->lost_tail);
 	}
 	c->total = (__u32)want;
-	c->ring = cpu_ring();
+	c->ring = cpu_ring(false);
+	c->over = cpu_ring(true);
 	if (!c->ring) {
 		if (c->st) {
 			__sync_fetch_and_add(&c->st->ring_full_events, 1);
@@ -186,9 +190,6 @@ static __always_inline void emit_call(struct emit_ctx *c, __u64 moved)
 		}
 		return;
 	}
-	c->ring_limit = bpf_ringbuf_query(c->ring, BPF_RB_RING_SIZE);
-	/* Never wraps: a ring no bigger than the headroom takes no data. */
-	c->ring_limit = c->ring_limit > TLSTAP_CTRL_HEADROOM ? c->ring_limit - TLSTAP_CTRL_HEADROOM : 0;
 	nchunks = (c->total + TLSTAP_CHUNK_MAX - 1) / TLSTAP_CHUNK_MAX;
 	/* Each segment costs a turn to read and may end a chunk early. */
 	if (c->iov)

@@ -14,9 +14,19 @@ const volatile char targ_comm[TLSTAP_COMM_LEN] = {};
 /* --cgroup/--container: only processes in or below a cgroup of cgroup_filter. */
 const volatile bool filter_cgroup = false;
 const volatile __u32 snaplen = 0;	/* 0: no limit */
-/* Wake the collector only once this much waits in a ring (it also polls on
- * a timer): a wakeup per record would cost the traced program more. */
-const volatile __u64 wakeup_bytes = 0;
+/*
+ * The rings (TLSTAP_FAST_RING_MAX_KIB says why two): rings[cpu] is a CPU's
+ * fast ring, rings[over_base + cpu] its -B ring; with over_base 0, rings[cpu]
+ * is its only one. Data records keep each below its limit, so connection
+ * ends still fit. The collector is woken only once a ring holds its wakeup
+ * bytes (it also polls on a timer): a wakeup per record would cost the
+ * traced program more.
+ */
+const volatile __u32 over_base = 0;
+const volatile __u64 fast_limit = 0;
+const volatile __u64 over_limit = 0;
+const volatile __u64 fast_wakeup = 0;
+const volatile __u64 over_wakeup = 0;
 /* Report files that processes run or map later (watch.bpf.h). */
 const volatile bool watch_files = false;
 /* --hold-new: a process that reports a file stops until the collector has
@@ -157,7 +167,8 @@ struct {
 	__type(value, struct tlstap_stats);
 } stats SEC(".maps");
 
-/* One ring per CPU; the collector sizes the outer array and fills it. */
+/* One or two rings per CPU (over_base); the collector sizes the outer
+ * array and fills it. */
 struct ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -227,12 +238,32 @@ static __always_inline struct tlstap_stats *cpu_stats(void)
 	return bpf_map_lookup_elem(&stats, &zero);
 }
 
-static __always_inline void *cpu_ring(void)
+/* This CPU's fast ring, or its -B ring (NULL when it has one ring only). */
+static __always_inline void *cpu_ring(bool over)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 i = bpf_get_smp_processor_id();
 
-	return bpf_map_lookup_elem(&rings, &cpu);
+	if (over) {
+		if (!over_base)
+			return NULL;
+		i += over_base;
+	}
+	return bpf_map_lookup_elem(&rings, &i);
 }
+
+/*
+ * A record of SIZE bytes (a constant) in the fast ring, else in the -B ring:
+ * for control records, which may use the headroom. NULL when both are full.
+ */
+#define RESERVE_ANY(SIZE)							\
+	({									\
+		void *ring_ = cpu_ring(false), *rec_ = NULL;			\
+		if (ring_)							\
+			rec_ = bpf_ringbuf_reserve(ring_, (SIZE), 0);		\
+		if (!rec_ && (ring_ = cpu_ring(true)))				\
+			rec_ = bpf_ringbuf_reserve(ring_, (SIZE), 0);		\
+		rec_;								\
+	})
 
 static __always_inline void count(__u64 *counter)
 {

@@ -79,7 +79,6 @@ static __always_inline void report_file(__u16 type, const struct tlstap_file_key
 	struct tlstap_file_event *e;
 	struct tlstap_stats *st;
 	bool hold = false;
-	void *ring;
 	__u32 pid;
 
 	if (bpf_map_lookup_elem(&known_files, k))
@@ -87,8 +86,7 @@ static __always_inline void report_file(__u16 type, const struct tlstap_file_key
 	busy = busy_slot();
 	if (!busy || !enter_emitter(busy))
 		return;
-	ring = watch_in_budget(now) ? cpu_ring() : NULL;
-	e = ring ? bpf_ringbuf_reserve(ring, sizeof(*e), 0) : NULL;
+	e = watch_in_budget(now) ? RESERVE_ANY(sizeof(*e)) : NULL;
 	if (!e) {
 		st = cpu_stats();
 		if (st)

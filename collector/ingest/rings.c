@@ -8,12 +8,22 @@
 #include <bpf/bpf.h>
 #include "log.h"
 #include "rings.h"
+#include "tlstap.h"
 
 static int make_ring(size_t ring_bytes)
 {
 	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tlstap_ring", 0, 0, (__u32)ring_bytes, NULL);
 
 	return fd < 0 ? -errno : fd;
+}
+
+size_t rings_fast_bytes(size_t ring_bytes)
+{
+	size_t fast = ring_bytes / 4;
+
+	if (fast > (size_t)TLSTAP_FAST_RING_MAX_KIB * 1024)
+		fast = (size_t)TLSTAP_FAST_RING_MAX_KIB * 1024;
+	return fast < (size_t)TLSTAP_MIN_RING_KIB * 1024 ? 0 : fast;
 }
 
 int rings_prepare(struct rings *r, struct bpf_map *outer, size_t ring_bytes)
@@ -27,60 +37,63 @@ int rings_prepare(struct rings *r, struct bpf_map *outer, size_t ring_bytes)
 	if (ncpus <= 0)
 		return ncpus ? ncpus : -EINVAL;
 	r->ncpus = ncpus;
-	err = bpf_map__set_max_entries(outer, (__u32)ncpus);
+	r->over_bytes = ring_bytes;
+	r->fast_bytes = rings_fast_bytes(ring_bytes);
+	r->nrings = r->fast_bytes ? 2 * ncpus : ncpus;
+	err = bpf_map__set_max_entries(outer, (__u32)r->nrings);
 	if (err)
 		return err;
+	/* Ring buffers of any size fit where the template fits. */
 	r->template_fd = make_ring(ring_bytes);
 	if (r->template_fd < 0)
 		return r->template_fd;
 	return bpf_map__set_inner_map_fd(outer, r->template_fd);
 }
 
-int rings_create(struct rings *r, struct bpf_map *outer, size_t ring_bytes,
-		 ring_buffer_sample_fn fn, void *ctx)
+int rings_create(struct rings *r, struct bpf_map *outer, ring_buffer_sample_fn fn, void *ctx)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	int cpu, fd;
-
 	long page = sysconf(_SC_PAGESIZE);
+	size_t n = (size_t)r->nrings;
+	int i, fd;
 	void *m;
 
-	r->fds = calloc((size_t)r->ncpus, sizeof(*r->fds));
-	r->rb = calloc((size_t)r->ncpus, sizeof(*r->rb));
-	r->prod_pos = calloc((size_t)r->ncpus, sizeof(*r->prod_pos));
-	r->cons_pos = calloc((size_t)r->ncpus, sizeof(*r->cons_pos));
-	r->pages = calloc((size_t)r->ncpus * 2, sizeof(*r->pages));
-	r->hist = calloc((size_t)r->ncpus * RINGS_HISTORY, sizeof(*r->hist));
+	r->fds = calloc(n, sizeof(*r->fds));
+	r->rb = calloc(n, sizeof(*r->rb));
+	r->prod_pos = calloc(n, sizeof(*r->prod_pos));
+	r->cons_pos = calloc(n, sizeof(*r->cons_pos));
+	r->pages = calloc(n * 2, sizeof(*r->pages));
+	r->hist = calloc(n * RINGS_HISTORY, sizeof(*r->hist));
 	if (!r->fds || !r->rb || !r->prod_pos || !r->cons_pos || !r->pages || !r->hist)
 		return -ENOMEM;
-	for (cpu = 0; cpu < r->ncpus; cpu++)
-		r->fds[cpu] = -1;
+	for (i = 0; i < r->nrings; i++)
+		r->fds[i] = -1;
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (r->epfd < 0)
 		return -errno;
-	for (cpu = 0; cpu < r->ncpus; cpu++) {
-		fd = make_ring(ring_bytes);
+	for (i = 0; i < r->nrings; i++) {
+		fd = make_ring(r->fast_bytes && i < r->ncpus ? r->fast_bytes : r->over_bytes);
 		if (fd < 0)
 			return fd;
-		r->fds[cpu] = fd;
-		if (bpf_map_update_elem(bpf_map__fd(outer), &cpu, &fd, BPF_ANY))
+		r->fds[i] = fd;
+		if (bpf_map_update_elem(bpf_map__fd(outer), &i, &fd, BPF_ANY))
 			return -errno;
 		/* One reader per ring: each can be stopped on its own. */
-		r->rb[cpu] = ring_buffer__new(fd, fn, ctx, NULL);
-		if (!r->rb[cpu])
+		r->rb[i] = ring_buffer__new(fd, fn, ctx, NULL);
+		if (!r->rb[i])
 			return -errno;
 		/* The consumer page comes first, then the producer page. */
 		m = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
 		if (m == MAP_FAILED)
 			return -errno;
-		r->pages[2 * cpu] = m;
-		r->cons_pos[cpu] = m;
+		r->pages[2 * i] = m;
+		r->cons_pos[i] = m;
 		m = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, page);
 		if (m == MAP_FAILED)
 			return -errno;
-		r->pages[2 * cpu + 1] = m;
-		r->prod_pos[cpu] = m;
-		ev.data.u32 = (__u32)cpu;
+		r->pages[2 * i + 1] = m;
+		r->prod_pos[i] = m;
+		ev.data.u32 = (__u32)i;
 		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
 			return -errno;
 	}
@@ -98,9 +111,9 @@ int rings_wait(struct rings *r, int timeout_ms)
 
 int rings_read_round(struct rings *r, __u64 round)
 {
-	__u64 *snap = &r->hist[(round % RINGS_HISTORY) * (size_t)r->ncpus];
+	__u64 *snap = &r->hist[(round % RINGS_HISTORY) * (size_t)r->nrings];
 	size_t slot = round % RINGS_HISTORY;
-	int cpu, err, all = 1;
+	int i, ring, err, all = 1;
 
 	/*
 	 * Never overwrite a snapshot the reader has not passed yet: when far
@@ -108,14 +121,16 @@ int rings_read_round(struct rings *r, __u64 round)
 	 * conservative, still correct) snapshot to be passed.
 	 */
 	if (!r->hist_round[slot] || r->hist_round[slot] <= r->last_safe) {
-		for (cpu = 0; cpu < r->ncpus; cpu++)
-			snap[cpu] = __atomic_load_n(r->prod_pos[cpu], __ATOMIC_ACQUIRE);
+		for (i = 0; i < r->nrings; i++)
+			snap[i] = __atomic_load_n(r->prod_pos[i], __ATOMIC_ACQUIRE);
 		r->hist_round[slot] = round;
 	}
-	for (cpu = 0; cpu < r->ncpus; cpu++) {
+	for (i = 0; i < r->nrings; i++) {
+		/* The -B rings (from ncpus on, when there are two per CPU) first. */
+		ring = (i + (r->nrings > r->ncpus ? r->ncpus : 0)) % r->nrings;
 		r->budget_left = r->budget;
 		r->bytes_left = r->byte_budget;
-		err = ring_buffer__consume(r->rb[cpu]);
+		err = ring_buffer__consume(r->rb[ring]);
 		if (err == RINGS_BUDGET_SPENT)
 			all = 0;
 		else if (err < 0)
@@ -128,17 +143,17 @@ __u64 rings_safe_round(struct rings *r)
 {
 	const __u64 *snap;
 	__u64 best = r->last_safe;
-	int i, cpu;
+	int h, i;
 
-	for (i = 0; i < RINGS_HISTORY; i++) {
-		if (r->hist_round[i] <= best)
+	for (h = 0; h < RINGS_HISTORY; h++) {
+		if (r->hist_round[h] <= best)
 			continue;
-		snap = &r->hist[(size_t)i * (size_t)r->ncpus];
-		for (cpu = 0; cpu < r->ncpus; cpu++)
-			if (__atomic_load_n(r->cons_pos[cpu], __ATOMIC_ACQUIRE) < snap[cpu])
+		snap = &r->hist[(size_t)h * (size_t)r->nrings];
+		for (i = 0; i < r->nrings; i++)
+			if (__atomic_load_n(r->cons_pos[i], __ATOMIC_ACQUIRE) < snap[i])
 				break;
-		if (cpu == r->ncpus)
-			best = r->hist_round[i];
+		if (i == r->nrings)
+			best = r->hist_round[h];
 	}
 	r->last_safe = best;
 	return best;
@@ -146,23 +161,23 @@ __u64 rings_safe_round(struct rings *r)
 
 void rings_free(struct rings *r)
 {
-	int cpu;
+	int i;
 
 	if (r->rb)
-		for (cpu = 0; cpu < r->ncpus; cpu++)
-			ring_buffer__free(r->rb[cpu]);
+		for (i = 0; i < r->nrings; i++)
+			ring_buffer__free(r->rb[i]);
 	if (r->fds)
-		for (cpu = 0; cpu < r->ncpus; cpu++)
-			if (r->fds[cpu] >= 0)
-				close(r->fds[cpu]);
+		for (i = 0; i < r->nrings; i++)
+			if (r->fds[i] >= 0)
+				close(r->fds[i]);
 	if (r->template_fd >= 0)
 		close(r->template_fd);
 	if (r->epfd >= 0)
 		close(r->epfd);
 	if (r->pages)
-		for (cpu = 0; cpu < 2 * r->ncpus; cpu++)
-			if (r->pages[cpu])
-				munmap(r->pages[cpu], (size_t)sysconf(_SC_PAGESIZE));
+		for (i = 0; i < 2 * r->nrings; i++)
+			if (r->pages[i])
+				munmap(r->pages[i], (size_t)sysconf(_SC_PAGESIZE));
 	free(r->fds);
 	free(r->rb);
 	free(r->prod_pos);

@@ -1,4 +1,4 @@
-/* One BPF ring buffer per CPU behind an array of maps, read fairly round by round. */
+/* One or two BPF ring buffers per CPU behind an array of maps, read fairly round by round. */
 #ifndef TLSTAP_RINGS_H
 #define TLSTAP_RINGS_H
 
@@ -17,16 +17,24 @@
 /* Rounds whose producer positions are remembered for the reordering protocol. */
 #define RINGS_HISTORY	1024
 
+/*
+ * With a fast ring per CPU (TLSTAP_FAST_RING_MAX_KIB), ring i < ncpus is CPU
+ * i's fast ring and ring ncpus + i its -B ring; without, ring i is CPU i's
+ * only ring. The BPF side finds them at the same indexes.
+ */
 struct rings {
-	int *fds;		/* one ring per possible CPU */
+	int *fds;		/* [nrings] */
 	struct ring_buffer **rb;	/* a reader per ring */
 	/* Each ring's positions, mapped read-only from the kernel's pages. */
 	const volatile __u64 **prod_pos, **cons_pos;
 	void **pages;		/* 2 mappings per ring, for munmap */
-	__u64 *hist;		/* [RINGS_HISTORY][ncpus] producer positions */
+	__u64 *hist;		/* [RINGS_HISTORY][nrings] producer positions */
 	__u64 hist_round[RINGS_HISTORY];
 	__u64 last_safe;	/* the latest snapshot found passed */
 	int ncpus;
+	int nrings;		/* ncpus, or 2 * ncpus with fast rings */
+	size_t fast_bytes;	/* 0: no fast rings */
+	size_t over_bytes;	/* the -B rings */
 	int template_fd;
 	int epfd;		/* readable when any ring asks to be read */
 	int budget;		/* records per ring per round */
@@ -35,18 +43,22 @@ struct rings {
 	size_t bytes_left;	/* of the ring being read: the callback counts it down */
 };
 
-/* Before load: size the outer array and give it its inner template. */
+/* The fast ring that goes with -B rings of ring_bytes: 0 for none. */
+size_t rings_fast_bytes(size_t ring_bytes);
+/*
+ * Before load: size the outer array for -B rings of ring_bytes (and fast
+ * rings, rings_fast_bytes()) and give it its inner template.
+ */
 int rings_prepare(struct rings *r, struct bpf_map *outer, size_t ring_bytes);
 /* After load: create the rings, put them in the outer array. */
-int rings_create(struct rings *r, struct bpf_map *outer, size_t ring_bytes,
-		 ring_buffer_sample_fn fn, void *ctx);
+int rings_create(struct rings *r, struct bpf_map *outer, ring_buffer_sample_fn fn, void *ctx);
 /* Waits until a ring wakes us or timeout_ms passes: 0, or -errno (-EINTR). */
 int rings_wait(struct rings *r, int timeout_ms);
 /*
  * Starts a round: remembers every ring's producer position, then reads
  * every ring once, each until it is empty or the callback says its budget
- * is spent. Returns 1 when every ring was read to its end, 0 if not, or
- * -errno.
+ * is spent (the -B rings first: in a burst they hold the older records).
+ * Returns 1 when every ring was read to its end, 0 if not, or -errno.
  */
 int rings_read_round(struct rings *r, __u64 round);
 /*

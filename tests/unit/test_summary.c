@@ -15,7 +15,8 @@
 /* Today's keys of the stats line, in order: scripts read them by name. */
 static const char *const stats_keys[] = {
 	"type", "events", "bytes", "connections", "lost_bytes", "snaplen_bytes",
-	"ring_full_records", "ring_full_bytes", "unreadable_bytes", "oversize_bytes",
+	"ring_full_records", "ring_full_bytes", "overflow_records", "overflow_bytes",
+	"unreadable_bytes", "oversize_bytes",
 	"untraced_calls", "unmatched_returns", "unfinished_calls", "lost_ctrl_events",
 	"bad_records", "mem_limit_bytes", "mem_peak_bytes", "undecoded_conns", "undecoded_bytes",
 	"mem_gaps", "mem_gap_bytes", "mem_early_settles", "rss_peak_bytes", "watch_dropped",
@@ -52,6 +53,8 @@ static void fill(struct summary *s)
 	s->bs.watch_dropped = 23;
 	s->bs.go_unattributed = 24;
 	s->bs.go_stack_moves = 25;
+	s->bs.overflow_records = 26;
+	s->bs.overflow_bytes = 27;
 	s->bs.snap_bytes = 1001;	/* the flow table's count is the one shown */
 	s->fs.gaps = 1002;
 }
@@ -119,7 +122,8 @@ static void test_summary_json_line_golden(void **state)
 	line = printed(print_json_untagged, &s);
 	assert_string_equal(line,
 		"{\"type\":\"stats\",\"events\":1,\"bytes\":2,\"connections\":3,\"lost_bytes\":4,"
-		"\"snaplen_bytes\":5,\"ring_full_records\":6,\"ring_full_bytes\":7,\"unreadable_bytes\":8,"
+		"\"snaplen_bytes\":5,\"ring_full_records\":6,\"ring_full_bytes\":7,\"overflow_records\":26,"
+		"\"overflow_bytes\":27,\"unreadable_bytes\":8,"
 		"\"oversize_bytes\":9,\"untraced_calls\":10,\"unmatched_returns\":11,"
 		"\"unfinished_calls\":12,\"lost_ctrl_events\":13,\"bad_records\":14,"
 		"\"mem_limit_bytes\":268435456,\"mem_peak_bytes\":1572864,\"undecoded_conns\":17,"
@@ -224,6 +228,7 @@ static void test_summary_text_lines_golden(void **state)
 		"tlstap: memory: peak 1.5 of 256 MiB; not decoded for lack of memory: 17 connections, "
 		"18 bytes (shown raw); holes given up to stay within it: 19 (20 bytes); shown before "
 		"the rings' backlog was read: 21 times; resident peak 5120.0 MiB (rings included)\n"
+		"tlstap: rings: 26 records (27 bytes) found the fast ring full and went to the -B ring\n"
 		"tlstap: Go: 24 calls over no TCP socket tlstap could verify (no address); 25 calls "
 		"during which their goroutine's stack moved\n");
 	free(text);

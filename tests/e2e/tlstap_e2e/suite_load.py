@@ -148,6 +148,45 @@ def queued(fd):
 
 
 @test_in("auto")
+def test_a_collector_behind_its_fast_ring_loses_nothing(tmp):
+    """The collector is stopped (SIGSTOP) while a client pinned to one CPU
+    sends and receives 4 MiB each way: that CPU's fast ring (4 MiB with
+    -B 16384) fills and its -B ring takes the rest. Every byte is captured
+    in order, nothing is lost, and the summary counts what went to the -B
+    ring: at least what the fast ring could not hold."""
+    size = 4 << 20
+    with EchoServer(tmp) as srv:
+        cli, _, _ = held_client(srv.port, size, tmp)
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(cli.pid, {cpu})
+        tr = Tracer(tmp, ["-B", "16384", "-p", str(cli.pid)])
+        tr.proc.send_signal(signal.SIGSTOP)
+        try:
+            say(cli, b"go\n")
+            check(cli.stdout.readline().strip() == b"done", "exchange failed")
+        finally:
+            tr.proc.send_signal(signal.SIGCONT)
+        say(cli, b"bye\n")
+        cli.wait(10)
+        tr.stop()
+    check(tr.rc == 0, "tlstap exited %d: %s" % (tr.rc, tr.stderr))
+    sent = read_file(os.path.join(tmp, "held.out"))
+    received = read_file(os.path.join(tmp, "held.in"))
+    cap = Capture(tr.events())
+    conns = cap.conns(pid=cli.pid)
+    check(len(conns) == 1, "want one connection, got %s" % conns)
+    same(cap.stream(conns[0], "out"), sent, "bytes captured and sent")
+    same(cap.stream(conns[0], "in"), received, "bytes captured and received")
+    stats = cap.stats()
+    check(stats["lost_bytes"] == 0 and stats["ring_full_records"] == 0, "losses: %s" % stats)
+    # The fast ring holds under 4 MiB of records: the rest had to overflow.
+    check(stats["overflow_bytes"] >= len(sent) + len(received) - (4 << 20) and stats["overflow_records"] > 0,
+          "overflow not counted: %s" % stats)
+    check(re.search(r"records \(\d+ bytes\) found the fast ring full", tr.stderr),
+          "the summary does not say it: %s" % tr.stderr)
+
+
+@test_in("auto")
 def test_stop_is_honoured_while_nobody_reads_stdout(tmp):
     """stdout is a pipe or a socket (a journal) that nobody reads, and it is
     full: SIGINT still stops tlstap promptly, with its summary on stderr and
