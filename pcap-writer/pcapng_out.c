@@ -142,15 +142,14 @@ static void stage_write(struct pcapng_out *o, bool final)
 }
 
 /*
- * b through the stage (the thread's, for a file written with O_DIRECT).
- * more: other buffers wait in the queue; they are gathered into one write
- * of up to POUT_GATHER bytes (each write costs the device a notification,
- * which under virtualisation is a VM exit).
+ * b through the stage (the thread's, for a file written with O_DIRECT),
+ * written once POUT_GATHER bytes wait there (the thread writes less after
+ * POUT_GATHER_MS).
  */
-static void write_staged(struct pcapng_out *o, struct pout_buf *b, bool more)
+static void write_staged(struct pcapng_out *o, struct pout_buf *b)
 {
 	if (!pout_err(o) && !pdio_append(&o->dio, b->data, b->used)) {
-		if (!more || o->dio.len >= POUT_GATHER)
+		if (o->dio.len >= POUT_GATHER)
 			stage_write(o, false);
 		return;
 	}
@@ -164,14 +163,97 @@ static void write_staged(struct pcapng_out *o, struct pout_buf *b, bool more)
 	write_plain(o, b);
 }
 
-static void write_buf(struct pcapng_out *o, struct pout_buf *b, bool more)
+static void write_buf(struct pcapng_out *o, struct pout_buf *b)
 {
 	/* Staged while O_DIRECT is on, and until a tail carried from then is out. */
 	if (o->dio.on || o->dio.len)
-		write_staged(o, b, more);
+		write_staged(o, b);
 	else
 		write_plain(o, b);
 	b->used = 0;
+}
+
+/* *t = from + ms. */
+static void ts_after(struct timespec *t, const struct timespec *from, long ms)
+{
+	t->tv_sec = from->tv_sec + ms / 1000;
+	t->tv_nsec = from->tv_nsec + (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * The clocks of what waits in the stage, after a buffer went there
+ * (appended) or the stage was written (wrote). Under mu.
+ */
+static void stage_clocks(struct pcapng_out *o, bool appended, bool wrote)
+{
+	struct timespec now;
+
+	if (!o->dio.len) {
+		o->show_pending = o->gathering = false;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (appended)
+		o->last_append = now;
+	if (wrote) {
+		/* Left: a tail of the newest blocks; its second runs from when
+		 * they came, a new gathering from the next buffer. */
+		o->gathering = false;
+		o->show_pending = true;
+		ts_after(&o->show_due, &o->last_append, POUT_SHOW_TAIL_SECS * 1000L);
+	}
+	if (appended && !o->show_pending) {
+		o->show_pending = true;
+		ts_after(&o->show_due, &now, POUT_SHOW_TAIL_SECS * 1000L);
+	}
+	if (appended && !o->gathering) {
+		o->gathering = true;
+		ts_after(&o->gather_due, &now, POUT_GATHER_MS);
+	}
+}
+
+/*
+ * With nothing queued: waits for a buffer, or for the stage's next due
+ * time, and then writes its aligned part (direct), or shows a tail under
+ * PDIO_ALIGN through the page cache. Under mu (released while writing).
+ */
+static void wait_or_write_stage(struct pcapng_out *o)
+{
+	bool full = o->dio.len >= PDIO_ALIGN;
+	const struct timespec *due = NULL;
+
+	if (o->gathering && full)
+		due = &o->gather_due;
+	if (o->show_pending && (!due || before(&o->show_due, due)))
+		due = &o->show_due;
+	if (!due) {
+		pthread_cond_wait(&o->cv, &o->mu);
+		return;
+	}
+	if (pthread_cond_timedwait(&o->cv, &o->mu, due) != ETIMEDOUT || o->queue || o->quit ||
+	    o->tail_req)
+		return;
+	o->writing = true;
+	pthread_mutex_unlock(&o->mu);
+	if (full)
+		stage_write(o, false);
+	else
+		pdio_show_tail(&o->dio, o->nb.fd);
+	pthread_mutex_lock(&o->mu);
+	o->writing = false;
+	if (!full)
+		o->show_pending = false;
+	stage_clocks(o, false, full);
+	pthread_cond_broadcast(&o->cv);
 }
 
 /* A written buffer back to the spares (one larger than usual is freed). Under mu. */
@@ -189,28 +271,12 @@ static void *writer(void *arg)
 {
 	struct pcapng_out *o = arg;
 	struct pout_buf *b;
-	bool more;
+	uint64_t off;
 
 	pthread_mutex_lock(&o->mu);
 	for (;;) {
-		while (!o->queue && !o->quit && !o->tail_req) {
-			if (!o->tail_pending) {
-				pthread_cond_wait(&o->cv, &o->mu);
-				continue;
-			}
-			/* A tail under 4 KiB waits for more, but a reader of the
-			 * growing file gets it within a second of its first bytes. */
-			if (pthread_cond_timedwait(&o->cv, &o->mu, &o->tail_due) != ETIMEDOUT ||
-			    o->queue || o->quit || o->tail_req)
-				continue;
-			o->writing = true;
-			pthread_mutex_unlock(&o->mu);
-			pdio_show_tail(&o->dio, o->nb.fd);
-			pthread_mutex_lock(&o->mu);
-			o->writing = false;
-			o->tail_pending = false;
-			pthread_cond_broadcast(&o->cv);
-		}
+		while (!o->queue && !o->quit && !o->tail_req)
+			wait_or_write_stage(o);
 		b = o->queue;
 		if (!b) {
 			/* Everything handed over is written: the carried tail goes too. */
@@ -221,7 +287,7 @@ static void *writer(void *arg)
 				pthread_mutex_lock(&o->mu);
 				o->writing = false;
 			}
-			o->tail_pending = false;
+			o->show_pending = o->gathering = false;
 			o->tail_req = false;
 			pthread_cond_broadcast(&o->cv);
 			if (o->quit)
@@ -232,19 +298,13 @@ static void *writer(void *arg)
 		if (!o->queue)
 			o->queue_tail = &o->queue;
 		o->writing = true;
-		more = o->queue != NULL;
 		pthread_mutex_unlock(&o->mu);
-		write_buf(o, b, more);
+		/* The stage is the thread's: its offset moves when it is written. */
+		off = o->dio.off;
+		write_buf(o, b);
 		pthread_mutex_lock(&o->mu);
 		o->writing = false;
-		/* The tail's second runs from when it first waited, not from the last block. */
-		if (!o->dio.len) {
-			o->tail_pending = false;
-		} else if (!o->tail_pending) {
-			o->tail_pending = true;
-			clock_gettime(CLOCK_MONOTONIC, &o->tail_due);
-			o->tail_due.tv_sec += POUT_SHOW_TAIL_SECS;
-		}
+		stage_clocks(o, true, o->dio.off != off);
 		recycle(o, b);
 		pthread_cond_broadcast(&o->cv);
 	}
@@ -296,7 +356,7 @@ int pout_flush(struct pcapng_out *o)
 
 	if (b && b->used && !o->started && (!o->threaded || start(o))) {
 		/* No thread: written here and now, as before there were threads. */
-		write_buf(o, b, false);
+		write_buf(o, b);
 	} else if (b && b->used) {
 		o->cur = NULL;
 		pthread_mutex_lock(&o->mu);

@@ -20,9 +20,16 @@
  * left out and counted as the disk's.
  */
 #define POUT_MAX_BUFS	128
-/* With O_DIRECT, buffers waiting together are written together, up to this. */
+/*
+ * With O_DIRECT, blocks are gathered into writes of this size, or written
+ * (their aligned part) once they have waited POUT_GATHER_MS: each write
+ * costs the device a notification, under virtualisation a VM exit, and
+ * the collector hands over whatever each read of the rings brought.
+ */
 #define POUT_GATHER	(4 * 1024 * 1024)
-/* A tail carried for alignment reaches the file after this long without new blocks. */
+#define POUT_GATHER_MS	100
+/* Every block reaches the file within this long of being handed over (a
+ * tail carried for alignment through the page cache). */
 #define POUT_SHOW_TAIL_SECS	1
 
 struct pout_buf;
@@ -39,10 +46,15 @@ struct pcapng_out {
 	bool started, quit;
 	bool writing;		/* the thread holds a buffer it took off the queue */
 	bool tail_req;		/* pout_drain: write the carried tail too */
-	/* The stage holds a tail not yet in the file: it goes there through
-	 * the page cache at tail_due (CLOCK_MONOTONIC) if nothing comes first. */
-	bool tail_pending;
-	struct timespec tail_due;
+	/* The stage holds blocks not yet in the file, the oldest handed over
+	 * POUT_SHOW_TAIL_SECS before show_due (CLOCK_MONOTONIC). */
+	bool show_pending;
+	struct timespec show_due;
+	/* The stage has gathered since its last write: its aligned part is
+	 * written at gather_due if it does not fill first. */
+	bool gathering;
+	struct timespec gather_due;
+	struct timespec last_append;	/* when the stage last took a buffer */
 	/* The thread's, for a file of ours: written with O_DIRECT from a stage
 	 * (TLSTAP_NO_DIRECT_IO=1 or a file system that refuses: page cache). */
 	struct pdio dio;
