@@ -93,7 +93,8 @@ static int load_cgroup_filter(struct trace *t)
  * and when they wake the collector: once a quarter of a fast ring waits
  * (each wakeup is a read of every ring and a hand-over to the outputs:
  * more often cost the collector more CPU per byte, measured with -w), or
- * a sixteenth of a -B ring (it fills only when the collector is behind).
+ * a sixteenth of a -B ring (which fills only when the collector is behind,
+ * or is the CPU's only one, below 512 KiB).
  */
 static void set_ring_limits(struct tlstap_bpf *skel, const struct rings *r)
 {
@@ -102,7 +103,7 @@ static void set_ring_limits(struct tlstap_bpf *skel, const struct rings *r)
 	skel->rodata->over_base = r->fast_bytes ? (__u32)r->ncpus : 0;
 	skel->rodata->fast_limit = fast - TLSTAP_CTRL_HEADROOM;
 	skel->rodata->over_limit = r->over_bytes - TLSTAP_CTRL_HEADROOM;
-	skel->rodata->fast_wakeup = fast / 4;
+	skel->rodata->fast_wakeup = r->fast_bytes ? fast / 4 : fast / 16;
 	skel->rodata->over_wakeup = r->over_bytes / 16;
 }
 

@@ -340,8 +340,12 @@ static int start(struct pcapng_out *o)
 	/* A file of ours, written by the thread alone from now on (it looks at
 	 * the stage only for buffers queued after this, under mu). Without a
 	 * thread, the caller writes through the page cache as before. */
-	if (!err && off >= 0 && !(no_dio && *no_dio && strcmp(no_dio, "0")))
+	if (!err && off >= 0 && !(no_dio && *no_dio && strcmp(no_dio, "0"))) {
+		/* The thread reads the stage's length under mu while it waits. */
+		pthread_mutex_lock(&o->mu);
 		pdio_start(&o->dio, o->nb.fd, (uint64_t)off);
+		pthread_mutex_unlock(&o->mu);
+	}
 	return err;
 }
 

@@ -56,19 +56,24 @@ struct emit_ctx {
 #define EMIT_SIZED(SIZE)							\
 	do {									\
 		struct tlstap_data_event *e = NULL;				\
-		__u64 avail = bpf_ringbuf_query(c->ring, BPF_RB_AVAIL_DATA);	\
-		__u64 wake = fast_wakeup;					\
-		if (avail <= fast_limit)					\
-			e = bpf_ringbuf_reserve(c->ring, sizeof(*e) + (SIZE), 0); \
-		if (!e && c->over) {						\
+		__u64 avail = 0, wake = fast_wakeup;				\
+		bool over = false;						\
+		/* The fast ring only while the -B ring is empty: what waits	\
+		 * there is always newer than what waits in the fast ring, so	\
+		 * reading this CPU's fast ring first keeps its records in order. */ \
+		if (c->over)							\
 			avail = bpf_ringbuf_query(c->over, BPF_RB_AVAIL_DATA);	\
+		if (!avail) {							\
+			avail = bpf_ringbuf_query(c->ring, BPF_RB_AVAIL_DATA);	\
+			if (avail <= fast_limit)				\
+				e = bpf_ringbuf_reserve(c->ring, sizeof(*e) + (SIZE), 0); \
+			if (!e && c->over)					\
+				avail = 0;					\
+		}								\
+		if (!e && c->over && avail <= over_limit) {			\
 			wake = over_wakeup;					\
-			if (avail <= over_limit)				\
-				e = bpf_ringbuf_reserve(c->over, sizeof(*e) + (SIZE), 0); \
-			if (e && c->st) {					\
-				__sync_fetch_and_add(&c->st->overflow_records, 1); \
-				__sync_fetch_and_add(&c->st->overflow_bytes, n); \
-			}							\
+			e = bpf_ringbuf_reserve(c->over, sizeof(*e) + (SIZE), 0); \
+			over = true;						\
 		}								\
 		if (!e)								\
 			goto full;						\
@@ -94,6 +99,10 @@ struct emit_ctx {
 			e->lost += n;						\
 			if (c->st)						\
 				__sync_fetch_and_add(&c->st->unreadable_bytes, n); \
+		}								\
+		if (over && c->st) {						\
+			__sync_fetch_and_add(&c->st->overflow_records, 1);	\
+			__sync_fetch_and_add(&c->st->overflow_bytes, e->len);	\
 		}								\
 		bpf_ringbuf_submit(e, avail >= wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP); \
 	} while (0)

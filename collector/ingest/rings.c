@@ -113,7 +113,7 @@ int rings_read_round(struct rings *r, __u64 round)
 {
 	__u64 *snap = &r->hist[(round % RINGS_HISTORY) * (size_t)r->nrings];
 	size_t slot = round % RINGS_HISTORY;
-	int i, ring, err, all = 1;
+	int i, cpu, ring, err, all = 1;
 
 	/*
 	 * Never overwrite a snapshot the reader has not passed yet: when far
@@ -125,16 +125,21 @@ int rings_read_round(struct rings *r, __u64 round)
 			snap[i] = __atomic_load_n(r->prod_pos[i], __ATOMIC_ACQUIRE);
 		r->hist_round[slot] = round;
 	}
-	for (i = 0; i < r->nrings; i++) {
-		/* The -B rings (from ncpus on, when there are two per CPU) first. */
-		ring = (i + (r->nrings > r->ncpus ? r->ncpus : 0)) % r->nrings;
-		r->budget_left = r->budget;
-		r->bytes_left = r->byte_budget;
-		err = ring_buffer__consume(r->rb[ring]);
-		if (err == RINGS_BUDGET_SPENT)
-			all = 0;
-		else if (err < 0)
-			return err;
+	for (cpu = 0; cpu < r->ncpus; cpu++) {
+		/* A CPU's -B ring holds only records newer than its fast ring's
+		 * (emit.bpf.h): it is read after, and only once that is read to
+		 * its end, so one stream's records arrive in order. */
+		for (ring = cpu; ring < r->nrings; ring += r->ncpus) {
+			r->budget_left = r->budget;
+			r->bytes_left = r->byte_budget;
+			err = ring_buffer__consume(r->rb[ring]);
+			if (err == RINGS_BUDGET_SPENT) {
+				all = 0;
+				break;
+			} else if (err < 0) {
+				return err;
+			}
+		}
 	}
 	return all;
 }

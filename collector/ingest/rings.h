@@ -57,8 +57,8 @@ int rings_wait(struct rings *r, int timeout_ms);
 /*
  * Starts a round: remembers every ring's producer position, then reads
  * every ring once, each until it is empty or the callback says its budget
- * is spent (the -B rings first: in a burst they hold the older records).
- * Returns 1 when every ring was read to its end, 0 if not, or -errno.
+ * is spent (a CPU's -B ring after its fast ring, and not while that has
+ * more). Returns 1 when every ring was read to its end, 0 if not, or -errno.
  */
 int rings_read_round(struct rings *r, __u64 round);
 /*

@@ -130,20 +130,24 @@ void output_base64(char *out, const __u8 *in, size_t len)
 
 void output_json_string(FILE *f, const char *s, size_t len)
 {
-	size_t i;
+	size_t i, run = 0;
 	unsigned char c;
 
 	fputc('"', f);
 	for (i = 0; i < len && s[i]; i++) {
 		c = (unsigned char)s[i];
+		if (c != '"' && c != '\\' && c >= 0x20 && c < 0x7f)
+			continue;
+		/* Plain characters go out a run at a time (names and paths are most of them). */
+		fwrite(s + run, 1, i - run, f);
+		run = i + 1;
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
+		else
 			/* Bytes, not UTF-8: each one its own code point, never invalid JSON. */
 			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
 	}
+	fwrite(s + run, 1, i - run, f);
 	fputc('"', f);
 }
 

@@ -63,6 +63,15 @@ def spawn(argv, **kw):
     return p
 
 
+def proc_state(pid):
+    """The state letter of /proc/PID/stat ('T': stopped), or '' once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
 def wait_until(cond, timeout, what=None, step=0.05):
     """Polls cond() until it holds. step is only the polling interval: cond is the signal
     (a port listening, a file grown, a line printed, an event in tlstap's output).

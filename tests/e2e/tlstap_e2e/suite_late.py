@@ -11,7 +11,7 @@ import subprocess
 import termios
 
 from .capture import as_sent, both_ends, clean_capture
-from .core import PY, cfg, check, script, spawn, test, wait_until
+from .core import PY, cfg, check, proc_state, script, spawn, test, wait_until
 from .peers import EchoServer, curl, read_file, say
 from .scenes import check_download, nginx_serving
 from .suite_discovery import LIBDIR, in_private_mount_ns
@@ -216,15 +216,6 @@ def test_list_targets_then_files_that_appear_later(tmp):
     check(m is not None and m.group(1).endswith("/usr/bin/node"), "node not listed as found later:\n" + text)
     check(re.search(r"^\tSSL_(read|write)", text, re.M), "node's probe points not listed:\n" + text)
     check(b"attached later" not in err, "--list-targets probed something: %s" % err)
-
-
-def proc_state(pid):
-    """The state letter of /proc/PID/stat ('T': stopped), or '' once it is gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return ""
 
 
 def queued(pid, fd):
