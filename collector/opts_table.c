@@ -144,7 +144,8 @@ const struct opt_def opt_defs[] = {
 		  "up to a power of two (default: 64 MiB over the\n"
 		  "CPUs, at least 8192 KiB each); from 512 KiB, each\n"
 		  "CPU writes first to a fast ring of a quarter of it\n"
-		  "(at most 4 MiB) and to this one when that is full" },
+		  "(at most 4 MiB), and to this one from when that is\n"
+		  "full until this one is read empty" },
 	{ "nice", 0, "N", opt_signed, OPT_FIELD(nice), .min = -20, .max = 19, .def = OPTS_DEFAULT_NICE,
 	  .what = "a niceness from {min} to {max}",
 	  .help = "run the collector at niceness N, {min} to {max} (default\n"

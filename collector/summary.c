@@ -50,8 +50,9 @@ void summary_print_text(const struct summary *s, FILE *f)
 	/* Not a loss: the collector fell behind the fast rings, the -B rings
 	 * took these records (what found those full too is "ring full"). */
 	if (s->bs.overflow_records)
-		fprintf(f, "tlstap: rings: %llu records (%llu bytes) found the fast ring full and "
-			"went to the -B ring\n", U(s->bs.overflow_records), U(s->bs.overflow_bytes));
+		fprintf(f, "tlstap: rings: %llu records (%llu bytes) went to the -B rings: the "
+			"collector fell behind the fast ones\n",
+			U(s->bs.overflow_records), U(s->bs.overflow_bytes));
 	/* Only when Go programs were traced in ways worth saying. */
 	if (s->bs.go_unattributed || s->bs.go_stack_moves)
 		fprintf(f, "tlstap: Go: %llu calls over no TCP socket tlstap could verify (no address); "

@@ -59,8 +59,11 @@ struct emit_ctx {
 		__u64 avail = 0, wake = fast_wakeup;				\
 		bool over = false;						\
 		/* The fast ring only while the -B ring is empty: what waits	\
-		 * there is always newer than what waits in the fast ring, so	\
-		 * reading this CPU's fast ring first keeps its records in order. */ \
+		 * there is newer than what waits in the fast ring (but for a	\
+		 * program preempted between query and reserve), so reading	\
+		 * this CPU's fast ring first keeps a stream's records in	\
+		 * order. Once used, the -B ring takes every record until the	\
+		 * collector has read it empty. */				\
 		if (c->over)							\
 			avail = bpf_ringbuf_query(c->over, BPF_RB_AVAIL_DATA);	\
 		if (!avail) {							\
@@ -104,6 +107,8 @@ struct emit_ctx {
 			__sync_fetch_and_add(&c->st->overflow_records, 1);	\
 			__sync_fetch_and_add(&c->st->overflow_bytes, e->len);	\
 		}								\
+		/* What waits, this record included, wakes the collector. */	\
+		avail += sizeof(*e) + (SIZE);					\
 		bpf_ringbuf_submit(e, avail >= wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP); \
 	} while (0)
 

@@ -252,16 +252,20 @@ static __always_inline void *cpu_ring(bool over)
 }
 
 /*
- * A record of SIZE bytes (a constant) in the fast ring, else in the -B ring:
- * for control records, which may use the headroom. NULL when both are full.
+ * A record of SIZE bytes (a constant) for control records, which may use the
+ * headroom: in the ring data records go to (emit.bpf.h), else in the other.
+ * NULL when both are full.
  */
 #define RESERVE_ANY(SIZE)							\
 	({									\
-		void *ring_ = cpu_ring(false), *rec_ = NULL;			\
-		if (ring_)							\
-			rec_ = bpf_ringbuf_reserve(ring_, (SIZE), 0);		\
-		if (!rec_ && (ring_ = cpu_ring(true)))				\
-			rec_ = bpf_ringbuf_reserve(ring_, (SIZE), 0);		\
+		void *fast_ = cpu_ring(false), *over_ = cpu_ring(true);	\
+		void *rec_ = NULL;						\
+		if (over_ && bpf_ringbuf_query(over_, BPF_RB_AVAIL_DATA))	\
+			rec_ = bpf_ringbuf_reserve(over_, (SIZE), 0);		\
+		if (!rec_ && fast_)						\
+			rec_ = bpf_ringbuf_reserve(fast_, (SIZE), 0);		\
+		if (!rec_ && over_)						\
+			rec_ = bpf_ringbuf_reserve(over_, (SIZE), 0);		\
 		rec_;								\
 	})
 

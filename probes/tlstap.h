@@ -292,7 +292,9 @@ struct tlstap_file_event {
 #define TLSTAP_STATS(X) \
 	X(ring_full_events, 0)	/* data records that found the ring full */ \
 	X(ring_full_bytes, 0)	/* plaintext bytes in those records */ \
-	X(overflow_records, 0)	/* records that found the fast ring full: in the -B ring */ \
+	/* Data records in the -B ring: the fast ring was full, or the -B \
+	 * ring not yet read empty since. Not lost. */ \
+	X(overflow_records, 0) \
 	X(overflow_bytes, 0)	/* plaintext bytes in those records */ \
 	X(snap_bytes, 0)	/* bytes not captured because of snaplen */ \
 	X(unreadable_bytes, 0)	/* user memory that could not be read */ \

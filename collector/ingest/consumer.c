@@ -126,7 +126,7 @@ int consumer_on_record(void *ctx, void *data, size_t size)
 	if (c->rings->byte_budget)
 		c->rings->bytes_left = size < c->rings->bytes_left ? c->rings->bytes_left - size : 0;
 	if (--c->rings->budget_left <= 0 || (c->rings->byte_budget && !c->rings->bytes_left) ||
-	    (c->mb && mem_budget_over(c->mb)))
+	    (c->mb && mem_budget_over(c->mb)) || rings_at_stop(c->rings, size))
 		return RINGS_BUDGET_SPENT;
 	return 0;
 }

@@ -113,6 +113,7 @@ int rings_read_round(struct rings *r, __u64 round)
 {
 	__u64 *snap = &r->hist[(round % RINGS_HISTORY) * (size_t)r->nrings];
 	size_t slot = round % RINGS_HISTORY;
+	__u64 over_end = 0;
 	int i, cpu, ring, err, all = 1;
 
 	/*
@@ -126,22 +127,48 @@ int rings_read_round(struct rings *r, __u64 round)
 		r->hist_round[slot] = round;
 	}
 	for (cpu = 0; cpu < r->ncpus; cpu++) {
-		/* A CPU's -B ring holds only records newer than its fast ring's
-		 * (emit.bpf.h): it is read after, and only once that is read to
-		 * its end, so one stream's records arrive in order. */
-		for (ring = cpu; ring < r->nrings; ring += r->ncpus) {
-			r->budget_left = r->budget;
-			r->bytes_left = r->byte_budget;
-			err = ring_buffer__consume(r->rb[ring]);
-			if (err == RINGS_BUDGET_SPENT) {
-				all = 0;
-				break;
-			} else if (err < 0) {
-				return err;
-			}
+		ring = cpu + r->ncpus;
+		if (ring < r->nrings)
+			over_end = __atomic_load_n(r->prod_pos[ring], __ATOMIC_ACQUIRE);
+		r->budget_left = r->budget;
+		r->bytes_left = r->byte_budget;
+		err = ring_buffer__consume(r->rb[cpu]);
+		if (err == RINGS_BUDGET_SPENT) {
+			all = 0;
+			continue;
+		} else if (err < 0) {
+			return err;
 		}
+		if (ring >= r->nrings)
+			continue;
+		/* Empty then: what it holds now may be newer than what the
+		 * fast ring took since; both wait for the next round. */
+		if (over_end == __atomic_load_n(r->cons_pos[ring], __ATOMIC_ACQUIRE)) {
+			if (over_end != __atomic_load_n(r->prod_pos[ring], __ATOMIC_ACQUIRE))
+				all = 0;
+			continue;
+		}
+		r->budget_left = r->budget;
+		r->bytes_left = r->byte_budget;
+		r->stop_at = over_end;
+		r->stop_cons = r->cons_pos[ring];
+		err = ring_buffer__consume(r->rb[ring]);
+		r->stop_at = 0;
+		if (err == RINGS_BUDGET_SPENT)
+			all = 0;
+		else if (err < 0)
+			return err;
 	}
 	return all;
+}
+
+bool rings_at_stop(const struct rings *r, size_t size)
+{
+	/* During the callback the consumer position is the record's start
+	 * (libbpf stores it after each record); records are 8-byte aligned
+	 * behind their 8-byte header. */
+	return r->stop_at &&
+	       *r->stop_cons + ((size + BPF_RINGBUF_HDR_SZ + 7) & ~(__u64)7) >= r->stop_at;
 }
 
 __u64 rings_safe_round(struct rings *r)

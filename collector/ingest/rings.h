@@ -41,6 +41,10 @@ struct rings {
 	int budget_left;	/* of the ring being read: the callback counts it down */
 	size_t byte_budget;	/* bytes per ring per round (0: no limit) */
 	size_t bytes_left;	/* of the ring being read: the callback counts it down */
+	/* A -B ring is read up to where it was before its CPU's fast ring
+	 * was (0: to its end); stop_cons is its consumer position. */
+	__u64 stop_at;
+	const volatile __u64 *stop_cons;
 };
 
 /* The fast ring that goes with -B rings of ring_bytes: 0 for none. */
@@ -52,13 +56,22 @@ size_t rings_fast_bytes(size_t ring_bytes);
 int rings_prepare(struct rings *r, struct bpf_map *outer, size_t ring_bytes);
 /* After load: create the rings, put them in the outer array. */
 int rings_create(struct rings *r, struct bpf_map *outer, ring_buffer_sample_fn fn, void *ctx);
+/*
+ * For the callback, after it handled a record of size bytes: true when that
+ * record ends where the ring being read is to stop this round (the callback
+ * then returns RINGS_BUDGET_SPENT).
+ */
+bool rings_at_stop(const struct rings *r, size_t size);
 /* Waits until a ring wakes us or timeout_ms passes: 0, or -errno (-EINTR). */
 int rings_wait(struct rings *r, int timeout_ms);
 /*
  * Starts a round: remembers every ring's producer position, then reads
  * every ring once, each until it is empty or the callback says its budget
- * is spent (a CPU's -B ring after its fast ring, and not while that has
- * more). Returns 1 when every ring was read to its end, 0 if not, or -errno.
+ * is spent. A CPU's -B ring is read after its fast ring, only once that
+ * was read to its end, and only what it held before: its records are newer
+ * than the fast ring's (emit.bpf.h), but once it is read empty the fast
+ * ring takes new ones again. Returns 1 when every ring was read to its
+ * end, 0 if not, or -errno.
  */
 int rings_read_round(struct rings *r, __u64 round);
 /*

@@ -228,7 +228,8 @@ static void test_summary_text_lines_golden(void **state)
 		"tlstap: memory: peak 1.5 of 256 MiB; not decoded for lack of memory: 17 connections, "
 		"18 bytes (shown raw); holes given up to stay within it: 19 (20 bytes); shown before "
 		"the rings' backlog was read: 21 times; resident peak 5120.0 MiB (rings included)\n"
-		"tlstap: rings: 26 records (27 bytes) found the fast ring full and went to the -B ring\n"
+		"tlstap: rings: 26 records (27 bytes) went to the -B rings: the collector fell behind "
+		"the fast ones\n"
 		"tlstap: Go: 24 calls over no TCP socket tlstap could verify (no address); 25 calls "
 		"during which their goroutine's stack moved\n");
 	free(text);
