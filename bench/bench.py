@@ -173,6 +173,9 @@ class Tracer:
         m = re.search(r"(\d+) events, (\d+) bytes captured in (\d+) connections", err)
         r["captured"] = int(m.group(2)) if m else None
         r["conns"] = int(m.group(3)) if m else None
+        # Said only when some were (not a loss): records the -B rings took.
+        m = re.search(r"rings: (\d+) records \((\d+) bytes\) went to the -B rings", err)
+        r["overflow_bytes"] = int(m.group(2)) if m else 0
         return r
 
 
@@ -339,7 +342,9 @@ class Bench:
         print("round %s %-5s %-5s %-7s %-24s %10.0f req/s%s" % (
             rnd, server, shape, size, mode, rate,
             "" if "cpu" not in r else "  tlstap CPU %.2f s, %s conns, captured %s bytes, lost %s records %s bytes"
-            % (r["cpu"], r["conns"], r["captured"], r["lost_records"], r["lost_bytes"])),
+            "%s" % (r["cpu"], r["conns"], r["captured"], r["lost_records"], r["lost_bytes"],
+                    ", %d bytes through the -B rings" % r["overflow_bytes"]
+                    if r.get("overflow_bytes") else "")),
             file=sys.stderr, flush=True)
 
     def run_all(self):
