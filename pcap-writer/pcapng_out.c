@@ -173,52 +173,41 @@ static void write_buf(struct pcapng_out *o, struct pout_buf *b)
 	b->used = 0;
 }
 
-/* *t = from + ms. */
-static void ts_after(struct timespec *t, const struct timespec *from, long ms)
+/* CLOCK_MONOTONIC in ns, the clock of the thread's due times. */
+static uint64_t now_ns(void)
 {
-	t->tv_sec = from->tv_sec + ms / 1000;
-	t->tv_nsec = from->tv_nsec + (ms % 1000) * 1000000L;
-	if (t->tv_nsec >= 1000000000L) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000L;
-	}
-}
+	struct timespec t;
 
-static bool before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 /*
- * The clocks of what waits in the stage, after a buffer went there
+ * The due times of what waits in the stage, after a buffer went there
  * (appended) or the stage was written (wrote). Under mu.
  */
 static void stage_clocks(struct pcapng_out *o, bool appended, bool wrote)
 {
-	struct timespec now;
+	const uint64_t show = POUT_SHOW_TAIL_SECS * 1000000000ull;
+	uint64_t now;
 
 	if (!o->dio.len) {
-		o->show_pending = o->gathering = false;
+		o->show_due = o->gather_due = 0;
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	now = now_ns();
 	if (appended)
 		o->last_append = now;
 	if (wrote) {
 		/* Left: a tail of the newest blocks; its second runs from when
 		 * they came, a new gathering from the next buffer. */
-		o->gathering = false;
-		o->show_pending = true;
-		ts_after(&o->show_due, &o->last_append, POUT_SHOW_TAIL_SECS * 1000L);
+		o->gather_due = 0;
+		o->show_due = o->last_append + show;
 	}
-	if (appended && !o->show_pending) {
-		o->show_pending = true;
-		ts_after(&o->show_due, &now, POUT_SHOW_TAIL_SECS * 1000L);
-	}
-	if (appended && !o->gathering) {
-		o->gathering = true;
-		ts_after(&o->gather_due, &now, POUT_GATHER_MS);
-	}
+	if (appended && !o->show_due)
+		o->show_due = now + show;
+	if (appended && !o->gather_due)
+		o->gather_due = now + POUT_GATHER_MS * 1000000ull;
 }
 
 /*
@@ -229,17 +218,18 @@ static void stage_clocks(struct pcapng_out *o, bool appended, bool wrote)
 static void wait_or_write_stage(struct pcapng_out *o)
 {
 	bool full = o->dio.len >= PDIO_ALIGN;
-	const struct timespec *due = NULL;
+	uint64_t due = full ? o->gather_due : 0;
+	struct timespec at;
 
-	if (o->gathering && full)
-		due = &o->gather_due;
-	if (o->show_pending && (!due || before(&o->show_due, due)))
-		due = &o->show_due;
+	if (o->show_due && (!due || o->show_due < due))
+		due = o->show_due;
 	if (!due) {
 		pthread_cond_wait(&o->cv, &o->mu);
 		return;
 	}
-	if (pthread_cond_timedwait(&o->cv, &o->mu, due) != ETIMEDOUT || o->queue || o->quit ||
+	at.tv_sec = (time_t)(due / 1000000000u);
+	at.tv_nsec = (long)(due % 1000000000u);
+	if (pthread_cond_timedwait(&o->cv, &o->mu, &at) != ETIMEDOUT || o->queue || o->quit ||
 	    o->tail_req)
 		return;
 	o->writing = true;
@@ -251,7 +241,7 @@ static void wait_or_write_stage(struct pcapng_out *o)
 	pthread_mutex_lock(&o->mu);
 	o->writing = false;
 	if (!full)
-		o->show_pending = false;
+		o->show_due = 0;
 	stage_clocks(o, false, full);
 	pthread_cond_broadcast(&o->cv);
 }
@@ -287,7 +277,7 @@ static void *writer(void *arg)
 				pthread_mutex_lock(&o->mu);
 				o->writing = false;
 			}
-			o->show_pending = o->gathering = false;
+			o->show_due = o->gather_due = 0;
 			o->tail_req = false;
 			pthread_cond_broadcast(&o->cv);
 			if (o->quit)

@@ -46,15 +46,15 @@ struct pcapng_out {
 	bool started, quit;
 	bool writing;		/* the thread holds a buffer it took off the queue */
 	bool tail_req;		/* pout_drain: write the carried tail too */
-	/* The stage holds blocks not yet in the file, the oldest handed over
-	 * POUT_SHOW_TAIL_SECS before show_due (CLOCK_MONOTONIC). */
-	bool show_pending;
-	struct timespec show_due;
-	/* The stage has gathered since its last write: its aligned part is
-	 * written at gather_due if it does not fill first. */
-	bool gathering;
-	struct timespec gather_due;
-	struct timespec last_append;	/* when the stage last took a buffer */
+	/*
+	 * The thread's due times, CLOCK_MONOTONIC ns, 0 for none. show_due:
+	 * the stage holds blocks not yet in the file, the oldest handed over
+	 * POUT_SHOW_TAIL_SECS before. gather_due: the stage has gathered since
+	 * its last write; its aligned part is written then if it does not
+	 * fill first.
+	 */
+	uint64_t show_due, gather_due;
+	uint64_t last_append;	/* when the stage last took a buffer */
 	/* The thread's, for a file of ours: written with O_DIRECT from a stage
 	 * (TLSTAP_NO_DIRECT_IO=1 or a file system that refuses: page cache). */
 	struct pdio dio;
