@@ -55,6 +55,9 @@ struct h1 {
 
 /* A new exchange at the tail; NULL when decoding stopped (over the limit, no memory). */
 struct http_xchg *h1_enqueue(struct h1 *h, const char *proto);
+/* The exchange a new request belongs to: the oldest response read back
+ * before it, or a new one; NULL when decoding stopped. */
+struct http_xchg *h1_request_target(struct h1 *h, const char *proto);
 /* The exchange a new final response belongs to; NULL when decoding stopped. */
 struct http_xchg *h1_response_target(struct h1 *h, const char *proto);
 /* Reports finished exchanges from the head, in request order. */

@@ -190,11 +190,18 @@ static void start_line(struct h1 *h, struct h1_side *sd, const char *l, size_t n
 			h1_invalid(h, sd, "bad request line");
 			return;
 		}
-		x = h1_enqueue(h, proto_of(rl.minor));
+		x = h1_request_target(h, proto_of(rl.minor));
 		if (!x)
 			return;
 		x->req_seen = true;
-		x->start_ns = x->end_ns = ts0;
+		x->proto = proto_of(rl.minor);
+		if (x->resp_seen) {
+			/* Its response came first: the exchange began with whichever did. */
+			if (ts0 < x->start_ns)
+				x->start_ns = ts0;
+		} else {
+			x->start_ns = x->end_ns = ts0;
+		}
 		http_xchg_set(h->s, &x->method, rl.method, rl.method_len);
 		http_xchg_set(h->s, &x->path, rl.target, rl.target_len);
 		sd->x = x;

@@ -1,7 +1,8 @@
 /* HTTP/1 exchanges in request order: each response paired with the request it answers, reported in order. */
 #include "http1.h"
 
-/* Requests sent ahead of their responses (pipelining) that we follow at most. */
+/* Requests sent ahead of their responses (pipelining), or responses recorded
+ * ahead of their requests, that we follow at most. */
 #define MAX_QUEUE	1024
 
 static struct http_xchg *xchg_at(struct dlist_node *n)
@@ -57,7 +58,7 @@ struct http_xchg *h1_enqueue(struct h1 *h, const char *proto)
 
 	if (h->q.n >= MAX_QUEUE) {
 		h1_flush_all(h);
-		http_stop(h->s, HN_LIMIT, "over %d HTTP/1 requests awaiting responses: no longer decoding",
+		http_stop(h->s, HN_LIMIT, "over %d HTTP/1 messages awaiting the other side: no longer decoding",
 			  MAX_QUEUE);
 		return NULL;
 	}
@@ -109,11 +110,24 @@ struct http_xchg *h1_response_target(struct h1 *h, const char *proto)
 	for (x = xchg_at(h->q.first); x; x = xchg_at(x->link.next))
 		if (x->req_seen && !x->resp_seen && !x->drop)
 			return x;
-	/* A response nobody asked for (a 408 before closing, say): reported alone. */
-	x = h1_enqueue(h, proto);
-	if (x) {
-		x->req_seen = x->req_done = true;
-		x->incomplete = true;
-	}
-	return x;
+	/*
+	 * No request waits for it. Records are stamped when their call returns,
+	 * so a client whose writer and reader are different threads (Go's
+	 * transport, any async client) can have the response read back before
+	 * the request's write has returned: the request is still to come. The
+	 * next request takes it, as the client itself pairs them, by order; a
+	 * response nobody asked for (a 408 before closing) is reported alone
+	 * when the connection ends.
+	 */
+	return h1_enqueue(h, proto);
+}
+
+struct http_xchg *h1_request_target(struct h1 *h, const char *proto)
+{
+	struct http_xchg *x;
+
+	for (x = xchg_at(h->q.first); x; x = xchg_at(x->link.next))
+		if (!x->req_seen && x->resp_seen && !x->drop)
+			return x;
+	return h1_enqueue(h, proto);
 }

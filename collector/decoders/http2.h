@@ -67,6 +67,7 @@ struct h2 {
 	struct h2_dir d[2];
 	struct chain_link *buckets[1 << H2_BUCKET_BITS];
 	struct dlist streams;	/* in creation order */
+	uint32_t max_req_sid;	/* the highest stream the client's requests opened */
 };
 
 /* http2.c */

@@ -77,6 +77,18 @@ int h2_block_inflate(struct h2 *c, struct h2_dir *d, const uint8_t *p, size_t n,
 	}
 }
 
+/*
+ * A response on a stream whose request has not been seen: records are
+ * stamped when their call returns, and a client that writes from one thread
+ * and reads from another (Go's transport) can read the response back before
+ * the write of its request has returned. Only a client stream above every
+ * request seen can be that; one below was closed or reset.
+ */
+static bool early_response(const struct h2 *c, uint32_t sid)
+{
+	return (sid & 1) && sid > c->max_req_sid;
+}
+
 void h2_block_begin(struct h2 *c, struct h2_dir *d)
 {
 	struct h2_stream *st = h2_stream_find(c, d->fh.sid);
@@ -90,8 +102,10 @@ void h2_block_begin(struct h2 *c, struct h2_dir *d)
 		d->bk = B_PUSH;
 	else if (client)
 		d->bk = st && st->x->req_seen ? B_REQ_TRAILERS : B_REQ;
+	else if (st)
+		d->bk = st->x->resp_seen ? B_TRAILERS : B_RESP;
 	else
-		d->bk = !st ? B_DISCARD : st->x->resp_seen ? B_TRAILERS : B_RESP;
+		d->bk = early_response(c, d->fh.sid) ? B_RESP : B_DISCARD;
 	/* Fields are collected apart: the stream may be reset while the block is still coming. */
 	if (d->bk != B_DISCARD && d->bk != B_REQ_TRAILERS) {
 		d->blk = http_xchg_new(c->s, "h2", c->client_dir);
@@ -132,6 +146,32 @@ static void request_block(struct h2 *c, struct h2_dir *d, uint32_t id, struct ht
 	h2_stream_maybe_done(c, st);
 }
 
+/* The request of a stream whose response came first: b takes the response over. Takes b. */
+static void request_after_response(struct h2 *c, struct h2_dir *d, struct h2_stream *st,
+				   struct http_xchg *b)
+{
+	struct http_xchg *x = st->x;
+	struct http_body t;
+
+	move_response_part(c, b, x, HP_RESP);
+	move_response_part(c, b, x, HP_TRAILERS);
+	t = b->body[1];
+	b->body[1] = x->body[1];
+	x->body[1] = t;
+	b->status = x->status;
+	b->stream_id = x->stream_id;
+	b->incomplete = x->incomplete;
+	b->resp_seen = x->resp_seen;
+	b->resp_done = x->resp_done;
+	b->start_ns = x->start_ns < d->block_ts ? x->start_ns : d->block_ts;
+	b->end_ns = x->end_ns;
+	b->req_seen = true;
+	b->req_done = d->block_es;
+	st->x = b;
+	http_xchg_free(c->s, x);
+	h2_stream_maybe_done(c, st);
+}
+
 void h2_block_end(struct h2 *c, struct h2_dir *d, uint64_t ts)
 {
 	struct http_xchg *b = d->blk;
@@ -143,8 +183,14 @@ void h2_block_end(struct h2 *c, struct h2_dir *d, uint64_t ts)
 	switch (d->bk) {
 	case B_REQ:
 	case B_PUSH:
+		if (d->bk == B_REQ && id > c->max_req_sid)
+			c->max_req_sid = id;
 		if (!st) {
 			request_block(c, d, id, b);
+			return;
+		}
+		if (d->bk == B_REQ && !st->x->req_seen) {
+			request_after_response(c, d, st, b);
 			return;
 		}
 		break;
@@ -154,8 +200,21 @@ void h2_block_end(struct h2 *c, struct h2_dir *d, uint64_t ts)
 		break;
 	case B_RESP:
 		/* 1xx: informational, the final response is still to come. */
-		if (!st || (b->status >= 100 && b->status < 200))
+		if (b->status >= 100 && b->status < 200)
 			break;
+		if (!st && !early_response(c, id))
+			break;
+		if (!st) {
+			/* Its request is still to come: b waits for it on its stream. */
+			st = h2_stream_add(c, id, b);
+			if (!st)
+				return;
+			b->resp_seen = true;
+			b->start_ns = d->block_ts;
+			b->end_ns = ts;
+			b->resp_done = d->block_es;
+			return;
+		}
 		move_response_part(c, st->x, b, HP_RESP);
 		st->x->status = b->status;
 		st->x->resp_seen = true;

@@ -99,11 +99,63 @@ static void test_http1_unsolicited_response_is_reported_alone(void **state)
 	struct httpdec *d = dec(r, NULL, false);
 
 	feed(d, 1, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 5);
+	/* Its request may still be on its way (see the next test): the close settles it. */
+	assert_int_equal(r->n, 0);
+	httpdec_close(d, 6);
 	assert_int_equal(r->n, 1);
 	assert_string_equal(r->x[0].method, "(null)");
 	assert_int_equal(r->x[0].e.status, 408);
 	assert_int_equal(r->x[0].e.client_dir, 0);
 	assert_true(r->x[0].e.incomplete);
+	httpdec_free(d);
+	rec_free(r);
+}
+
+/*
+ * A client whose writer and reader are different threads (Go's transport):
+ * the request's write returned, and was stamped, after the response had
+ * been read back. The request still pairs with its response.
+ */
+static void test_http1_response_read_before_its_request_returned(void **state)
+{
+	struct recorder *r = rec_new();
+	struct httpdec *d = dec(r, NULL, false);
+
+	feed(d, 0, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n", 10);
+	feed(d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 20);
+	assert_int_equal(r->n, 1);
+	/* The second response, chunked, half read before its request shows up. */
+	feed(d, 1, "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n", 30);
+	assert_int_equal(r->n, 1);
+	feed(d, 0, "POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n", 35);
+	assert_int_equal(r->n, 1);
+	feed(d, 0, "z", 36);
+	assert_int_equal(r->n, 1);
+	feed(d, 1, "3\r\nefg\r\n0\r\n\r\n", 40);
+	assert_int_equal(r->n, 2);
+	/* A third, whole, before its request: it waits, then pairs. */
+	feed(d, 1, "HTTP/1.0 204 No Content\r\n\r\n", 50);
+	assert_int_equal(r->n, 2);
+	feed(d, 0, "DELETE /3 HTTP/1.0\r\n\r\n", 55);
+	assert_int_equal(r->n, 3);
+	httpdec_close(d, 60);
+	assert_int_equal(r->n, 3);
+
+	assert_string_equal(r->x[0].path, "/1");
+	assert_int_equal(r->x[0].e.status, 200);
+	assert_string_equal(r->x[1].method, "POST");
+	assert_string_equal(r->x[1].path, "/2");
+	assert_int_equal(r->x[1].e.status, 201);
+	assert_int_equal(r->x[1].e.req_body_bytes, 1);
+	assert_int_equal(r->x[1].e.resp_body_bytes, 7);
+	assert_false(r->x[1].e.incomplete);
+	/* It began with its first record, the response's. */
+	assert_int_equal(r->x[1].e.start_ns, 30);
+	assert_int_equal(r->x[1].e.end_ns, 40);
+	assert_string_equal(r->x[2].method, "DELETE");
+	assert_string_equal(r->x[2].proto, "http/1.0");
+	assert_int_equal(r->x[2].e.status, 204);
+	assert_false(r->x[2].e.incomplete);
 	httpdec_free(d);
 	rec_free(r);
 }
@@ -521,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_http1_pipelined_responses_pair_in_request_order),
 		cmocka_unit_test(test_http1_traced_server_sees_requests_inbound),
 		cmocka_unit_test(test_http1_unsolicited_response_is_reported_alone),
+		cmocka_unit_test(test_http1_response_read_before_its_request_returned),
 		cmocka_unit_test(test_http1_obs_fold_joins_value_with_one_space),
 		cmocka_unit_test(test_http1_limits_drop_headers_but_keep_framing),
 		cmocka_unit_test(test_http1_line_over_limit_is_not_http),

@@ -315,6 +315,67 @@ static void test_h2_rst_no_error_after_full_response_is_complete(void **state)
 	done(d, &r, &c, &s);
 }
 
+/*
+ * A client that writes from one thread and reads from another (Go's
+ * transport): its request's write returned, and was stamped, after the
+ * response had been read back. The stream's exchange is whole all the same.
+ */
+static void test_h2_response_read_before_its_request_returned(void **state)
+{
+	static const nghttp2_nv req[] = {
+		NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", "g"),
+		NV(":path", "/pkg.v1.Svc/Late"), NV("content-type", "application/grpc"),
+	};
+	static const nghttp2_nv resp[] = { NV(":status", "200"), NV("content-type", "application/grpc") };
+	static const nghttp2_nv trl[] = { NV("grpc-status", "5"), NV("grpc-message", "gone") };
+	static const uint8_t msg[] = { 0, 0, 0, 0, 3, 'a', 'b', 'c' };
+	struct recorder r;
+	struct peer c, s;
+	struct httpdec *d = start(&r, &c, &s, NULL);
+
+	headers(&c, 1, 1, get_root, 4);
+	send(d, 0, &c, 10);
+	headers(&s, 1, 1, ok, 1);
+	send(d, 1, &s, 11);
+	assert_int_equal(r.n, 1);
+	/* Stream 3: all of the response, then its request. */
+	headers(&s, 3, 0, resp, 2);
+	frame(&s, 0, 0, 3, msg, sizeof(msg));
+	headers(&s, 3, 1, trl, 2);
+	send(d, 1, &s, 20);
+	assert_int_equal(r.n, 1);
+	headers(&c, 3, 0, req, 5);
+	frame(&c, 0, 1, 3, msg, 5);
+	send(d, 0, &c, 25);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.x[1].e.stream_id, 3);
+	assert_string_equal(r.x[1].method, "POST");
+	assert_string_equal(r.x[1].path, "/pkg.v1.Svc/Late");
+	assert_int_equal(r.x[1].e.status, 200);
+	assert_true(r.x[1].e.grpc);
+	assert_string_equal(r.x[1].meth, "Late");
+	assert_int_equal(r.x[1].e.grpc_status, 5);
+	assert_string_equal(r.x[1].msg, "gone");
+	assert_int_equal(r.x[1].e.req_body_bytes, 5);
+	assert_int_equal(r.x[1].e.resp_body_bytes, sizeof(msg));
+	assert_int_equal(r.x[1].e.resp_msgs, 1);
+	assert_false(r.x[1].e.incomplete);
+	assert_int_equal(r.x[1].e.start_ns, 20);
+	assert_int_equal(r.x[1].e.end_ns, 20);
+	/* A response on a stream already closed is no early one: dropped. */
+	headers(&s, 1, 1, ok, 1);
+	/* One whose request never shows up is reported, incomplete, at the close. */
+	headers(&s, 5, 1, ok, 1);
+	send(d, 1, &s, 30);
+	assert_int_equal(r.n, 2);
+	httpdec_close(d, 40);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.x[2].e.stream_id, 5);
+	assert_string_equal(r.x[2].method, "(null)");
+	assert_true(r.x[2].e.incomplete);
+	done(d, &r, &c, &s);
+}
+
 static void test_h2_grpc_messages_counted_across_one_byte_frames(void **state)
 {
 	static const nghttp2_nv req[] = {
@@ -536,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_h2_interrupted_header_block_is_invalid),
 		cmocka_unit_test(test_h2_first_frame_must_be_settings),
 		cmocka_unit_test(test_h2_rst_no_error_after_full_response_is_complete),
+		cmocka_unit_test(test_h2_response_read_before_its_request_returned),
 		cmocka_unit_test(test_h2_grpc_messages_counted_across_one_byte_frames),
 		cmocka_unit_test(test_h2_joined_midstream_reports_frames_never_headers),
 		cmocka_unit_test(test_h2_gap_in_header_block_stops_header_decoding),
