@@ -230,6 +230,7 @@ static void h1_gap(void *arg, int dir, uint64_t len)
 		o->rs.lost = true;
 	}
 	h->pair_latest = true;
+	h1_orphan_early(h);
 	h1_emit_ready(h);
 }
 

@@ -58,6 +58,8 @@ struct http_xchg *h1_enqueue(struct h1 *h, const char *proto);
 /* The exchange a new request belongs to: the oldest response read back
  * before it, or a new one; NULL when decoding stopped. */
 struct http_xchg *h1_request_target(struct h1 *h, const char *proto);
+/* Responses waiting for requests the request side lost count of: reported alone. */
+void h1_orphan_early(struct h1 *h);
 /* The exchange a new final response belongs to; NULL when decoding stopped. */
 struct http_xchg *h1_response_target(struct h1 *h, const char *proto);
 /* Reports finished exchanges from the head, in request order. */

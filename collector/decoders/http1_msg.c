@@ -108,6 +108,9 @@ static void switched(struct h1 *h, struct h1_side *sd, uint64_t ts, const char *
 	struct http_xchg *x = sd->x;
 
 	if (x) {
+		/* Read back before its request: that request is not decoded. */
+		if (!x->req_seen)
+			x->incomplete = true;
 		x->resp_done = true;
 		x->req_done = true;
 		x->end_ns = ts;

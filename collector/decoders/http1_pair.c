@@ -5,6 +5,14 @@
  * ahead of their requests, that we follow at most. */
 #define MAX_QUEUE	1024
 
+/* The request side has followed every message since the start: requests can be counted. */
+static bool in_step(const struct h1 *h)
+{
+	const struct h1_side *sd = &h->side[h->client_dir];
+
+	return !sd->rs.lost && !sd->tentative;
+}
+
 static struct http_xchg *xchg_at(struct dlist_node *n)
 {
 	return n ? container_of(n, struct http_xchg, link) : NULL;
@@ -114,20 +122,39 @@ struct http_xchg *h1_response_target(struct h1 *h, const char *proto)
 	 * No request waits for it. Records are stamped when their call returns,
 	 * so a client whose writer and reader are different threads (Go's
 	 * transport, any async client) can have the response read back before
-	 * the request's write has returned: the request is still to come. The
-	 * next request takes it, as the client itself pairs them, by order; a
-	 * response nobody asked for (a 408 before closing) is reported alone
-	 * when the connection ends.
+	 * the request's write has returned: the request is still to come. With
+	 * the request side in step, the next request takes it, as the client
+	 * itself pairs them, by order; a response nobody asked for (a 408
+	 * before closing) is reported alone when the connection ends.
 	 */
-	return h1_enqueue(h, proto);
+	x = h1_enqueue(h, proto);
+	if (x && !in_step(h)) {
+		x->req_seen = x->req_done = true;
+		x->incomplete = true;
+	}
+	return x;
+}
+
+/* Responses read back ahead of their requests: ones still waiting, when the
+ * request side has lost count (a gap), are reported alone. */
+void h1_orphan_early(struct h1 *h)
+{
+	struct http_xchg *x;
+
+	for (x = xchg_at(h->q.first); x; x = xchg_at(x->link.next))
+		if (!x->req_seen && x->resp_seen && !x->drop) {
+			x->req_seen = x->req_done = true;
+			x->incomplete = true;
+		}
 }
 
 struct http_xchg *h1_request_target(struct h1 *h, const char *proto)
 {
 	struct http_xchg *x;
 
-	for (x = xchg_at(h->q.first); x; x = xchg_at(x->link.next))
-		if (!x->req_seen && x->resp_seen && !x->drop)
-			return x;
+	if (in_step(h))
+		for (x = xchg_at(h->q.first); x; x = xchg_at(x->link.next))
+			if (!x->req_seen && x->resp_seen && !x->drop)
+				return x;
 	return h1_enqueue(h, proto);
 }

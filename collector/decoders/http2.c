@@ -78,7 +78,7 @@ static void frame_end(struct h2 *c, struct h2_dir *d, uint64_t ts)
 			h2_settings_sent(c, d);
 		break;
 	case H2_RST_STREAM:
-		h2_rst_stream(c, f->sid, h2_be32(d->small));
+		h2_rst_stream(c, d->dir, f->sid, h2_be32(d->small));
 		break;
 	case H2_GOAWAY:
 		h2_goaway(c, d->dir, h2_be32(d->small) & 0x7fffffff);

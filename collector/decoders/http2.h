@@ -25,6 +25,8 @@ struct h2_stream {
 	struct dlist_node link;		/* creation order */
 	uint32_t id;
 	struct http_xchg *x;
+	/* The server reset it before its request was seen: the request ends at its headers. */
+	bool reset_early;
 };
 
 struct h2_dir {
@@ -89,7 +91,8 @@ void h2_stream_maybe_done(struct h2 *c, struct h2_stream *st);
 void h2_streams_flush(struct h2 *c);
 /* Forgets all streams, reporting none. */
 void h2_streams_free(struct h2 *c);
-void h2_rst_stream(struct h2 *c, uint32_t sid, uint32_t code);
+/* RST_STREAM with code from direction dir. */
+void h2_rst_stream(struct h2 *c, int dir, uint32_t sid, uint32_t code);
 /* GOAWAY from direction dir: streams its receiver opened above last were never processed. */
 void h2_goaway(struct h2 *c, int dir, uint32_t last);
 

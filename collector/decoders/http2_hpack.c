@@ -166,7 +166,7 @@ static void request_after_response(struct h2 *c, struct h2_dir *d, struct h2_str
 	b->start_ns = x->start_ns < d->block_ts ? x->start_ns : d->block_ts;
 	b->end_ns = x->end_ns;
 	b->req_seen = true;
-	b->req_done = d->block_es;
+	b->req_done = d->block_es || st->reset_early;
 	st->x = b;
 	http_xchg_free(c->s, x);
 	h2_stream_maybe_done(c, st);

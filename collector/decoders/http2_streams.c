@@ -67,7 +67,7 @@ void h2_streams_free(struct h2 *c)
 		stream_remove(c, stream_at(c->streams.first));
 }
 
-void h2_rst_stream(struct h2 *c, uint32_t sid, uint32_t code)
+void h2_rst_stream(struct h2 *c, int dir, uint32_t sid, uint32_t code)
 {
 	struct h2_stream *st = h2_stream_find(c, sid);
 
@@ -75,7 +75,13 @@ void h2_rst_stream(struct h2 *c, uint32_t sid, uint32_t code)
 		return;
 	/* NO_ERROR after a whole response: the server needs no more of the request. */
 	st->x->incomplete = !(st->x->resp_done && code == 0);
-	st->x->req_done = st->x->resp_done = true;
+	st->x->resp_done = true;
+	if (dir != c->client_dir && !st->x->req_seen) {
+		/* Its request is still to come (see early_response): it waits for it. */
+		st->reset_early = true;
+		return;
+	}
+	st->x->req_done = true;
 	h2_stream_report(c, st);
 }
 

@@ -160,6 +160,37 @@ static void test_http1_response_read_before_its_request_returned(void **state)
 	rec_free(r);
 }
 
+/* A response still waiting for its request when the request side loses count is reported alone. */
+static void test_http1_response_ahead_of_a_lost_request_is_not_paired_later(void **state)
+{
+	struct recorder *r = rec_new();
+	struct httpdec *d = dec(r, NULL, false);
+
+	feed(d, 0, "GET /1 HTTP/1.1\r\n\r\n", 10);
+	feed(d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 20);
+	feed(d, 1, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", 30);
+	assert_int_equal(r->n, 1);
+	/* Its request was in the bytes lost. */
+	feed(d, 0, "GET /2 HT", 31);
+	httpdec_gap(d, 0, 12);
+	assert_int_equal(r->n, 2);
+	assert_string_equal(r->x[1].method, "(null)");
+	assert_int_equal(r->x[1].e.status, 202);
+	assert_true(r->x[1].e.incomplete);
+	feed(d, 0, "GET /3 HTTP/1.1\r\n\r\n", 40);
+	feed(d, 1, "HTTP/1.1 203 Other\r\nContent-Length: 0\r\n\r\n", 50);
+	assert_int_equal(r->n, 3);
+	assert_string_equal(r->x[2].path, "/3");
+	assert_int_equal(r->x[2].e.status, 203);
+	/* A switch read back before its request: the request is never decoded. */
+	feed(d, 1, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", 60);
+	assert_int_equal(r->n, 4);
+	assert_int_equal(r->x[3].e.status, 101);
+	assert_true(r->x[3].e.incomplete);
+	httpdec_free(d);
+	rec_free(r);
+}
+
 static void test_http1_obs_fold_joins_value_with_one_space(void **state)
 {
 	struct recorder *r = rec_new();
@@ -574,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_http1_traced_server_sees_requests_inbound),
 		cmocka_unit_test(test_http1_unsolicited_response_is_reported_alone),
 		cmocka_unit_test(test_http1_response_read_before_its_request_returned),
+		cmocka_unit_test(test_http1_response_ahead_of_a_lost_request_is_not_paired_later),
 		cmocka_unit_test(test_http1_obs_fold_joins_value_with_one_space),
 		cmocka_unit_test(test_http1_limits_drop_headers_but_keep_framing),
 		cmocka_unit_test(test_http1_line_over_limit_is_not_http),

@@ -362,17 +362,37 @@ static void test_h2_response_read_before_its_request_returned(void **state)
 	assert_false(r.x[1].e.incomplete);
 	assert_int_equal(r.x[1].e.start_ns, 20);
 	assert_int_equal(r.x[1].e.end_ns, 20);
+	/* Stream 7: the server refuses the upload and resets the stream before its request shows up. */
+	{
+		static const nghttp2_nv post[] = {
+			NV(":method", "POST"), NV(":scheme", "https"), NV(":authority", "g"),
+			NV(":path", "/upload"),
+		};
+		static const nghttp2_nv big[] = { NV(":status", "413") };
+
+		headers(&s, 7, 1, big, 1);
+		frame(&s, 3, 0, 7, "\0\0\0\0", 4);	/* RST_STREAM NO_ERROR */
+		send(d, 1, &s, 26);
+		assert_int_equal(r.n, 2);
+		headers(&c, 7, 0, post, 4);
+		frame(&c, 0, 0, 7, "part", 4);
+		send(d, 0, &c, 27);
+		assert_int_equal(r.n, 3);
+		assert_string_equal(r.x[2].path, "/upload");
+		assert_int_equal(r.x[2].e.status, 413);
+		assert_false(r.x[2].e.incomplete);
+	}
 	/* A response on a stream already closed is no early one: dropped. */
 	headers(&s, 1, 1, ok, 1);
 	/* One whose request never shows up is reported, incomplete, at the close. */
-	headers(&s, 5, 1, ok, 1);
+	headers(&s, 9, 1, ok, 1);
 	send(d, 1, &s, 30);
-	assert_int_equal(r.n, 2);
-	httpdec_close(d, 40);
 	assert_int_equal(r.n, 3);
-	assert_int_equal(r.x[2].e.stream_id, 5);
-	assert_string_equal(r.x[2].method, "(null)");
-	assert_true(r.x[2].e.incomplete);
+	httpdec_close(d, 40);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.x[3].e.stream_id, 9);
+	assert_string_equal(r.x[3].method, "(null)");
+	assert_true(r.x[3].e.incomplete);
 	done(d, &r, &c, &s);
 }
 
