@@ -137,6 +137,9 @@ static int run_replay(const struct tlstap_opts *o)
 	return err;
 }
 
+/* stdout's buffer, alive until exit flushes it. */
+static char stdout_buf[1 << 20];
+
 int main(int argc, char **argv)
 {
 	struct target_list tl = {};
@@ -157,7 +160,8 @@ int main(int argc, char **argv)
 					o.write_path))
 		pr_warn("--redact masks decoded HTTP only: raw bytes (--raw, -o hex, JSON data events, -w files) "
 			"still hold them\n");
-	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+	/* Given, not sized: glibc ignores the size of a buffer it allocates. */
+	setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 
 	if (o.read_path) {
 		signal(SIGPIPE, SIG_IGN);

@@ -335,12 +335,16 @@ static int read_round(struct trace *t)
 static int read_until_stopped(struct trace *t)
 {
 	__u64 deadline = t->o->duration_ms ? mono_ms() + t->o->duration_ms : 0;
-	int err = 0;
+	int err = 0, all = 1;
 
 	while (!*t->stop && !output_done(&t->pipe.out)) {
-		err = rings_wait(&t->rings, t->watch_waiting ? WATCH_POLL_MS : POLL_MS);
-		if (!err)
-			err = read_round(t);
+		/* A round that stopped at its budget goes on at once: no wakeup would come. */
+		err = all ? rings_wait(&t->rings, t->watch_waiting ? WATCH_POLL_MS : POLL_MS) : 0;
+		if (!err) {
+			err = all = read_round(t);
+			if (all < 0)
+				all = 1;
+		}
 		if (err < 0 && err != -EINTR) {
 			pr_warn("reading the ring buffers failed: %s\n", strerror(-err));
 			return err;

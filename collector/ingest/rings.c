@@ -52,7 +52,14 @@ int rings_prepare(struct rings *r, struct bpf_map *outer, size_t ring_bytes)
 
 int rings_create(struct rings *r, struct bpf_map *outer, ring_buffer_sample_fn fn, void *ctx)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	/*
+	 * Edge-triggered: a ring wakes the reader when the BPF side says so
+	 * (a control record, or data past the ring's wakeup threshold), not
+	 * whenever it holds a byte. Level-triggered, a reader under steady
+	 * load came back as soon as a record waited: a round, its syscalls
+	 * and an output flush for every few records.
+	 */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
 	long page = sysconf(_SC_PAGESIZE);
 	size_t n = (size_t)r->nrings;
 	int i, fd;

@@ -62,7 +62,11 @@ int rings_create(struct rings *r, struct bpf_map *outer, ring_buffer_sample_fn f
  * then returns RINGS_BUDGET_SPENT).
  */
 bool rings_at_stop(const struct rings *r, size_t size);
-/* Waits until a ring wakes us or timeout_ms passes: 0, or -errno (-EINTR). */
+/*
+ * Waits until a ring wakes us or timeout_ms passes: 0, or -errno (-EINTR).
+ * Records below a ring's wakeup threshold wake nobody: what a round left
+ * unread is read without waiting, and a trickle waits for the timeout.
+ */
 int rings_wait(struct rings *r, int timeout_ms);
 /*
  * Starts a round: remembers every ring's producer position, then reads

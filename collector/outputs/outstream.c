@@ -10,6 +10,7 @@
 struct outstream {
 	struct nbfd out;
 	__u64 dropped;
+	char *buf;		/* stdio's buffer: freed after fclose */
 };
 
 /* stdio's write hook: all of len, or -1 with errno (EPIPE: the reader left). */
@@ -70,8 +71,14 @@ int outstream_open(struct outstream **out, FILE **f, int fd, size_t buf_size,
 		free(os);
 		return err;
 	}
-	/* Only the buffering would suffer if this failed. */
-	setvbuf(*f, NULL, _IOFBF, buf_size);
+	/*
+	 * glibc ignores the size of a buffer it is to allocate itself (it
+	 * took 8 KiB: a writev per 8 KiB of output), so it is given one.
+	 * Only the buffering would suffer without it.
+	 */
+	os->buf = malloc(buf_size);
+	if (os->buf)
+		setvbuf(*f, os->buf, _IOFBF, buf_size);
 	/* One thread writes it: stdio's per-call locking made every fputc of
 	 * the JSON printer five times dearer on this stream than on stdout. */
 	__fsetlocking(*f, FSETLOCKING_BYCALLER);
@@ -88,5 +95,7 @@ void outstream_close(struct outstream *os, FILE *f)
 {
 	if (f)
 		fclose(f);	/* os_close() lets go of the descriptor */
+	if (os)
+		free(os->buf);
 	free(os);
 }
