@@ -173,6 +173,43 @@ def test_go_client_and_server_http1_get_1mib(tmp):
 
 
 @test_in("auto")
+def test_go_client_response_recorded_before_its_request(tmp):
+    """A Go client whose request writes return 300 ms after their bytes went out (a writer
+    descheduled before its return): each response is read back, and recorded, before the
+    request it answers. Both ends still decode every exchange, paired."""
+    # A connection whose write is still in progress 50 ms after its response is not
+    # reused by Go's transport: one request per connection.
+    size, n = 5000, 2
+    tr = Tracer(tmp)
+    with GoServer(size=size) as srv:
+        pid, rc, out = go_client(srv.port, ["-proto", "1", "-conns", str(n), "-late-write", "300ms"])
+        check(rc == 0 and out.count(b" 200 HTTP/1.1 %d " % size) == n, "client: %d %r" % (rc, out))
+        srv.result()
+    tr.stop()
+    cap = clean_capture(tr)
+    # The client's tls.Conn runs over the delaying wrapper, not a *net.TCPConn: its
+    # connections have no socket (README, "Limits"), so their ends are matched by bytes.
+    conns = cap.conns(pid=pid)
+    check(len(conns) == n, "pid %d: %d connections, want %d" % (pid, len(conns), n))
+    for c in conns:
+        data = [e for e in cap.events if e["type"] == "data" and e["conn"] == c]
+        first = {d: min(e["ts_ns"] for e in data if e["dir"] == d and e["pos"] == 0) for d in ("out", "in")}
+        # The setting the test is about: otherwise it would prove nothing.
+        check(first["in"] < first["out"], "conn %d: the response was recorded %d ns after its request, "
+              "not before" % (c, first["in"] - first["out"]))
+        check(cap.stream(c, "out").startswith(b"GET / HTTP/1.1\r\n"), "conn %d: request %r"
+              % (c, cap.stream(c, "out")[:30]))
+        same(h1_body(cap.stream(c, "in")), pattern(size), "conn %d: captured response body vs served" % c)
+    srv_streams = sorted((cap.stream(c, "in"), cap.stream(c, "out")) for c in go_conns(cap, srv.pid))
+    check(srv_streams == sorted((cap.stream(c, "out"), cap.stream(c, "in")) for c in conns),
+          "the server's ends did not see what the client's ends sent and received")
+    for p, role in ((pid, "client"), (srv.pid, "server")):
+        xs = exchanges(cap, p)
+        got = [(x["role"], x["method"], x["path"], x["status"], x["resp_body_bytes"], x["incomplete"]) for x in xs]
+        check(got == [(role, "GET", "/", 200, size, False)] * n, "pid %d: decoded %s" % (p, got))
+
+
+@test_in("auto")
 def test_go_http2_post_1mib_echoed(tmp):
     """A Go client POSTs 1 MiB over HTTP/2 to a Go server that echoes it: both ends' DATA exact."""
     tr = Tracer(tmp)

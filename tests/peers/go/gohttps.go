@@ -187,7 +187,8 @@ type result struct {
 
 // connection makes n requests, one after the other, on one connection of
 // its own (HTTP/1.1 keep-alive or one HTTP/2 connection).
-func connection(url string, proto int, tc *tls.Config, post []byte, n int, doStress bool, pause string) []result {
+func connection(url string, proto int, tc *tls.Config, post []byte, n int, doStress bool, pause string,
+	late time.Duration) []result {
 	out := make([]result, n)
 	if doStress {
 		if err := stress(); err != nil {
@@ -199,6 +200,9 @@ func connection(url string, proto int, tc *tls.Config, post []byte, n int, doStr
 	}
 	t := transport(proto, tc)
 	defer t.CloseIdleConnections()
+	if late > 0 {
+		lateWrites(t, tc, late)
+	}
 	if pause != "" {
 		if err := predial(t, url, tc, pause); err != nil {
 			for j := range out {
@@ -235,6 +239,43 @@ func predial(t *http.Transport, rawurl string, tc *tls.Config, pause string) err
 		return nil, errors.New("-pause: one connection only")
 	}
 	return nil
+}
+
+// lateConn returns from each write, once armed, late after its bytes went
+// out: a writer descheduled between its syscall and its return, as Go's
+// transport is under load. The response may then be read back before the
+// write of its request has returned.
+type lateConn struct {
+	net.Conn
+	late  time.Duration
+	armed int32
+}
+
+func (c *lateConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if atomic.LoadInt32(&c.armed) != 0 {
+		time.Sleep(c.late)
+	}
+	return n, err
+}
+
+// lateWrites makes t's connections return from each write (after the
+// handshake) late after its bytes went out.
+func lateWrites(t *http.Transport, tc *tls.Config, late time.Duration) {
+	t.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		raw, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		lc := &lateConn{Conn: raw, late: late}
+		c := tls.Client(lc, tc)
+		if err := c.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		atomic.StoreInt32(&lc.armed, 1)
+		return c, nil
+	}
 }
 
 // waitFor says it waits (PATH.ready) and waits until PATH exists (at most 60 s).
@@ -290,6 +331,7 @@ func client(args []string) {
 	out := fs.String("out", "", "save the body (bodies: FILE.i) here")
 	doStress := fs.Bool("stress", false, "grow each request goroutine's stack first")
 	pause := fs.String("pause", "", "connect and shake hands, write FILE.ready, wait for FILE, then send (one connection)")
+	late := fs.Duration("late-write", 0, "return from each TLS write this long after its bytes went out")
 	fs.Parse(args)
 
 	if *proto != 1 && *proto != 2 {
@@ -325,6 +367,9 @@ func client(args []string) {
 	if *pause != "" && *conns != 1 {
 		fail("-pause takes one connection")
 	}
+	if *pause != "" && *late != 0 {
+		fail("-pause and -late-write dial each their own way")
+	}
 	results := make([]result, *conns**requests)
 	var wg sync.WaitGroup
 	for i := 0; i < *conns; i++ {
@@ -332,11 +377,15 @@ func client(args []string) {
 		go func(i int) {
 			defer wg.Done()
 			tc := &tls.Config{InsecureSkipVerify: *insecure, RootCAs: roots}
-			rs := connection(*url, *proto, tc, post, *requests, *doStress, *pause)
+			rs := connection(*url, *proto, tc, post, *requests, *doStress, *pause, *late)
 			copy(results[i**requests:], rs)
 		}(i)
 	}
 	wg.Wait()
+	if *late > 0 {
+		// Writes still asleep would never return (nor be captured) after exit.
+		time.Sleep(*late + 200*time.Millisecond)
+	}
 	status := 0
 	for i, r := range results {
 		if r.err != nil {
