@@ -80,8 +80,6 @@ void output_safe_comm(char *out, const char *comm);
  * holds OUTPUT_TAG_SIZE); out is returned. */
 #define OUTPUT_TAG_SIZE	16
 const char *output_container_tag(char *out, const struct tlstap_data_event *m);
-/* The JSON fields "cgroup_id", "netns" and "container" of m's process and socket. */
-void output_json_who(FILE *f, const struct tlstap_data_event *m);
 /* Formats "1.2.3.4:80", "[::1]:443" or "" (unknown) into buf. */
 void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, __u16 port);
 /* Standard base64 of len bytes into out (4 * ((len + 2) / 3) + 1 bytes). */

@@ -4,6 +4,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include "cgroup_cache.h"
+#include "jsonline.h"
 #include "print.h"
 
 void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, __u16 port)
@@ -130,25 +131,11 @@ void output_base64(char *out, const __u8 *in, size_t len)
 
 void output_json_string(FILE *f, const char *s, size_t len)
 {
-	size_t i, run = 0;
-	unsigned char c;
+	struct jsonline l = { 0 };
 
-	fputc('"', f);
-	for (i = 0; i < len && s[i]; i++) {
-		c = (unsigned char)s[i];
-		if (c != '"' && c != '\\' && c >= 0x20 && c < 0x7f)
-			continue;
-		/* Plain characters go out a run at a time (names and paths are most of them). */
-		fwrite(s + run, 1, i - run, f);
-		run = i + 1;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else
-			/* Bytes, not UTF-8: each one its own code point, never invalid JSON. */
-			fprintf(f, "\\u%04x", c);
-	}
-	fwrite(s + run, 1, i - run, f);
-	fputc('"', f);
+	jl_string(&l, s, len);
+	jl_write(&l, f);
+	jl_free(&l);
 }
 
 /* comm is chosen by the traced process: never send its control bytes to a terminal. */
@@ -165,31 +152,6 @@ const char *output_container_tag(char *out, const struct tlstap_data_event *m)
 	if (ci && ci->runtime != CTR_NONE)
 		snprintf(out, OUTPUT_TAG_SIZE, "@%.*s", CONTAINER_SHORT_LEN, ci->id);
 	return out;
-}
-
-void output_json_who(FILE *f, const struct tlstap_data_event *m)
-{
-	const struct container_info *ci = cgroup_cache_get(m->cgroup_id, m->pid);
-
-	fprintf(f, ",\"cgroup_id\":%llu", (unsigned long long)m->cgroup_id);
-	if (m->netns)
-		fprintf(f, ",\"netns\":%u", m->netns);
-	else
-		fputs(",\"netns\":null", f);
-	if (!ci) {
-		fputs(",\"container\":null", f);
-		return;
-	}
-	/* Checked when resolved: hex, a runtime's name and a UID need no escaping. */
-	if (ci->runtime != CTR_NONE)
-		fprintf(f, ",\"container\":{\"id\":\"%s\",\"runtime\":\"%s\"", ci->id,
-			container_runtime_name(ci->runtime));
-	else
-		fputs(",\"container\":{\"id\":null,\"runtime\":null", f);
-	if (ci->pod_uid[0])
-		fprintf(f, ",\"pod_uid\":\"%s\"}", ci->pod_uid);
-	else
-		fputs(",\"pod_uid\":null}", f);
 }
 
 bool output_redacted(const struct output *o, const char *name)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "jsonline.h"
 #include "output.h"
 #include "raw_view.h"
 
@@ -360,6 +361,45 @@ static void test_output_json_string_stops_at_nul_or_len(void **state)
 	assert_string_equal(s, "\"0123456789abcdef\"");
 	free(s);
 	free(buf);
+}
+
+/* The line builder (behind output_json_string too) writes numbers as printf does, and grows. */
+static void test_output_jsonline_numbers_and_growth(void **state)
+{
+	static const __s64 sv[] = { 0, 1, -1, 9, -10, 1234567890123LL, INT64_MAX, INT64_MIN };
+	static const __u64 uv[] = { 0, 7, 10, 99, 100, 18446744073709551615ULL };
+	struct jsonline l = { 0 };
+	char num[32];
+	size_t i;
+
+	jl_string(&l, "ab\0cd", 6);
+	jl_string(&l, "ab\0cd", 6);
+	assert_int_equal(l.len, 8);
+	assert_memory_equal(l.p, "\"ab\"\"ab\"", 8);
+	l.len = 0;
+	for (i = 0; i < sizeof(sv) / sizeof(sv[0]); i++) {
+		snprintf(num, sizeof(num), "%lld", (long long)sv[i]);
+		jl_s64(&l, sv[i]);
+		assert_int_equal(l.len, strlen(num));
+		assert_memory_equal(l.p, num, l.len);
+		l.len = 0;
+	}
+	for (i = 0; i < sizeof(uv) / sizeof(uv[0]); i++) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)uv[i]);
+		jl_u64(&l, uv[i]);
+		assert_int_equal(l.len, strlen(num));
+		assert_memory_equal(l.p, num, l.len);
+		l.len = 0;
+	}
+	/* It grows past its first size and keeps every byte. */
+	for (i = 0; i < 100000; i++)
+		jl_lit(&l, "x");
+	jl_str_or_null(&l, NULL);
+	assert_false(l.failed);
+	assert_int_equal(l.len, 100004);
+	assert_memory_equal(l.p + 100000, "null", 4);
+	assert_true(l.p[99999] == 'x');
+	jl_free(&l);
 }
 
 static void test_output_format_addr_families(void **state)
@@ -793,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_output_json_string_escapes),
 		cmocka_unit_test(test_output_json_string_parses_back_to_bytes),
 		cmocka_unit_test(test_output_json_string_stops_at_nul_or_len),
+		cmocka_unit_test(test_output_jsonline_numbers_and_growth),
 		cmocka_unit_test(test_output_format_addr_families),
 		cmocka_unit_test(test_output_json_data_line_fields_and_payload),
 		cmocka_unit_test(test_output_json_nulls_and_gap_line),

@@ -1,0 +1,49 @@
+/* One JSON line built in memory and written with one fwrite: stdio's work per call (format
+ * parsing, a virtual call per piece) was most of what -o json cost per record. */
+#ifndef TLSTAP_JSONLINE_H
+#define TLSTAP_JSONLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/types.h>
+
+struct jsonline {
+	char *p;
+	size_t len, cap;
+	bool failed;		/* out of memory: the line is dropped whole */
+};
+
+/* Room for n more bytes at p + len, or NULL (the line is then failed). */
+char *jl_room(struct jsonline *l, size_t n);
+/* Writes the line to f (unless it failed) and starts the next one. */
+void jl_write(struct jsonline *l, FILE *f);
+void jl_free(struct jsonline *l);
+
+static inline void jl_put(struct jsonline *l, const char *s, size_t n)
+{
+	char *d = jl_room(l, n);
+
+	if (d) {
+		memcpy(d, s, n);
+		l->len += n;
+	}
+}
+
+/* A string literal, its length known at compile time. */
+#define jl_lit(l, s)	jl_put((l), "" s, sizeof(s) - 1)
+
+static inline void jl_cstr(struct jsonline *l, const char *s)
+{
+	jl_put(l, s, strlen(s));
+}
+
+void jl_u64(struct jsonline *l, __u64 v);
+void jl_s64(struct jsonline *l, __s64 v);
+/* s (at most len bytes, up to a NUL) as a quoted JSON string, as output_json_string writes it. */
+void jl_string(struct jsonline *l, const char *s, size_t len);
+/* A C string quoted, or null. */
+void jl_str_or_null(struct jsonline *l, const char *s);
+
+#endif
