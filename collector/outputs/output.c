@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include "jsonline.h"
 #include "print.h"
 
 void output_init(struct output *o, enum out_mode mode, FILE *f, __u64 max_events)
@@ -24,20 +25,27 @@ void output_init(struct output *o, enum out_mode mode, FILE *f, __u64 max_events
 
 int output_set_tags(struct output *o, const char *host, const char *run_id)
 {
-	FILE *f = fmemopen(o->tags, sizeof(o->tags), "w");
+	struct jsonline l = { 0 };
+	int err = 0;
 
-	if (!f)
-		return -errno;
 	if (host) {
-		fputs(",\"host\":", f);
-		output_json_string(f, host, strlen(host));
+		jl_lit(&l, ",\"host\":");
+		jl_string(&l, host, strlen(host));
 	}
 	if (run_id) {
-		fputs(",\"run_id\":", f);
-		output_json_string(f, run_id, strlen(run_id));
+		jl_lit(&l, ",\"run_id\":");
+		jl_string(&l, run_id, strlen(run_id));
 	}
-	/* fmemopen ends the string with a NUL at the close, as there is room. */
-	return fclose(f) ? -EIO : 0;
+	/* Never half a label: every JSON line ends with these. */
+	if (l.failed)
+		err = -ENOMEM;
+	else if (l.len >= sizeof(o->tags))
+		err = -EIO;
+	else if (l.len)
+		memcpy(o->tags, l.p, l.len);
+	o->tags[err ? 0 : l.len] = '\0';
+	jl_free(&l);
+	return err;
 }
 
 bool output_done(const struct output *o)
