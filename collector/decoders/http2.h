@@ -58,6 +58,9 @@ struct h2_dir {
 	/* Table sizes [min, last] of SETTINGS this side sent and the other has not acknowledged. */
 	int64_t pend[H2_MAX_PENDING_SETTINGS][2];
 	size_t npend;
+	/* ACKs of this side's SETTINGS recorded before those SETTINGS were (the
+	 * sender's write returned after the other side read and acknowledged it). */
+	size_t early_acks;
 	struct http_resync rs;	/* rs.lost: looking for a frame boundary */
 };
 

@@ -258,8 +258,28 @@ void h2_settings_unit(struct h2_dir *d)
 	d->table_last = v;
 }
 
+/*
+ * The other side's limit binds acker's encoder from the ACK on; past our
+ * own cap the encoder may use more than we follow, and the inflater then
+ * fails rather than decode from a wrong table.
+ */
+static void apply_table_size(struct h2 *c, struct h2_dir *acker, int64_t min, int64_t last)
+{
+	if (min < 0)
+		return;
+	if (nghttp2_hd_inflate_change_table_size(acker->inf, min > MAX_TABLE ? MAX_TABLE : (size_t)min) ||
+	    nghttp2_hd_inflate_change_table_size(acker->inf, last > MAX_TABLE ? MAX_TABLE : (size_t)last))
+		h2_invalid(c, "header table size change failed");
+}
+
 void h2_settings_sent(struct h2 *c, struct h2_dir *d)
 {
+	if (d->early_acks) {
+		/* Acknowledged already: it binds from now. */
+		d->early_acks--;
+		apply_table_size(c, &c->d[!d->dir], d->table_min, d->table_last);
+		return;
+	}
 	if (d->npend == H2_MAX_PENDING_SETTINGS) {
 		h2_invalid(c, "SETTINGS never acknowledged");
 		return;
@@ -274,20 +294,16 @@ void h2_settings_ack(struct h2 *c, struct h2_dir *d)
 	struct h2_dir *o = &c->d[!d->dir];
 	int64_t min, last;
 
-	if (!o->npend)
+	if (!o->npend) {
+		/* Its SETTINGS may still be on their way (see early_acks); a peer
+		 * that acknowledges what was never sent is only counted so far. */
+		if (o->early_acks < H2_MAX_PENDING_SETTINGS)
+			o->early_acks++;
 		return;
+	}
 	min = o->pend[0][0];
 	last = o->pend[0][1];
 	memmove(o->pend[0], o->pend[1], (o->npend - 1) * sizeof(o->pend[0]));
 	o->npend--;
-	if (min < 0)
-		return;
-	/*
-	 * The other side's limit binds this side's encoder from this ACK on;
-	 * past our own cap the encoder may use more than we follow, and the
-	 * inflater then fails rather than decode from a wrong table.
-	 */
-	if (nghttp2_hd_inflate_change_table_size(d->inf, min > MAX_TABLE ? MAX_TABLE : (size_t)min) ||
-	    nghttp2_hd_inflate_change_table_size(d->inf, last > MAX_TABLE ? MAX_TABLE : (size_t)last))
-		h2_invalid(c, "header table size change failed");
+	apply_table_size(c, d, min, last);
 }

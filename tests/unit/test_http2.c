@@ -191,6 +191,32 @@ static void test_h2_table_size_setting_followed_after_ack(void **state)
 	done(d, &r, &c, &s);
 }
 
+/* The client's SETTINGS write returned after the server's ACK was read back (Go's transport):
+ * the ACK comes first, and the table size still binds from the SETTINGS on. */
+static void test_h2_table_size_setting_acknowledged_before_it_was_recorded(void **state)
+{
+	uint8_t set[6] = { 0, 1, 0, 0, 0x40, 0 };	/* HEADER_TABLE_SIZE 16384 */
+	struct recorder r;
+	struct peer c, s;
+	struct httpdec *d = start(&r, &c, &s, NULL);
+
+	frame(&s, 4, 1, 0, NULL, 0);
+	send(d, 1, &s, 5);
+	frame(&c, 4, 0, 0, set, 6);
+	send(d, 0, &c, 6);
+	nghttp2_hd_deflate_del(s.def);
+	assert_int_equal(nghttp2_hd_deflate_new(&s.def, 16384), 0);
+	assert_int_equal(nghttp2_hd_deflate_change_table_size(s.def, 16384), 0);
+	headers(&c, 1, 1, get_root, 4);
+	send(d, 0, &c, 10);
+	headers(&s, 1, 1, ok, 1);
+	send(d, 1, &s, 11);
+	assert_int_equal(r.nnotes, 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.x[0].e.status, 200);
+	done(d, &r, &c, &s);
+}
+
 static void test_h2_bad_hpack_never_reports_headers(void **state)
 {
 	static const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x7f };	/* index far past any table */
@@ -611,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_h2_headers_decode_across_streams_with_dynamic_table),
 		cmocka_unit_test(test_h2_table_size_beyond_settings_is_desync_not_garbage),
 		cmocka_unit_test(test_h2_table_size_setting_followed_after_ack),
+		cmocka_unit_test(test_h2_table_size_setting_acknowledged_before_it_was_recorded),
 		cmocka_unit_test(test_h2_bad_hpack_never_reports_headers),
 		cmocka_unit_test(test_h2_open_streams_are_bounded),
 		cmocka_unit_test(test_h2_padding_longer_than_frame_is_invalid),
