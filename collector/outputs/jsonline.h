@@ -41,7 +41,8 @@ static inline void jl_cstr(struct jsonline *l, const char *s)
 
 void jl_u64(struct jsonline *l, __u64 v);
 void jl_s64(struct jsonline *l, __s64 v);
-/* s (at most len bytes, up to a NUL) as a quoted JSON string, as output_json_string writes it. */
+/* s (at most len bytes, up to a NUL) as a quoted JSON string literal, every byte
+ * that must be escaped escaped: bytes, not UTF-8, so never invalid JSON. */
 void jl_string(struct jsonline *l, const char *s, size_t len);
 /* A C string quoted, or null. */
 void jl_str_or_null(struct jsonline *l, const char *s);

@@ -84,8 +84,6 @@ const char *output_container_tag(char *out, const struct tlstap_data_event *m);
 void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, __u16 port);
 /* Standard base64 of len bytes into out (4 * ((len + 2) / 3) + 1 bytes). */
 void output_base64(char *out, const __u8 *in, size_t len);
-/* Writes s as a JSON string literal (with quotes), escaping every byte that must be. */
-void output_json_string(FILE *f, const char *s, size_t len);
 /* Whether the printer masks the values of header name. */
 bool output_redacted(const struct output *o, const char *name);
 

@@ -4,7 +4,6 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include "cgroup_cache.h"
-#include "jsonline.h"
 #include "print.h"
 
 void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, __u16 port)
@@ -127,15 +126,6 @@ void output_base64(char *out, const __u8 *in, size_t len)
 		*out++ = '=';
 	}
 	*out = '\0';
-}
-
-void output_json_string(FILE *f, const char *s, size_t len)
-{
-	struct jsonline l = { 0 };
-
-	jl_string(&l, s, len);
-	jl_write(&l, f);
-	jl_free(&l);
 }
 
 /* comm is chosen by the traced process: never send its control bytes to a terminal. */
