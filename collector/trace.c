@@ -341,9 +341,8 @@ static int read_until_stopped(struct trace *t)
 		/* A round that stopped at its budget goes on at once: no wakeup would come. */
 		err = all ? rings_wait(&t->rings, t->watch_waiting ? WATCH_POLL_MS : POLL_MS) : 0;
 		if (!err) {
-			err = all = read_round(t);
-			if (all < 0)
-				all = 1;
+			err = read_round(t);
+			all = err != 0;
 		}
 		if (err < 0 && err != -EINTR) {
 			pr_warn("reading the ring buffers failed: %s\n", strerror(-err));

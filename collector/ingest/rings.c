@@ -116,6 +116,14 @@ int rings_wait(struct rings *r, int timeout_ms)
 	return 0;
 }
 
+/* One ring read with a fresh budget: ring_buffer__consume's result. */
+static int consume(struct rings *r, int ring)
+{
+	r->budget_left = r->budget;
+	r->bytes_left = r->byte_budget;
+	return ring_buffer__consume(r->rb[ring]);
+}
+
 int rings_read_round(struct rings *r, __u64 round)
 {
 	__u64 *snap = &r->hist[(round % RINGS_HISTORY) * (size_t)r->nrings];
@@ -137,9 +145,7 @@ int rings_read_round(struct rings *r, __u64 round)
 		ring = cpu + r->ncpus;
 		if (ring < r->nrings)
 			over_end = __atomic_load_n(r->prod_pos[ring], __ATOMIC_ACQUIRE);
-		r->budget_left = r->budget;
-		r->bytes_left = r->byte_budget;
-		err = ring_buffer__consume(r->rb[cpu]);
+		err = consume(r, cpu);
 		if (err == RINGS_BUDGET_SPENT) {
 			all = 0;
 			continue;
@@ -155,11 +161,9 @@ int rings_read_round(struct rings *r, __u64 round)
 				all = 0;
 			continue;
 		}
-		r->budget_left = r->budget;
-		r->bytes_left = r->byte_budget;
 		r->stop_at = over_end;
 		r->stop_cons = r->cons_pos[ring];
-		err = ring_buffer__consume(r->rb[ring]);
+		err = consume(r, ring);
 		r->stop_at = 0;
 		if (err == RINGS_BUDGET_SPENT)
 			all = 0;
