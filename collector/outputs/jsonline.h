@@ -15,8 +15,17 @@ struct jsonline {
 	bool failed;		/* out of memory: the line is dropped whole */
 };
 
-/* Room for n more bytes at p + len, or NULL (the line is then failed). */
-char *jl_room(struct jsonline *l, size_t n);
+/* jl_room's slow path: grows the buffer, or fails the line. */
+char *jl_grow(struct jsonline *l, size_t n);
+
+/* Room for n more bytes at p + len, or NULL (the line is then failed). Inline: it runs
+ * for every piece of every line. */
+static inline char *jl_room(struct jsonline *l, size_t n)
+{
+	if (!l->failed && n <= l->cap - l->len)
+		return l->p + l->len;
+	return jl_grow(l, n);
+}
 /* Writes the line to f (unless it failed) and starts the next one. */
 void jl_write(struct jsonline *l, FILE *f);
 void jl_free(struct jsonline *l);
@@ -41,8 +50,9 @@ static inline void jl_cstr(struct jsonline *l, const char *s)
 
 void jl_u64(struct jsonline *l, __u64 v);
 void jl_s64(struct jsonline *l, __s64 v);
-/* s (at most len bytes, up to a NUL) as a quoted JSON string literal, every byte
- * that must be escaped escaped: bytes, not UTF-8, so never invalid JSON. */
+/* s (at most len bytes, up to a NUL; all len bytes must be readable) as a quoted JSON
+ * string literal, every byte that must be escaped escaped: bytes, not UTF-8, so never
+ * invalid JSON. */
 void jl_string(struct jsonline *l, const char *s, size_t len);
 /* A C string quoted, or null. */
 void jl_str_or_null(struct jsonline *l, const char *s);

@@ -362,6 +362,47 @@ static void test_output_json_string_stops_at_nul_or_len(void **state)
 	free(buf);
 }
 
+/* The escaping as the JSON grammar states it, byte by byte: the oracle for the fast scan. */
+static size_t json_escape_ref(char *out, const unsigned char *s, size_t len)
+{
+	size_t i, o = 0;
+
+	out[o++] = '"';
+	for (i = 0; i < len && s[i]; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			o += (size_t)sprintf(out + o, "\\%c", s[i]);
+		else if (s[i] < 0x20 || s[i] >= 0x7f)
+			o += (size_t)sprintf(out + o, "\\u%04x", s[i]);
+		else
+			out[o++] = (char)s[i];
+	}
+	out[o++] = '"';
+	return o;
+}
+
+/* Every byte that needs care, at every offset of strings longer than the 16-byte steps the
+ * scan takes, and two of them in one step: the same escaping as byte by byte. */
+static void test_output_json_string_escapes_at_every_offset(void **state)
+{
+	static const unsigned char special[] = { '"', '\\', 0x01, 0x1f, 0x7f, 0x80, 0xff, 0x00, ' ', '~' };
+	unsigned char in[48];
+	char want[48 * 6 + 3], *got;
+	size_t len, pos, k, n;
+
+	for (len = 0; len <= sizeof(in); len++)
+		for (pos = 0; pos < len; pos++)
+			for (k = 0; k < sizeof(special); k++) {
+				memset(in, 'a', sizeof(in));
+				in[pos] = special[k];
+				in[len - 1 - pos] = special[(k + 3) % sizeof(special)];
+				n = json_escape_ref(want, in, len);
+				got = json_string_of((const char *)in, len);
+				assert_int_equal(strlen(got), n);
+				assert_memory_equal(got, want, n);
+				free(got);
+			}
+}
+
 /* The line builder writes numbers as printf does, and grows. */
 static void test_output_jsonline_numbers_and_growth(void **state)
 {
@@ -833,6 +874,7 @@ int main(void)
 		cmocka_unit_test(test_output_json_string_parses_back_to_bytes),
 		cmocka_unit_test(test_output_json_string_stops_at_nul_or_len),
 		cmocka_unit_test(test_output_jsonline_numbers_and_growth),
+		cmocka_unit_test(test_output_json_string_escapes_at_every_offset),
 		cmocka_unit_test(test_output_format_addr_families),
 		cmocka_unit_test(test_output_json_data_line_fields_and_payload),
 		cmocka_unit_test(test_output_json_nulls_and_gap_line),
