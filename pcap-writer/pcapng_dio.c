@@ -1,10 +1,41 @@
 /* A capture file written with O_DIRECT: whole aligned pieces from a stage, the unaligned tail carried to the next write. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "pcapng_dio.h"
+
+/* A transparent huge page on x86-64 and arm64 (4 KiB pages). */
+#define STAGE_HUGE	(2u << 20)
+
+/*
+ * cap bytes (a multiple of PDIO_ALIGN) aligned to a huge page, which the
+ * kernel backs with huge pages if it may (MADV_HUGEPAGE: the "madvise"
+ * setting, Debian's default). Why: each direct write pins the pages it
+ * reads (get_user_pages), one 4 KiB page at a time otherwise, and that walk
+ * was a tenth of the collector's CPU with -w at 64 KiB responses.
+ */
+static void *stage_map(size_t cap)
+{
+	size_t len = cap + STAGE_HUGE, head;
+	uint8_t *p, *a;
+
+	if (len < cap)
+		return NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (uint8_t *)(((uintptr_t)p + STAGE_HUGE - 1) & ~(uintptr_t)(STAGE_HUGE - 1));
+	head = (size_t)(a - p);
+	if (head)
+		munmap(p, head);
+	if (len - head > cap)
+		munmap(a + cap, len - head - cap);
+	/* Only advice: without it the stage works the same, in small pages. */
+	madvise(a, cap, MADV_HUGEPAGE);
+	return a;
+}
 
 int pdio_start(struct pdio *d, int fd, uint64_t off)
 {
@@ -44,11 +75,12 @@ int pdio_append(struct pdio *d, const void *p, size_t n)
 		if (cap < 256 * 1024 + PDIO_ALIGN)
 			cap = 256 * 1024 + PDIO_ALIGN;
 		cap = (cap + PDIO_ALIGN - 1) & ~(size_t)(PDIO_ALIGN - 1);
-		if (cap < need || posix_memalign(&s, PDIO_ALIGN, cap))
+		if (cap < need || !(s = stage_map(cap)))
 			return -ENOMEM;
 		if (d->len)
 			memcpy(s, d->stage, d->len);
-		free(d->stage);
+		if (d->stage)
+			munmap(d->stage, d->cap);
 		d->stage = s;
 		d->cap = cap;
 	}
@@ -147,7 +179,8 @@ void pdio_clear(struct pdio *d)
 
 void pdio_free(struct pdio *d)
 {
-	free(d->stage);
+	if (d->stage)
+		munmap(d->stage, d->cap);
 	d->stage = NULL;
 	d->cap = d->len = 0;
 }
