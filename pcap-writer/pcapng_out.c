@@ -11,6 +11,7 @@
 struct pout_buf {
 	struct pout_buf *next;
 	size_t used, cap;
+	uint64_t queued_ns;	/* when it was handed to the thread (CLOCK_MONOTONIC) */
 	uint8_t data[];
 };
 
@@ -183,54 +184,80 @@ static uint64_t now_ns(void)
 }
 
 /*
- * The due times of what waits in the stage, after a buffer went there
- * (appended) or the stage was written (wrote). Under mu.
+ * The due times of what waits in the stage, after a buffer handed over at
+ * since went there (appended) or the stage was written (wrote). Under mu.
  */
-static void stage_clocks(struct pcapng_out *o, bool appended, bool wrote)
+static void stage_clocks(struct pcapng_out *o, bool appended, bool wrote, uint64_t since)
 {
 	const uint64_t show = POUT_SHOW_TAIL_SECS * 1000000000ull;
-	uint64_t now;
 
 	if (!o->dio.len) {
 		o->show_due = o->gather_due = 0;
 		return;
 	}
-	now = now_ns();
 	if (appended)
-		o->last_append = now;
+		o->last_append = since;
 	if (wrote) {
 		/* Left: a tail of the newest blocks; its second runs from when
 		 * they came, a new gathering from the next buffer. */
 		o->gather_due = 0;
 		o->show_due = o->last_append + show;
 	}
+	/* From the hand-over: the buffer may have waited in the queue. */
 	if (appended && !o->show_due)
-		o->show_due = now + show;
+		o->show_due = since + show;
 	if (appended && !o->gather_due)
-		o->gather_due = now + POUT_GATHER_MS * 1000000ull;
+		o->gather_due = since + POUT_GATHER_MS * 1000000ull;
+}
+
+/* Blocks go through the stage (O_DIRECT is on, or a tail from then waits). The thread's. */
+static bool staged(const struct pcapng_out *o)
+{
+	return o->dio.on || o->dio.len;
 }
 
 /*
- * With nothing queued: waits for a buffer, or for the stage's next due
- * time, and then writes its aligned part (direct), or shows a tail under
- * PDIO_ALIGN through the page cache. Under mu (released while writing).
+ * Whether the thread takes the queued buffers now. Staged, it lets them
+ * gather (POUT_GATHER bytes, or the first one POUT_GATHER_MS old): woken
+ * once per gathering rather than for every buffer, as a context switch
+ * costs a VM exit or two, and the stage is written at that size anyway.
+ * A pipe or the page cache gets each buffer at once. Under mu.
+ */
+static bool queue_ready(const struct pcapng_out *o)
+{
+	if (!o->queue)
+		return false;
+	return !staged(o) || o->queued_bytes + o->dio.len >= POUT_GATHER ||
+	       now_ns() >= o->queue->queued_ns + POUT_GATHER_MS * 1000000ull;
+}
+
+/*
+ * With no queue ready: waits for a buffer, for the queue's or the stage's
+ * next due time, and then writes the stage's aligned part (direct), or
+ * shows a tail under PDIO_ALIGN through the page cache. Under mu (released
+ * while writing).
  */
 static void wait_or_write_stage(struct pcapng_out *o)
 {
 	bool full = o->dio.len >= PDIO_ALIGN;
-	uint64_t due = full ? o->gather_due : 0;
+	uint64_t due = full ? o->gather_due : 0, qdue;
 	struct timespec at;
 
 	if (o->show_due && (!due || o->show_due < due))
 		due = o->show_due;
+	if (o->queue) {
+		qdue = o->queue->queued_ns + POUT_GATHER_MS * 1000000ull;
+		if (!due || qdue < due)
+			due = qdue;
+	}
 	if (!due) {
 		pthread_cond_wait(&o->cv, &o->mu);
 		return;
 	}
 	at.tv_sec = (time_t)(due / 1000000000u);
 	at.tv_nsec = (long)(due % 1000000000u);
-	if (pthread_cond_timedwait(&o->cv, &o->mu, &at) != ETIMEDOUT || o->queue || o->quit ||
-	    o->tail_req)
+	if (pthread_cond_timedwait(&o->cv, &o->mu, &at) != ETIMEDOUT || queue_ready(o) ||
+	    o->quit || o->tail_req)
 		return;
 	o->writing = true;
 	pthread_mutex_unlock(&o->mu);
@@ -242,7 +269,7 @@ static void wait_or_write_stage(struct pcapng_out *o)
 	o->writing = false;
 	if (!full)
 		o->show_due = 0;
-	stage_clocks(o, false, full);
+	stage_clocks(o, false, full, 0);
 	pthread_cond_broadcast(&o->cv);
 }
 
@@ -265,7 +292,7 @@ static void *writer(void *arg)
 
 	pthread_mutex_lock(&o->mu);
 	for (;;) {
-		while (!o->queue && !o->quit && !o->tail_req)
+		while (!queue_ready(o) && !o->quit && !o->tail_req)
 			wait_or_write_stage(o);
 		b = o->queue;
 		if (!b) {
@@ -287,6 +314,7 @@ static void *writer(void *arg)
 		o->queue = b->next;
 		if (!o->queue)
 			o->queue_tail = &o->queue;
+		o->queued_bytes -= b->used;
 		o->writing = true;
 		pthread_mutex_unlock(&o->mu);
 		/* The stage is the thread's: its offset moves when it is written. */
@@ -294,7 +322,7 @@ static void *writer(void *arg)
 		write_buf(o, b);
 		pthread_mutex_lock(&o->mu);
 		o->writing = false;
-		stage_clocks(o, true, o->dio.off != off);
+		stage_clocks(o, true, o->dio.off != off, b->queued_ns);
 		recycle(o, b);
 		pthread_cond_broadcast(&o->cv);
 	}
@@ -353,11 +381,17 @@ int pout_flush(struct pcapng_out *o)
 		write_buf(o, b);
 	} else if (b && b->used) {
 		o->cur = NULL;
-		pthread_mutex_lock(&o->mu);
 		b->next = NULL;
+		b->queued_ns = now_ns();
+		pthread_mutex_lock(&o->mu);
+		/* The thread is woken when it has a new due time (a first buffer)
+		 * or a gathering is complete; it finds the others when it looks. */
+		if (!o->queue || (o->queued_bytes < POUT_GATHER &&
+				  o->queued_bytes + b->used >= POUT_GATHER))
+			pthread_cond_broadcast(&o->cv);
 		*o->queue_tail = b;
 		o->queue_tail = &b->next;
-		pthread_cond_broadcast(&o->cv);
+		o->queued_bytes += b->used;
 		pthread_mutex_unlock(&o->mu);
 	}
 	return pout_err(o);

@@ -59,6 +59,7 @@ struct pcapng_out {
 	 * (TLSTAP_NO_DIRECT_IO=1 or a file system that refuses: page cache). */
 	struct pdio dio;
 	struct pout_buf *queue, **queue_tail, *spare;
+	size_t queued_bytes;	/* held by the buffers in the queue */
 	int nbufs;
 	int err;		/* the first I/O error: nothing more is written */
 	uint64_t kept;		/* bytes in the file as whole blocks */
