@@ -293,6 +293,13 @@ int pcapng_flush(struct pcapng_writer *w)
 	return pout_flush(&w->out);
 }
 
+int pcapng_offer(struct pcapng_writer *w)
+{
+	if (!w)
+		return -EINVAL;
+	return pout_offer(&w->out);
+}
+
 int pcapng_drain(struct pcapng_writer *w)
 {
 	if (!w)

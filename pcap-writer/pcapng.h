@@ -106,6 +106,11 @@ int pcapng_write_stats(struct pcapng_writer *w, uint32_t if_id, uint64_t start_n
 
 /* Hands every buffered block on (no fsync): to the writing thread if there is one. */
 int pcapng_flush(struct pcapng_writer *w);
+/*
+ * pcapng_flush, unless the writing thread has blocks waiting still: those
+ * buffered then go with a later call (call it again until it hands them on).
+ */
+int pcapng_offer(struct pcapng_writer *w);
 /* Like pcapng_flush, then waits until every block is written (or failed). */
 int pcapng_drain(struct pcapng_writer *w);
 /*

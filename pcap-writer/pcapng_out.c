@@ -71,7 +71,8 @@ static void stop_output(struct pcapng_out *o, int err, bool torn)
 {
 	if (o->err)
 		return;
-	o->err = err;
+	/* Read without mu by pout_err. */
+	__atomic_store_n(&o->err, err, __ATOMIC_RELEASE);
 	if (o->regular) {
 		if (ftruncate(o->nb.fd, (off_t)o->kept))
 			o->lost.torn = true;
@@ -217,18 +218,26 @@ static bool staged(const struct pcapng_out *o)
 }
 
 /*
- * Whether the thread takes the queued buffers now. Staged, it lets them
- * gather (POUT_GATHER bytes, or the first one POUT_GATHER_MS old): woken
- * once per gathering rather than for every buffer, as a context switch
- * costs a VM exit or two, and the stage is written at that size anyway.
- * A pipe or the page cache gets each buffer at once. Under mu.
+ * Whether the thread takes queued buffers now. Staged, it lets them gather
+ * until they and the stage hold POUT_GATHER bytes, the first one is
+ * POUT_GATHER_MS old, or POUT_HOLD_BUFS wait, and then takes all that wait
+ * at that moment: woken once per gathering rather than for every buffer
+ * (a context switch costs a VM exit or two), and written in one piece. A
+ * pipe, the page cache or an output stopped by an error gets each buffer
+ * at once. The writing thread's, under mu.
  */
-static bool queue_ready(const struct pcapng_out *o)
+static bool queue_ready(struct pcapng_out *o)
 {
 	if (!o->queue)
 		return false;
-	return !staged(o) || o->queued_bytes + o->dio.len >= POUT_GATHER ||
-	       now_ns() >= o->queue->queued_ns + POUT_GATHER_MS * 1000000ull;
+	if (o->take)
+		return true;
+	if (staged(o) && !o->err && o->nqueued < POUT_HOLD_BUFS &&
+	    o->queued_bytes + o->dio.len < POUT_GATHER &&
+	    now_ns() < o->queue->queued_ns + POUT_GATHER_MS * 1000000ull)
+		return false;
+	o->take = o->nqueued;
+	return true;
 }
 
 /*
@@ -305,6 +314,7 @@ static void *writer(void *arg)
 				o->writing = false;
 			}
 			o->show_due = o->gather_due = 0;
+			o->take = 0;
 			o->tail_req = false;
 			pthread_cond_broadcast(&o->cv);
 			if (o->quit)
@@ -315,6 +325,9 @@ static void *writer(void *arg)
 		if (!o->queue)
 			o->queue_tail = &o->queue;
 		o->queued_bytes -= b->used;
+		o->nqueued--;
+		if (o->take)
+			o->take--;
 		o->writing = true;
 		pthread_mutex_unlock(&o->mu);
 		/* The stage is the thread's: its offset moves when it is written. */
@@ -385,16 +398,30 @@ int pout_flush(struct pcapng_out *o)
 		b->queued_ns = now_ns();
 		pthread_mutex_lock(&o->mu);
 		/* The thread is woken when it has a new due time (a first buffer)
-		 * or a gathering is complete; it finds the others when it looks. */
-		if (!o->queue || (o->queued_bytes < POUT_GATHER &&
-				  o->queued_bytes + b->used >= POUT_GATHER))
+		 * or a gathering is complete (queue_ready); a buffer queued while
+		 * it waits for its due time, or works, needs no call. */
+		if (!o->queue || o->nqueued + 1 == POUT_HOLD_BUFS ||
+		    (o->queued_bytes < POUT_GATHER && o->queued_bytes + b->used >= POUT_GATHER))
 			pthread_cond_broadcast(&o->cv);
 		*o->queue_tail = b;
 		o->queue_tail = &b->next;
 		o->queued_bytes += b->used;
+		o->nqueued++;
 		pthread_mutex_unlock(&o->mu);
 	}
 	return pout_err(o);
+}
+
+int pout_offer(struct pcapng_out *o)
+{
+	bool waiting;
+
+	if (!o->started)
+		return pout_flush(o);
+	pthread_mutex_lock(&o->mu);
+	waiting = o->queue && !o->err;
+	pthread_mutex_unlock(&o->mu);
+	return waiting ? 0 : pout_flush(o);
 }
 
 /*
@@ -499,14 +526,10 @@ void pout_refused(struct pcapng_out *o, uint32_t caplen)
 	pthread_mutex_unlock(&o->mu);
 }
 
+/* Without mu: it is asked for every block the capture writes. */
 int pout_err(struct pcapng_out *o)
 {
-	int err;
-
-	pthread_mutex_lock(&o->mu);
-	err = o->err;
-	pthread_mutex_unlock(&o->mu);
-	return err;
+	return __atomic_load_n(&o->err, __ATOMIC_ACQUIRE);
 }
 
 void pout_unwritten(struct pcapng_out *o, struct pcapng_unwritten *u)

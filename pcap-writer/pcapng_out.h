@@ -28,6 +28,10 @@
  */
 #define POUT_GATHER	(4 * 1024 * 1024)
 #define POUT_GATHER_MS	100
+/* Buffers that may wait in the queue while a gathering fills: half the
+ * pool, so that gathering never leaves the capture short of a buffer (the
+ * collector hands one over every round, often far from full). */
+#define POUT_HOLD_BUFS	(POUT_MAX_BUFS / 2)
 /* Every block reaches the file within this long of being handed over (a
  * tail carried for alignment through the page cache). */
 #define POUT_SHOW_TAIL_SECS	1
@@ -59,7 +63,9 @@ struct pcapng_out {
 	 * (TLSTAP_NO_DIRECT_IO=1 or a file system that refuses: page cache). */
 	struct pdio dio;
 	struct pout_buf *queue, **queue_tail, *spare;
-	size_t queued_bytes;	/* held by the buffers in the queue */
+	size_t queued_bytes;	/* held by the nqueued buffers in the queue */
+	int nqueued;
+	int take;		/* the thread takes this many more without waiting */
 	int nbufs;
 	int err;		/* the first I/O error: nothing more is written */
 	uint64_t kept;		/* bytes in the file as whole blocks */
@@ -84,6 +90,12 @@ int pout_put(struct pcapng_out *o, const struct iovec *iov, int niov, size_t len
 void pout_thread(struct pcapng_out *o);
 /* Hands the buffered blocks on (to the thread, or writes them); returns the output's error, if any. */
 int pout_flush(struct pcapng_out *o);
+/*
+ * pout_flush, unless buffers still wait in the thread's queue: the one
+ * being filled then fills on and goes with a later call (fewer, fuller
+ * buffers wait, and the queue's 128 hold their 32 MiB).
+ */
+int pout_offer(struct pcapng_out *o);
 /* Hands the buffered blocks on and waits until all are written: the output's error, if any. */
 int pout_drain(struct pcapng_out *o);
 /* A packet of caplen bytes refused for the output's error: counted as not written. */

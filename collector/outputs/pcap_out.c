@@ -194,7 +194,7 @@ int pcap_out_tick(struct pcap_out *po)
 	if (pcap_files_time_up(&po->files))
 		set_err(po, rotate(po));
 	if (!po->err && po->w)
-		set_err(po, pcapng_flush(po->w));
+		set_err(po, pcapng_offer(po->w));	/* kept while the thread has a queue: fuller buffers */
 	return po->err;
 }
 

@@ -324,6 +324,46 @@ static void test_pcapng_direct_io_trickle_reaches_the_file(void **state)
 	assert_true(seen_at >= 0 && seen_at < 25);
 }
 
+static uint32_t len_1000(int i)
+{
+	(void)i;
+	return 1000;
+}
+
+/*
+ * The collector offers its buffer after every read of the rings, however
+ * little it holds. Offered after every packet, as fast as they come: while
+ * the thread has buffers waiting (it lets them gather), the one being filled
+ * fills on, so 10 MB never need more buffers than the 128 (32 MiB) that may
+ * wait, whenever the thread runs. Nothing is left out, every packet is in
+ * the file. (Handing over each 1 KB packet in a buffer of its own used up
+ * the 128 before the thread took any.)
+ */
+static void test_pcapng_offered_after_every_packet_leaves_none_out(void **state)
+{
+	const char *path = tmp_path("offer.pcapng");
+	struct pcapng_writer *w = NULL;
+	struct pcapng_unwritten u;
+	uint32_t id;
+	int i;
+
+	(void)state;
+	unsetenv("TLSTAP_NO_DIRECT_IO");
+	assert_int_equal(pcapng_open(&w, path, "offer"), 0);
+	pcapng_write_behind(w);
+	assert_int_equal(pcapng_add_interface(w, 147, 0, NULL, NULL, &id), 0);
+	for (i = 0; i < 10000; i++) {
+		assert_int_equal(put_packet(w, id, i, len_1000(i), NULL), 0);
+		assert_int_equal(pcapng_offer(w), 0);
+	}
+	assert_int_equal(pcapng_drain(w), 0);
+	pcapng_unwritten(w, &u);
+	assert_int_equal(u.packets, 0);
+	assert_int_equal(u.slow_packets, 0);
+	assert_int_equal(pcapng_close(w), 0);
+	assert_int_equal(read_back(path, len_1000), 10000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_pcapng_direct_io_full_disk_keeps_whole_blocks),
 		cmocka_unit_test(test_pcapng_direct_io_quiet_tail_reaches_the_file),
 		cmocka_unit_test(test_pcapng_direct_io_trickle_reaches_the_file),
+		cmocka_unit_test(test_pcapng_offered_after_every_packet_leaves_none_out),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, test_tmpdir_remove);
