@@ -71,13 +71,14 @@ struct flow_chunk {
 	__u64 stamp, seq;		/* the round it arrived in; arrival order */
 	__u64 gap;
 	unsigned want;			/* what admit returned for it */
+	__u32 size;			/* private: the bytes allocated for it */
 	struct tlstap_data_event ev;	/* header (+ ev.len bytes) */
 };
 
 /* What c is charged to the budget. */
 static inline size_t flow_chunk_cost(const struct flow_chunk *c)
 {
-	return MEM_COST(sizeof(*c) + c->ev.len);
+	return MEM_COST(c->size);
 }
 
 /* Frees c and gives its memory back to b, the flow table's budget (NULL: none). */
