@@ -68,4 +68,6 @@ void pipeline_free(struct pipeline *p)
 	p->ft = NULL;
 	http_view_free(p->hv);
 	p->hv = NULL;
+	/* The chunks the view still held went back to the cache. */
+	flow_chunk_cache_drain();
 }

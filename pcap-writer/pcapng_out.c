@@ -58,6 +58,8 @@ static void walk_kept(struct pcapng_out *o, const uint8_t *base, size_t len, siz
 			o->kept = base_off + at + blen;
 		else if (lost)
 			count_lost(o, base + at, blen, blen);
+		else
+			break;	/* the rest waits for the next write */
 		at += blen;
 	}
 }
@@ -398,8 +400,10 @@ int pout_flush(struct pcapng_out *o)
 		b->queued_ns = now_ns();
 		pthread_mutex_lock(&o->mu);
 		/* The thread is woken when it has a new due time (a first buffer)
-		 * or a gathering is complete (queue_ready); a buffer queued while
-		 * it waits for its due time, or works, needs no call. */
+		 * or a gathering is complete (queue_ready; one the stage's own
+		 * bytes complete waits for its due time, POUT_GATHER_MS at most);
+		 * a buffer queued while it waits for its due time, or works,
+		 * needs no call. */
 		if (!o->queue || o->nqueued + 1 == POUT_HOLD_BUFS ||
 		    (o->queued_bytes < POUT_GATHER && o->queued_bytes + b->used >= POUT_GATHER))
 			pthread_cond_broadcast(&o->cv);

@@ -70,8 +70,7 @@ void flow_chunk_free(struct flow_chunk *c, struct mem_budget *b)
 	free(c);
 }
 
-/* Gives the kept chunks back to the heap. */
-static void cache_drain(void)
+void flow_chunk_cache_drain(void)
 {
 	struct flow_chunk *c;
 	unsigned cl;
@@ -222,5 +221,5 @@ void fl_time_free(struct flow_table *ft)
 		flow_chunk_free(c, ft->budget);
 	}
 	ft->timed_tail = NULL;
-	cache_drain();
+	flow_chunk_cache_drain();
 }

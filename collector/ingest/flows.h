@@ -83,6 +83,9 @@ static inline size_t flow_chunk_cost(const struct flow_chunk *c)
 
 /* Frees c and gives its memory back to b, the flow table's budget (NULL: none). */
 void flow_chunk_free(struct flow_chunk *c, struct mem_budget *b);
+/* Gives the freed chunks kept for reuse back to the heap (flows_free does too:
+ * call it again after freeing chunks a consumer kept past the table). */
+void flow_chunk_cache_drain(void);
 
 /* A sink's own slot: the one field of a flow its callbacks may write. */
 static inline void **flow_sink_state(const struct flow *f, int slot)
