@@ -213,6 +213,12 @@ static void stage_clocks(struct pcapng_out *o, bool appended, bool wrote, uint64
 		o->gather_due = since + POUT_GATHER_MS * 1000000ull;
 }
 
+/* When the queue's first buffer is due to go, gathering or not. Under mu, with a queue. */
+static uint64_t queue_due(const struct pcapng_out *o)
+{
+	return o->queue->queued_ns + POUT_GATHER_MS * 1000000ull;
+}
+
 /* Blocks go through the stage (O_DIRECT is on, or a tail from then waits). The thread's. */
 static bool staged(const struct pcapng_out *o)
 {
@@ -236,7 +242,7 @@ static bool queue_ready(struct pcapng_out *o)
 		return true;
 	if (staged(o) && !o->err && o->nqueued < POUT_HOLD_BUFS &&
 	    o->queued_bytes + o->dio.len < POUT_GATHER &&
-	    now_ns() < o->queue->queued_ns + POUT_GATHER_MS * 1000000ull)
+	    now_ns() < queue_due(o))
 		return false;
 	o->take = o->nqueued;
 	return true;
@@ -257,7 +263,7 @@ static void wait_or_write_stage(struct pcapng_out *o)
 	if (o->show_due && (!due || o->show_due < due))
 		due = o->show_due;
 	if (o->queue) {
-		qdue = o->queue->queued_ns + POUT_GATHER_MS * 1000000ull;
+		qdue = queue_due(o);
 		if (!due || qdue < due)
 			due = qdue;
 	}

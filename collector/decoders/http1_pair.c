@@ -13,6 +13,19 @@ static bool in_step(const struct h1 *h)
 	return !sd->rs.lost && !sd->tentative;
 }
 
+/* A response read back ahead of its request, still waiting for it. */
+static bool waits_for_request(const struct http_xchg *x)
+{
+	return !x->req_seen && x->resp_seen && !x->drop;
+}
+
+/* x will have no request: reported alone, as incomplete. */
+static void without_request(struct http_xchg *x)
+{
+	x->req_seen = x->req_done = true;
+	x->incomplete = true;
+}
+
 static struct http_xchg *xchg_at(struct dlist_node *n)
 {
 	return n ? container_of(n, struct http_xchg, link) : NULL;
@@ -128,10 +141,8 @@ struct http_xchg *h1_response_target(struct h1 *h, const char *proto)
 	 * before closing) is reported alone when the connection ends.
 	 */
 	x = h1_enqueue(h, proto);
-	if (x && !in_step(h)) {
-		x->req_seen = x->req_done = true;
-		x->incomplete = true;
-	}
+	if (x && !in_step(h))
+		without_request(x);
 	return x;
 }
 
@@ -142,10 +153,8 @@ void h1_orphan_early(struct h1 *h)
 	struct http_xchg *x;
 
 	for (x = xchg_at(h->q.first); x; x = xchg_at(x->link.next))
-		if (!x->req_seen && x->resp_seen && !x->drop) {
-			x->req_seen = x->req_done = true;
-			x->incomplete = true;
-		}
+		if (waits_for_request(x))
+			without_request(x);
 }
 
 struct http_xchg *h1_request_target(struct h1 *h, const char *proto)
@@ -154,7 +163,7 @@ struct http_xchg *h1_request_target(struct h1 *h, const char *proto)
 
 	if (in_step(h))
 		for (x = xchg_at(h->q.first); x; x = xchg_at(x->link.next))
-			if (!x->req_seen && x->resp_seen && !x->drop)
+			if (waits_for_request(x))
 				return x;
 	return h1_enqueue(h, proto);
 }

@@ -47,13 +47,9 @@ void jl_free(struct jsonline *l)
 
 void jl_u64(struct jsonline *l, __u64 v)
 {
-	char buf[20], *e = buf + sizeof(buf), *s = e;
+	char buf[20];
 
-	do {
-		*--s = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	jl_put(l, s, (size_t)(e - s));
+	jl_put(l, buf, (size_t)(jl_decimal(buf, v) - buf));
 }
 
 void jl_s64(struct jsonline *l, __s64 v)

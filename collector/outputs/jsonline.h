@@ -48,6 +48,21 @@ static inline void jl_cstr(struct jsonline *l, const char *s)
 	jl_put(l, s, strlen(s));
 }
 
+/* v in decimal at p (at most 20 bytes, no NUL); returns the end. */
+static inline char *jl_decimal(char *p, __u64 v)
+{
+	char d[20];
+	int n = 0;
+
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = d[--n];
+	return p;
+}
+
 void jl_u64(struct jsonline *l, __u64 v);
 void jl_s64(struct jsonline *l, __s64 v);
 /* s (at most len bytes, up to a NUL; all len bytes must be readable) as a quoted JSON

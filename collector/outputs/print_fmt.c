@@ -4,22 +4,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include "cgroup_cache.h"
+#include "jsonline.h"
 #include "print.h"
-
-/* v in decimal at p; returns the end. */
-static char *put_decimal(char *p, unsigned int v)
-{
-	char d[10];
-	int n = 0;
-
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = d[--n];
-	return p;
-}
 
 /*
  * IPv4 by hand: -o json formats two addresses on every line, and inet_ntop (which
@@ -36,7 +22,7 @@ void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, _
 		for (i = 0; i < 4; i++) {
 			if (i)
 				*p++ = '.';
-			p = put_decimal(p, addr[i]);
+			p = jl_decimal(p, addr[i]);
 		}
 	} else if (family == AF_INET6 && inet_ntop(AF_INET6, addr, s + 1, INET6_ADDRSTRLEN)) {
 		s[0] = '[';
@@ -47,7 +33,7 @@ void output_format_addr(char *buf, size_t len, __u16 family, const __u8 *addr, _
 	}
 	if (p != s && family != AF_UNIX) {
 		*p++ = ':';
-		p = put_decimal(p, port);
+		p = jl_decimal(p, port);
 	}
 	if (!len)
 		return;
