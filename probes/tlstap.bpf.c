@@ -85,12 +85,10 @@ int tls_entry(struct pt_regs *ctx)
 
 /*
  * The frame of the call returning with stack pointer sp (popped, with the
- * dead ones above it), or NULL for a return without its entry. *d is the
- * depth left.
+ * dead ones above it), or NULL for a return without its entry.
  */
 static __always_inline struct call_frame *pop_return_frame(struct call_stack *stack, __u64 sp,
-							   __u32 pid, __u32 tid,
-							   struct tlstap_stats *st, __u32 *d)
+							   __u32 pid, struct tlstap_stats *st)
 {
 	struct call_frame *f, *up;
 	__u32 dead;
@@ -107,12 +105,9 @@ static __always_inline struct call_frame *pop_return_frame(struct call_stack *st
 			stack->overflow_sp = 0;	/* counted as call_table_full */
 		else if (st && wanted(pid))
 			count(&st->unmatched_returns);
-		if (stack && stack->depth == 0)
-			bpf_map_delete_elem(&active_calls, &tid);
 		return NULL;
 	}
-	*d = stack->depth - 1;
-	stack->depth = *d;
+	stack->depth--;
 	/* A caller that tail-jumped here returns next, at once. */
 	up = top_frame(stack);
 	if (up && up->sp == sp)
@@ -149,7 +144,7 @@ static __always_inline __u64 moved_bytes(const struct call_frame *f, long ret,
 static __always_inline int tls_return_body(struct pt_regs *ctx, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, pid = id >> 32, d = 0;
+	__u32 tid = (__u32)id, pid = id >> 32;
 	struct call_stack *stack;
 	struct call_frame *f;
 	struct tlstap_stats *st = cpu_stats();
@@ -157,18 +152,12 @@ static __always_inline int tls_return_body(struct pt_regs *ctx, long ret)
 
 	stack = bpf_map_lookup_elem(&active_calls, &tid);
 	/* The entry's stack pointer: frames deeper than it are dead calls. */
-	f = pop_return_frame(stack, PT_REGS_SP(ctx) - RET_SP_DELTA, pid, tid, st, &d);
-	if (!f || !stack)
+	f = pop_return_frame(stack, PT_REGS_SP(ctx) - RET_SP_DELTA, pid, st);
+	if (!f || f->skip)
 		return 0;
-	if (f->skip)
-		goto out;
 	moved = moved_bytes(f, ret, st);
-	if (moved == 0)
-		goto out;
-	capture_call(f, pid, tid, moved, f->buf, true, st);
-out:
-	if (d == 0)
-		bpf_map_delete_elem(&active_calls, &tid);
+	if (moved)
+		capture_call(f, pid, tid, moved, f->buf, true, st);
 	return 0;
 }
 
@@ -283,6 +272,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	__u32 tid = (__u32)id, pid = id >> 32;
 	__u64 *busy;
 
+	/* The thread's entries: active_calls keeps one between calls. */
 	bpf_map_delete_elem(&active_calls, &tid);
 	bpf_map_delete_elem(&last_read_fd, &tid);
 	bpf_map_delete_elem(&pending_write, &tid);
