@@ -14,7 +14,7 @@ nothing on the exported SSL_read/SSL_write/_ex: the trap cost any tracer
 probing them pays); the empty-probe floor on the points tlstap chooses;
 tlstap -o json to /dev/null, on the chosen points and on the exported ones;
 tlstap -w to a file on disk; then one long -w run at 64 KiB per shape.
-Prints requests/s, the ratio to no tracer, tlstap's CPU, its CPU per
+Prints requests/s, the ratio to no tracer and to the floor, tlstap's CPU, its CPU per
 captured GiB and the bytes it lost, per server (Go skips the two modes that
 only move OpenSSL's probes). Ratios are taken within one run, each to the
 untraced runs of the same server: the
@@ -370,10 +370,25 @@ def med(rs, key):
     return statistics.median(vals) if vals else None
 
 
-def row(rs, base, secs):
+def to_floor(rs, floors, paired):
+    """The rate over the chosen-point floor's: with paired, the median of each round's ratio
+    (its floor ran seconds apart in the same round, so the machine's drift between rounds
+    cancels) and their range; else over the floor's median (a run made once)."""
+    if not floors:
+        return ""
+    if not paired:
+        return "%.2f (to the median)" % (med(rs, "rate") / statistics.median(floors))
+    ratios = [r["rate"] / f for r, f in zip(rs, floors) if f]
+    if not ratios:
+        return ""
+    return "%.2f (%.2f-%.2f)" % (statistics.median(ratios), min(ratios), max(ratios))
+
+
+def row(rs, base, secs, floor_cell):
     """The columns after the mode of one (shape, size, mode), runs of secs seconds."""
     rate = med(rs, "rate")
-    cells = ["%.0f" % rate, "%.3f" % (rate / base) if base else "", "%.0f" % med(rs, "client_kib")]
+    cells = ["%.0f" % rate, "%.3f" % (rate / base) if base else "", floor_cell,
+             "%.0f" % med(rs, "client_kib")]
     if "cpu" not in rs[0]:
         return cells + [""] * 5
     cells.append("%.0f%%" % (100 * med(rs, "cpu") / secs))
@@ -394,21 +409,24 @@ def row(rs, base, secs):
 
 def report(a, results):
     print("\n| shape | response | server | mode | req/s (median of %d) | ratio to no tracer "
-          "| client probed KiB | tlstap CPU %% of run | collector CPU s per captured GiB "
-          "| captured GiB | connections seen | lost records / bytes |" % a.rounds)
-    print("|" + " --- |" * 12)
+          "| ratio to floor, median of rounds (range) | client probed KiB | tlstap CPU %% of run "
+          "| collector CPU s per captured GiB | captured GiB | connections seen "
+          "| lost records / bytes |" % a.rounds)
+    print("|" + " --- |" * 13)
     for shape in a.shapes:
         for size in a.sizes:
             for server in a.servers:
                 base = med(results[(server, shape, size, "none")], "rate")
+                floors = [r["rate"] for r in results.get((server, shape, size, "floor"), [])]
                 modes = server_modes(a, server) + ([LONG] if a.long and size == "64k" else [])
                 for mode in modes:
                     rs = results[(server, shape, size, mode)]
                     label = MODES[mode][0] if mode in MODES else "tlstap -w, %d s once" % a.long_secs
                     secs = a.long_secs if mode == LONG else a.secs
+                    cell = "" if mode in ("none", "floor") else to_floor(rs, floors, mode != LONG)
                     print("| %s | %s | %s | %s | %s |" % (
                         SHAPES[shape], SIZES[size][0], SERVERS[server][0], label,
-                        " | ".join(row(rs, base, secs))))
+                        " | ".join(row(rs, base, secs, cell))))
     print()
     for shape in a.shapes:
         for size in a.sizes:
