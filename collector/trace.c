@@ -263,14 +263,6 @@ static int attach_tracepoint(struct trace *t, struct bpf_program *prog, const ch
 	return err;
 }
 
-/* The exec hook of the watch on files that appear later (the mmap one is in sys_enter). */
-static int start_watch(struct trace *t)
-{
-	if (!t->watch)
-		return 0;
-	return attach_tracepoint(t, t->skel->progs.sched_process_exec, "sched_process_exec");
-}
-
 /*
  * Every probe: the syscall and exit hooks first, so no TLS call is seen
  * without them, and the watch on new files before the targets found, so
@@ -281,7 +273,9 @@ static int attach_all(struct trace *t, const struct target_list *tl)
 	struct tlstap_bpf *skel = t->skel;
 	int n, err;
 
-	err = start_watch(t);
+	/* Exec: threads that exec leave, and the watch on files that appear
+	 * later (its mmap hook is in sys_enter). */
+	err = attach_tracepoint(t, skel->progs.sched_process_exec, "sched_process_exec");
 	if (!err)
 		err = attach_tracepoint(t, skel->progs.sys_enter, "sys_enter");
 	if (!err)

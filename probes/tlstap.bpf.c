@@ -105,9 +105,13 @@ static __always_inline struct call_frame *pop_return_frame(struct call_stack *st
 			stack->overflow_sp = 0;	/* counted as call_table_full */
 		else if (st && wanted(pid))
 			count(&st->unmatched_returns);
+		if (stack && stack->depth == 0)
+			stack->overflow_sp = 0;
 		return NULL;
 	}
-	stack->depth--;
+	/* With no call left in flight, no refused one can be (the entry stays). */
+	if (--stack->depth == 0)
+		stack->overflow_sp = 0;
 	/* A caller that tail-jumped here returns next, at once. */
 	up = top_frame(stack);
 	if (up && up->sp == sp)
@@ -265,6 +269,14 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	return 0;
 }
 
+/* A thread's entries, when it is gone (active_calls keeps one between calls). */
+static __always_inline void forget_thread(__u32 tid)
+{
+	bpf_map_delete_elem(&active_calls, &tid);
+	bpf_map_delete_elem(&last_read_fd, &tid);
+	bpf_map_delete_elem(&pending_write, &tid);
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *task)
 {
@@ -272,10 +284,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	__u32 tid = (__u32)id, pid = id >> 32;
 	__u64 *busy;
 
-	/* The thread's entries: active_calls keeps one between calls. */
-	bpf_map_delete_elem(&active_calls, &tid);
-	bpf_map_delete_elem(&last_read_fd, &tid);
-	bpf_map_delete_elem(&pending_write, &tid);
+	forget_thread(tid);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	bpf_map_delete_elem(&membio_pids, &pid);
@@ -290,10 +299,16 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	return 0;
 }
 
-/* Files that processes run after the start: probed if they hold TLS. */
+/*
+ * A thread other than the leader that calls exec takes the process's id: its
+ * own id goes without an exit of its own, so its entries go here. Files that
+ * processes run after the start: probed if they hold TLS.
+ */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
+	if ((__u32)old_pid != (__u32)bpf_get_current_pid_tgid())
+		forget_thread((__u32)old_pid);
 	watch_exec(bprm);
 	return 0;
 }

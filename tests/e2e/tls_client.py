@@ -6,6 +6,9 @@ and check the echoed body. --mode held: open one connection, make a first
 exchange, print "ready", wait for a line on stdin, then make a second
 exchange on the same connection (a connection that predates tlstap). The
 bytes sent and received after "ready" are written to --log DIR/held.out, .in.
+--mode exec-thread: the urllib POST from a second thread, which then prints
+its thread id and execs /bin/true (the thread takes the process id; its own
+id goes without an exit of its own).
 """
 import argparse
 import http.client
@@ -13,6 +16,7 @@ import os
 import socket
 import ssl
 import sys
+import threading
 import urllib.request
 
 
@@ -82,9 +86,20 @@ def held(port, size, logdir):
     t.close()
 
 
+def exec_from_thread(port, size, logdir):
+    def run():
+        urllib_post(port, size, logdir)
+        print(threading.get_native_id(), flush=True)
+        os.execv("/bin/true", ["true"])
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    sys.exit("the thread did not exec")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=["urllib", "held"], required=True)
+    ap.add_argument("--mode", choices=["urllib", "held", "exec-thread"], required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--size", type=int, default=1 << 20)
     ap.add_argument("--log", required=True)
@@ -94,6 +109,8 @@ def main():
         source_post(args.port, args.size, args.log, args.source_port)
     elif args.mode == "urllib":
         urllib_post(args.port, args.size, args.log)
+    elif args.mode == "exec-thread":
+        exec_from_thread(args.port, args.size, args.log)
     else:
         held(args.port, args.size, args.log)
 

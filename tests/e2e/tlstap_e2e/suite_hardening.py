@@ -95,6 +95,11 @@ def test_no_state_left_for_dead_processes(tmp):
                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         started[n.pid] = "node"
         n.communicate(b"go\n", timeout=30)
+        # A thread that made TLS calls, then exec'd: its id ends without an exit of its own.
+        x = subprocess.run([PY, script("tls_client.py"), "--mode", "exec-thread", "--port", str(srv.port),
+                            "--size", "100", "--log", tmp], capture_output=True, timeout=60)
+        check(x.returncode == 0 and x.stdout.strip().isdigit(), "exec-thread client: %r" % (x,))
+        started[int(x.stdout)] = "thread that exec'd"
         # Nothing says when tlstap has swept what the exits left: the maps themselves are
         # the signal, given the second the old test gave them.
         dead = []
@@ -103,10 +108,10 @@ def test_no_state_left_for_dead_processes(tmp):
             dead[:] = state_of_the_dead(started)
             return not dead
         wait_until(clean, 1.0)
-        srv.wait_closed(13)
+        srv.wait_closed(14)
         tr.stop()
     check(tr.rc == 0, "tlstap failed: %s" % tr.stderr)
-    check(len([e for e in tr.events() if e["type"] == "close"]) >= 13, "closes missing")
+    check(len([e for e in tr.events() if e["type"] == "close"]) >= 14, "closes missing")
     check(not dead, "state left for dead processes or threads: %s" % dead)
 
 
