@@ -338,6 +338,9 @@ class Bench:
         if shape == "prod" and (r.get("conns") or 0) > self.a.conns:
             print("bench: WARNING: tlstap saw %d connections for wrk's %d: the client was traced"
                   % (r["conns"], self.a.conns), file=sys.stderr)
+        if r.get("lost_bytes"):
+            # What tlstap said of the loss (rings, disk, memory): the table keeps only counts.
+            print("bench: tlstap's summary of a run that lost bytes:\n%s" % r["log"], file=sys.stderr)
         self.results.setdefault((server, shape, size, mode), []).append(r)
         print("round %s %-5s %-5s %-7s %-24s %10.0f req/s%s" % (
             rnd, server, shape, size, mode, rate,
