@@ -53,7 +53,8 @@ struct pending_write_val {
 
 /*
  * A thread's calls in progress. Its entry stays, empty, between calls and
- * goes when the thread exits (sched_process_exit): an insert and a delete
+ * goes when the thread exits, or execs when it is not the leader (its id
+ * ends then: sched_process_exit, sched_process_exec): an insert and a delete
  * per call cost each TLS call about 200 ns more, under the bucket locks.
  * Allocated as threads come, not preallocated for the most there may be.
  */

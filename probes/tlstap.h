@@ -38,7 +38,7 @@ _Static_assert(TLSTAP_MIN_RING_KIB * 1024 >= TLSTAP_CTRL_HEADROOM + 3 * (TLSTAP_
 /* Connections tracked at once: the BPF conns table, the collector's flows. */
 #define TLSTAP_MAX_CONNS	65536
 /* Threads with a call stack (active_calls): each live thread that made a
- * traced TLS call keeps its entry until it exits. */
+ * traced TLS call keeps its entry until its id ends (exit, or exec). */
 #define TLSTAP_MAX_THREADS	65536
 
 enum tlstap_event_type {

@@ -69,8 +69,9 @@ def state_of_the_dead(started):
                              timeout=30)
         check(out.returncode == 0, "bpftool cannot dump %s: %s" % (name, out.stderr))
         entries = json.loads(out.stdout)
-        # active_calls is keyed by thread id (a live thread keeps its entry between calls),
-        # the others by process id: /proc shows both while they live.
+        # active_calls (a live thread keeps its entry between calls), last_read_fd and
+        # pending_write are keyed by thread id, the others by process id: /proc shows both
+        # while they live.
         for entry in entries:
             key = entry.get("formatted", entry)["key"]
             ident = key if isinstance(key, int) else key.get("pid")
