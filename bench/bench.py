@@ -14,11 +14,11 @@ nothing on the exported SSL_read/SSL_write/_ex: the trap cost any tracer
 probing them pays); the empty-probe floor on the points tlstap chooses;
 tlstap -o json to /dev/null, on the chosen points and on the exported ones;
 tlstap -w to a file on disk; then one long -w run at 64 KiB per shape.
-Prints requests/s, the ratio to no tracer and to the floor, tlstap's CPU, its CPU per
-captured GiB and the bytes it lost, per server (Go skips the two modes that
-only move OpenSSL's probes). Ratios are taken within one run, each to the
-untraced runs of the same server: the
-machine is shared and noisy, absolute numbers are not comparable across runs.
+Prints requests/s, the ratio to no tracer and to the floor, tlstap's CPU,
+its CPU per captured GiB and the bytes it lost, per server (Go skips the two
+modes that only move OpenSSL's probes). Ratios are taken within one run,
+each to the untraced runs of the same server: the machine is shared and
+noisy, absolute numbers are not comparable across runs.
 """
 import argparse
 import os
@@ -377,7 +377,7 @@ def to_floor(rs, floors, paired):
     """The rate over the chosen-point floor's: with paired, the median of each round's ratio
     (its floor ran seconds apart in the same round, so the machine's drift between rounds
     cancels) and their range; else over the floor's median (a run made once)."""
-    if not floors:
+    if not floors or not statistics.median(floors):
         return ""
     if not paired:
         return "%.2f (to the median)" % (med(rs, "rate") / statistics.median(floors))
